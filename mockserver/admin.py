@@ -1,0 +1,110 @@
+"""The admin API under ``/_mock/``: the journal, the scripted queue, reset, health and config.
+
+Admin requests go through the wire layer (so they are journaled, marked
+``admin``) but never through the pipeline, so no fault, script or rate limit
+touches them. ``--no-control`` turns the API off (404) except ``health``;
+``--admin-token`` makes every route but ``health`` require
+``X-Mock-Admin-Token``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .errors import ApiError
+from .faults import SpecError
+from .pipeline import error_response, json_response, read_json
+
+if TYPE_CHECKING:
+    from .control import Control
+
+TOKEN_HEADER = "x-mock-admin-token"
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def admin_routes(control: "Control") -> list[Route]:
+    """The admin routes, at their full ``/_mock/...`` paths."""
+    state = control.state
+
+    def guarded(handler: Endpoint) -> Endpoint:
+        async def run(request: Request) -> Response:
+            if not state.config.control:
+                return error_response(ApiError(
+                    404,
+                    f"Invalid URL ({request.method} {request.url.path}): the admin API is off (--no-control).",
+                    code="unknown_url",
+                ))
+            expected = state.config.admin_token
+            given = request.headers.get(TOKEN_HEADER, "")
+            if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
+                return error_response(ApiError(
+                    401,
+                    "The admin API needs the token the mock was started with (--admin-token), "
+                    "sent as the X-Mock-Admin-Token header.",
+                    code="invalid_admin_token",
+                ))
+            try:
+                return await handler(request)
+            except ApiError as error:
+                return error_response(error)
+
+        return run
+
+    async def requests(request: Request) -> Response:
+        query = request.query_params
+        entries = state.journal.query(
+            path=query.get("path"),
+            model=query.get("model"),
+            status=_number(query, "status"),
+            test_id=query.get("test_id"),
+            limit=_number(query, "limit"),
+        )
+        return json_response({"object": "list", "data": [entry.as_dict() for entry in entries]})
+
+    async def get_script(request: Request) -> Response:
+        pending = control.scripts.pending(request.headers.get("x-mock-test-id"))
+        return json_response({"behaviors": [entry.as_dict() for entry in pending]})
+
+    async def post_script(request: Request) -> Response:
+        payload = await read_json(request, state.config.max_body)
+        try:
+            entries = control.scripts.parse(payload, request.headers.get("x-mock-test-id"))
+        except SpecError as error:
+            raise ApiError(400, f"Invalid script: {error}", param=error.where or None, code="invalid_script") from None
+        control.scripts.add(entries)
+        return json_response({"behaviors": [entry.as_dict() for entry in entries]})
+
+    async def reset(request: Request) -> Response:
+        test_id = request.headers.get("x-mock-test-id")
+        control.reset(test_id)
+        return json_response({"reset": "all" if test_id is None else {"test_id": test_id}})
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def config(request: Request) -> Response:
+        return json_response(state.config.as_public_dict())
+
+    return [
+        Route("/_mock/requests", guarded(requests), methods=["GET"]),
+        Route("/_mock/script", guarded(get_script), methods=["GET"]),
+        Route("/_mock/script", guarded(post_script), methods=["POST"]),
+        Route("/_mock/reset", guarded(reset), methods=["POST"]),
+        Route("/_mock/health", health, methods=["GET"]),
+        Route("/_mock/config", guarded(config), methods=["GET"]),
+    ]
+
+
+def _number(query: QueryParams, name: str) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ApiError(400, f"Query parameter {name!r} must be a whole number, got {raw!r}.", param=name, code="invalid_value")
+    return int(raw)

@@ -1,0 +1,474 @@
+"""Chat completion generation: from a validated request to choices of token pieces.
+
+This is the "generate" step of the pipeline for chat. It produces a
+:class:`Completion` whose text is already split into the token pieces a stream
+will carry, so the streamed and the non-streamed answers to one request are the
+same text with the same usage by construction.
+
+What is generated, in order of precedence:
+
+1. what the control plane scripted (an exact reply, given tool calls, a broken
+   tool call);
+2. tool calls, when ``tool_choice`` and the conversation call for one;
+3. JSON for ``response_format`` (``json_object`` or a ``json_schema``);
+4. seeded prose, spoken in character when a persona is set.
+
+Reasoning models think first (``reasoning_content``), and their reasoning spends
+the ``max_completion_tokens`` budget before the answer does.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from . import media, prose
+from .catalog import Character, ModelInfo
+from .determinism import Identity, rng
+from .errors import ApiError, invalid_request
+from .jsongen import SchemaUnsupported
+from .jsongen import generate as generate_json
+from .tokens import Tokenizer
+
+REASONING_SENTENCES = {"none": 0, "minimal": 1, "low": 2, "medium": 4, "high": 7, "xhigh": 10}
+AUDIO_WORDS_PER_SECOND = 2.5
+AUDIO_TOKENS_PER_SECOND = 10
+AUDIO_EXPIRY_SECONDS = 3600
+MAX_PARALLEL_CALLS = 3
+JSON_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "topics": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3},
+    },
+    "required": ["answer", "confidence", "topics"],
+    "additionalProperties": False,
+}
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    "the and for with what how who when where which this that from into about are was were you your get set "
+    "please can could would should will tell give show find current latest".split()
+)
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+    argument_pieces: list[str]
+
+    def as_object(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass
+class Choice:
+    index: int
+    content: list[str] | None
+    finish_reason: str
+    reasoning: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    logprobs: list[dict[str, Any]] | None = None
+    audio: dict[str, Any] | None = None
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    audio_tokens: int = 0
+
+    @property
+    def text(self) -> str | None:
+        return None if self.content is None else "".join(self.content)
+
+
+@dataclass
+class Completion:
+    id: str
+    created: int
+    model: str
+    fingerprint: str
+    choices: list[Choice]
+    prompt_tokens: int
+    request_id: str
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        completion = sum(choice.completion_tokens for choice in self.choices)
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": self.prompt_tokens + completion,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": sum(choice.reasoning_tokens for choice in self.choices),
+                "audio_tokens": sum(choice.audio_tokens for choice in self.choices),
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+
+
+@dataclass
+class Script:
+    """What the control plane decided the reply must be, if anything."""
+
+    reply: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    broken_tool_call: str | None = None
+
+
+@dataclass
+class ChatSettings:
+    """Server-wide generation settings (from the config)."""
+
+    reply_sentences: tuple[int, int] = (2, 4)
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return content_text(message.get("content"))
+    return ""
+
+
+def content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def tool_result_pending(messages: list[dict[str, Any]]) -> bool:
+    """True when a tool result arrived after the last user message (so the model should answer)."""
+    for message in reversed(messages):
+        role = message.get("role")
+        if role in ("tool", "function"):
+            return True
+        if role == "user":
+            return False
+    return False
+
+
+class ChatGenerator:
+    """Builds completions; one per app, shared by every request."""
+
+    def __init__(self, identity: Identity, settings: ChatSettings) -> None:
+        self.identity = identity
+        self.settings = settings
+
+    def complete(
+        self,
+        body: dict[str, Any],
+        *,
+        model: ModelInfo,
+        tokenizer: Tokenizer,
+        prompt_tokens: int,
+        request_digest: bytes,
+        script: Script | None = None,
+        persona: Character | None = None,
+    ) -> Completion:
+        salt = self.identity.salt(request_digest)
+        messages = body["messages"]
+        tools = [tool for tool in body.get("tools") or () if tool.get("type", "function") == "function"]
+        context = _ChoiceContext(
+            body=body,
+            model=model,
+            tokenizer=tokenizer,
+            messages=messages,
+            tools=tools,
+            user_text=last_user_text(messages),
+            budget=body.get("max_completion_tokens") or body.get("max_tokens"),
+            stops=_stop_list(body.get("stop")),
+            script=script or Script(),
+            persona=persona,
+            salt=salt,
+            created=self.identity.created(),
+        )
+        choices = [
+            self._choice(context, index, rng(request_digest, f"choice{index}")) for index in range(body.get("n") or 1)
+        ]
+        return Completion(
+            id=Identity.make_id("chatcmpl-", salt),
+            created=context.created,
+            model=body["model"],
+            fingerprint=self.identity.fingerprint(body["model"]),
+            choices=choices,
+            prompt_tokens=prompt_tokens,
+            request_id=Identity.request_id(salt),
+        )
+
+    def _choice(self, ctx: "_ChoiceContext", index: int, generator: random.Random) -> Choice:
+        budget = ctx.budget
+        reasoning, reasoning_counts = self._reasoning(ctx, generator)
+        reasoning_tokens = sum(reasoning_counts)
+        if budget is not None and reasoning_tokens >= budget:
+            kept, kept_tokens = _cut(reasoning, reasoning_counts, budget)
+            return Choice(
+                index,
+                content=[],
+                finish_reason="length",
+                reasoning=kept,
+                completion_tokens=kept_tokens,
+                reasoning_tokens=kept_tokens,
+            )
+        remaining = None if budget is None else budget - reasoning_tokens
+
+        calls = self._tool_calls(ctx, index, generator)
+        if calls is not None:
+            return self._tool_choice(ctx, index, calls, reasoning, reasoning_tokens, remaining)
+
+        text = self._text(ctx, generator)
+        finish = "stop"
+        for stop in ctx.stops:
+            position = text.find(stop)
+            if position != -1:
+                text = text[:position]
+        pieces, counts = ctx.tokenizer.pieces(text)
+        if remaining is not None and sum(counts) > remaining:
+            pieces, _ = _cut(pieces, counts, remaining)
+            finish = "length"
+        content_tokens = sum(counts[: len(pieces)])
+        choice = Choice(
+            index,
+            content=pieces,
+            finish_reason=finish,
+            reasoning=reasoning,
+            completion_tokens=content_tokens + reasoning_tokens,
+            reasoning_tokens=reasoning_tokens,
+        )
+        if ctx.body.get("logprobs"):
+            choice.logprobs = _logprobs(pieces, ctx.body.get("top_logprobs") or 0, generator)
+        if "audio" in (ctx.body.get("modalities") or ()) and ctx.body.get("audio"):
+            self._attach_audio(ctx, choice, index)
+        return choice
+
+    def _reasoning(self, ctx: "_ChoiceContext", generator: random.Random) -> tuple[list[str], list[int]]:
+        """The reasoning text's pieces and their token counts (empty for other models)."""
+        if not ctx.model.reasoning:
+            return [], []
+        effort = ctx.body.get("reasoning_effort") or "medium"
+        sentences = REASONING_SENTENCES.get(effort, REASONING_SENTENCES["medium"])
+        if sentences == 0:
+            return [], []
+        topic = ctx.user_text.strip().split("\n", 1)[0][:80]
+        opening = f"The user asks: {topic!r}. " if topic else ""
+        text = opening + prose.paragraph(generator, sentences)
+        return ctx.tokenizer.pieces(text)
+
+    def _text(self, ctx: "_ChoiceContext", generator: random.Random) -> str:
+        if ctx.script.reply is not None:
+            return ctx.script.reply
+        response_format = ctx.body.get("response_format") or {}
+        kind = response_format.get("type")
+        if kind == "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
+            return self._json(schema, generator, ctx.user_text, "response_format.json_schema.schema")
+        if kind == "json_object":
+            return self._json(JSON_OBJECT_SCHEMA, generator, ctx.user_text, "response_format")
+        low, high = self.settings.reply_sentences
+        text = prose.paragraph(generator, generator.randint(low, high))
+        if ctx.persona is not None:
+            text = generator.choice(ctx.persona.openers) + " " + text
+        return text
+
+    @staticmethod
+    def _json(schema: dict[str, Any], generator: random.Random, hint: str, param: str) -> str:
+        try:
+            value = generate_json(schema, generator, hint=hint)
+        except SchemaUnsupported as error:
+            raise invalid_request(f"Invalid schema for '{param}': {error}", param=param, code="invalid_json_schema")
+        return orjson.dumps(value).decode()
+
+    def _tool_calls(self, ctx: "_ChoiceContext", index: int, generator: random.Random) -> list[tuple[str, str]] | None:
+        """Names and argument JSON of the calls this choice makes, or None for a text answer."""
+        script = ctx.script
+        if script.broken_tool_call is not None:
+            return [self._broken_call(ctx, script.broken_tool_call, generator)]
+        if script.tool_calls is not None:
+            return [self._scripted_call(ctx, call, generator) for call in script.tool_calls]
+        if script.reply is not None or not ctx.tools:
+            return None
+        choice = ctx.body.get("tool_choice", "auto")
+        allowed = ctx.tools
+        if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+            spec = choice.get("allowed_tools") or {}
+            names = {tool.get("function", {}).get("name") for tool in spec.get("tools") or ()}
+            allowed = [tool for tool in ctx.tools if tool["function"]["name"] in names]
+            choice = spec.get("mode", "auto")
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+            tool = next((tool for tool in ctx.tools if tool["function"]["name"] == name), None)
+            if tool is None:
+                raise invalid_request(
+                    f"Invalid value for 'tool_choice': no function named '{name}' was specified in the 'tools' parameter.",
+                    param="tool_choice",
+                    code="invalid_value",
+                )
+            return [self._generated_call(ctx, tool, generator)]
+        if choice == "none" or not allowed:
+            return None
+        if choice == "auto" and tool_result_pending(ctx.messages):
+            return None
+        chosen = _relevant_tools(allowed, ctx.user_text, generator)
+        if ctx.body.get("parallel_tool_calls") is False:
+            chosen = chosen[:1]
+        return [self._generated_call(ctx, tool, generator) for tool in chosen]
+
+    def _generated_call(self, ctx: "_ChoiceContext", tool: dict[str, Any], generator: random.Random) -> tuple[str, str]:
+        function = tool["function"]
+        schema = function.get("parameters") or {"type": "object", "properties": {}}
+        name = function["name"]
+        return name, self._json(schema, generator, ctx.user_text, f"tools[{ctx.tools.index(tool)}].function.parameters")
+
+    def _scripted_call(self, ctx: "_ChoiceContext", call: dict[str, Any], generator: random.Random) -> tuple[str, str]:
+        name = call["name"]
+        arguments = call.get("arguments")
+        if arguments is None:
+            tool = next((tool for tool in ctx.tools if tool["function"]["name"] == name), None)
+            if tool is None:
+                return name, "{}"
+            return self._generated_call(ctx, tool, generator)
+        if isinstance(arguments, str):
+            return name, arguments
+        return name, orjson.dumps(arguments).decode()
+
+    def _broken_call(self, ctx: "_ChoiceContext", kind: str, generator: random.Random) -> tuple[str, str]:
+        if kind == "unknown_tool":
+            known = {tool["function"]["name"] for tool in ctx.tools}
+            name = next(candidate for candidate in ("lookup_record", "search_index", "fetch_data_v2") if candidate not in known)
+            return name, '{"query": "' + prose.sentence(generator).rstrip(".") + '"}'
+        name, arguments = (
+            self._generated_call(ctx, ctx.tools[0], generator) if ctx.tools else ("get_data", '{"query": "data"}')
+        )
+        return name, arguments[: max(1, len(arguments) // 2)]
+
+    def _tool_choice(
+        self,
+        ctx: "_ChoiceContext",
+        index: int,
+        calls: list[tuple[str, str]],
+        reasoning: list[str],
+        reasoning_tokens: int,
+        remaining: int | None,
+    ) -> Choice:
+        finish = "tool_calls"
+        spent = 0
+        built: list[ToolCall] = []
+        for position, (name, arguments) in enumerate(calls):
+            pieces, counts = ctx.tokenizer.pieces(arguments)
+            cost = sum(counts) + ctx.tokenizer.count(name)
+            if remaining is not None and spent + cost > remaining:
+                pieces, used = _cut(pieces, counts, max(0, remaining - spent))
+                spent += used
+                finish = "length"
+                if pieces or not built:
+                    built.append(self._tool_call(ctx, index, position, name, pieces))
+                break
+            spent += cost
+            built.append(self._tool_call(ctx, index, position, name, pieces))
+        return Choice(
+            index,
+            content=None,
+            finish_reason=finish,
+            reasoning=reasoning,
+            tool_calls=built,
+            completion_tokens=spent + reasoning_tokens,
+            reasoning_tokens=reasoning_tokens,
+        )
+
+    @staticmethod
+    def _tool_call(ctx: "_ChoiceContext", index: int, position: int, name: str, pieces: list[str]) -> ToolCall:
+        call_id = Identity.make_id("call_", ctx.salt + f"{index}:{position}".encode(), 24)
+        return ToolCall(call_id, name, "".join(pieces), pieces)
+
+    def _attach_audio(self, ctx: "_ChoiceContext", choice: Choice, index: int) -> None:
+        transcript = choice.text or ""
+        audio_format = ctx.body["audio"].get("format", "wav")
+        seconds = max(0.5, len(transcript.split()) / AUDIO_WORDS_PER_SECOND)
+        # The sound is content: seeded by what is said and by whom, never by the per-response salt.
+        voice = ctx.body["audio"].get("voice")
+        clip = media.audio_clip(f"{voice}\n{index}\n{transcript}".encode(), audio_format, seconds)
+        choice.audio = {
+            "id": Identity.make_id("audio_", ctx.salt + index.to_bytes(4, "big"), 24),
+            "data": base64.b64encode(clip).decode(),
+            "expires_at": ctx.created + AUDIO_EXPIRY_SECONDS,
+            "transcript": transcript,
+        }
+        choice.audio_tokens = int(seconds * AUDIO_TOKENS_PER_SECOND)
+        choice.completion_tokens += choice.audio_tokens
+        choice.content = None
+        choice.logprobs = None
+
+
+@dataclass
+class _ChoiceContext:
+    body: dict[str, Any]
+    model: ModelInfo
+    tokenizer: Tokenizer
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    user_text: str
+    budget: int | None
+    stops: list[str]
+    script: Script
+    persona: Character | None
+    salt: bytes
+    created: int
+
+
+def _stop_list(stop: Any) -> list[str]:
+    if not stop:
+        return []
+    return [stop] if isinstance(stop, str) else [item for item in stop if item]
+
+
+def _cut(pieces: list[str], counts: list[int], budget: int) -> tuple[list[str], int]:
+    """The longest prefix of pieces that fits in ``budget`` tokens, and its token count."""
+    kept, used = [], 0
+    for piece, count in zip(pieces, counts):
+        if used + count > budget:
+            break
+        kept.append(piece)
+        used += count
+    return kept, used
+
+
+def _relevant_tools(tools: list[dict[str, Any]], text: str, generator: random.Random) -> list[dict[str, Any]]:
+    """Tools whose name or description shares words with the user's message, best first.
+
+    With no overlap at all, one tool chosen by the request's seed.
+    """
+    words = set(_WORD.findall(text.lower()))
+    scored = []
+    for position, tool in enumerate(tools):
+        function = tool["function"]
+        vocabulary = set(_WORD.findall(function["name"].lower().replace("_", " ")))
+        vocabulary |= set(_WORD.findall(str(function.get("description", "")).lower()))
+        score = len(words & {word for word in vocabulary if len(word) > 2 and word not in _STOPWORDS})
+        if score:
+            scored.append((-score, position, tool))
+    if not scored:
+        return [generator.choice(tools)]
+    return [tool for _, _, tool in sorted(scored)[:MAX_PARALLEL_CALLS]]
+
+
+def _logprobs(pieces: list[str], top: int, generator: random.Random) -> list[dict[str, Any]]:
+    entries = []
+    for piece in pieces:
+        logprob = -round(abs(generator.gauss(0.0, 0.6)), 6)
+        alternatives = [{"token": piece, "logprob": float(logprob), "bytes": list(piece.encode())}]
+        floor = logprob
+        for _ in range(max(0, top - 1)):
+            floor -= round(abs(generator.gauss(1.5, 1.0)), 6) + 0.01
+            word = " " + generator.choice(prose.WORDS)
+            alternatives.append({"token": word, "logprob": float(floor), "bytes": list(word.encode())})
+        entries.append(
+            {"token": piece, "logprob": float(logprob), "bytes": list(piece.encode()), "top_logprobs": alternatives[:top]}
+        )
+    return entries

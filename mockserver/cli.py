@@ -1,0 +1,116 @@
+"""The ``mockserver`` command: ``serve`` and ``check-fixtures``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from . import __version__
+from .config import Config, ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockserver", description="OpenAI-compatible mock server for tests.")
+    parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the mock server", description=(
+        "Run the mock. Every flag also reads MOCKSERVER_<FLAG> from the environment and the "
+        "config file; flags win over the environment, which wins over the file."))
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--seed", type=int, help="server seed: same seed + same request = same reply (default 0)")
+    serve.add_argument("--freeze-time", action="store_const", const=True, dest="freeze_time",
+                       help="derive ids and timestamps from the request too: byte-identical responses across runs")
+    serve.add_argument("--config", help="YAML or JSON file of settings")
+    serve.add_argument("--log-level", dest="log_level", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--dialect", help="dialect served at /v1 (openai, serika, openserv, samurai)")
+    serve.add_argument("--validation", choices=["strict", "schema", "off"], help="request validation mode")
+    serve.add_argument("--api-key", dest="api_key", action="append", help="accept only these keys (repeatable)")
+    serve.add_argument("--free-key", dest="free_key", action="append", help="a Serika free-tier key (repeatable)")
+    serve.add_argument("--premium-key", dest="premium_key", action="append", help="a Serika premium key (repeatable)")
+    serve.add_argument("--reply-sentences", dest="reply_sentences", help="reply length in sentences, e.g. 2-4")
+    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    serve.add_argument("--max-body", dest="max_body", type=int, help="largest request body in bytes (default 32 MiB)")
+    serve.add_argument("--journal-size", dest="journal_size", type=int, help="requests kept in the journal")
+    serve.add_argument("--job-schedule", dest="job_schedule", metavar="PROCESSING_AT,COMPLETED_AT",
+                       help="seconds after creation at which a Serika async job is processing, then completed "
+                       "(default 1,2)")
+    serve.add_argument("--fixtures", action="append", metavar="DIR",
+                       help="a directory of fixture rule files (YAML/JSON), loaded once at start-up (repeatable)")
+    serve.add_argument("--fault", action="append", metavar="NAME=RATE",
+                       help="chaos: inject fault NAME (header syntax, e.g. 'disconnect;after_chunks=3') into this "
+                       "share of requests, reproducibly with --seed (repeatable)")
+    serve.add_argument("--rpm", type=int, help="requests per minute per API key (token bucket, continuous refill)")
+    serve.add_argument("--tpm", type=int, help="tokens per minute per API key (token bucket, continuous refill)")
+    serve.add_argument("--no-control", action="store_const", const=False, dest="control",
+                       help="ignore X-Mock-* control headers and turn the /_mock/ admin API off")
+    serve.add_argument("--admin-token", dest="admin_token",
+                       help="require this X-Mock-Admin-Token header on the /_mock/ admin API")
+
+    check = commands.add_parser("check-fixtures", help="validate fixture rule files",
+                                description="Parse and compile every rule file; report each mistake with file and line.")
+    check.add_argument("locations", nargs="+", metavar="DIR", help="fixture directories or files")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "check-fixtures":
+        return check_fixtures(args.locations)
+    flags = {key: value for key, value in vars(args).items() if key != "command"}
+    try:
+        if args.command == "serve":
+            return serve(Config.load(flags))
+    except ConfigError as error:
+        parser.exit(2, f"mockserver: {error}\n")
+    return 0
+
+
+def banner(config: Config, dialects: dict) -> str:
+    origin = f"http://{config.host}:{config.port}"
+    lines = [f"mockserver {__version__} on {origin} (seed {config.seed}, validation {config.validation})"]
+    lines.append(f"  {'default':<9} {origin}/v1  ({config.dialect})")
+    for dialect in dialects.values():
+        extra = "".join(f", also {origin}{path}" for path in dialect.also_at)
+        lines.append(f"  {dialect.name:<9} {origin}{dialect.mount_path}{extra}")
+    lines.append("Point the openai SDK at it:")
+    lines.append(f"  export OPENAI_BASE_URL={origin}/v1 OPENAI_API_KEY=sk-mock")
+    lines.append(f"  or OpenAI(base_url='{origin}/v1', api_key='sk-mock')")
+    return "\n".join(lines)
+
+
+def check_fixtures(locations: Sequence[str]) -> int:
+    """Print every mistake as ``file:line: message``; exit status 1 if there is any."""
+    from . import fixtures
+
+    try:
+        files = fixtures.rule_files(locations)
+        rules, problems = fixtures.check_fixtures(locations)
+    except fixtures.FixtureError as error:
+        files, rules, problems = [], [], error.problems
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print(f"{len(rules)} rule(s) in {len(files)} file(s): OK")
+    return 0
+
+
+def serve(config: Config) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .server import uvicorn_config
+
+    app = create_app(config)
+    print(banner(config, app.state.mock.dialects), flush=True)
+    uvicorn.Server(uvicorn_config(app, config)).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Server configuration: one dataclass, filled from flags, environment and a file.
+
+Precedence is flags > ``MOCKSERVER_<FLAG>`` environment variables > the config
+file (YAML or JSON, keys spelled like the flags with ``_`` or ``-``) > defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+VALIDATION_MODES = ("strict", "schema", "off")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message says which and why."""
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed: int = 0
+    freeze_time: bool = False
+    log_level: str = "info"
+    dialect: str = "openai"
+    validation: str = "strict"
+    api_key: list[str] = field(default_factory=list)
+    free_key: list[str] = field(default_factory=list)
+    premium_key: list[str] = field(default_factory=list)
+    reply_sentences: str = "2-4"
+    fixtures: list[str] = field(default_factory=list)
+    fault: list[str] = field(default_factory=list)
+    rpm: int | None = None
+    tpm: int | None = None
+    journal_size: int = 1000
+    control: bool = True
+    admin_token: str | None = None
+    max_body: int = 32 * 1024 * 1024
+    workers: int = 1
+    state_dir: str | None = None
+    job_schedule: str = "1,2"
+
+    @classmethod
+    def load(
+        cls,
+        flags: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        file: str | os.PathLike[str] | None = None,
+    ) -> "Config":
+        """Merge the sources; ``flags`` holds only what the user actually passed."""
+        flags = {key: value for key, value in (flags or {}).items() if value is not None}
+        env = os.environ if env is None else env
+        file = file or flags.get("config") or env.get("MOCKSERVER_CONFIG")
+        values: dict[str, Any] = {}
+        if file:
+            values.update(_read_file(Path(file)))
+        for item in dataclasses.fields(cls):
+            raw = env.get("MOCKSERVER_" + item.name.upper())
+            if raw is not None:
+                values[item.name] = raw
+        values.update({key: value for key, value in flags.items() if key != "config"})
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
+        known = {item.name: item for item in dataclasses.fields(cls)}
+        converted = {}
+        for raw_key, value in values.items():
+            key = raw_key.replace("-", "_")
+            if key not in known:
+                raise ConfigError(f"unknown setting {raw_key!r}; known settings: {', '.join(sorted(known))}")
+            converted[key] = _coerce(key, known[key].type, value)
+        config = cls(**converted)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        if self.validation not in VALIDATION_MODES:
+            raise ConfigError(f"validation must be one of {', '.join(VALIDATION_MODES)}, got {self.validation!r}")
+        low, high = self.reply_range
+        if not 1 <= low <= high:
+            raise ConfigError(f"reply_sentences must look like '2-4' with 1 <= min <= max, got {self.reply_sentences!r}")
+        if self.journal_size < 0 or self.max_body < 1 or self.workers < 1:
+            raise ConfigError("journal_size must be >= 0, max_body and workers >= 1")
+        self.job_steps  # a malformed --job-schedule fails at start-up, not at the first GET /jobs/{id}
+
+    @property
+    def reply_range(self) -> tuple[int, int]:
+        low, _, high = str(self.reply_sentences).partition("-")
+        try:
+            return int(low), int(high or low)
+        except ValueError:
+            raise ConfigError(f"reply_sentences must look like '2-4', got {self.reply_sentences!r}") from None
+
+    @property
+    def job_steps(self) -> tuple[float, float]:
+        """Seconds after creation at which an async job starts processing, then completes."""
+        try:
+            parts = [float(part) for part in str(self.job_schedule).split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 2 or not 0 <= parts[0] <= parts[1]:
+            raise ConfigError(f"job_schedule must be 'PROCESSING_AT,COMPLETED_AT' in seconds, got {self.job_schedule!r}")
+        return parts[0], parts[1]
+
+    def as_public_dict(self) -> dict[str, Any]:
+        """The configuration as shown by ``GET /_mock/config``: secrets masked."""
+        data = dataclasses.asdict(self)
+        for secret in ("api_key", "free_key", "premium_key"):
+            data[secret] = [_mask(key) for key in data[secret]]
+        data["admin_token"] = None if self.admin_token is None else "***"
+        return data
+
+
+def _mask(key: str) -> str:
+    return key[:3] + "***" + key[-2:] if len(key) > 8 else "***"
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise ConfigError(f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    return data
+
+
+def _coerce(key: str, kind: Any, value: Any) -> Any:
+    kind = str(kind)
+    try:
+        if kind.startswith("list"):
+            if isinstance(value, str):
+                return [part.strip() for part in value.split(",") if part.strip()]
+            return [str(part) for part in value]
+        if kind == "bool":
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if kind.startswith("int"):
+            return None if value in (None, "") else int(value)
+        if kind.startswith("str |"):
+            return None if value in (None, "") else str(value)
+        return str(value) if kind == "str" else value
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {key!r} expects {kind}, got {value!r}") from None

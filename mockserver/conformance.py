@@ -1,0 +1,74 @@
+"""Check documents against OpenAI's own published schemas.
+
+The mock's request validation uses hand-written schemas (``schemas/requests``)
+tuned for readable errors; this module is the independent oracle on the other
+side: the official OpenAPI components, vendored in
+``schemas/openai/openapi-subset.json``, answer "would the real contract accept
+this?" for responses, chunks and errors the mock produces. Tests use it, and
+so can the server's own ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from mockserver.resources import schemas_dir
+
+SUBSET_URI = "urn:mockserver:openai-openapi-subset"
+
+
+@cache
+def official_document() -> dict[str, Any]:
+    """The vendored subset: ``{"$schema", "$comment", "$defs": {Name: schema}}``."""
+    return orjson.loads((schemas_dir() / "openai" / "openapi-subset.json").read_bytes())
+
+
+@cache
+def _registry() -> Registry:
+    resource = Resource.from_contents(official_document(), default_specification=DRAFT202012)
+    return Registry().with_resource(SUBSET_URI, resource)
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    if name not in official_document()["$defs"]:
+        raise KeyError(f"the official subset has no schema named {name!r}")
+    return Draft202012Validator({"$ref": f"{SUBSET_URI}#/$defs/{name}"}, registry=_registry())
+
+
+def official_errors(name: str, instance: Any) -> list[str]:
+    """Every way ``instance`` breaks official schema ``name``, as ``"$.path: message"``.
+
+    An ``anyOf``/``oneOf`` failure on its own only says "not valid under any of
+    the given schemas", which names no culprit; the closest branch error is
+    appended so the line says what actually went wrong.
+    """
+    lines = []
+    for error in sorted(_validator(name).iter_errors(instance), key=lambda e: e.json_path):
+        lines.append(f"{error.json_path}: {_describe(error)}")
+    return lines
+
+
+def _describe(error: ValidationError) -> str:
+    if not error.context:
+        return error.message
+    closest = best_match(error.context)
+    return f"{error.message} (closest: {closest.json_path}: {_describe(closest)})"
+
+
+def validate_official(name: str, instance: Any) -> None:
+    """Raise ``AssertionError`` listing every error unless ``instance`` conforms.
+
+    An assertion because the callers are tests and self-checks: a mock response
+    that breaks the official contract is a bug in the mock, not a bad request.
+    """
+    errors = official_errors(name, instance)
+    if errors:
+        raise AssertionError(f"not a valid OpenAI {name}:\n  " + "\n  ".join(errors))

@@ -1,0 +1,310 @@
+"""The control plane: which behaviour answers a request (the pipeline's "decide" step).
+
+Four surfaces, one precedence, highest first:
+
+1. control headers on the request (``X-Mock-Fault``, ``X-Mock-Reply``,
+   ``X-Mock-Tool-Call`` + ``X-Mock-Tool-Args``);
+2. the scripted queue (``POST /_mock/script``), scoped by ``X-Mock-Test-Id``;
+3. fixture rules (``--fixtures DIR``), first match wins;
+4. server defaults: ``--fault NAME=RATE`` chaos, reproducible with ``--seed``.
+
+The first surface with something for this request *and this SDK attempt*
+(``attempts=0-1`` reads ``x-stainless-retry-count``) decides alone. Then, for
+generation endpoints, the ``--rpm``/``--tpm`` limiter admits the request or
+refuses it with a 429 (injected errors cost nothing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Iterable
+
+import orjson
+
+from .config import ConfigError
+from .decision import NOTHING, Decision
+from .errors import ApiError
+from .faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
+from .fixtures import FixtureError, RuleSet, load_rules
+from .matching import Match, RequestView
+from .ratelimit import RateLimiter, estimate_tokens
+
+if TYPE_CHECKING:
+    from .app import AppState
+    from .pipeline import Call
+
+CONTROL_HEADERS = {
+    b"x-mock-fault": "X-Mock-Fault",
+    b"x-mock-reply": "X-Mock-Reply",
+    b"x-mock-tool-call": "X-Mock-Tool-Call",
+    b"x-mock-tool-args": "X-Mock-Tool-Args",
+}
+SCRIPT_KEYS = ("match", "times")
+UNLIMITED = "unlimited"
+
+
+def header_behavior(raw_headers: Iterable[tuple[bytes, bytes]]) -> Behavior | None:
+    """The behaviour the control headers ask for, None without any; 400 naming the header if one is invalid."""
+    found: dict[str, bytes] = {}
+    for name, value in raw_headers:
+        if name.startswith(b"x-mock-") and name in CONTROL_HEADERS:
+            header = CONTROL_HEADERS[name]
+            found[header] = found[header] + b"," + value if header in found else value
+    if not found:
+        return None
+    faults = ()
+    if "X-Mock-Fault" in found:
+        faults = tuple(_header_value("X-Mock-Fault", found, parse_faults))
+    reply = _header_value("X-Mock-Reply", found, str) if "X-Mock-Reply" in found else None
+    tool_calls = None
+    if "X-Mock-Tool-Call" in found:
+        name = _header_value("X-Mock-Tool-Call", found, str).strip()
+        if not TOOL_NAME.match(name):
+            raise _invalid("X-Mock-Tool-Call", f"{name!r} is not a function name (letters, digits, _ or -, up to 64)")
+        arguments = _header_value("X-Mock-Tool-Args", found, _json_object) if "X-Mock-Tool-Args" in found else None
+        tool_calls = ({"name": name, "arguments": arguments},)
+    elif "X-Mock-Tool-Args" in found:
+        raise _invalid("X-Mock-Tool-Args", "it needs X-Mock-Tool-Call naming the function")
+    if reply is not None and tool_calls is not None:
+        raise _invalid("X-Mock-Reply", "give X-Mock-Reply or X-Mock-Tool-Call, not both")
+    return Behavior(faults, reply, tool_calls)
+
+
+def _header_value(header: str, found: dict[str, bytes], parse: Any) -> Any:
+    try:
+        return parse(found[header].decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _invalid(header, "the value is not UTF-8") from None
+    except (SpecError, ValueError) as error:
+        raise _invalid(header, str(error)) from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise ValueError("the arguments must be a JSON object")
+    return value
+
+
+def _invalid(header: str, problem: str) -> ApiError:
+    return ApiError(400, f"Invalid {header} header: {problem}.", param=None, code="invalid_control_header")
+
+
+# ---------------------------------------------------------------------- scripts
+
+
+@dataclass
+class ScriptEntry:
+    """One posted behaviour and how many more requests it answers (None: unlimited)."""
+
+    id: int
+    behavior: Behavior
+    match: Match
+    remaining: int | None
+    test_id: str | None
+    spec: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        remaining = UNLIMITED if self.remaining is None else self.remaining
+        return {"id": self.id, "test_id": self.test_id, "remaining": remaining, "behavior": self.spec}
+
+
+class ScriptQueue:
+    """Posted behaviours in order; a request takes the first one that matches it."""
+
+    def __init__(self) -> None:
+        self._entries: list[ScriptEntry] = []
+        self._ids = itertools.count(1)
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def parse(self, payload: Any, test_id: str | None) -> list[ScriptEntry]:
+        """Entries from ``{"behaviors": [...]}``; :class:`SpecError` names the first wrong field."""
+        if not isinstance(payload, dict):
+            raise SpecError('the body must be {"behaviors": [...]}')
+        for key in payload:
+            if key != "behaviors":
+                raise SpecError(f"unknown field {key!r}; the body is {{\"behaviors\": [...]}}", (key,))
+        behaviors = payload.get("behaviors")
+        if not isinstance(behaviors, list) or not behaviors:
+            raise SpecError("behaviors must be a non-empty list", ("behaviors",))
+        entries = []
+        for index, spec in enumerate(behaviors):
+            try:
+                entries.append(self._entry(spec, test_id))
+            except SpecError as error:
+                raise error.within("behaviors", index) from None
+        return entries
+
+    def _entry(self, spec: Any, test_id: str | None) -> ScriptEntry:
+        if not isinstance(spec, dict):
+            raise SpecError("a behavior is a mapping, e.g. {\"fault\": \"rate_limit\", \"times\": 2}")
+        behavior = behavior_from_mapping(spec, extra=SCRIPT_KEYS, fault_params=True)
+        try:
+            match = Match.from_mapping(spec.get("match"))
+        except SpecError as error:
+            raise error.within("match") from None
+        times = spec.get("times", 1)
+        if times == UNLIMITED or times is None:
+            remaining = None
+        elif isinstance(times, int) and not isinstance(times, bool) and times >= 1:
+            remaining = times
+        else:
+            raise SpecError(f"times must be a whole number from 1 or {UNLIMITED!r}, got {times!r}", ("times",))
+        return ScriptEntry(0, behavior, match, remaining, test_id, spec)
+
+    def add(self, entries: list[ScriptEntry]) -> None:
+        for entry in entries:
+            entry.id = next(self._ids)
+            self._entries.append(entry)
+
+    def take(self, view: RequestView) -> tuple[ScriptEntry, Decision] | None:
+        """The first entry for this request and attempt, with its decision; uses up one of its times."""
+        call = view.call
+        for entry in self._entries:
+            if entry.test_id is not None and entry.test_id != call.test_id:
+                continue
+            if not entry.match.matches(view):
+                continue
+            decision = entry.behavior.decision(call.attempt, f"script #{entry.id}")
+            if decision is None:
+                continue
+            if entry.remaining is not None:
+                entry.remaining -= 1
+                if entry.remaining == 0:
+                    self._entries.remove(entry)
+            return entry, decision
+        return None
+
+    def pending(self, test_id: str | None = None) -> list[ScriptEntry]:
+        return [entry for entry in self._entries if test_id is None or entry.test_id == test_id]
+
+    def clear(self, test_id: str | None = None) -> None:
+        self._entries = [] if test_id is None else [entry for entry in self._entries if entry.test_id != test_id]
+
+
+# ---------------------------------------------------------------------- chaos
+
+
+class Chaos:
+    """``--fault NAME[;key=value]=RATE``: each request draws at most one fault, reproducibly from the seed."""
+
+    def __init__(self, specs: Iterable[str], seed: int) -> None:
+        self.seed = seed
+        self.table: list[tuple[float, Behavior]] = []
+        total = 0.0
+        for spec in specs:
+            text, equals, rate_text = spec.rpartition("=")
+            try:
+                rate = float(rate_text)
+                if not equals or not 0 < rate <= 1:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(f"--fault {spec!r}: expected NAME=RATE with 0 < RATE <= 1, e.g. disconnect=0.05") from None
+            try:
+                fault = parse_fault(text)
+            except SpecError as error:
+                raise ConfigError(f"--fault {spec!r}: {error}") from None
+            total += rate
+            self.table.append((total, Behavior((fault,))))
+        if total > 1 + 1e-9:
+            raise ConfigError(f"--fault rates add up to {total:g}; at most one fault is drawn per request, so keep them <= 1")
+        self._random = random.Random(f"chaos:{seed}")
+
+    def __bool__(self) -> bool:
+        return bool(self.table)
+
+    def draw(self, attempt: int) -> tuple[Behavior, Decision] | None:
+        roll = self._random.random()
+        for threshold, behavior in self.table:
+            if roll < threshold:
+                decision = behavior.decision(attempt, "chaos")
+                return (behavior, decision) if decision is not None else None
+        return None
+
+    def reset(self) -> None:
+        self._random = random.Random(f"chaos:{self.seed}")
+
+
+# ---------------------------------------------------------------------- the decision
+
+
+class Control:
+    """Everything the control plane knows for one app: scripts, rules, chaos and rate limits."""
+
+    def __init__(self, state: "AppState") -> None:
+        config = state.config
+        self.state = state
+        self.headers_enabled = config.control
+        self.scripts = ScriptQueue()
+        try:
+            self.rules: RuleSet = load_rules(config.fixtures)
+        except FixtureError as error:
+            raise ConfigError(str(error)) from None
+        self.chaos = Chaos(config.fault, config.seed)
+        self.limiter = RateLimiter(config.rpm, config.tpm) if (config.rpm or config.tpm) else None
+
+    def decide(self, call: "Call", body: Any) -> Decision:
+        decision = self._surfaces(call, body)
+        if self.limiter is not None and call.endpoint.generation and decision.error is None:
+            view = body if isinstance(body, dict) else {}
+            model = view.get("model") if isinstance(view.get("model"), str) else "the model"
+            error, headers = self.limiter.admit(call.api_key, estimate_tokens(body), model)
+            if error is not None:
+                return Decision(source=f"rate limit ({error.type})", error=error, headers=headers)
+            return replace(decision, headers={**decision.headers, **headers})
+        return decision
+
+    def _surfaces(self, call: "Call", body: Any) -> Decision:
+        if self.headers_enabled:
+            behavior = header_behavior(call.request.scope["headers"])
+            if behavior is not None:
+                decision = behavior.decision(call.attempt, "header")
+                if decision is not None:
+                    return self._chosen(call, behavior, decision)
+        view = None
+        if self.scripts:
+            view = RequestView(call, body)
+            taken = self.scripts.take(view)
+            if taken is not None:
+                return self._chosen(call, taken[0].behavior, taken[1])
+        if self.rules:
+            rule = self.rules.first(view or RequestView(call, body))
+            decision = None if rule is None else rule.behavior.decision(call.attempt, rule.source)
+            if rule is not None and decision is not None:
+                return self._chosen(call, rule.behavior, decision)
+        if self.chaos:
+            drawn = self.chaos.draw(call.attempt)
+            if drawn is not None:
+                return self._chosen(call, *drawn)
+        return NOTHING
+
+    @staticmethod
+    def _chosen(call: "Call", behavior: Behavior, decision: Decision) -> Decision:
+        if call.exchange is not None:
+            call.exchange.faults = [fault.label for fault in behavior.faults if fault.applies_to(call.attempt)]
+        return decision
+
+    def reset(self, test_id: str | None = None) -> None:
+        """Forget scripts and journal entries (of one test, with ``test_id``); globally also rate limits and chaos."""
+        self.scripts.clear(test_id)
+        if test_id is not None:
+            self.state.journal.discard(test_id)
+            return
+        self.state.journal.clear()
+        self.chaos.reset()
+        if self.limiter is not None:
+            self.limiter.reset()
+
+
+def install(state: "AppState") -> Control:
+    """Build the control plane for ``state`` and make it the pipeline's decide step."""
+    control = Control(state)
+    state.decide = control.decide
+    return control

@@ -1,0 +1,29 @@
+"""What the control plane decided for one request (the pipeline's "decide" step)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .chat import Script
+from .errors import ApiError
+
+
+@dataclass
+class Decision:
+    """The outcome of matching a request against headers, scripts, fixtures and chaos.
+
+    ``error`` answers the request with an HTTP error; ``script`` fixes the reply
+    content; ``faults`` are transport and stream behaviours carried out by the
+    wire layer as the response is sent. ``source`` names what decided, for the
+    journal; ``headers`` are added to the response (rate-limit state).
+    """
+
+    source: str | None = None
+    error: ApiError | None = None
+    script: Script | None = None
+    faults: list[Any] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+NOTHING = Decision()

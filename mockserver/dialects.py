@@ -1,0 +1,61 @@
+"""Dialects: the providers the mock speaks, as data from ``fixtures/dialects.yaml``.
+
+A dialect never brings its own route code. It selects a base path, a model
+catalog, a request-schema overlay (``schemas/dialects/<name>.json``) and a few
+switches that the one shared pipeline consults:
+
+- ``accept_any_model``: models outside the catalog are served (else 404
+  ``model_not_found``);
+- ``require_system_message``: a system or developer message must be present;
+- ``persona``: ``character_id`` makes the reply speak as a catalog character;
+- ``tiers``: free-tier keys may read characters but not generate;
+- ``endpoints``: which endpoint groups the dialect documents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .catalog import Catalog
+from .resources import fixtures_dir
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    title: str
+    base_path: str
+    catalog: Catalog
+    endpoints: frozenset[str]
+    also_at: tuple[str, ...] = ()
+    accept_any_model: bool = False
+    require_system_message: bool = False
+    persona: bool = False
+    tiers: bool = False
+
+    @property
+    def mount_path(self) -> str:
+        """Where the dialect is always reachable, whatever the default dialect is."""
+        return f"/{self.name}{self.base_path}"
+
+
+def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dict[str, Dialect]:
+    data = yaml.safe_load((path or fixtures_dir() / "dialects.yaml").read_text())
+    dialects = {}
+    for name, entry in data["dialects"].items():
+        dialects[name] = Dialect(
+            name=name,
+            title=entry["title"],
+            base_path=entry["base_path"],
+            catalog=catalogs[name],
+            endpoints=frozenset(entry["endpoints"]),
+            also_at=tuple(entry.get("also_at") or ()),
+            accept_any_model=bool(entry.get("accept_any_model", False)),
+            require_system_message=bool(entry.get("require_system_message", False)),
+            persona=bool(entry.get("persona", False)),
+            tiers=bool(entry.get("tiers", False)),
+        )
+    return dialects

@@ -1,0 +1,119 @@
+"""Encoding: a :class:`~mockserver.chat.Completion` as a JSON body or as SSE frames.
+
+The shapes follow the official OpenAI spec and what real servers put on the
+wire (see the README's "Wire fidelity"): ``tool_calls`` is omitted rather than
+null, every stream chunk repeats ``id``/``created``/``model``/fingerprint, the
+first delta of each choice carries the role, tool-call deltas carry ``id`` and
+``name`` once, and the usage chunk has empty ``choices``.
+
+Frames are built as bytes: the envelope shared by every chunk of a stream is
+serialised once and each frame only serialises its own choice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import orjson
+
+from .chat import Choice, Completion
+
+DONE_FRAME = b"data: [DONE]\n\n"
+SERVICE_TIER = "default"
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def completion_body(completion: Completion) -> dict[str, Any]:
+    return {
+        "id": completion.id,
+        "object": "chat.completion",
+        "created": completion.created,
+        "model": completion.model,
+        "choices": [_choice_object(choice) for choice in completion.choices],
+        "usage": completion.usage,
+        "service_tier": SERVICE_TIER,
+        "system_fingerprint": completion.fingerprint,
+    }
+
+
+def _choice_object(choice: Choice) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": choice.text, "refusal": None}
+    if choice.reasoning:
+        message["reasoning_content"] = "".join(choice.reasoning)
+    if choice.tool_calls:
+        message["tool_calls"] = [call.as_object() for call in choice.tool_calls]
+    if choice.audio is not None:
+        message["audio"] = choice.audio
+    message["annotations"] = []
+    logprobs = None if choice.logprobs is None else {"content": choice.logprobs, "refusal": None}
+    return {"index": choice.index, "message": message, "logprobs": logprobs, "finish_reason": choice.finish_reason}
+
+
+def sse_frames(completion: Completion, *, include_usage: bool) -> list[bytes]:
+    """Every frame of the stream, ``[DONE]`` included, in wire order.
+
+    With ``n > 1`` the choices are interleaved one delta per chunk, as the real
+    API does, starting with choice 0.
+    """
+    head = dumps(
+        {
+            "id": completion.id,
+            "object": "chat.completion.chunk",
+            "created": completion.created,
+            "model": completion.model,
+            "service_tier": SERVICE_TIER,
+            "system_fingerprint": completion.fingerprint,
+        }
+    )
+    prefix = b"data: " + head[:-1] + b',"choices":['
+    suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
+    per_choice = [list(_choice_deltas(choice)) for choice in completion.choices]
+    frames = []
+    for position in range(max(len(deltas) for deltas in per_choice)):
+        for deltas in per_choice:
+            if position < len(deltas):
+                frames.append(prefix + dumps(deltas[position]) + suffix)
+    if include_usage:
+        frames.append(prefix + b'],"usage":' + dumps(completion.usage) + b"}\n\n")
+    frames.append(DONE_FRAME)
+    return frames
+
+
+def _choice_deltas(choice: Choice) -> Iterator[dict[str, Any]]:
+    index = choice.index
+
+    def chunk(delta: dict[str, Any], logprobs: Any = None, finish_reason: str | None = None) -> dict[str, Any]:
+        return {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
+
+    opening_content = None if (choice.tool_calls or choice.audio is not None) else ""
+    yield chunk({"role": "assistant", "content": opening_content, "refusal": None})
+    for piece in choice.reasoning:
+        yield chunk({"reasoning_content": piece})
+    if choice.audio is not None:
+        yield from (chunk({"audio": delta}) for delta in _audio_deltas(choice.audio))
+    elif choice.content:
+        logprobs = choice.logprobs
+        for position, piece in enumerate(choice.content):
+            entry = None if logprobs is None else {"content": [logprobs[position]], "refusal": None}
+            yield chunk({"content": piece}, entry)
+    for position, call in enumerate(choice.tool_calls):
+        first = {"index": position, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+        yield chunk({"tool_calls": [first]})
+        for piece in call.argument_pieces:
+            yield chunk({"tool_calls": [{"index": position, "function": {"arguments": piece}}]})
+    yield chunk({}, None, choice.finish_reason)
+
+
+AUDIO_DATA_CHUNK = 8192
+
+
+def _audio_deltas(audio: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Audio streams as the transcript first, then the base64 data in slices, then the expiry."""
+    yield {"id": audio["id"], "transcript": audio["transcript"]}
+    data = audio["data"]
+    for start in range(0, len(data), AUDIO_DATA_CHUNK):
+        yield {"data": data[start : start + AUDIO_DATA_CHUNK]}
+    yield {"expires_at": audio["expires_at"]}

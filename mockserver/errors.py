@@ -1,0 +1,52 @@
+"""The provider error envelope.
+
+Every failure the mock reports, whether a bad request, an unknown model or an
+injected fault, is an :class:`ApiError`. Its body is the envelope real
+providers use, ``{"error": {"message", "type", "param", "code"}}``, because the
+official SDKs pick their exception class from the status and read ``code`` and
+``type`` from that envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An HTTP error answered in the OpenAI envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = headers or {}
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.status}, {self.message!r}, param={self.param!r}, code={self.code!r})"
+
+
+def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
+    """A 400 ``invalid_request_error``: the shape OpenAI uses for every body problem."""
+    return ApiError(400, message, param=param, code=code)

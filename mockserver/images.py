@@ -1,0 +1,414 @@
+"""Image generation: ``POST /images/generations`` and what reuses it.
+
+Serika's ``/generate/image`` and ``/jobs/image`` and OpenAI's ``/images/edits`` and
+``/images/variations`` all go through the same three steps kept here: read the
+request into an :class:`ImageOrder` (which model family's rules apply, what size and
+format, where the picture comes from), check it as the provider would, then answer
+with real image files (``media.png_image``, ``jpeg_image``, ``webp_image``).
+
+A picture is a pure function of the prompt (or uploaded image), the server seed and
+the image's index, so the same request draws the same pictures at any size.
+
+``response_format: "url"`` answers with URLs served by the mock itself. A URL's last
+segment carries everything needed to draw the picture again (seed material, index,
+size, format), so nothing is stored: no cache to bound, and URLs keep working
+across restarts and uvicorn workers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import media, prose
+from .decision import Decision
+from .determinism import digest, rng
+from .endpoints import FramesResponse, model_not_found
+from .errors import ApiError, invalid_request
+from .pipeline import Call, Endpoint, error_response, json_response
+from .tokens import IMAGE_TOKENS, tokenizer
+
+if TYPE_CHECKING:
+    from .app import AppState
+
+GPT_IMAGE, DALL_E_2, DALL_E_3, OTHER = "gpt-image", "dall-e-2", "dall-e-3", "other"
+STANDARD_SIZES = ("1024x1024", "1024x1536", "1536x1024")
+"""The sizes GPT image models draw, and the only ones ``ImagesResponse.size`` may report."""
+SIZES = {
+    GPT_IMAGE: STANDARD_SIZES + ("auto",),
+    DALL_E_2: ("256x256", "512x512", "1024x1024"),
+    DALL_E_3: ("1024x1024", "1792x1024", "1024x1792"),
+}
+QUALITIES = {
+    GPT_IMAGE: ("low", "medium", "high", "auto"),
+    DALL_E_2: ("standard", "auto"),
+    DALL_E_3: ("standard", "hd", "auto"),
+}
+PROMPT_LIMITS = {GPT_IMAGE: 32000, DALL_E_2: 1000, DALL_E_3: 4000}
+GPT_ONLY = ("background", "moderation", "output_compression", "output_format", "partial_images")
+"""Arguments only GPT image models take; ``stream: true`` is one too."""
+AUTO_QUALITY = "high"
+"""What ``quality: auto`` reports: the docs say auto picks "the best quality for the given model"."""
+OUTPUT_TOKENS = {"low": (272, 408, 400), "medium": (1056, 1584, 1568), "high": (4160, 6240, 6208)}
+"""Image tokens per picture for gpt-image-1, square / portrait / landscape, from OpenAI's pricing table."""
+FORMATS = ("png", "jpeg", "webp")
+MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+FILE_ROUTE = "images.file"
+_FILE_LAYOUT = ">16sBHHB"  # picture seed, index, width, height, flags (bit 0 transparent, bits 1-2 format)
+_CHECK_BYTES = 4
+
+
+@dataclass(frozen=True)
+class ImageOrder:
+    """One request for pictures, resolved: every default applied, every choice made."""
+
+    model: str
+    family: str
+    prompt: str
+    n: int
+    width: int
+    height: int
+    quality: str
+    background: str
+    output_format: str
+    response_format: str
+    stream: bool
+    partial_images: int
+    picture_seed: bytes
+    input_images: int = 0
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def transparent(self) -> bool:
+        return self.background == "transparent"
+
+    def render(self, index: int) -> bytes:
+        return render(self.picture_seed, index, self.width, self.height, self.output_format, self.transparent)
+
+
+def family_of(model: str | None, body: dict[str, Any]) -> str:
+    """Which rules apply. Without a model, OpenAI picks dall-e-2 unless a GPT-only argument is used."""
+    if model is None:
+        gpt_only = any(body.get(name) is not None for name in GPT_ONLY) or body.get("stream") is True
+        return GPT_IMAGE if gpt_only or body.get("quality") in ("low", "medium", "high") else DALL_E_2
+    name = model.rsplit("/", 1)[-1].lower()
+    if "gpt-image" in name or "chatgpt-image" in name:
+        return GPT_IMAGE
+    if name.startswith("dall-e-3"):
+        return DALL_E_3
+    if name.startswith("dall-e-2"):
+        return DALL_E_2
+    return OTHER
+
+
+def image_order(
+    state: "AppState",
+    call: Call,
+    body: Any,
+    *,
+    material: Any,
+    default_model: str | None = None,
+    input_images: int = 0,
+    auto_size: tuple[int, int] = (1024, 1024),
+) -> ImageOrder:
+    """Read an image request (already schema-checked unless ``--validation off``) into an order.
+
+    ``material`` is what the pictures are drawn from (the prompt, plus the uploads'
+    digests for edits); it must not include size or format, so one prompt draws one
+    scene whatever the requested size. ``auto_size`` is what ``size: auto`` (or no
+    size) draws. Reading is defensive about types because with
+    ``--validation off`` nothing has checked them: a field of the wrong type counts as absent.
+    """
+    if not isinstance(body, dict):
+        raise invalid_request("Request body must be a JSON object.", code="invalid_type")
+    model = _text(body.get("model")) or default_model
+    family = family_of(model, body)
+    check_model(state, call, model, family)
+    if state.config.validation == "strict":
+        check_image_request(body, family, model)
+    n = body.get("n")
+    fmt = _text(body.get("output_format")) if family == GPT_IMAGE else None
+    output_format = fmt if fmt in FORMATS else "png"
+    partial = body.get("partial_images")
+    return ImageOrder(
+        model=model or DALL_E_2,
+        family=family,
+        prompt=_text(body.get("prompt")) or "",
+        n=n if _is_int(n) and 1 <= n <= 10 else 1,
+        width=(size := _size(body.get("size"), auto_size))[0],
+        height=size[1],
+        quality=_quality(body.get("quality")),
+        background="transparent" if body.get("background") == "transparent" and output_format != "jpeg" else "opaque",
+        output_format=output_format,
+        response_format="b64_json" if family == GPT_IMAGE else (_text(body.get("response_format")) or "url"),
+        stream=body.get("stream") is True,
+        partial_images=partial if _is_int(partial) and 0 <= partial <= 3 else 0,
+        picture_seed=digest(material, state.config.seed)[:16],
+        input_images=input_images,
+    )
+
+
+def check_model(state: "AppState", call: Call, model: str | None, family: str) -> None:
+    """404 for a model the dialect does not serve, as for chat; 400 for a known non-image model.
+
+    Only catalogs that list image models can say a model is unknown: a provider whose
+    docs name no image model (Serika) gets whatever model the client asks for.
+    """
+    if model is None:
+        return
+    catalog = call.dialect.catalog
+    known = catalog.get(model)
+    if known is None:
+        lists_images = any(info.kind == "image" for info in catalog.models.values())
+        if lists_images and not call.dialect.accept_any_model:
+            raise model_not_found(model)
+        return
+    if known.kind != "image" and state.config.validation == "strict":
+        raise invalid_request(
+            f"Invalid value for 'model': '{model}' is a {known.kind} model, not an image model. "
+            "Use an image model such as gpt-image-1, dall-e-3 or dall-e-2.",
+            param="model",
+            code="invalid_value",
+        )
+
+
+def check_image_request(body: dict[str, Any], family: str, model: str | None) -> None:
+    """The per-model rules the live API enforces beyond the schema (``--validation strict``)."""
+    if family == OTHER:
+        return
+    label = model or family
+    for name in GPT_ONLY + ("stream",):
+        value = body.get(name)
+        if family != GPT_IMAGE and value is not None and value is not False:
+            raise _unknown_parameter(name, f"'{name}' is only supported by the GPT image models, not {label}.")
+    if family != GPT_IMAGE and body.get("quality") in ("low", "medium", "high"):
+        raise _unsupported_value("quality", body["quality"], QUALITIES[family])
+    if family == GPT_IMAGE and body.get("response_format") is not None:
+        raise _unknown_parameter(
+            "response_format", "GPT image models always return base64-encoded images (b64_json); "
+            "response_format is only supported by dall-e-2 and dall-e-3."
+        )
+    if family != DALL_E_3 and body.get("style") is not None:
+        raise _unknown_parameter("style", f"'style' is only supported by dall-e-3, not {label}.")
+    prompt, limit = body.get("prompt"), PROMPT_LIMITS[family]
+    if isinstance(prompt, str) and len(prompt) > limit:
+        raise invalid_request(
+            f"Invalid 'prompt': string too long. Expected a string with maximum length {limit}, "
+            f"but got a string with length {len(prompt)} instead.",
+            param="prompt",
+            code="string_above_max_length",
+        )
+    size = body.get("size")
+    if size is not None and size not in SIZES[family]:
+        raise _unsupported_value("size", size, SIZES[family])
+    quality = body.get("quality")
+    if quality is not None and quality not in QUALITIES[family]:
+        raise _unsupported_value("quality", quality, QUALITIES[family])
+    n = body.get("n")
+    if family == DALL_E_3 and _is_int(n) and n > 1:
+        raise invalid_request(
+            f"Invalid 'n': integer above maximum value. Expected a value <= 1, but got {n} instead. "
+            "dall-e-3 generates one image per request.",
+            param="n",
+            code="integer_above_max_value",
+        )
+    fmt = body.get("output_format") or "png"
+    if body.get("background") == "transparent" and fmt == "jpeg":
+        raise invalid_request(
+            "Invalid value for 'background': a transparent background needs output_format 'png' or 'webp'; "
+            "jpeg has no alpha channel.",
+            param="background",
+            code="invalid_value",
+        )
+    compression = body.get("output_compression")
+    if fmt == "png" and _is_int(compression) and compression < 100:
+        raise invalid_request(
+            "Invalid value for 'output_compression': compression less than 100 is not supported for the png "
+            "output format; use jpeg or webp.",
+            param="output_compression",
+            code="invalid_value",
+        )
+
+
+def _unknown_parameter(name: str, why: str) -> ApiError:
+    return invalid_request(f"Unknown parameter: '{name}'. {why}", param=name, code="unknown_parameter")
+
+
+def _unsupported_value(name: str, value: Any, supported: tuple[str, ...]) -> ApiError:
+    choices = ", ".join(f"'{choice}'" for choice in supported[:-1]) + f" and '{supported[-1]}'"
+    return invalid_request(
+        f"Invalid value: '{value}'. Supported values are: {choices}.", param=name, code="invalid_value"
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _size(value: Any, auto: tuple[int, int]) -> tuple[int, int]:
+    if value in (None, "auto"):
+        return auto
+    try:
+        return media.parse_size(value)
+    except ValueError:
+        return auto
+
+
+def _quality(value: Any) -> str:
+    """The quality a GPT image model reports: ``ImagesResponse`` allows low, medium and high."""
+    if value in ("low", "medium", "high"):
+        return value
+    return "medium" if value == "standard" else AUTO_QUALITY
+
+
+# --- rendering and the stateless file URLs ------------------------------------------
+
+
+def render(picture_seed: bytes, index: int, width: int, height: int, fmt: str, transparent: bool) -> bytes:
+    seed = picture_seed + bytes([index])
+    if fmt == "jpeg":
+        return media.jpeg_image(seed, width, height)
+    if fmt == "webp":
+        return media.webp_image(seed, width, height, transparent=transparent)
+    return media.png_image(seed, width, height, transparent=transparent)
+
+
+def file_name(order: ImageOrder, index: int, server_seed: int) -> str:
+    """The last URL segment of picture ``index``: its inputs, a check, and the extension."""
+    flags = int(order.transparent) | FORMATS.index(order.output_format) << 1
+    payload = struct.pack(_FILE_LAYOUT, order.picture_seed, index, order.width, order.height, flags)
+    token = base64.urlsafe_b64encode(payload + _check(payload, server_seed)).rstrip(b"=").decode()
+    return f"{token}.{order.output_format}"
+
+
+def _check(payload: bytes, server_seed: int) -> bytes:
+    return hashlib.sha256(server_seed.to_bytes(16, "big", signed=True) + payload).digest()[:_CHECK_BYTES]
+
+
+async def serve_file(request: Request) -> Response:
+    """``GET /_mock/files/images/{name}``: draw the picture a URL names, without any store."""
+    state: "AppState" = request.app.state.mock
+    token, _, extension = request.path_params["name"].partition(".")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload, check = raw[: -_CHECK_BYTES], raw[-_CHECK_BYTES:]
+        picture_seed, index, width, height, flags = struct.unpack(_FILE_LAYOUT, payload)
+        fmt = FORMATS[flags >> 1]
+        valid = check == _check(payload, state.config.seed) and extension == fmt and flags < 6
+    except (ValueError, struct.error, IndexError):
+        valid = False
+    if not valid:
+        return error_response(
+            ApiError(404, f"No image file named '{request.path_params['name']}' on this mock server.",
+                     code="file_not_found")
+        )
+    data = render(picture_seed, index, width, height, fmt, bool(flags & 1))
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers={"cache-control": "public, max-age=3600, immutable"})
+
+
+# --- the response -------------------------------------------------------------------
+
+
+def usage(order: ImageOrder) -> dict[str, Any]:
+    """Token usage as GPT image models report it: prompt text (and input images) in, image tokens out."""
+    text_tokens = tokenizer("o200k_base").count(order.prompt)
+    image_tokens = order.input_images * IMAGE_TOKENS["high"]
+    per_image = OUTPUT_TOKENS[order.quality]
+    if order.size in STANDARD_SIZES:
+        output = per_image[STANDARD_SIZES.index(order.size)]
+    else:
+        output = round(per_image[0] * order.width * order.height / (1024 * 1024))
+    output *= order.n
+    return {
+        "input_tokens": text_tokens + image_tokens,
+        "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
+        "output_tokens": output,
+        "output_tokens_details": {"image_tokens": output, "text_tokens": 0},
+        "total_tokens": text_tokens + image_tokens + output,
+    }
+
+
+def images_body(state: "AppState", request: Request, order: ImageOrder, created: int) -> dict[str, Any]:
+    """The official ``ImagesResponse``; GPT image models add what they resolved, and usage."""
+    data = []
+    for index in range(order.n):
+        if order.response_format == "url":
+            name = file_name(order, index, state.config.seed)
+            item: dict[str, Any] = {"url": str(request.url_for(FILE_ROUTE, name=name))}
+        else:
+            item = {"b64_json": base64.b64encode(order.render(index)).decode()}
+        if order.family == DALL_E_3:
+            item["revised_prompt"] = revised_prompt(order, index)
+        data.append(item)
+    body: dict[str, Any] = {"created": created, "data": data}
+    if order.family == GPT_IMAGE:
+        body["background"] = order.background
+        body["output_format"] = order.output_format
+        body["quality"] = order.quality
+        if order.size in STANDARD_SIZES:
+            body["size"] = order.size
+        body["usage"] = usage(order)
+    return body
+
+
+def revised_prompt(order: ImageOrder, index: int) -> str:
+    """dall-e-3 rewrites every prompt into a more detailed one and says so."""
+    detail = prose.sentence(rng(order.picture_seed, f"revised{index}"))
+    return f"{order.prompt.strip().rstrip('.')}. {detail}".lstrip(". ")
+
+
+def image_events(order: ImageOrder, created: int, kind: str) -> list[bytes]:
+    """SSE frames for ``stream: true``: ``partial_images`` previews, then the finished picture.
+
+    ``kind`` is ``image_generation`` or ``image_edit``. A mock has no half-drawn
+    states, so previews carry the finished picture; the events are the official
+    ``ImageGenStreamEvent`` / ``ImageEditStreamEvent`` shapes.
+    """
+    frames = []
+    common = {
+        "created_at": created,
+        "size": order.size if order.size in STANDARD_SIZES else "auto",
+        "quality": order.quality,
+        "background": order.background,
+        "output_format": order.output_format,
+    }
+    for index in range(order.n):
+        picture = base64.b64encode(order.render(index)).decode()
+        for position in range(order.partial_images):
+            event = {"type": f"{kind}.partial_image", "b64_json": picture, **common, "partial_image_index": position}
+            frames.append(_event_frame(event))
+        frames.append(_event_frame({"type": f"{kind}.completed", "b64_json": picture, **common, "usage": usage(order)}))
+    return frames
+
+
+def _event_frame(event: dict[str, Any]) -> bytes:
+    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+def images_response(state: "AppState", call: Call, order: ImageOrder, kind: str = "image_generation") -> Response:
+    created = state.identity.created()
+    if order.stream:
+        return FramesResponse(image_events(order, created, kind))
+    return json_response(images_body(state, call.request, order, created))
+
+
+async def create_images(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    order = image_order(state, call, body, material={"prompt": body.get("prompt") if isinstance(body, dict) else None})
+    return images_response(state, call, order)
+
+
+GENERATIONS = Endpoint("images.generate", create_images, schema="image_generation", generation=True)

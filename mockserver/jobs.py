@@ -1,0 +1,127 @@
+"""Serika's asynchronous image jobs: ``POST /jobs/image`` and ``GET /jobs/{id}``.
+
+No worker advances a job. Its status is read off the clock: ``queued`` until
+``Config.job_steps[0]`` seconds after creation, ``processing`` until
+``job_steps[1]``, then ``completed`` with the images in ``result``. Polling code
+therefore sees every state on a schedule it can configure (``--job-schedule``), the
+same on every run, and the result is drawn when it is asked for, from the stored
+request, exactly as ``/images/generations`` would draw it.
+
+The request is checked when the job is created, so a bad one fails at once with
+the same 400 as ``/images/generations`` instead of as a failed job later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from math import ceil
+from typing import TYPE_CHECKING, Any, Callable
+
+from starlette.responses import Response
+
+from . import images
+from .decision import Decision
+from .determinism import Identity, digest
+from .errors import ApiError
+from .pipeline import Call, Endpoint, json_response
+
+if TYPE_CHECKING:
+    from .app import AppState
+
+QUEUED, PROCESSING, COMPLETED = "queued", "processing", "completed"
+MAX_JOBS = 10_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """A submitted job. ``born`` is real wall-clock time, which the schedule counts from
+    even with ``--freeze-time`` (where ``created_at``, the reported time, is frozen)."""
+
+    id: str
+    kind: str
+    created_at: int
+    born: float
+    request: dict[str, Any]
+
+
+class JobStore:
+    """The jobs of one server, in memory, oldest dropped past ``limit``.
+
+    Only :meth:`create` and :meth:`get` are used, so a store that persists jobs
+    (``--state-dir``) can take its place. ``clock`` is wall-clock seconds; tests
+    may replace it to step through a job's states without sleeping.
+    """
+
+    def __init__(self, limit: int = MAX_JOBS, clock: Callable[[], float] = time.time) -> None:
+        self.limit = limit
+        self.clock = clock
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+
+    def create(self, job_id: str, kind: str, request: dict[str, Any], created_at: int) -> Job:
+        job = Job(job_id, kind, created_at, self.clock(), request)
+        self._jobs[job_id] = job
+        while len(self._jobs) > self.limit:
+            self._jobs.popitem(last=False)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+
+def job_status(elapsed: float, steps: tuple[float, float]) -> str:
+    processing_at, completed_at = steps
+    if elapsed >= completed_at:
+        return COMPLETED
+    return PROCESSING if elapsed >= processing_at else QUEUED
+
+
+def job_object(job: Job, status: str, steps: tuple[float, float], result: dict[str, Any] | None) -> dict[str, Any]:
+    """The job as the API shows it; ``started_at``/``completed_at`` appear once reached."""
+    started = job.created_at + ceil(steps[0]) if status != QUEUED else None
+    return {
+        "id": job.id,
+        "object": "job",
+        "type": job.kind,
+        "status": status,
+        "created_at": job.created_at,
+        "started_at": started,
+        "completed_at": job.created_at + ceil(steps[1]) if status == COMPLETED else None,
+        "model": job.request.get("model"),
+        "prompt": job.request.get("prompt"),
+        "result": result,
+        "error": None,
+    }
+
+
+def _order(state: "AppState", call: Call, request: dict[str, Any]) -> images.ImageOrder:
+    return images.image_order(state, call, request, material={"prompt": request.get("prompt")})
+
+
+async def create_image_job(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    _order(state, call, body)  # refuse a bad request now, with the 400 /images/generations gives
+    salt = state.identity.salt(digest({"job": body}, state.config.seed))
+    job = state.jobs.create(Identity.make_id("job_", salt, 24), "image", body, state.identity.created())
+    return json_response(job_object(job, QUEUED, state.config.job_steps, None))
+
+
+async def retrieve_job(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    job_id = call.request.path_params["job_id"]
+    job = state.jobs.get(job_id)
+    if job is None:
+        raise ApiError(
+            404,
+            f"No job found with id '{job_id}'. Jobs live in the mock's memory: they are gone after a restart.",
+            code="job_not_found",
+        )
+    steps = state.config.job_steps
+    status = job_status(state.jobs.clock() - job.born, steps)
+    result = None
+    if status == COMPLETED:
+        result = images.images_body(state, call.request, _order(state, call, job.request), job.created_at + ceil(steps[1]))
+    return json_response(job_object(job, status, steps, result))
+
+
+CREATE_IMAGE_JOB = Endpoint("jobs.create_image", create_image_job, schema="image_generation", generation=True)
+RETRIEVE_JOB = Endpoint("jobs.retrieve", retrieve_job, generation=True, reads_body=False)

@@ -1,0 +1,108 @@
+"""The request journal: what every request was, what decided it, how it ended.
+
+An :class:`Exchange` is created by the outermost ASGI layer when a request
+arrives, filled in by the pipeline as it parses and decides, and appended to
+the bounded :class:`Journal` when the response is finished (or cut). Tests and
+the admin API read the journal to assert on what the client really did.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+REDACTED_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-mock-admin-token", "cookie"})
+
+
+def redact_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    headers = {}
+    for name, value in raw_headers:
+        key = name.decode("latin-1").lower()
+        headers[key] = "[redacted]" if key in REDACTED_HEADERS else value.decode("latin-1")
+    return headers
+
+
+@dataclass
+class Exchange:
+    id: int
+    time: float
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    attempt: int = 0
+    test_id: str | None = None
+    key_id: str | None = None
+    dialect: str | None = None
+    endpoint: str | None = None
+    model: str | None = None
+    stream: bool = False
+    body: Any = None
+    status: int | None = None
+    error_code: str | None = None
+    decided_by: str | None = None
+    faults: list[str] = field(default_factory=list)
+    ended: str | None = None
+    chunks_sent: int = 0
+    first_byte_ms: float | None = None
+    duration_ms: float | None = None
+    admin: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Journal:
+    """A bounded, in-memory list of finished exchanges (oldest dropped first)."""
+
+    def __init__(self, size: int) -> None:
+        self._entries: deque[Exchange] = deque(maxlen=size)
+        self._ids = itertools.count(1)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def append(self, exchange: Exchange) -> None:
+        if self._entries.maxlen:
+            self._entries.append(exchange)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def discard(self, test_id: str) -> None:
+        """Forget one test's exchanges (``POST /_mock/reset`` with its ``X-Mock-Test-Id``)."""
+        kept = [exchange for exchange in self._entries if exchange.test_id != test_id]
+        self._entries.clear()
+        self._entries.extend(kept)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entries(self) -> list[Exchange]:
+        return list(self._entries)
+
+    def query(
+        self,
+        *,
+        path: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        test_id: str | None = None,
+        key_id: str | None = None,
+        include_admin: bool = False,
+        limit: int | None = None,
+    ) -> list[Exchange]:
+        """Matching exchanges, oldest first; ``limit`` keeps the newest ones."""
+        found = [
+            exchange
+            for exchange in self._entries
+            if (include_admin or not exchange.admin)
+            and (path is None or exchange.path == path or exchange.path.endswith(path))
+            and (model is None or exchange.model == model)
+            and (status is None or exchange.status == status)
+            and (test_id is None or exchange.test_id == test_id)
+            and (key_id is None or exchange.key_id == key_id)
+        ]
+        return found[-limit:] if limit else found

@@ -1,0 +1,153 @@
+"""Request matching, shared by scripts (``POST /_mock/script``) and fixture rules.
+
+A :class:`Match` is compiled once (regexes included) when a script is posted
+or a fixture file is loaded; a :class:`RequestView` computes what a match
+looks at (the last user message, the offered tools, ...) at most once per
+request, and only if some match asks for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .chat import content_text, last_user_text, tool_result_pending
+from .faults import SpecError
+
+if TYPE_CHECKING:
+    from .pipeline import Call
+
+MATCH_KEYS = (
+    "model", "dialect", "path", "message_contains", "message_regex", "system_contains",
+    "tools_include", "has_tool_result", "turn", "header",
+)
+
+
+class RequestView:
+    """One request as matches see it; each fact is computed on first use."""
+
+    def __init__(self, call: "Call", body: Any) -> None:
+        self.call = call
+        self.body = body if isinstance(body, dict) else {}
+
+    @cached_property
+    def model(self) -> str | None:
+        model = self.body.get("model")
+        return model if isinstance(model, str) else None
+
+    @cached_property
+    def messages(self) -> list[dict[str, Any]]:
+        messages = self.body.get("messages")
+        return [message for message in messages if isinstance(message, dict)] if isinstance(messages, list) else []
+
+    @cached_property
+    def last_user_message(self) -> str:
+        return last_user_text(self.messages)
+
+    @cached_property
+    def system_text(self) -> str:
+        return "\n".join(
+            content_text(message.get("content")) for message in self.messages
+            if message.get("role") in ("system", "developer")
+        )
+
+    @cached_property
+    def tool_names(self) -> frozenset[str]:
+        tools = self.body.get("tools")
+        if not isinstance(tools, list):
+            return frozenset()
+        return frozenset(
+            tool["function"].get("name") for tool in tools
+            if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+        )
+
+    @cached_property
+    def turn(self) -> int:
+        return sum(1 for message in self.messages if message.get("role") == "user")
+
+
+@dataclass(frozen=True)
+class Match:
+    """Conditions on a request; every condition given must hold. An empty match matches everything."""
+
+    model: frozenset[str] | None = None
+    dialect: frozenset[str] | None = None
+    path: str | None = None
+    message_contains: str | None = None
+    message_regex: re.Pattern[str] | None = None
+    system_contains: str | None = None
+    tools_include: frozenset[str] | None = None
+    has_tool_result: bool | None = None
+    turn: int | None = None
+    header: tuple[tuple[str, str], ...] | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> "Match":
+        """A match from ``{model: ..., message_regex: ...}``; mistakes raise :class:`SpecError` naming the key."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise SpecError(f"match must be a mapping of conditions ({', '.join(MATCH_KEYS)})")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in MATCH_KEYS:
+                raise SpecError(f"unknown match key {key!r}; known: {', '.join(MATCH_KEYS)}", (key,))
+            values[key] = _condition(key, value)
+        return cls(**values)
+
+    def matches(self, view: RequestView) -> bool:
+        call = view.call
+        if self.model is not None and view.model not in self.model:
+            return False
+        if self.dialect is not None and call.dialect.name not in self.dialect:
+            return False
+        if self.path is not None and not call.request.url.path.endswith(self.path):
+            return False
+        if self.header is not None and any(call.header(name) != value for name, value in self.header):
+            return False
+        if self.turn is not None and view.turn != self.turn:
+            return False
+        if self.has_tool_result is not None and tool_result_pending(view.messages) != self.has_tool_result:
+            return False
+        if self.tools_include is not None and not self.tools_include <= view.tool_names:
+            return False
+        if self.message_contains is not None and self.message_contains not in view.last_user_message.lower():
+            return False
+        if self.message_regex is not None and self.message_regex.search(view.last_user_message) is None:
+            return False
+        if self.system_contains is not None and self.system_contains not in view.system_text.lower():
+            return False
+        return True
+
+
+def _condition(key: str, value: Any) -> Any:
+    path = (key,)
+    if key in ("model", "dialect", "tools_include"):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(item, str) for item in items):
+            raise SpecError(f"{key} must be a name or a list of names", path)
+        return frozenset(items)
+    if key in ("path", "message_contains", "system_contains"):
+        if not isinstance(value, str) or not value:
+            raise SpecError(f"{key} must be non-empty text", path)
+        return value if key == "path" else value.lower()
+    if key == "message_regex":
+        if not isinstance(value, str):
+            raise SpecError("message_regex must be a regular expression as text", path)
+        try:
+            return re.compile(value)
+        except re.error as error:
+            raise SpecError(f"message_regex {value!r} is not a valid regular expression: {error}", path) from None
+    if key == "has_tool_result":
+        if not isinstance(value, bool):
+            raise SpecError("has_tool_result must be true or false", path)
+        return value
+    if key == "turn":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError("turn must be a whole number from 1 (the number of user messages so far)", path)
+        return value
+    if not isinstance(value, Mapping) or not all(isinstance(item, str) for item in value.values()):
+        raise SpecError("header must be a mapping of header names to exact values", path)
+    return tuple((str(name).lower(), item) for name, item in value.items())

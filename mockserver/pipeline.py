@@ -1,0 +1,175 @@
+"""The one request pipeline: parse → validate → decide → generate → encode.
+
+Every endpoint of every dialect is an :class:`Endpoint` (a handler plus a few
+facts about it) run by :func:`make_route_handler`. The handler only generates;
+authentication, body parsing, schema validation, the control plane's decision
+and the common response headers happen here, once, for all of them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .decision import Decision
+from .dialects import Dialect
+from .errors import ApiError, invalid_request
+
+if TYPE_CHECKING:
+    from .app import AppState
+    from .journal import Exchange
+
+OPENAI_VERSION = "2020-10-01"
+JSON_MEDIA_TYPE = "application/json"
+
+
+@dataclass
+class Call:
+    """One request as the pipeline sees it."""
+
+    request: Request
+    dialect: Dialect
+    endpoint: "Endpoint"
+    api_key: str
+    attempt: int
+    test_id: str | None
+    exchange: "Exchange | None"
+    started: float
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+
+Handler = Callable[["AppState", Call, Any, Decision], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    handler: Handler
+    schema: str | None = None
+    generation: bool = False
+    reads_body: bool = True
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=JSON_MEDIA_TYPE)
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.envelope(), error.status, error.headers)
+
+
+async def read_json(request: Request, max_body: int) -> Any:
+    """The request body as JSON, or the 4xx a real provider would answer."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise _too_large(int(declared), max_body)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise _too_large(size, max_body)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != JSON_MEDIA_TYPE:
+        shown = content_type or "none"
+        raise ApiError(
+            415,
+            f"Unsupported content type {shown!r}: send the body as JSON with 'Content-Type: application/json'.",
+            param=None,
+            code="unsupported_content_type",
+        )
+    if not raw.strip():
+        raise invalid_request(
+            "We could not parse the JSON body of your request: the body is empty. "
+            "The OpenAI API expects a JSON payload.",
+            code="invalid_json",
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise invalid_request(
+            f"We could not parse the JSON body of your request ({error}). The OpenAI API expects a JSON payload; "
+            "check for trailing commas, unquoted keys, NaN/Infinity or invalid UTF-8.",
+            code="invalid_json",
+        ) from None
+
+
+def _too_large(size: int, limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"Request body of {size} bytes exceeds the limit of {limit} bytes (--max-body).",
+        code="request_too_large",
+    )
+
+
+def bearer_key(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def make_route_handler(state: "AppState", dialect: Dialect, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint that runs ``endpoint`` of ``dialect`` through the pipeline."""
+
+    async def run(request: Request) -> Response:
+        started = time.perf_counter()
+        exchange = request.scope.get("mockserver.exchange")
+        call = Call(
+            request=request,
+            dialect=dialect,
+            endpoint=endpoint,
+            api_key=bearer_key(request),
+            attempt=_attempt(request),
+            test_id=request.headers.get("x-mock-test-id"),
+            exchange=exchange,
+            started=started,
+        )
+        if exchange is not None:
+            exchange.dialect = dialect.name
+            exchange.endpoint = endpoint.name
+        headers: dict[str, str] = {}
+        try:
+            state.authenticate(call)
+            body = await read_json(request, state.config.max_body) if endpoint.reads_body else None
+            if exchange is not None and isinstance(body, dict):
+                exchange.body = body
+                model = body.get("model")
+                exchange.model = model if isinstance(model, str) else None
+                exchange.stream = body.get("stream") is True
+            if endpoint.schema is not None and state.config.validation != "off":
+                state.validator(endpoint.schema, dialect.name).validate(body)
+            decision = state.decide(call, body)
+            headers = decision.headers
+            if exchange is not None:
+                exchange.decided_by = decision.source
+            if decision.faults:
+                request.scope["mockserver.faults"] = decision.faults
+            if decision.error is not None:
+                raise decision.error
+            response = await endpoint.handler(state, call, body, decision)
+        except ApiError as error:
+            if exchange is not None:
+                exchange.error_code = error.code
+            response = error_response(error)
+        response.headers.update(headers)
+        response.headers["openai-version"] = OPENAI_VERSION
+        response.headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
+        if "x-request-id" not in response.headers:
+            response.headers["x-request-id"] = state.identity.request_id(state.identity.salt(request.url.path.encode()))
+        return response
+
+    return run
+
+
+def _attempt(request: Request) -> int:
+    raw = request.headers.get("x-stainless-retry-count", "0")
+    return int(raw) if raw.isdigit() else 0

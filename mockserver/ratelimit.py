@@ -1,0 +1,160 @@
+"""Real rate limits: ``--rpm`` / ``--tpm`` token buckets per API key, refilled continuously.
+
+A bucket holds one minute's allowance and refills at ``limit / 60`` per
+second, so a client that paces itself at the limit is never refused and a
+burst is refused with the exact time until enough has refilled. Every
+generation response carries the ``x-ratelimit-*`` headers OpenAI sends, with
+durations in its format (``1s``, ``6m0s``, ``12ms``).
+
+A request costs one request and, like OpenAI's own estimate, a quarter token
+per character of its messages plus its ``max_completion_tokens`` (or
+``max_tokens``). Refused requests cost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+from .chat import content_text
+from .errors import ApiError
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as OpenAI writes it (Go style, rounded up to the millisecond): ``12ms``, ``1.5s``, ``6m0s``."""
+    millis = math.ceil(round(seconds * 1000, 6))
+    if millis <= 0:
+        return "0s"
+    if millis < 1000:
+        return f"{millis}ms"
+    minutes, millis = divmod(millis, 60_000)
+    hours, minutes = divmod(minutes, 60)
+    whole, fraction = divmod(millis, 1000)
+    text = f"{whole}" + (f".{fraction:03d}".rstrip("0") if fraction else "") + "s"
+    if hours or minutes:
+        text = f"{minutes}m" + text
+    if hours:
+        text = f"{hours}h" + text
+    return text
+
+
+def rate_limit_headers(scope: str, limit: int, remaining: int, reset_seconds: float) -> dict[str, str]:
+    """The three ``x-ratelimit-*`` headers of one scope (``requests`` or ``tokens``)."""
+    return {
+        f"x-ratelimit-limit-{scope}": str(limit),
+        f"x-ratelimit-remaining-{scope}": str(remaining),
+        f"x-ratelimit-reset-{scope}": format_duration(reset_seconds),
+    }
+
+
+def estimate_tokens(body: Any) -> int:
+    """What a request costs against ``--tpm``: characters / 4 of its input, plus its output budget."""
+    if not isinstance(body, dict):
+        return 0
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        characters = sum(len(content_text(message.get("content"))) for message in messages if isinstance(message, dict))
+    else:
+        given = body.get("input", body.get("prompt"))
+        parts = [given] if isinstance(given, str) else given if isinstance(given, list) else []
+        characters = sum(len(part) for part in parts if isinstance(part, str))
+    budget = body.get("max_completion_tokens") or body.get("max_tokens")
+    return math.ceil(characters / 4) + (budget if isinstance(budget, int) and budget > 0 else 0)
+
+
+class TokenBucket:
+    """``limit`` per minute, refilled continuously; starts full."""
+
+    def __init__(self, limit: int, now: float) -> None:
+        self.limit = limit
+        self.rate = limit / 60.0
+        self.level = float(limit)
+        self.stamp = now
+
+    def refill(self, now: float) -> None:
+        self.level = min(float(self.limit), self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait(self, amount: int) -> float:
+        """Seconds until ``amount`` is available (after :meth:`refill`)."""
+        return max(0.0, (amount - self.level) / self.rate)
+
+    def headers(self, scope: str) -> dict[str, str]:
+        return rate_limit_headers(scope, self.limit, math.floor(self.level), (self.limit - self.level) / self.rate)
+
+
+class RateLimiter:
+    """The ``--rpm`` / ``--tpm`` buckets of every API key seen."""
+
+    def __init__(self, rpm: int | None, tpm: int | None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rpm = rpm
+        self.tpm = tpm
+        self.clock = clock
+        self._buckets: dict[str, dict[str, TokenBucket]] = {}
+
+    def admit(self, key: str, tokens: int, model: str) -> tuple[ApiError | None, dict[str, str]]:
+        """Take one request and ``tokens`` from ``key``'s buckets, or the 429 saying when to retry.
+
+        The second value is the ``x-ratelimit-*`` headers for the response either way.
+        """
+        now = self.clock()
+        buckets = self._buckets.get(key)
+        if buckets is None:
+            buckets = self._buckets[key] = self._new_buckets(now)
+        costs = {"requests": 1, "tokens": tokens}
+        for bucket in buckets.values():
+            bucket.refill(now)
+        too_large = buckets.get("tokens")
+        if too_large is not None and tokens > too_large.limit:
+            return _too_large(model, too_large.limit, tokens, self._headers(buckets)), self._headers(buckets)
+        waits = {scope: bucket.wait(costs[scope]) for scope, bucket in buckets.items()}
+        scope, wait = max(waits.items(), key=lambda item: item[1])
+        if wait > 0:
+            headers = self._headers(buckets)
+            return _refused(model, scope, buckets[scope], costs[scope], wait, headers), headers
+        for name, bucket in buckets.items():
+            bucket.level -= costs[name]
+        return None, self._headers(buckets)
+
+    def reset(self) -> None:
+        self._buckets.clear()
+
+    def _new_buckets(self, now: float) -> dict[str, TokenBucket]:
+        buckets = {}
+        if self.rpm:
+            buckets["requests"] = TokenBucket(self.rpm, now)
+        if self.tpm:
+            buckets["tokens"] = TokenBucket(self.tpm, now)
+        return buckets
+
+    @staticmethod
+    def _headers(buckets: dict[str, TokenBucket]) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        for scope, bucket in buckets.items():
+            headers.update(bucket.headers(scope))
+        return headers
+
+
+_UNITS = {"requests": "requests per min (RPM)", "tokens": "tokens per min (TPM)"}
+
+
+def _refused(model: str, scope: str, bucket: TokenBucket, cost: int, wait: float, headers: dict[str, str]) -> ApiError:
+    millis = math.ceil(round(wait * 1000, 6))
+    used = bucket.limit - math.floor(bucket.level)
+    message = (
+        f"Rate limit reached for {model} in organization org-mock on {_UNITS[scope]}: Limit {bucket.limit}, "
+        f"Used {used}, Requested {cost}. Please try again in {format_duration(wait)}. "
+        "Visit https://platform.openai.com/account/rate-limits to learn more."
+    )
+    retry = {"retry-after": str(math.ceil(millis / 1000)), "retry-after-ms": str(millis)}
+    return ApiError(429, message, type=scope, code="rate_limit_exceeded", headers={**headers, **retry})
+
+
+def _too_large(model: str, limit: int, tokens: int, headers: dict[str, str]) -> ApiError:
+    message = (
+        f"Request too large for {model} in organization org-mock on tokens per min (TPM): Limit {limit}, "
+        f"Requested {tokens}. The input or output tokens must be reduced in order to run successfully. "
+        "Visit https://platform.openai.com/account/rate-limits to learn more."
+    )
+    return ApiError(429, message, type="tokens", code="rate_limit_exceeded", headers={**headers, "x-should-retry": "false"})

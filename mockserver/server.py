@@ -1,0 +1,120 @@
+"""``MockServer``: a real uvicorn server on a loopback port, in a background thread.
+
+This is what tests and the pytest plugin use: the openai SDK talks to it over
+a real socket, so timeouts, resets and cut streams behave exactly as they do
+against a provider. The socket is bound before the thread starts (port 0 picks
+a free port), so the URL is known at once and there is no port race.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from .app import AppState, create_app
+from .config import Config
+from .protocol import TransportInScopeProtocol
+
+START_TIMEOUT = 10.0
+GRACEFUL_SHUTDOWN_SECONDS = 1
+
+
+def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
+    """uvicorn settings shared by ``mockserver serve`` and :class:`MockServer`.
+
+    The HTTP protocol is uvicorn's httptools one plus the transport in the
+    scope, which socket faults (reset, empty, garbage) need.
+    """
+    return uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        loop="auto",
+        http=TransportInScopeProtocol,
+        lifespan="off",
+        access_log=False,
+        log_level=config.log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **extra,
+    )
+
+
+class MockServer:
+    """One mock server: ``with MockServer() as server: OpenAI(base_url=server.url, ...)``."""
+
+    def __init__(self, config: Config | None = None, **settings: Any) -> None:
+        base = config or Config(port=0, log_level="warning")
+        self.config = Config.from_mapping({**base.__dict__, **settings}) if settings else base
+        self.app = create_app(self.config)
+        self.state: AppState = self.app.state.mock
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.port: int | None = None
+
+    @property
+    def host(self) -> str:
+        return self.config.host
+
+    @property
+    def origin(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the server is not started: call start() or use it as a context manager")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the default dialect, ready for ``OpenAI(base_url=...)``."""
+        return self.origin + "/v1"
+
+    def url_for(self, dialect: str) -> str:
+        """Base URL of ``dialect`` at its documented path, e.g. ``…/serika/api/openai/v1``."""
+        if dialect not in self.state.dialects:
+            raise KeyError(f"unknown dialect {dialect!r}; known: {', '.join(self.state.dialects)}")
+        return self.origin + self.state.dialects[dialect].mount_path
+
+    def start(self) -> "MockServer":
+        if self._thread is not None:
+            return self
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.config.host, self.config.port))
+        sock.listen(2048)
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        self._server = uvicorn.Server(uvicorn_config(self.app, self.config))
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"mockserver:{self.port}", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("mockserver failed to start; see the log above for uvicorn's reason")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mockserver did not start within {START_TIMEOUT} s")
+            time.sleep(0.002)
+        return self
+
+    def stop(self) -> None:
+        """Stop within about a second, even with open or stalled streams."""
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(GRACEFUL_SHUTDOWN_SECONDS + 2)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(2)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> "MockServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,172 @@
+"""Stored chat completions (``store: true``) and their list/retrieve/update/delete endpoints.
+
+The store is bounded (oldest evicted first) and keeps each completion as the
+exact body the client received, plus the request messages, so
+``GET /chat/completions/{id}`` answers byte-compatible objects.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from .decision import Decision
+from .errors import ApiError, invalid_request
+from .pipeline import Call, Endpoint, json_response
+
+if TYPE_CHECKING:
+    from .app import AppState
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+CAPACITY = 10_000
+
+
+@dataclass
+class StoredCompletion:
+    body: dict[str, Any]
+    messages: list[dict[str, Any]]
+
+
+class CompletionStore:
+    """Completions created with ``store: true``, in creation order."""
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, StoredCompletion] = OrderedDict()
+
+    def put(self, body: dict[str, Any], messages: list[dict[str, Any]], metadata: dict[str, str] | None) -> None:
+        stored = copy.deepcopy(body)
+        stored["metadata"] = dict(metadata or {})
+        self._items[stored["id"]] = StoredCompletion(stored, copy.deepcopy(messages))
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def get(self, completion_id: str) -> StoredCompletion:
+        stored = self._items.get(completion_id)
+        if stored is None:
+            raise ApiError(
+                404,
+                f"No chat completion found with id '{completion_id}'. Only completions created with "
+                "'store': true are kept.",
+                param="completion_id",
+                code="not_found",
+            )
+        return stored
+
+    def delete(self, completion_id: str) -> None:
+        self.get(completion_id)
+        del self._items[completion_id]
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def values(self) -> list[StoredCompletion]:
+        return list(self._items.values())
+
+
+def page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
+    """One page of a cursor-paginated list, exactly as OpenAI's list objects."""
+    order = query.get("order", "asc")
+    if order not in ("asc", "desc"):
+        raise invalid_request(f"Invalid value for 'order': {order!r}. Supported values are: 'asc' and 'desc'.",
+                              param="order", code="invalid_value")
+    raw_limit = query.get("limit", str(DEFAULT_LIMIT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise invalid_request(f"Invalid 'limit': expected an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}.",
+                              param="limit", code="invalid_value")
+    ordered = items if order == "asc" else list(reversed(items))
+    after = query.get("after")
+    if after:
+        ids = [item["id"] for item in ordered]
+        if after not in ids:
+            raise invalid_request(f"Invalid 'after': no object with id '{after}' in this list.", param="after",
+                                  code="invalid_value")
+        ordered = ordered[ids.index(after) + 1:]
+    data = ordered[: int(raw_limit)]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(ordered) > len(data),
+    }
+
+
+def _metadata_filter(query: Any) -> dict[str, str]:
+    """``metadata[key]=value`` query parameters, as the SDK sends them."""
+    return {key[len("metadata["):-1]: value for key, value in query.items()
+            if key.startswith("metadata[") and key.endswith("]")}
+
+
+async def list_completions(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    query = call.request.query_params
+    model = query.get("model")
+    wanted = _metadata_filter(query)
+    items = [
+        stored.body for stored in state.stored.values()
+        if (model is None or stored.body["model"] == model)
+        and all(stored.body["metadata"].get(key) == value for key, value in wanted.items())
+    ]
+    return json_response(page(items, dict(query)))
+
+
+async def retrieve_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    return json_response(state.stored.get(call.request.path_params["completion_id"]).body)
+
+
+async def update_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    stored = state.stored.get(call.request.path_params["completion_id"])
+    if not isinstance(body, dict) or "metadata" not in body:
+        raise invalid_request("Missing required parameter: 'metadata'.", param="metadata",
+                              code="missing_required_parameter")
+    metadata = body["metadata"]
+    if metadata is not None and not (
+        isinstance(metadata, dict) and len(metadata) <= 16
+        and all(isinstance(key, str) and isinstance(value, str) for key, value in metadata.items())
+    ):
+        raise invalid_request("Invalid 'metadata': expected an object of at most 16 string keys and string values.",
+                              param="metadata", code="invalid_value")
+    stored.body["metadata"] = dict(metadata or {})
+    return json_response(stored.body)
+
+
+async def delete_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    completion_id = call.request.path_params["completion_id"]
+    state.stored.delete(completion_id)
+    return json_response({"object": "chat.completion.deleted", "id": completion_id, "deleted": True})
+
+
+def message_object(completion_id: str, position: int, message: dict[str, Any]) -> dict[str, Any]:
+    """A stored request message as the messages list returns it (the shape of OpenAI's own example)."""
+    content = message.get("content")
+    parts = None
+    if isinstance(content, list):
+        parts = [part for part in content if part.get("type") in ("text", "image_url")]
+        content = "".join(part.get("text", "") for part in content if part.get("type") == "text")
+    return {
+        "id": f"{completion_id}-{position}",
+        "role": message.get("role"),
+        "content": content,
+        "refusal": None,
+        "name": message.get("name"),
+        "content_parts": parts,
+    }
+
+
+async def list_messages(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    completion_id = call.request.path_params["completion_id"]
+    stored = state.stored.get(completion_id)
+    items = [message_object(completion_id, position, message) for position, message in enumerate(stored.messages)]
+    return json_response(page(items, dict(call.request.query_params)))
+
+
+LIST = Endpoint("chat.completions.list", list_completions, reads_body=False)
+RETRIEVE = Endpoint("chat.completions.retrieve", retrieve_completion, reads_body=False)
+UPDATE = Endpoint("chat.completions.update", update_completion)
+DELETE = Endpoint("chat.completions.delete", delete_completion, reads_body=False)
+MESSAGES = Endpoint("chat.completions.messages.list", list_messages, reads_body=False)

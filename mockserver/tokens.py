@@ -1,0 +1,126 @@
+"""Token counting with the real BPE vocabularies.
+
+``bpe-openai`` ships OpenAI's ``o200k_base`` and ``cl100k_base`` vocabularies
+inside its wheel, so counts are exact and need no network. Replies are built
+from token pieces, so ``usage.completion_tokens`` is exactly the number of
+tokens the client receives, streamed or not.
+
+Prompt tokens follow OpenAI's published accounting for chat messages (3 tokens
+of framing per message, 1 per ``name``, 3 to prime the reply). Images, audio
+and tool definitions are approximations: see :func:`Tokenizer.count_prompt`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import bpe_openai
+import orjson
+
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+IMAGE_TOKENS = {"low": 85, "high": 765, "auto": 765}
+AUDIO_PART_TOKENS = 100
+TOOLS_OVERHEAD = 12
+
+
+class Tokenizer:
+    """One BPE vocabulary with the helpers the generator needs."""
+
+    def __init__(self, encoding_name: str) -> None:
+        self.name = encoding_name
+        self._encoding = bpe_openai.get_encoding(encoding_name)
+
+    def encode(self, text: str) -> list[int]:
+        return self._encoding.encode_ordinary(text)
+
+    def count(self, text: str) -> int:
+        return len(self._encoding.encode_ordinary(text)) if text else 0
+
+    def pieces(self, text: str) -> tuple[list[str], list[int]]:
+        """Split ``text`` into the strings of its tokens.
+
+        Returns the pieces and, for each piece, how many tokens it holds: a
+        token that ends inside a multi-byte character is merged with the
+        next one so every piece is valid UTF-8 (what real streams do).
+        """
+        pieces: list[str] = []
+        counts: list[int] = []
+        pending = b""
+        pending_tokens = 0
+        decode_token = self._encoding.decode_single_token_bytes
+        for token in self._encoding.encode_ordinary(text):
+            pending += decode_token(token)
+            pending_tokens += 1
+            try:
+                piece = pending.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            pieces.append(piece)
+            counts.append(pending_tokens)
+            pending, pending_tokens = b"", 0
+        if pending:
+            pieces.append(pending.decode("utf-8", "replace"))
+            counts.append(pending_tokens)
+        return pieces, counts
+
+    def count_prompt(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
+        """Prompt tokens for a chat request, as OpenAI counts them for text.
+
+        Image parts count as OpenAI's tile estimate for a 1024px image (85
+        tokens at ``detail: low``, 765 otherwise), audio parts as a flat 100,
+        and tool definitions as the tokens of their compact JSON plus a small
+        fixed overhead. Text is exact.
+        """
+        total = REPLY_PRIMING
+        for message in messages:
+            total += TOKENS_PER_MESSAGE
+            total += self.count(str(message.get("role", "")))
+            if message.get("name"):
+                total += TOKENS_PER_NAME + self.count(str(message["name"]))
+            total += self._count_content(message.get("content"))
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                total += self.count(str(function.get("name", ""))) + self.count(str(function.get("arguments", "")))
+            if message.get("tool_call_id"):
+                total += self.count(str(message["tool_call_id"]))
+        if tools:
+            total += TOOLS_OVERHEAD + self.count(orjson.dumps(tools).decode())
+        return total
+
+    def _count_content(self, content: Any) -> int:
+        if content is None:
+            return 0
+        if isinstance(content, str):
+            return self.count(content)
+        total = 0
+        for part in content if isinstance(content, list) else ():
+            if not isinstance(part, dict):
+                continue
+            kind = part.get("type")
+            if kind == "text":
+                total += self.count(str(part.get("text", "")))
+            elif kind == "refusal":
+                total += self.count(str(part.get("refusal", "")))
+            elif kind == "image_url":
+                detail = (part.get("image_url") or {}).get("detail", "auto")
+                total += IMAGE_TOKENS.get(detail, IMAGE_TOKENS["auto"])
+            elif kind == "input_audio":
+                total += AUDIO_PART_TOKENS
+        return total
+
+
+@cache
+def tokenizer(encoding_name: str) -> Tokenizer:
+    """The shared tokenizer for ``encoding_name``, loaded once per process."""
+    return Tokenizer(encoding_name)
+
+
+def encoding_for_model(model: str) -> str:
+    """OpenAI's vocabulary for ``model``; ``o200k_base`` for everything newer or foreign."""
+    name = model.rsplit("/", 1)[-1].lower()
+    if name.startswith(("gpt-4-", "gpt-3.5")) or name == "gpt-4" or name.startswith("text-embedding"):
+        return "cl100k_base"
+    return "o200k_base"

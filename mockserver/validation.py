@@ -1,0 +1,379 @@
+"""Request body validation with OpenAI's error wording.
+
+A body is checked against a JSON Schema built once at start-up from
+``schemas/requests/<kind>.json`` and the dialect's overlay in
+``schemas/dialects/<dialect>.json``. Valid bodies, nearly all of them, take a
+compiled Rust validator (``jsonschema_rs``) and cost a few microseconds. Only
+an invalid body is walked again by the pure-Python ``jsonschema``, whose
+errors carry the paths and schema context needed to answer as OpenAI does::
+
+    Invalid 'temperature': number above maximum value. Expected a value <= 2, but got 3.5 instead.
+
+with ``param`` in OpenAI's notation (``messages[1].role``) and OpenAI's
+``code`` (``decimal_above_max_value``).
+
+Unions are written as ``anyOf`` (messages by ``role``, content parts and
+tools by ``type``, content as string or array) and are resolved to the branch
+the client meant before an error is reported, so a bad message says which
+field of which message is wrong rather than "not valid under any of the given
+schemas".
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+import jsonschema_rs
+import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from mockserver.errors import ApiError, invalid_request
+from mockserver.resources import schemas_dir
+
+KINDS = ("chat_completion", "embeddings", "image_generation")
+OVERLAY_KEYS = {"$comment", "allow_unknown", "properties", "required"}
+
+_ARTICLES = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+}
+_PLURALS = {
+    "string": "strings",
+    "number": "numbers",
+    "integer": "integers",
+    "boolean": "booleans",
+    "object": "objects",
+    "array": "arrays",
+}
+
+
+def load_request_schema(dialect: str, kind: str = "chat_completion") -> dict[str, Any]:
+    """The request schema of endpoint ``kind`` as provider ``dialect`` accepts it.
+
+    A dialect overlay names, per endpoint, only what the provider changes:
+
+    * ``allow_unknown``: ``true`` when the provider forwards or ignores
+      arguments it does not know, where OpenAI refuses them;
+    * ``properties``: property schemas added or replacing OpenAI's;
+    * ``required``: names added to the required list.
+
+    Keeping overlays this small keeps each provider's differences readable in
+    one screen and lets every dialect inherit fixes to the OpenAI base.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown request kind {kind!r}; expected one of {', '.join(KINDS)}")
+    overlay_path = schemas_dir() / "dialects" / f"{dialect}.json"
+    if not overlay_path.is_file():
+        raise ValueError(f"unknown dialect {dialect!r}: there is no schemas/dialects/{dialect}.json")
+    base = orjson.loads((schemas_dir() / "requests" / f"{kind}.json").read_bytes())
+    overlay = orjson.loads(overlay_path.read_bytes()).get(kind, {})
+    unknown = overlay.keys() - OVERLAY_KEYS
+    if unknown:
+        raise ValueError(f"dialect {dialect!r} overlay for {kind!r} has unknown keys: {sorted(unknown)}")
+    if not overlay:
+        return base
+    schema = copy.deepcopy(base)
+    schema["$id"] = f"{base['$id']}:{dialect}"
+    schema["title"] = f"{base['title']} as {dialect} accepts it"
+    if overlay.get("allow_unknown"):
+        schema.pop("additionalProperties", None)
+    schema["properties"].update(overlay.get("properties", {}))
+    schema["required"] += [name for name in overlay.get("required", []) if name not in schema["required"]]
+    return schema
+
+
+@cache
+def validator_for(kind: str, dialect: str) -> BodyValidator:
+    """The shared validator of endpoint ``kind`` for ``dialect``, compiled on first use."""
+    return BodyValidator(load_request_schema(dialect, kind))
+
+
+class BodyValidator:
+    """Checks decoded JSON bodies against one request schema.
+
+    Build it once: compiling both validators is the expensive part, and
+    :meth:`validate` on a valid body is then only the Rust check.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        Draft202012Validator.check_schema(schema)
+        self.schema = schema
+        self._fast = jsonschema_rs.validator_for(schema)
+        self._precise = Draft202012Validator(schema)
+
+    def validate(self, body: Any) -> None:
+        """Return if ``body`` is valid, else raise the :class:`ApiError` OpenAI would send.
+
+        Unknown top-level arguments get OpenAI's ``Unrecognized request
+        argument supplied: foo`` with ``param`` and ``code`` null, exactly as
+        the live API sends them: SDK users match on that envelope, and the
+        message already names the argument. Unknown keys deeper in the body
+        get ``Unknown parameter: 'a.b'`` with ``param`` set and code
+        ``unknown_parameter``, which is what OpenAI sends for those.
+        """
+        if not isinstance(body, dict):
+            raise invalid_request(f"Request body must be a JSON object, got {_got(body)}.", code="invalid_type")
+        if self._fast.is_valid(body):
+            return
+        error = next(self._precise.iter_errors(body), None)
+        if error is not None:
+            raise self._explain(error)
+        # Should the two validators ever disagree, the Python one is the
+        # reference and its verdict (valid) stands.
+
+    def _explain(self, error: ValidationError) -> ApiError:
+        while error.validator == "anyOf":
+            narrowed = self._narrow(error)
+            if isinstance(narrowed, ApiError):
+                return narrowed
+            error = narrowed
+        return _describe(error)
+
+    def _narrow(self, error: ValidationError) -> ValidationError | ApiError:
+        """Pick the union branch the client meant and return its error.
+
+        Branches are first filtered by JSON type; among objects, a property
+        that every branch pins with ``const`` (``role``, ``type``) picks the
+        branch. If several branches remain, the one the body most nearly
+        fits (fewest errors, then the deepest error) names the cause.
+        """
+        instance, path = error.instance, list(error.absolute_path)
+        branches = [self._resolve(branch) for branch in error.validator_value]
+        fitting = [i for i, branch in enumerate(branches) if self._fits_type(branch, instance)]
+        if not fitting:
+            return _type_error(path, self._expected(branches), instance)
+        if len(fitting) > 1 and isinstance(instance, dict):
+            key = self._discriminator([branches[i] for i in fitting])
+            if key is not None:
+                if key not in instance:
+                    return _missing(path + [key])
+                value = instance[key]
+                if not isinstance(value, str):
+                    return _type_error(path + [key], ["string"], value)
+                matching = [i for i in fitting if self._const(branches[i], key) == value]
+                if not matching:
+                    return _invalid_value(path + [key], value, [self._const(branches[i], key) for i in fitting])
+                fitting = matching
+        by_branch: dict[int, list[ValidationError]] = {i: [] for i in fitting}
+        for sub in error.context:
+            if sub.relative_schema_path[0] in by_branch:
+                by_branch[sub.relative_schema_path[0]].append(sub)
+        closest = min(by_branch.values(), key=lambda errs: (len(errs), -max(len(e.absolute_path) for e in errs)))
+        return closest[0]
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """Follow local ``$ref``s (the only kind request schemas use)."""
+        while "$ref" in schema:
+            target: Any = self.schema
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                target = target[part]
+            schema = target
+        return schema
+
+    def _types(self, schema: dict[str, Any]) -> list[str] | None:
+        """JSON types a schema can accept, or ``None`` when it does not say."""
+        schema = self._resolve(schema)
+        if "type" in schema:
+            kind = schema["type"]
+            return [kind] if isinstance(kind, str) else list(kind)
+        if "anyOf" in schema:
+            found: list[str] = []
+            for branch in schema["anyOf"]:
+                types = self._types(branch)
+                if types is None:
+                    return None
+                found += [t for t in types if t not in found]
+            return found
+        return None
+
+    def _fits_type(self, schema: dict[str, Any], instance: Any) -> bool:
+        types = self._types(schema)
+        return types is None or any(self._precise.is_type(instance, t) for t in types)
+
+    def _expected(self, branches: list[dict[str, Any]]) -> list[str | tuple[str, str]]:
+        """What a union accepts, as types, with item types for arrays: ``("array", "object")``."""
+        expected: list[str | tuple[str, str]] = []
+        for branch in branches:
+            for kind in self._types(branch) or []:
+                item = self._types(branch.get("items", {})) if kind == "array" else None
+                entry = (kind, item[0]) if item and len(item) == 1 else kind
+                if entry not in expected:
+                    expected.append(entry)
+        return expected
+
+    def _discriminator(self, branches: list[dict[str, Any]]) -> str | None:
+        first = branches[0].get("properties", {})
+        for key in first:
+            if all(self._const(branch, key) is not None for branch in branches):
+                return key
+        return None
+
+    def _const(self, branch: dict[str, Any], key: str) -> Any:
+        prop = branch.get("properties", {}).get(key)
+        return None if prop is None else self._resolve(prop).get("const")
+
+
+def _describe(error: ValidationError) -> ApiError:
+    path = list(error.absolute_path)
+    keyword, limit, instance = error.validator, error.validator_value, error.instance
+    if keyword == "required":
+        missing = next(name for name in limit if name not in instance)
+        return _missing(path + [missing])
+    if keyword == "type":
+        schema_types = [limit] if isinstance(limit, str) else limit
+        items = _types_of(error.schema.get("items"))
+        return _type_error(path, [(t, items[0]) if t == "array" and items else t for t in schema_types], instance)
+    if keyword == "enum":
+        return _invalid_value(path, instance, limit)
+    if keyword == "const":
+        return _invalid_value(path, instance, [limit])
+    if keyword == "additionalProperties":
+        known = error.schema.get("properties", {})
+        extra = [key for key in instance if key not in known]
+        if not path:
+            plural = "s" if len(extra) > 1 else ""
+            return invalid_request(f"Unrecognized request argument{plural} supplied: {', '.join(extra)}")
+        param = _param(path + [extra[0]])
+        return invalid_request(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+    param = _param(path)
+    if keyword in ("maximum", "minimum"):
+        integer = "integer" in _types_of(error.schema) and "number" not in _types_of(error.schema)
+        word, prefix = ("integer", "integer") if integer else ("number", "decimal")
+        if keyword == "maximum":
+            side, relation, code = "above maximum", "<=", f"{prefix}_above_max_value"
+        else:
+            side, relation, code = "below minimum", ">=", f"{prefix}_below_min_value"
+        return invalid_request(
+            f"Invalid '{param}': {word} {side} value. "
+            f"Expected a value {relation} {_number(limit)}, but got {_number(instance)} instead.",
+            param=param,
+            code=code,
+        )
+    if keyword == "maxItems":
+        return invalid_request(
+            f"Invalid '{param}': array too long. Expected an array with maximum length {limit}, "
+            f"but got an array with length {len(instance)} instead.",
+            param=param,
+            code="array_above_max_length",
+        )
+    if keyword == "minItems":
+        if not instance:
+            return invalid_request(
+                f"Invalid '{param}': empty array. Expected an array with minimum length {limit}, "
+                "but got an empty array instead.",
+                param=param,
+                code="empty_array",
+            )
+        return invalid_request(
+            f"Invalid '{param}': array too short. Expected an array with minimum length {limit}, "
+            f"but got an array with length {len(instance)} instead.",
+            param=param,
+            code="array_below_min_length",
+        )
+    if keyword == "maxLength":
+        return invalid_request(
+            f"Invalid '{param}': string too long. Expected a string with maximum length {limit}, "
+            f"but got a string with length {len(instance)} instead.",
+            param=param,
+            code="string_above_max_length",
+        )
+    if keyword == "maxProperties":
+        return invalid_request(
+            f"Invalid '{param}': object has too many properties. Expected an object with at most {limit} "
+            f"properties, but got an object with {len(instance)} properties instead.",
+            param=param,
+            code="object_above_max_properties",
+        )
+    if keyword == "pattern":
+        return invalid_request(
+            f"Invalid '{param}': string does not match pattern. Expected a string that matches the pattern '{limit}'.",
+            param=param,
+            code="invalid_value",
+        )
+    return invalid_request(f"Invalid '{param}': {error.message}", param=param, code="invalid_value")
+
+
+def _missing(path: list[str | int]) -> ApiError:
+    param = _param(path)
+    return invalid_request(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+
+
+def _type_error(path: list[str | int], expected: list[str | tuple[str, str]], instance: Any) -> ApiError:
+    """``Invalid type for 'x': expected one of a string or array of objects, but got an object instead.``
+
+    ``null`` is left out of the expected list when anything else is allowed:
+    OpenAI's nullable fields say "expected a number", not "a number or null".
+    """
+    wanted = [entry for entry in expected if entry != "null"] or expected
+    if len(wanted) == 1:
+        kind = wanted[0]
+        phrase = _ARTICLES[kind[0] if isinstance(kind, tuple) else kind]
+    else:
+        parts = [f"array of {_PLURALS[entry[1]]}" if isinstance(entry, tuple) else _ARTICLES[entry] for entry in wanted]
+        phrase = "one of " + _join(parts, "or")
+    param = _param(path)
+    return invalid_request(
+        f"Invalid type for '{param}': expected {phrase}, but got {_got(instance)} instead.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def _invalid_value(path: list[str | int], value: Any, supported: list[Any]) -> ApiError:
+    choices = _join([_quote(v) for v in supported if v is not None], "and")
+    return invalid_request(
+        f"Invalid value: {_quote(value)}. Supported values are: {choices}.",
+        param=_param(path),
+        code="invalid_value",
+    )
+
+
+def _param(path: list[str | int]) -> str:
+    """``["messages", 1, "role"]`` -> ``messages[1].role``, OpenAI's notation."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _types_of(schema: Any) -> list[str]:
+    kind = schema.get("type", []) if isinstance(schema, dict) else []
+    return [kind] if isinstance(kind, str) else kind
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _join(parts: list[str], conjunction: str) -> str:
+    if len(parts) < 3:
+        return f" {conjunction} ".join(parts)
+    return ", ".join(parts[:-1]) + f", {conjunction} {parts[-1]}"
+
+
+def _quote(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _number(value: Any) -> str:
+    return repr(value) if isinstance(value, float) else str(value)

@@ -1,0 +1,287 @@
+"""The wire layer: the outermost ASGI layer, which sees every message the app sends.
+
+For every request it opens the journal entry (``scope["mockserver.exchange"]``,
+filled in by the pipeline), records status, time to first byte, duration,
+chunks and how the response ended, and appends the entry to the journal. It
+also carries out the stream and socket faults the control plane decided
+(``scope["mockserver.faults"]``) as the response goes out: delays, pacing,
+stalls, cuts, bad bytes. Raw ASGI on purpose: Starlette's
+``BaseHTTPMiddleware`` buffers streams and hides disconnects.
+
+A stream chunk is one ``http.response.body`` message (one SSE frame, see
+``FramesResponse``). A non-streamed body is a single chunk, so chunk counts do
+not apply to it: ``stall`` waits before it, ``truncate`` ends it cleanly
+halfway, ``disconnect`` cuts it halfway (or at ``after_bytes``), ``malformed``
+replaces it; ``tokens_per_second`` and ``error_event`` leave it alone.
+
+Cuts and socket faults use the transport that
+:class:`~mockserver.protocol.TransportInScopeProtocol` puts in the scope:
+closed (a clean cut), written to and closed (garbage) or aborted with
+``SO_LINGER 0`` (a TCP reset); the layer then waits until uvicorn has seen the
+connection go, so uvicorn neither logs an error nor answers a 500. Without
+the hook (another server, an in-process client) the layer just stops sending
+and the server closes the connection when the app returns mid-response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import struct
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
+from .journal import Exchange, redact_headers
+from .protocol import TRANSPORT_KEY
+
+if TYPE_CHECKING:
+    from .app import AppState
+
+FAULTS_KEY = "mockserver.faults"
+EXCHANGE_KEY = "mockserver.exchange"
+ADMIN_PREFIX = "/_mock/"
+LOSS_TIMEOUT = 1.0
+SOCKET_FAULTS = ("reset", "empty", "garbage")
+
+
+class WireLayer:
+    """Wraps the Starlette app; ``state`` is the app's, so ``create_app(...).state.mock`` still works."""
+
+    def __init__(self, app: ASGIApp, mock: "AppState") -> None:
+        self.app = app
+        self.mock = mock
+        self._random = random.Random(f"wire:{mock.config.seed}")
+
+    @property
+    def state(self) -> State:
+        return self.app.state  # type: ignore[attr-defined, no-any-return]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exchange = self._open(scope)
+        scope[EXCHANGE_KEY] = exchange
+        transmission = Transmission(scope, receive, send, exchange, self._random)
+        try:
+            await self.app(scope, receive, transmission.send)
+        except BaseException:
+            exchange.ended = exchange.ended or "error"
+            raise
+        finally:
+            transmission.finish()
+            self.mock.journal.append(exchange)
+
+    def _open(self, scope: Scope) -> Exchange:
+        headers = redact_headers(scope["headers"])
+        attempt = headers.get("x-stainless-retry-count", "0")
+        return Exchange(
+            id=self.mock.journal.next_id(),
+            time=time.time(),
+            method=scope["method"],
+            path=scope["path"],
+            query=scope["query_string"].decode("latin-1"),
+            headers=headers,
+            attempt=int(attempt) if attempt.isdigit() else 0,
+            test_id=headers.get("x-mock-test-id"),
+            admin=scope["path"].startswith(ADMIN_PREFIX),
+        )
+
+
+class Transmission:
+    """One response on its way out: what the journal records, and the faults applied as it goes."""
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange, rng: random.Random) -> None:
+        self.scope = scope
+        self.receive = receive
+        self._send = send
+        self.exchange = exchange
+        self.rng = rng
+        self.started = time.perf_counter()
+        self.plan: dict[str, Fault] = {}
+        self.stream = False
+        self.chunks = 0
+        self.sent_bytes = 0
+        self.stopped = False
+
+    async def send(self, message: Message) -> None:
+        if self.stopped:
+            return
+        kind = message["type"]
+        if kind == "http.response.start":
+            faults = self.scope.get(FAULTS_KEY)
+            if faults:
+                self.plan = {fault.name: fault for fault in reversed(faults)}
+                await self._start_with_faults(message)
+            else:
+                await self._start(message)
+        elif kind == "http.response.body" and self.plan:
+            body, more = message.get("body", b""), message.get("more_body", False)
+            if self.stream:
+                await self._stream_chunk(body, more)
+            else:
+                await self._whole_body(body, more)
+        elif kind == "http.response.body":
+            await self._body(message.get("body", b""), message.get("more_body", False))
+        else:
+            await self._send(message)
+
+    def finish(self) -> None:
+        exchange = self.exchange
+        exchange.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        exchange.chunks_sent = self.chunks if self.stream else 0
+        if exchange.ended is None and exchange.status is not None:
+            exchange.ended = "incomplete"
+
+    # ------------------------------------------------------------------ plain path
+
+    async def _start(self, message: Message) -> None:
+        self.exchange.status = message["status"]
+        for name, value in message.get("headers", ()):
+            if name == b"content-type":
+                self.stream = value.startswith(b"text/event-stream")
+        self.exchange.first_byte_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        await self._send(message)
+
+    async def _body(self, body: bytes, more: bool) -> None:
+        if not more:
+            transport = self.scope.get(TRANSPORT_KEY)
+            self.exchange.ended = "client_disconnect" if transport is not None and transport.is_closing() else "complete"
+        await self._send({"type": "http.response.body", "body": body, "more_body": more})
+        if body:
+            self.chunks += 1
+            self.sent_bytes += len(body)
+
+    # ------------------------------------------------------------------ faults
+
+    async def _start_with_faults(self, message: Message) -> None:
+        plan = self.plan
+        latency = plan.get("latency")
+        if latency is not None:
+            await asyncio.sleep((latency.value("ms") + self.rng.uniform(0, latency.value("jitter"))) / 1000)
+        for name in SOCKET_FAULTS:
+            if name in plan:
+                await self._socket_fault(name)
+                return
+        if "hang" in plan:
+            self._stop("hang")
+            await self._client_gone(None)
+            return
+        is_stream = any(name == b"content-type" and value.startswith(b"text/event-stream")
+                        for name, value in message.get("headers", ()))
+        if not is_stream and ("truncate" in plan or "malformed" in plan):
+            headers = [(name, value) for name, value in message.get("headers", ()) if name != b"content-length"]
+            message = {**message, "headers": headers}
+        await self._start(message)
+
+    async def _stream_chunk(self, body: bytes, more: bool) -> None:
+        plan = self.plan
+        if body:
+            index = self.chunks
+            if index == 0 and "ttft" in plan:
+                await asyncio.sleep(plan["ttft"].value("ms") / 1000)
+            elif index > 0 and "tokens_per_second" in plan:
+                await asyncio.sleep(1 / plan["tokens_per_second"].value("rate"))
+            if self._fires("stall", index) and await self._client_gone(plan["stall"].value("seconds")):
+                self._stop("client_disconnect")
+                return
+            if self._fires("truncate", index):
+                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+                self._stop("truncate")
+                return
+            if self._fires("error_event", index):
+                await self._body(_error_frame(plan["error_event"]), False)
+                self._stop("error_event")
+                return
+            disconnect = plan.get("disconnect")
+            if disconnect is not None:
+                limit = disconnect.value("after_bytes")
+                if limit is not None and self.sent_bytes + len(body) > limit:
+                    await self._cut(body[: limit - self.sent_bytes])
+                    return
+                if limit is None and index == disconnect.value("after_chunks"):
+                    await self._cut(b"")
+                    return
+            if self._fires("malformed", index):
+                body = MALFORMED_FRAME
+        await self._body(body, more)
+
+    async def _whole_body(self, body: bytes, more: bool) -> None:
+        plan = self.plan
+        if body and self.chunks == 0:
+            if "ttft" in plan:
+                await asyncio.sleep(plan["ttft"].value("ms") / 1000)
+            if "stall" in plan and await self._client_gone(plan["stall"].value("seconds")):
+                self._stop("client_disconnect")
+                return
+            if "truncate" in plan:
+                await self._send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": False})
+                self._stop("truncate")
+                return
+            if "disconnect" in plan:
+                limit = plan["disconnect"].value("after_bytes")
+                await self._cut(body[: len(body) // 2 if limit is None else limit])
+                return
+            if "malformed" in plan:
+                body = MALFORMED_BODY
+        await self._body(body, more)
+
+    def _fires(self, name: str, index: int) -> bool:
+        fault = self.plan.get(name)
+        return fault is not None and index == fault.value("after_chunks")
+
+    def _stop(self, ended: str) -> None:
+        """Send nothing more: whatever the app still sends is dropped."""
+        self.stopped = True
+        self.exchange.ended = ended
+
+    async def _cut(self, last: bytes) -> None:
+        """Send ``last`` (maybe part of a frame), then close the connection mid-response."""
+        if last:
+            await self._send({"type": "http.response.body", "body": last, "more_body": True})
+            self.sent_bytes += len(last)
+        self._stop("disconnect")
+        transport = self.scope.get(TRANSPORT_KEY)
+        if transport is not None:
+            transport.close()
+            await self._client_gone(LOSS_TIMEOUT)
+
+    async def _socket_fault(self, name: str) -> None:
+        self._stop(name)
+        transport = self.scope.get(TRANSPORT_KEY)
+        if transport is None:
+            return
+        if name == "garbage":
+            transport.write(GARBAGE_BYTES)
+        if name == "reset":
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        else:
+            transport.close()
+        await self._client_gone(LOSS_TIMEOUT)
+
+    async def _client_gone(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds (None: for ever) for the connection to go; True if it went."""
+        try:
+            async with asyncio.timeout(timeout):
+                while (await self.receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            return False
+        return True
+
+
+def _error_frame(fault: Fault) -> bytes:
+    error: dict[str, Any] = {
+        "message": fault.value("message"),
+        "type": fault.value("type"),
+        "param": None,
+        "code": fault.value("code"),
+    }
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"

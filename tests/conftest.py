@@ -1,0 +1,31 @@
+"""Shared fixtures for mockserver's own tests: real servers on loopback sockets."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import httpx2
+import openai
+import pytest
+
+from mockserver import MockServer
+
+API_KEY = "sk-test-key"
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[MockServer]:
+    with MockServer(seed=7) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: MockServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+
+
+@pytest.fixture
+def http(server: MockServer) -> Iterator[httpx2.Client]:
+    """A plain HTTP client for checks below the SDK (raw bytes, headers)."""
+    with httpx2.Client(base_url=server.origin, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10) as raw:
+        yield raw
