@@ -77,11 +77,15 @@ class AppState:
         self.chat = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.journal = Journal(config.journal_size)
         self.stored = CompletionStore()
+        # Contract-test mode: unknown stored completions and models are synthesized, not 404.
+        self.synthesize_missing = config.validation == "schema"
         self.deleted_models: set[str] = set()
         self.jobs = JobStore()
         self.decide: Callable[[Call, Any], Decision] = lambda call, body: NOTHING
         self._validators: dict[tuple[str, str], BodyValidator] = {
-            (kind, name): validator_for(kind, name) for kind in SCHEMA_KINDS for name in self.dialects
+            (kind, name): validator_for(kind, name, ignore_unknown=config.validation == "schema")
+            for kind in SCHEMA_KINDS
+            for name in self.dialects
         }
         self._keys = set(config.api_key) | set(config.free_key) | set(config.premium_key)
         self._free_keys = set(config.free_key)

@@ -183,7 +183,7 @@ class ChatGenerator:
             messages=messages,
             tools=tools,
             user_text=last_user_text(messages),
-            budget=body.get("max_completion_tokens") or body.get("max_tokens"),
+            budget=_budget(body),
             stops=_stop_list(body.get("stop")),
             script=script or Script(),
             persona=persona,
@@ -420,6 +420,14 @@ class _ChoiceContext:
     persona: Character | None
     salt: bytes
     created: int
+
+
+def _budget(body: dict[str, Any]) -> int | None:
+    """The completion-token budget: ``max_completion_tokens``, else ``max_tokens``, else none."""
+    for name in ("max_completion_tokens", "max_tokens"):
+        if body.get(name) is not None:
+            return int(body[name])
+    return None
 
 
 def _stop_list(stop: Any) -> list[str]:

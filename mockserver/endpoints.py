@@ -185,7 +185,9 @@ async def retrieve_model(state: "AppState", call: Call, body: Any, decision: Dec
     model_id = call.request.path_params["model"]
     model = call.dialect.catalog.get(model_id)
     if model is None:
-        raise model_not_found(model_id)
+        if not state.synthesize_missing or model_id in state.deleted_models:
+            raise model_not_found(model_id)
+        model = call.dialect.catalog.describe(model_id, state.identity.created())
     return json_response(model.as_model_object())
 
 
@@ -195,9 +197,10 @@ MODEL = Endpoint("models.retrieve", retrieve_model, reads_body=False)
 
 
 async def delete_model(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    """Only fine-tuned models (``ft:`` ids) can be deleted, each once."""
+    """Only fine-tuned models (``ft:`` ids) can be deleted, each once (any id in ``schema`` mode)."""
     model_id = call.request.path_params["model"]
-    if not model_id.startswith("ft:") or model_id in state.deleted_models:
+    deletable = model_id.startswith("ft:") or state.synthesize_missing
+    if not deletable or (model_id in state.deleted_models and not state.synthesize_missing):
         raise model_not_found(model_id)
     state.deleted_models.add(model_id)
     return json_response({"id": model_id, "object": "model", "deleted": True})

@@ -159,7 +159,7 @@ class Fault:
         parts = [self.name] + [f"{key}={_show(value)}" for key, value in self.params.items()]
         if self.attempts is not None:
             low, high = self.attempts
-            parts.append(f"attempts={low}-{'' if high is None else high}")
+            parts.append(f"attempts={low}" if low == high else f"attempts={low}-{'' if high is None else high}")
         return ";".join(parts)
 
     def error(self) -> ApiError:

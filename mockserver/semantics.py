@@ -54,6 +54,12 @@ def check_chat(body: dict[str, Any], model: ModelInfo, prompt_tokens: int, *, di
         )
     for name in ("max_completion_tokens", "max_tokens"):
         requested = body.get(name)
+        if requested is not None and requested < 1:
+            raise invalid_request(
+                f"Invalid '{name}': integer below minimum value. Expected a value >= 1, but got {requested} instead.",
+                param=name,
+                code="integer_below_min_value",
+            )
         if requested is not None and model.max_output_tokens and requested > model.max_output_tokens:
             raise invalid_request(
                 f"{name} is too large: {requested}. This model supports at most {model.max_output_tokens} "

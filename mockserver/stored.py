@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from .decision import Decision
+from .determinism import digest
+from .encode import completion_body
 from .errors import ApiError, invalid_request
 from .pipeline import Call, Endpoint, json_response
+from .tokens import tokenizer
 
 if TYPE_CHECKING:
     from .app import AppState
@@ -39,27 +42,19 @@ class CompletionStore:
         self.capacity = capacity
         self._items: OrderedDict[str, StoredCompletion] = OrderedDict()
 
-    def put(self, body: dict[str, Any], messages: list[dict[str, Any]], metadata: dict[str, str] | None) -> None:
-        stored = copy.deepcopy(body)
-        stored["metadata"] = dict(metadata or {})
-        self._items[stored["id"]] = StoredCompletion(stored, copy.deepcopy(messages))
+    def put(
+        self, body: dict[str, Any], messages: list[dict[str, Any]], metadata: dict[str, str] | None
+    ) -> StoredCompletion:
+        stored = StoredCompletion({**copy.deepcopy(body), "metadata": dict(metadata or {})}, copy.deepcopy(messages))
+        self._items[body["id"]] = stored
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
-
-    def get(self, completion_id: str) -> StoredCompletion:
-        stored = self._items.get(completion_id)
-        if stored is None:
-            raise ApiError(
-                404,
-                f"No chat completion found with id '{completion_id}'. Only completions created with "
-                "'store': true are kept.",
-                param="completion_id",
-                code="not_found",
-            )
         return stored
 
+    def find(self, completion_id: str) -> StoredCompletion | None:
+        return self._items.get(completion_id)
+
     def delete(self, completion_id: str) -> None:
-        self.get(completion_id)
         del self._items[completion_id]
 
     def clear(self) -> None:
@@ -69,6 +64,33 @@ class CompletionStore:
         return list(self._items.values())
 
 
+SYNTHETIC_REQUEST = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}
+
+
+def lookup(state: "AppState", completion_id: str) -> StoredCompletion:
+    """The stored completion, or 404; in ``schema`` mode a missing one is synthesized (see README)."""
+    stored = state.stored.find(completion_id)
+    if stored is not None:
+        return stored
+    if not state.synthesize_missing:
+        raise ApiError(
+            404,
+            f"No chat completion found with id '{completion_id}'. Only completions created with "
+            "'store': true are kept.",
+            param="completion_id",
+            code="not_found",
+        )
+    completion = state.chat.complete(
+        SYNTHETIC_REQUEST,
+        model=state.catalogs["openai"].describe(SYNTHETIC_REQUEST["model"], state.identity.created()),
+        tokenizer=tokenizer("o200k_base"),
+        prompt_tokens=tokenizer("o200k_base").count_prompt(SYNTHETIC_REQUEST["messages"], None),
+        request_digest=digest({"stored": completion_id}, state.config.seed),
+    )
+    body = {**completion_body(completion), "id": completion_id}
+    return state.stored.put(body, SYNTHETIC_REQUEST["messages"], None)
+
+
 def page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
     """One page of a cursor-paginated list, exactly as OpenAI's list objects."""
     order = query.get("order", "asc")
@@ -76,17 +98,15 @@ def page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         raise invalid_request(f"Invalid value for 'order': {order!r}. Supported values are: 'asc' and 'desc'.",
                               param="order", code="invalid_value")
     raw_limit = query.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise invalid_request(f"Invalid 'limit': expected an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}.",
+    if not raw_limit.isdigit() or not 0 <= int(raw_limit) <= MAX_LIMIT:
+        raise invalid_request(f"Invalid 'limit': expected an integer from 0 to {MAX_LIMIT}, got {raw_limit!r}.",
                               param="limit", code="invalid_value")
     ordered = items if order == "asc" else list(reversed(items))
     after = query.get("after")
     if after:
         ids = [item["id"] for item in ordered]
-        if after not in ids:
-            raise invalid_request(f"Invalid 'after': no object with id '{after}' in this list.", param="after",
-                                  code="invalid_value")
-        ordered = ordered[ids.index(after) + 1:]
+        # A cursor that is no longer in the list (deleted, evicted) ends the listing.
+        ordered = ordered[ids.index(after) + 1:] if after in ids else []
     data = ordered[: int(raw_limit)]
     return {
         "object": "list",
@@ -116,11 +136,11 @@ async def list_completions(state: "AppState", call: Call, body: Any, decision: D
 
 
 async def retrieve_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    return json_response(state.stored.get(call.request.path_params["completion_id"]).body)
+    return json_response(lookup(state, call.request.path_params["completion_id"]).body)
 
 
 async def update_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    stored = state.stored.get(call.request.path_params["completion_id"])
+    stored = lookup(state, call.request.path_params["completion_id"])
     if not isinstance(body, dict) or "metadata" not in body:
         raise invalid_request("Missing required parameter: 'metadata'.", param="metadata",
                               code="missing_required_parameter")
@@ -137,6 +157,7 @@ async def update_completion(state: "AppState", call: Call, body: Any, decision: 
 
 async def delete_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
     completion_id = call.request.path_params["completion_id"]
+    lookup(state, completion_id)
     state.stored.delete(completion_id)
     return json_response({"object": "chat.completion.deleted", "id": completion_id, "deleted": True})
 
@@ -160,7 +181,7 @@ def message_object(completion_id: str, position: int, message: dict[str, Any]) -
 
 async def list_messages(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
     completion_id = call.request.path_params["completion_id"]
-    stored = state.stored.get(completion_id)
+    stored = lookup(state, completion_id)
     items = [message_object(completion_id, position, message) for position, message in enumerate(stored.messages)]
     return json_response(page(items, dict(call.request.query_params)))
 

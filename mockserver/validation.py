@@ -91,9 +91,17 @@ def load_request_schema(dialect: str, kind: str = "chat_completion") -> dict[str
 
 
 @cache
-def validator_for(kind: str, dialect: str) -> BodyValidator:
-    """The shared validator of endpoint ``kind`` for ``dialect``, compiled on first use."""
-    return BodyValidator(load_request_schema(dialect, kind))
+def validator_for(kind: str, dialect: str, *, ignore_unknown: bool = False) -> BodyValidator:
+    """The shared validator of endpoint ``kind`` for ``dialect``, compiled on first use.
+
+    ``ignore_unknown`` drops the top-level "no unknown arguments" rule: the
+    ``schema`` validation mode checks every known field but lets newer SDKs
+    send fields this mock does not know yet.
+    """
+    schema = load_request_schema(dialect, kind)
+    if ignore_unknown:
+        schema = {key: value for key, value in schema.items() if key != "additionalProperties"}
+    return BodyValidator(schema)
 
 
 class BodyValidator:

@@ -71,3 +71,48 @@ def test_unknown_model_retrieve_is_404(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as raised:
         client.models.retrieve("no-such-model")
     assert raised.value.code == "model_not_found"
+
+
+def test_strict_mode_enforces_live_api_rules_beyond_the_schema(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="gpt-4o", messages=HELLO, max_tokens=0)
+    assert raised.value.param == "max_tokens" and raised.value.code == "integer_below_min_value"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="gpt-4o", messages=HELLO, stream_options={"include_usage": True})
+    assert raised.value.param == "stream_options"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="gpt-4o", messages=HELLO, response_format={"type": "json_object"})
+    assert raised.value.param == "messages" and "json" in raised.value.message
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, max_tokens=100_000)
+    assert raised.value.param == "max_tokens" and "16384" in raised.value.message
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="o3-mini", messages=HELLO, max_tokens=10)
+    assert raised.value.code == "unsupported_parameter"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model="gpt-4o", messages=HELLO + [{"role": "tool", "tool_call_id": "call_x", "content": "42"}]
+        )
+    assert raised.value.param == "messages[1].tool_call_id"
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="gpt-4o", messages=HELLO, tool_choice="auto")
+    assert raised.value.param == "tool_choice"
+
+
+def test_schema_mode_ignores_unknown_arguments_and_accepts_zero_budget() -> None:
+    with MockServer(validation="schema") as lenient:
+        client = openai.OpenAI(base_url=lenient.url, api_key="sk-x", max_retries=0)
+        completion = client.chat.completions.create(
+            model="gpt-4o", messages=HELLO, max_tokens=0, extra_body={"brand_new_parameter": 1}
+        )
+        assert completion.choices[0].message.content == "" and completion.choices[0].finish_reason == "length"
+        with pytest.raises(openai.BadRequestError) as raised:
+            client.chat.completions.create(model="gpt-4o", messages=HELLO, temperature="hot")
+        assert raised.value.param == "temperature"
+
+
+def test_context_length_exceeded(client: openai.OpenAI) -> None:
+    long_text = "word " * 20_000
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="gpt-3.5-turbo", messages=[{"role": "user", "content": long_text}])
+    assert raised.value.code == "context_length_exceeded" and raised.value.param == "messages"

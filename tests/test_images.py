@@ -15,7 +15,7 @@ import pytest
 from mockserver import MockServer, media
 from mockserver.conformance import validate_official
 
-from .conftest import API_KEY
+API_KEY = "sk-test-key"
 
 
 def _png(data: bytes) -> media.PngInfo:
@@ -201,6 +201,7 @@ def test_edit_stream_events_conform(client: openai.OpenAI) -> None:
         validate_official("ImageEditStreamEvent", event.model_dump(exclude_none=True))
 
 
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks variations deprecated
 def test_variations(client: openai.OpenAI) -> None:
     image = ("square.png", _upload(b"v", 128, 128), "image/png")
     response = client.images.create_variation(image=image, n=3, size="512x512", response_format="b64_json")

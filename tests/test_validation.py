@@ -190,9 +190,9 @@ ERROR_CASES = [
         id="integer-above-max",
     ),
     pytest.param(
-        chat(max_tokens=0),
+        chat(max_tokens=-1),
         "max_tokens", "integer_below_min_value",
-        "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+        "Invalid 'max_tokens': integer below minimum value. Expected a value >= 0, but got -1 instead.",
         id="integer-below-min",
     ),
     pytest.param(
