@@ -106,5 +106,6 @@ def _number(query: QueryParams, name: str) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit():
-        raise ApiError(400, f"Query parameter {name!r} must be a whole number, got {raw!r}.", param=name, code="invalid_value")
+        message = f"Query parameter {name!r} must be a whole number, got {raw!r}."
+        raise ApiError(400, message, param=name, code="invalid_value")
     return int(raw)

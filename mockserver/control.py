@@ -206,7 +206,8 @@ class Chaos:
                 if not equals or not 0 < rate <= 1:
                     raise ValueError
             except ValueError:
-                raise ConfigError(f"--fault {spec!r}: expected NAME=RATE with 0 < RATE <= 1, e.g. disconnect=0.05") from None
+                problem = "expected NAME=RATE with 0 < RATE <= 1, e.g. disconnect=0.05"
+                raise ConfigError(f"--fault {spec!r}: {problem}") from None
             try:
                 fault = parse_fault(text)
             except SpecError as error:
@@ -214,7 +215,9 @@ class Chaos:
             total += rate
             self.table.append((total, Behavior((fault,))))
         if total > 1 + 1e-9:
-            raise ConfigError(f"--fault rates add up to {total:g}; at most one fault is drawn per request, so keep them <= 1")
+            raise ConfigError(
+                f"--fault rates add up to {total:g}; at most one fault is drawn per request, so keep them <= 1"
+            )
         self._random = random.Random(f"chaos:{seed}")
 
     def __bool__(self) -> bool:
@@ -253,8 +256,8 @@ class Control:
     def decide(self, call: "Call", body: Any) -> Decision:
         decision = self._surfaces(call, body)
         if self.limiter is not None and call.endpoint.generation and decision.error is None:
-            view = body if isinstance(body, dict) else {}
-            model = view.get("model") if isinstance(view.get("model"), str) else "the model"
+            model = body.get("model") if isinstance(body, dict) else None
+            model = model if isinstance(model, str) else "the model"
             error, headers = self.limiter.admit(call.api_key, estimate_tokens(body), model)
             if error is not None:
                 return Decision(source=f"rate limit ({error.type})", error=error, headers=headers)

@@ -58,10 +58,10 @@ class Param:
 class FaultSpec:
     kind: str
     params: Mapping[str, Param]
-    help: str
 
 
 FAULTS: dict[str, FaultSpec] = {
+    # An HTTP error with any status, the OpenAI envelope (or a verbatim JSON body) and retry headers.
     "http_error": FaultSpec("error", {
         "status": Param(int, 500, minimum=200),
         "message": Param(str),
@@ -71,39 +71,47 @@ FAULTS: dict[str, FaultSpec] = {
         "retry_after": Param(float),
         "retry_after_ms": Param(int),
         "should_retry": Param(bool),
-    }, "answer with this HTTP status (optional JSON body, Retry-After, x-should-retry)"),
+    }),
+    # 429 rate_limit_exceeded with Retry-After, retry-after-ms and x-ratelimit-* headers.
     "rate_limit": FaultSpec("error", {
         "retry_after": Param(float),
         "retry_after_ms": Param(int),
         "type": Param(str, "requests", choices=("requests", "tokens")),
         "limit": Param(int),
-    }, "429 rate_limit_exceeded with Retry-After, retry-after-ms and x-ratelimit-* headers"),
-    "context_overflow": FaultSpec("error", {}, "400 context_length_exceeded"),
+    }),
+    # 400 context_length_exceeded.
+    "context_overflow": FaultSpec("error", {}),
+    # A tool call with truncated JSON arguments, or to a tool that was not offered.
     "broken_tool_call": FaultSpec("content", {
         "kind": Param(str, "malformed_arguments", choices=("malformed_arguments", "unknown_tool")),
-    }, "a tool call with truncated JSON arguments or to a tool that was not offered"),
-    "latency": FaultSpec("stream", {"ms": Param(float, 500.0), "jitter": Param(float, 0.0)},
-                         "wait ms (+ up to jitter ms) before the response starts"),
-    "ttft": FaultSpec("stream", {"ms": Param(float, 1000.0)}, "wait ms between the headers and the first chunk"),
-    "tokens_per_second": FaultSpec("stream", {"rate": Param(float, 20.0, minimum=0.001)},
-                                   "pace stream chunks at this rate"),
-    "stall": FaultSpec("stream", {"after_chunks": Param(int, 1), "seconds": Param(float, 30.0)},
-                       "stop sending after N chunks for S seconds, socket open"),
-    "hang": FaultSpec("stream", {}, "never answer; hold the connection until the client leaves"),
-    "truncate": FaultSpec("stream", {"after_chunks": Param(int, 2)},
-                          "end cleanly after N chunks: no finish_reason, no [DONE]"),
-    "disconnect": FaultSpec("stream", {"after_chunks": Param(int, 2), "after_bytes": Param(int)},
-                            "close the connection after N chunks or N body bytes (possibly mid-frame)"),
-    "malformed": FaultSpec("stream", {"after_chunks": Param(int, 1)}, "replace chunk N+1 with invalid JSON"),
+    }),
+    # Wait ms (+ up to jitter ms) before the response starts.
+    "latency": FaultSpec("stream", {"ms": Param(float, 500.0), "jitter": Param(float, 0.0)}),
+    # Wait ms between the headers and the first chunk.
+    "ttft": FaultSpec("stream", {"ms": Param(float, 1000.0)}),
+    # One stream chunk every 1/rate seconds.
+    "tokens_per_second": FaultSpec("stream", {"rate": Param(float, 20.0, minimum=0.001)}),
+    # Stop sending after N chunks for S seconds, socket open, then go on.
+    "stall": FaultSpec("stream", {"after_chunks": Param(int, 1), "seconds": Param(float, 30.0)}),
+    # Never answer; hold the connection until the client leaves.
+    "hang": FaultSpec("stream", {}),
+    # End cleanly after N chunks: no finish_reason, no [DONE].
+    "truncate": FaultSpec("stream", {"after_chunks": Param(int, 2)}),
+    # Close the connection after N chunks, or after N body bytes (possibly mid-frame).
+    "disconnect": FaultSpec("stream", {"after_chunks": Param(int, 2), "after_bytes": Param(int)}),
+    # Chunk N+1 is not valid JSON.
+    "malformed": FaultSpec("stream", {"after_chunks": Param(int, 1)}),
+    # After N chunks of a 200 stream, data: {"error": ...} and a clean end.
     "error_event": FaultSpec("stream", {
         "after_chunks": Param(int, 1),
         "message": Param(str, SERVER_ERROR_MESSAGE),
         "type": Param(str, "server_error"),
         "code": Param(str),
-    }, 'after N chunks of a 200 stream, send data: {"error": ...} and end'),
-    "reset": FaultSpec("socket", {}, "TCP reset instead of a response"),
-    "empty": FaultSpec("socket", {}, "close the connection without a response"),
-    "garbage": FaultSpec("socket", {}, "send bytes that are not HTTP, then close"),
+    }),
+    # A TCP reset, a close without a response, bytes that are not HTTP: instead of answering.
+    "reset": FaultSpec("socket", {}),
+    "empty": FaultSpec("socket", {}),
+    "garbage": FaultSpec("socket", {}),
 }
 
 

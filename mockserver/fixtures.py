@@ -93,7 +93,8 @@ def rule_files(locations: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files.extend(sorted(item for item in path.rglob("*") if item.suffix in RULE_FILE_SUFFIXES and item.is_file()))
+            found = (item for item in path.rglob("*") if item.suffix in RULE_FILE_SUFFIXES and item.is_file())
+            files.extend(sorted(found))
         else:
             raise FixtureError([FixtureProblem(str(path), 0, "no such file or directory")])
     return files

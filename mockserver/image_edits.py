@@ -4,10 +4,10 @@ These are the only endpoints whose body is ``multipart/form-data``, so they read
 themselves (the pipeline's ``reads_body`` is off) with Starlette's form parser. The
 text fields are typed from the request schema (``schemas/requests/image_edit.json``,
 ``image_variation.json``) and validated like any JSON body, so errors read the same;
-the uploads are then checked the way OpenAI checks them: a real PNG (or, for GPT
-image models, JPEG or WebP), the size limits, and a mask that is a PNG with an alpha
-channel and the image's exact dimensions. The answer is drawn by
-:mod:`mockserver.images` from the prompt and the uploads' digests.
+with ``--validation strict`` the uploads are then checked the way OpenAI checks them:
+a real PNG (or, for GPT image models, JPEG or WebP), the size limits, and a mask that
+is a PNG with an alpha channel and the image's exact dimensions. The answer is drawn
+by :mod:`mockserver.images` from the prompt and the uploads' digests.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from starlette.responses import Response
 from . import images, media
 from .decision import Decision
 from .errors import ApiError, invalid_request
-from .images import DALL_E_2, DALL_E_3
+from .images import DALL_E_2, DALL_E_3, GPT_IMAGE
 from .pipeline import Call, Endpoint
 from .resources import schemas_dir
 from .validation import BodyValidator
@@ -45,9 +45,24 @@ _INTEGER = re.compile(r"-?[0-9]+")
 
 
 @cache
-def form_validator(kind: str) -> BodyValidator:
-    """The validator of ``image_edit`` or ``image_variation`` form fields, built once."""
-    return BodyValidator(orjson.loads((schemas_dir() / "requests" / f"{kind}.json").read_bytes()))
+def form_validator(kind: str, *, ignore_unknown: bool = False) -> BodyValidator:
+    """The validator of ``image_edit`` or ``image_variation`` form fields, built once.
+
+    ``ignore_unknown`` lets fields this mock does not know pass, as the ``schema``
+    validation mode does for JSON bodies (newer SDKs send newer fields).
+    """
+    schema = orjson.loads((schemas_dir() / "requests" / f"{kind}.json").read_bytes())
+    if ignore_unknown:
+        del schema["additionalProperties"]
+    return BodyValidator(schema)
+
+
+def validate_form(state: "AppState", kind: str, fields: dict[str, Any], uploads: dict[str, list[Upload]]) -> None:
+    """The schema check of the text fields (all modes but ``off``), and an image is required."""
+    if state.config.validation != "off":
+        form_validator(kind, ignore_unknown=state.config.validation == "schema").validate(fields)
+    if "image" not in uploads:
+        raise invalid_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
 
 
 class Upload:
@@ -173,6 +188,14 @@ def check_uploads(
     return width, height
 
 
+def readable_size(upload: Upload) -> tuple[int, int]:
+    """The upload's size when it can be read, else 1024x1024: outside strict mode nothing is refused."""
+    try:
+        return _image_size(upload, GPT_IMAGE, GPT_UPLOAD_LIMIT)
+    except ApiError:
+        return 1024, 1024
+
+
 def _image_size(upload: Upload, family: str, limit: int) -> tuple[int, int]:
     if len(upload.data) > limit:
         raise invalid_request(
@@ -249,19 +272,18 @@ def auto_size(width: int, height: int) -> tuple[int, int]:
 
 async def edit_images(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
     fields, uploads = await read_form(state, call, "image_edit")
-    if state.config.validation != "off":
-        form_validator("image_edit").validate(fields)
-    if "image" not in uploads:
-        raise invalid_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
+    validate_form(state, "image_edit", fields, uploads)
+    strict = state.config.validation == "strict"
     model = fields.get("model") if isinstance(fields.get("model"), str) else EDIT_DEFAULT_MODEL
     family = images.family_of(model, fields)
-    if family == DALL_E_3 and state.config.validation == "strict":
+    if family == DALL_E_3 and strict:
         raise invalid_request("Invalid value for 'model': dall-e-3 does not support image edits; use a GPT image "
                               "model or dall-e-2.", param="model", code="invalid_value")
-    width, height = 1024, 1024
-    if state.config.validation != "off":
+    if strict:
         dall_e = family == DALL_E_2
         width, height = check_uploads(fields, uploads, family, square=dall_e, alpha_or_mask=dall_e)
+    else:
+        width, height = readable_size(uploads["image"][0])
     material = {
         "prompt": fields.get("prompt"),
         "images": [upload.sha256() for upload in uploads["image"]],
@@ -276,15 +298,12 @@ async def edit_images(state: "AppState", call: Call, body: Any, decision: Decisi
 
 async def create_variations(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
     fields, uploads = await read_form(state, call, "image_variation")
-    if state.config.validation != "off":
-        form_validator("image_variation").validate(fields)
-    if "image" not in uploads:
-        raise invalid_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
+    validate_form(state, "image_variation", fields, uploads)
     model = fields.get("model") if isinstance(fields.get("model"), str) else VARIATION_DEFAULT_MODEL
     if state.config.validation == "strict" and images.family_of(model, fields) != DALL_E_2:
         raise invalid_request(f"Invalid value for 'model': '{model}'. Image variations are only supported by "
                               "dall-e-2.", param="model", code="invalid_value")
-    if state.config.validation != "off":
+    if state.config.validation == "strict":
         check_uploads(fields, uploads, DALL_E_2, square=True, alpha_or_mask=False)
     order = images.image_order(
         state, call, fields, material={"variation_of": uploads["image"][0].sha256()}, default_model=model

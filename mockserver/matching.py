@@ -103,7 +103,7 @@ class Match:
             return False
         if self.dialect is not None and call.dialect.name not in self.dialect:
             return False
-        if self.path is not None and not call.request.url.path.endswith(self.path):
+        if self.path is not None and not call.request.scope["path"].endswith(self.path):
             return False
         if self.header is not None and any(call.header(name) != value for name, value in self.header):
             return False

@@ -157,4 +157,5 @@ def _too_large(model: str, limit: int, tokens: int, headers: dict[str, str]) -> 
         f"Requested {tokens}. The input or output tokens must be reduced in order to run successfully. "
         "Visit https://platform.openai.com/account/rate-limits to learn more."
     )
-    return ApiError(429, message, type="tokens", code="rate_limit_exceeded", headers={**headers, "x-should-retry": "false"})
+    headers = {**headers, "x-should-retry": "false"}
+    return ApiError(429, message, type="tokens", code="rate_limit_exceeded", headers=headers)

@@ -114,21 +114,26 @@ class Transmission:
         if self.stopped:
             return
         kind = message["type"]
-        if kind == "http.response.start":
+        if kind == "http.response.body" and not self.plan:
+            # The path of every frame of every stream without faults: count it and pass it on as it is.
+            if message.get("body"):
+                self.chunks += 1
+            if not message.get("more_body", False):
+                self._ended()
+            await self._send(message)
+        elif kind == "http.response.body":
+            body, more = message.get("body", b""), message.get("more_body", False)
+            if self.stream:
+                await self._stream_chunk(body, more)
+            else:
+                await self._whole_body(body, more)
+        elif kind == "http.response.start":
             faults = self.scope.get(FAULTS_KEY)
             if faults:
                 self.plan = {fault.name: fault for fault in reversed(faults)}
                 await self._start_with_faults(message)
             else:
                 await self._start(message)
-        elif kind == "http.response.body" and self.plan:
-            body, more = message.get("body", b""), message.get("more_body", False)
-            if self.stream:
-                await self._stream_chunk(body, more)
-            else:
-                await self._whole_body(body, more)
-        elif kind == "http.response.body":
-            await self._body(message.get("body", b""), message.get("more_body", False))
         else:
             await self._send(message)
 
@@ -143,20 +148,22 @@ class Transmission:
 
     async def _start(self, message: Message) -> None:
         self.exchange.status = message["status"]
-        for name, value in message.get("headers", ()):
-            if name == b"content-type":
-                self.stream = value.startswith(b"text/event-stream")
+        self.stream = _is_event_stream(message)
         self.exchange.first_byte_ms = round((time.perf_counter() - self.started) * 1000, 3)
         await self._send(message)
 
     async def _body(self, body: bytes, more: bool) -> None:
         if not more:
-            transport = self.scope.get(TRANSPORT_KEY)
-            self.exchange.ended = "client_disconnect" if transport is not None and transport.is_closing() else "complete"
+            self._ended()
         await self._send({"type": "http.response.body", "body": body, "more_body": more})
         if body:
             self.chunks += 1
             self.sent_bytes += len(body)
+
+    def _ended(self) -> None:
+        """The app finished its response; the client may already have gone (uvicorn drops sends silently)."""
+        transport = self.scope.get(TRANSPORT_KEY)
+        self.exchange.ended = "client_disconnect" if transport is not None and transport.is_closing() else "complete"
 
     # ------------------------------------------------------------------ faults
 
@@ -173,9 +180,8 @@ class Transmission:
             self._stop("hang")
             await self._client_gone(None)
             return
-        is_stream = any(name == b"content-type" and value.startswith(b"text/event-stream")
-                        for name, value in message.get("headers", ()))
-        if not is_stream and ("truncate" in plan or "malformed" in plan):
+        if not _is_event_stream(message) and ("truncate" in plan or "malformed" in plan):
+            # The body will not be the length the app declared: let uvicorn send it chunked instead.
             headers = [(name, value) for name, value in message.get("headers", ()) if name != b"content-length"]
             message = {**message, "headers": headers}
         await self._start(message)
@@ -275,6 +281,11 @@ class Transmission:
         except TimeoutError:
             return False
         return True
+
+
+def _is_event_stream(start: Message) -> bool:
+    headers = start.get("headers", ())
+    return any(name == b"content-type" and value.startswith(b"text/event-stream") for name, value in headers)
 
 
 def _error_frame(fault: Fault) -> bytes:

@@ -59,7 +59,9 @@ def test_requests_filters(fresh: MockServer) -> None:
     client.chat.completions.create(model="gpt-4o", messages=HELLO)
     client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, extra_headers={"X-Mock-Test-Id": "mine"})
     with pytest.raises(openai.NotFoundError):
-        client.chat.completions.create(model="gpt-4.1", messages=HELLO, extra_headers={"X-Mock-Fault": "http_error;status=404"})
+        client.chat.completions.create(
+            model="gpt-4.1", messages=HELLO, extra_headers={"X-Mock-Fault": "http_error;status=404"}
+        )
     client.models.list()
     assert len(requests(fresh)) == 4
     assert [entry["model"] for entry in requests(fresh, model="gpt-4o")] == ["gpt-4o"]
@@ -81,7 +83,8 @@ def test_script_reset_health_config(fresh: MockServer) -> None:
         api.post("/script", json={"behaviors": [{"fault": "hang", "match": {"model": "gpt-4o"}}]})
         assert posted == [{"id": 1, "test_id": "one", "remaining": 3, "behavior": {"reply": "a", "times": 3}}]
         assert [entry["id"] for entry in api.get("/script").json()["behaviors"]] == [1, 2]
-        assert [entry["id"] for entry in api.get("/script", headers={"X-Mock-Test-Id": "one"}).json()["behaviors"]] == [1]
+        mine = api.get("/script", headers={"X-Mock-Test-Id": "one"}).json()["behaviors"]
+        assert [entry["id"] for entry in mine] == [1]
         client = openai.OpenAI(base_url=fresh.url, api_key="sk-x", max_retries=0)
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, extra_headers={"X-Mock-Test-Id": "one"})
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
@@ -130,6 +133,8 @@ def test_admin_and_health_bypass_faults() -> None:
         posted = httpx2.post(server.origin + "/_mock/script", json={"behaviors": [{"reply": "fine"}]},
                              headers={"X-Mock-Test-Id": test_id})
         assert posted.status_code == 200
-        reply = client.chat.completions.create(model="gpt-4o", messages=HELLO, extra_headers={"X-Mock-Test-Id": test_id})
+        reply = client.chat.completions.create(
+            model="gpt-4o", messages=HELLO, extra_headers={"X-Mock-Test-Id": test_id}
+        )
         assert reply.choices[0].message.content == "fine"
         assert [entry["ended"] for entry in requests(server)] == ["reset", "complete"]

@@ -56,7 +56,7 @@ def post_script(server: MockServer, behaviors: list[dict], test_id: str | None =
 def ruled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockServer]:
     directory = tmp_path_factory.mktemp("rules")
     (directory / "10-rules.yaml").write_text(RULES)
-    (directory / "20-chaos.json").write_text('{"rules": [{"match": {"message_contains": "json rule"}, "reply": "json"}]}')
+    (directory / "20-more.json").write_text('{"rules": [{"match": {"message_contains": "json rule"}, "reply": "ok"}]}')
     with MockServer(seed=3, fixtures=[str(directory)], fault=["http_error;status=500=1"]) as server:
         yield server
 
@@ -112,7 +112,8 @@ def test_script_times_then_normal_replies(server: MockServer) -> None:
 
 def test_script_retries_are_consumed_by_the_sdk(server: MockServer) -> None:
     post_script(server, [{"fault": "http_error;status=503;retry_after_ms=1", "times": 2}])
-    response = client_for(server, retries=2).chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HELLO)
+    client = client_for(server, retries=2)
+    response = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HELLO)
     assert response.retries_taken == 2 and httpx2.get(server.origin + "/_mock/script").json() == {"behaviors": []}
 
 
@@ -192,11 +193,11 @@ def test_precedence_headers_scripts_rules_chaos(ruled: MockServer) -> None:
     post_script(ruled, [{"reply": "from the script"}])
     assert say(client_for(ruled), "this is scripted") == "from the script"
     assert say(client_for(ruled, **{"X-Mock-Reply": "from the header"}), "this is scripted") == "from the header"
-    assert say(client_for(ruled), "a json rule") == "json"
+    assert say(client_for(ruled), "a json rule") == "ok"
     requests = httpx2.get(ruled.origin + "/_mock/requests").json()["data"]
     decided = [entry["decided_by"] for entry in requests]
     assert decided[0] == "chaos" and decided[1].startswith("fixture ") and decided[1].endswith("10-rules.yaml:14")
-    assert decided[2:4] == ["script #1", "header"] and decided[4].endswith("20-chaos.json:1")
+    assert decided[2:4] == ["script #1", "header"] and decided[4].endswith("20-more.json:1")
 
 
 # ---------------------------------------------------------------------- fixture rules
@@ -229,7 +230,8 @@ def test_fixture_rule_answers(ruled: MockServer) -> None:
     assert raised.value.status_code == 502 and raised.value.body["message"] == "upstream exploded"
     system = [{"role": "system", "content": "You are a PIRATE."}, {"role": "user", "content": "hello"}]
     assert client.chat.completions.create(model="gpt-4o", messages=system).choices[0].message.content == "Arr."
-    stream = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "cut me"}], stream=True)
+    cut = [{"role": "user", "content": "cut me"}]
+    stream = client.chat.completions.create(model="gpt-4o", messages=cut, stream=True)
     assert all(chunk.choices[0].finish_reason is None for chunk in stream)
 
 
@@ -259,6 +261,11 @@ def test_check_fixtures_reports_file_and_line(tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "broken.yaml").write_text("rules:\n  - match: {model: [gpt-4o\n")
     assert cli_main(["check-fixtures", str(tmp_path / "broken.yaml")]) == 1
     assert capsys.readouterr().out.startswith(f"{tmp_path / 'broken.yaml'}:3: not valid YAML/JSON")
+
+
+def test_example_rules_are_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).parent.parent / "fixtures" / "rules"
+    assert cli_main(["check-fixtures", str(example)]) == 0, capsys.readouterr().out
 
 
 def test_broken_fixtures_refuse_to_start(tmp_path: Path) -> None:

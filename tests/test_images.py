@@ -230,3 +230,7 @@ def test_schema_mode_skips_model_rules() -> None:
         assert len(response.data) == 2
         with pytest.raises(openai.BadRequestError):
             client.images.generate(prompt="x", size="1000x1000")
+        edited = client.images.edit(image=b"Example data", prompt="x", extra_body={"newer_sdk_field": "1"})
+        assert media.read_png_info(_b64(edited))[:2] == (1024, 1024), "uploads are only checked in strict mode"
+        portrait = client.images.edit(image=("p.png", _upload(b"p", 64, 128), "image/png"), prompt="x")
+        assert portrait.size == "1024x1536"

@@ -176,3 +176,12 @@ def test_premium_and_unconfigured_keys_get_everything(serika: MockServer, key: s
 def test_free_key_is_not_limited_outside_serika(serika: MockServer) -> None:
     client = openai.OpenAI(base_url=serika.url, api_key=FREE, max_retries=0)
     assert client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}]).choices
+
+
+def test_rate_limit_429_applies_to_serika_generation() -> None:
+    """Serika's docs: "API requests that exceed these limits will receive a 429" (the limiter is --rpm)."""
+    with MockServer(rpm=2) as server, _http(server) as http:
+        body = {"prompt": "x", "size": "256x256", "response_format": "b64_json"}
+        statuses = [http.post("/jobs/image", json=body).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert http.get("/characters").status_code == 200, "reading characters is not generation"
