@@ -20,7 +20,7 @@ from .admin import admin_routes
 from .catalog import load_catalogs, load_characters
 from .chat import ChatGenerator, ChatSettings
 from .config import Config
-from .control import install
+from .control import Control, install
 from .decision import NOTHING, Decision
 from .determinism import Identity
 from .dialects import Dialect, load_dialects
@@ -53,7 +53,10 @@ ENDPOINT_GROUPS: dict[str, list[tuple[str, list[str], Endpoint]]] = {
         ("/chat/completions/{completion_id}/messages", ["GET"], stored.MESSAGES),
     ],
     "images": [("/images/generations", ["POST"], images.GENERATIONS)],
-    "image_edits": [("/images/edits", ["POST"], image_edits.EDITS), ("/images/variations", ["POST"], image_edits.VARIATIONS)],
+    "image_edits": [
+        ("/images/edits", ["POST"], image_edits.EDITS),
+        ("/images/variations", ["POST"], image_edits.VARIATIONS),
+    ],
     "jobs": [("/jobs/image", ["POST"], jobs.CREATE_IMAGE_JOB), ("/jobs/{job_id}", ["GET"], jobs.RETRIEVE_JOB)],
     "legacy": [("/generate/text", ["POST"], legacy.TEXT), ("/generate/image", ["POST"], legacy.IMAGE)],
     "characters": [
@@ -65,6 +68,8 @@ ENDPOINT_GROUPS: dict[str, list[tuple[str, list[str], Endpoint]]] = {
 
 class AppState:
     """Everything one mock server knows: config, catalogs, validators, journal, control plane."""
+
+    control: Control  # set by control.install(), which needs the finished state
 
     def __init__(self, config: Config) -> None:
         self.config = config

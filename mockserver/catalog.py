@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .resources import fixtures_dir
+from .resources import fixtures_dir, read_yaml
 
 _REASONING_NAME = re.compile(r"(^|[/\-_.])(r1|o1|o3|o4|gpt-5|reasoner|reasoning|thinking|think)([/\-_.:]|$)|^o\d", re.I)
 
@@ -56,7 +54,7 @@ class Catalog:
 
     @classmethod
     def from_file(cls, path: Path) -> "Catalog":
-        data = yaml.safe_load(path.read_text())
+        data = read_yaml(path)
         created = int(data.get("created", 0))
         owned_by = data.get("owned_by", data["dialect"])
         models = [
@@ -115,7 +113,7 @@ class Character:
 
 
 def load_characters(path: Path | None = None) -> dict[str, Character]:
-    data = yaml.safe_load((path or fixtures_dir() / "characters.yaml").read_text())
+    data = read_yaml(path or fixtures_dir() / "characters.yaml")
     return {
         str(entry["id"]): Character(
             id=str(entry["id"]),

@@ -27,7 +27,7 @@ from .config import ConfigError
 from .decision import NOTHING, Decision
 from .errors import ApiError
 from .faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
-from .fixtures import FixtureError, RuleSet, load_rules
+from .fixtures import FixtureError, Rule, RuleSet, load_rules
 from .matching import Match, RequestView
 from .ratelimit import RateLimiter, estimate_tokens
 
@@ -246,10 +246,14 @@ class Control:
         self.state = state
         self.headers_enabled = config.control
         self.scripts = ScriptQueue()
+        # The test requests without X-Mock-Test-Id belong to (the pytest plugin sets it: a worker runs one
+        # test at a time); the wire layer labels them with it.
+        self.default_test_id: str | None = None
         try:
             self.rules: RuleSet = load_rules(config.fixtures)
         except FixtureError as error:
             raise ConfigError(str(error)) from None
+        self.startup_rules = self.rules
         self.chaos = Chaos(config.fault, config.seed)
         self.limiter = RateLimiter(config.rpm, config.tpm) if (config.rpm or config.tpm) else None
 
@@ -294,9 +298,19 @@ class Control:
             call.exchange.faults = [fault.label for fault in behavior.faults if fault.applies_to(call.attempt)]
         return decision
 
+    def add_rules(self, rules: list[Rule]) -> None:
+        """Serve ``rules`` after the current ones, until the next reset (``MockServer.add_fixture``)."""
+        base = self.rules.rules
+        added = [replace(rule, position=len(base) + index) for index, rule in enumerate(rules)]
+        self.rules = RuleSet(base + added)
+
     def reset(self, test_id: str | None = None) -> None:
-        """Forget scripts and journal entries (of one test, with ``test_id``); globally also rate limits and chaos."""
+        """Forget scripts and journal entries (of one test, with ``test_id``); globally also rate limits and chaos.
+
+        Rules added at run time go too: only the ``--fixtures`` rules read at start-up stay.
+        """
         self.scripts.clear(test_id)
+        self.rules = self.startup_rules
         if test_id is not None:
             self.state.journal.discard(test_id)
             return
@@ -309,5 +323,6 @@ class Control:
 def install(state: "AppState") -> Control:
     """Build the control plane for ``state`` and make it the pipeline's decide step."""
     control = Control(state)
+    state.control = control
     state.decide = control.decide
     return control

@@ -17,10 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from .catalog import Catalog
-from .resources import fixtures_dir
+from .resources import fixtures_dir, read_yaml
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Dialect:
 
 
 def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dict[str, Dialect]:
-    data = yaml.safe_load((path or fixtures_dir() / "dialects.yaml").read_text())
+    data = read_yaml(path or fixtures_dir() / "dialects.yaml")
     dialects = {}
     for name, entry in data["dialects"].items():
         dialects[name] = Dialect(

@@ -98,7 +98,8 @@ async def read_form(state: "AppState", call: Call, kind: str) -> tuple[dict[str,
     try:
         form = await request.form(max_files=MAX_UPLOADS, max_fields=MAX_FIELDS)
     except HTTPException as error:
-        raise invalid_request(f"We could not parse the multipart body: {error.detail}", code="invalid_multipart") from None
+        message = f"We could not parse the multipart body: {error.detail}"
+        raise invalid_request(message, code="invalid_multipart") from None
     fields: dict[str, Any] = {}
     uploads: dict[str, list[Upload]] = {}
     properties = form_validator(kind).schema["properties"]
@@ -106,7 +107,8 @@ async def read_form(state: "AppState", call: Call, kind: str) -> tuple[dict[str,
         for key, value in form.multi_items():
             name = key.removesuffix("[]")
             if isinstance(value, UploadFile):
-                upload = Upload(_param(name, len(uploads.get(name, ())), key), value.filename or "upload", await value.read())
+                param = _param(name, len(uploads.get(name, ())), key)
+                upload = Upload(param, value.filename or "upload", await value.read())
                 uploads.setdefault(name, []).append(upload)
                 value = upload.filename
             else:

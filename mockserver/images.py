@@ -137,16 +137,17 @@ def image_order(
     if state.config.validation == "strict":
         check_image_request(body, family, model)
     n = body.get("n")
-    fmt = _text(body.get("output_format")) if family == GPT_IMAGE else None
+    fmt = body.get("output_format") if family in (GPT_IMAGE, OTHER) else None  # dall-e only draws PNG
     output_format = fmt if fmt in FORMATS else "png"
     partial = body.get("partial_images")
+    width, height = _size(body.get("size"), auto_size)
     return ImageOrder(
         model=model or DALL_E_2,
         family=family,
         prompt=_text(body.get("prompt")) or "",
         n=n if _is_int(n) and 1 <= n <= 10 else 1,
-        width=(size := _size(body.get("size"), auto_size))[0],
-        height=size[1],
+        width=width,
+        height=height,
         quality=_quality(body.get("quality")),
         background="transparent" if body.get("background") == "transparent" and output_format != "jpeg" else "opaque",
         output_format=output_format,
@@ -191,8 +192,6 @@ def check_image_request(body: dict[str, Any], family: str, model: str | None) ->
         value = body.get(name)
         if family != GPT_IMAGE and value is not None and value is not False:
             raise _unknown_parameter(name, f"'{name}' is only supported by the GPT image models, not {label}.")
-    if family != GPT_IMAGE and body.get("quality") in ("low", "medium", "high"):
-        raise _unsupported_value("quality", body["quality"], QUALITIES[family])
     if family == GPT_IMAGE and body.get("response_format") is not None:
         raise _unknown_parameter(
             "response_format", "GPT image models always return base64-encoded images (b64_json); "
@@ -343,7 +342,11 @@ def usage(order: ImageOrder) -> dict[str, Any]:
 
 
 def images_body(state: "AppState", request: Request, order: ImageOrder, created: int) -> dict[str, Any]:
-    """The official ``ImagesResponse``; GPT image models add what they resolved, and usage."""
+    """The official ``ImagesResponse``; GPT image models add what they resolved, and usage.
+
+    Models the mock does not know take GPT-style arguments and report what they resolved
+    too, without usage: there is no price list to count by.
+    """
     data = []
     for index in range(order.n):
         if order.response_format == "url":
@@ -355,12 +358,13 @@ def images_body(state: "AppState", request: Request, order: ImageOrder, created:
             item["revised_prompt"] = revised_prompt(order, index)
         data.append(item)
     body: dict[str, Any] = {"created": created, "data": data}
-    if order.family == GPT_IMAGE:
+    if order.family in (GPT_IMAGE, OTHER):
         body["background"] = order.background
         body["output_format"] = order.output_format
         body["quality"] = order.quality
         if order.size in STANDARD_SIZES:
             body["size"] = order.size
+    if order.family == GPT_IMAGE:
         body["usage"] = usage(order)
     return body
 

@@ -119,7 +119,8 @@ async def retrieve_job(state: "AppState", call: Call, body: Any, decision: Decis
     status = job_status(state.jobs.clock() - job.born, steps)
     result = None
     if status == COMPLETED:
-        result = images.images_body(state, call.request, _order(state, call, job.request), job.created_at + ceil(steps[1]))
+        finished = job.created_at + ceil(steps[1])
+        result = images.images_body(state, call.request, _order(state, call, job.request), finished)
     return json_response(job_object(job, status, steps, result))
 
 

@@ -53,20 +53,63 @@ class Exchange:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def summary(self) -> str:
+        """One line a person can read in a failure message: what was asked, what was answered, and why."""
+        parts = [f"#{self.id} {self.method} {self.path}"]
+        if self.model is not None:
+            parts.append(f"model={self.model!r}")
+        if self.stream:
+            parts.append("stream")
+        if self.attempt:
+            parts.append(f"attempt={self.attempt}")
+        if self.status is not None:
+            parts.append(f"-> {self.status}")
+        else:
+            parts.append("-> (in flight)" if self.ended is None else "-> no response")
+        if self.error_code:
+            parts.append(self.error_code)
+        if self.decided_by is None:
+            parts.append("[unscripted]")
+        else:
+            parts.append(f"[{self.decided_by}: {', '.join(self.faults)}]" if self.faults else f"[{self.decided_by}]")
+        if self.ended not in (None, "complete"):
+            parts.append(f"ended={self.ended}")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print every header and the whole body; the summary is what tests need to see.
+        return f"<Exchange {self.summary}>"
+
 
 class Journal:
     """A bounded, in-memory list of finished exchanges (oldest dropped first)."""
 
     def __init__(self, size: int) -> None:
         self._entries: deque[Exchange] = deque(maxlen=size)
+        self._live: dict[int, Exchange] = {}
         self._ids = itertools.count(1)
 
     def next_id(self) -> int:
         return next(self._ids)
 
+    def begin(self, exchange: Exchange) -> None:
+        """Note a request that has arrived and is not finished yet (see :meth:`live`)."""
+        self._live[exchange.id] = exchange
+
     def append(self, exchange: Exchange) -> None:
+        self._live.pop(exchange.id, None)
         if self._entries.maxlen:
             self._entries.append(exchange)
+
+    def live(self) -> list[Exchange]:
+        """Requests still in flight, oldest first.
+
+        A client can hold a complete response a moment before the server has
+        appended its exchange; assertions made right after a call read these
+        too, so they never miss the request that just ended.
+        """
+        return sorted(self._live.values(), key=lambda exchange: exchange.id)
 
     def clear(self) -> None:
         self._entries.clear()

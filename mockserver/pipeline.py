@@ -8,6 +8,7 @@ and the common response headers happen here, once, for all of them.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
@@ -111,6 +112,11 @@ def _too_large(size: int, limit: int) -> ApiError:
     )
 
 
+def key_id(api_key: str) -> str | None:
+    """A short, stable, non-reversible label for an API key (the journal never holds keys)."""
+    return "key_" + hashlib.sha256(api_key.encode()).hexdigest()[:12] if api_key else None
+
+
 def bearer_key(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
@@ -136,6 +142,7 @@ def make_route_handler(state: "AppState", dialect: Dialect, endpoint: Endpoint) 
         if exchange is not None:
             exchange.dialect = dialect.name
             exchange.endpoint = endpoint.name
+            exchange.key_id = key_id(call.api_key)
         headers: dict[str, str] = {}
         try:
             state.authenticate(call)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 FAULTS_KEY = "mockserver.faults"
 EXCHANGE_KEY = "mockserver.exchange"
+TEST_ID_HEADER = b"x-mock-test-id"
 ADMIN_PREFIX = "/_mock/"
 LOSS_TIMEOUT = 1.0
 SOCKET_FAULTS = ("reset", "empty", "garbage")
@@ -66,7 +67,11 @@ class WireLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        test_id = self.mock.control.default_test_id
+        if test_id is not None and not scope["path"].startswith(ADMIN_PREFIX):
+            scope["headers"] = _with_test_id(scope["headers"], test_id)
         exchange = self._open(scope)
+        self.mock.journal.begin(exchange)
         scope[EXCHANGE_KEY] = exchange
         transmission = Transmission(scope, receive, send, exchange, self._random)
         try:
@@ -281,6 +286,18 @@ class Transmission:
         except TimeoutError:
             return False
         return True
+
+
+def _with_test_id(headers: list[tuple[bytes, bytes]], test_id: str) -> list[tuple[bytes, bytes]]:
+    """The request's headers, labelled with ``test_id`` unless the client labelled them itself.
+
+    Application code that builds its own client sends no ``X-Mock-Test-Id``;
+    while a test is running (``Control.default_test_id``) its requests belong
+    to that test, so they reach its scripts and its journal.
+    """
+    if any(name == TEST_ID_HEADER for name, _ in headers):
+        return headers
+    return [*headers, (TEST_ID_HEADER, test_id.encode("latin-1"))]
 
 
 def _is_event_stream(start: Message) -> bool:

@@ -15,8 +15,8 @@ import wave
 
 import openai
 import pytest
-
 from helpers import assert_stream_conforms, parse_sse
+
 from mockserver.conformance import validate_official
 
 ASK = [{"role": "user", "content": "Say something nice about the sea."}]
@@ -62,7 +62,8 @@ def _ask(client: openai.OpenAI, fmt: str, **extra):
 @pytest.mark.parametrize("fmt", list(CHECKS))
 def test_message_audio_is_a_real_clip(client: openai.OpenAI, fmt: str) -> None:
     raw = client.chat.completions.with_raw_response.create(
-        model="gpt-4o-audio-preview", modalities=["text", "audio"], audio={"voice": "alloy", "format": fmt}, messages=ASK
+        model="gpt-4o-audio-preview", modalities=["text", "audio"], audio={"voice": "alloy", "format": fmt},
+        messages=ASK,
     )
     body = json.loads(raw.content)
     validate_official("CreateChatCompletionResponse", body)

@@ -11,6 +11,10 @@ server running ``--validation schema``:
   names that field;
 * nothing ever gets a 5xx.
 
+Image generation bodies, drawn the same way from the image request schema, must get a
+200 whose body is an official ``ImagesResponse`` (or whose events are official
+``ImageGenStreamEvent``s) carrying files of the format it claims.
+
 The schema is narrowed before drawing, never widened: short strings, at most three
 items per array (so one to three messages), small objects, few choices, and the
 dialect's own catalog models and characters, so the bodies stay small, the run
@@ -59,7 +63,9 @@ SEMANTIC_ERRORS = {
 SYSTEM_MESSAGE = {"role": "system", "content": "You are terse."}
 STRING_LIMIT, ARRAY_LIMIT, OBJECT_LIMIT, INTEGER_LIMIT = 12, 3, 3, 2**53
 NARROWED = {"n": 3, "top_logprobs": 3, "max_tokens": 400, "max_completion_tokens": 400}
-OPEN_VALUE = {"type": ["null", "boolean", "integer", "string"], "minimum": -99, "maximum": 99, "maxLength": STRING_LIMIT}
+OPEN_VALUE = {
+    "type": ["null", "boolean", "integer", "string"], "minimum": -99, "maximum": 99, "maxLength": STRING_LIMIT,
+}
 """What the extra keys of an open object (tool parameters, metadata-like maps) hold when drawn."""
 INVALID_CANDIDATES: tuple[Any, ...] = (True, "zz-invalid", {"zz": 1}, [["zz"]], 10**12, -(10**12), 0.5)
 

@@ -85,7 +85,8 @@ def test_job_schedule_setting() -> None:
 
 def test_legacy_generate_text_speaks_as_character(serika: MockServer) -> None:
     with _http(serika) as http:
-        body = {"prompt": "Tell me about Orion.", "model": "openai/gpt-4o-mini", "max_tokens": 200, "character_id": "12345"}
+        body = {"prompt": "Tell me about Orion.", "model": "openai/gpt-4o-mini", "max_tokens": 200,
+                "character_id": "12345"}
         reply = http.post("/generate/text", json=body).json()
         assert reply["object"] == "text_generation" and reply["model"] == "openai/gpt-4o-mini"
         assert reply["text"].startswith(("*Aria glances up", "*Aria grins*"))
@@ -93,10 +94,13 @@ def test_legacy_generate_text_speaks_as_character(serika: MockServer) -> None:
         assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"] > 0
         assert http.post("/generate/text", json=body).json()["text"] == reply["text"]
         chat = openai.OpenAI(base_url=serika.url_for("serika"), api_key=PREMIUM, max_retries=0)
-        same = chat.chat.completions.create(model="openai/gpt-4o-mini", max_tokens=200, extra_body={"character_id": "12345"},
-                                            messages=[{"role": "user", "content": "Tell me about Orion."}])
+        same = chat.chat.completions.create(
+            model="openai/gpt-4o-mini", max_tokens=200, extra_body={"character_id": "12345"},
+            messages=[{"role": "user", "content": "Tell me about Orion."}],
+        )
         assert same.choices[0].message.content == reply["text"], "the legacy route is the chat generator"
-        messages = http.post("/generate/text", json={"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+        chat_body = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+        messages = http.post("/generate/text", json=chat_body)
         assert messages.status_code == 200 and messages.json()["text"]
 
 
@@ -120,7 +124,8 @@ def test_legacy_generate_text_errors(serika: MockServer, body: dict, status: int
 
 def test_legacy_generate_image(serika: MockServer) -> None:
     with _http(serika) as http:
-        response = http.post("/generate/image", json={"prompt": "a tea house", "size": "512x512", "response_format": "b64_json"})
+        body = {"prompt": "a tea house", "size": "512x512", "response_format": "b64_json"}
+        response = http.post("/generate/image", json=body)
         document = response.json()
         validate_official("ImagesResponse", document)
         assert media.read_png_info(base64.b64decode(document["data"][0]["b64_json"]))[:2] == (512, 512)

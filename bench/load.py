@@ -1,0 +1,185 @@
+"""What every bench script needs: servers in subprocesses on loopback, wrk, and its parsed output.
+
+Servers run as real processes (never in the bench's own process), one
+uvicorn worker each with uvloop and httptools, so the numbers are what
+``mockserver serve`` gives. Everything is bounded: start-up waits at most
+START_TIMEOUT, wrk runs for a fixed duration, and servers are stopped with
+SIGINT, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+START_TIMEOUT = 30.0
+CONNECTIONS = 64
+API_KEY = "sk-bench"
+# wrk on one core and the server on the other: without pinning the two swap cores and the numbers wander.
+SERVER_CPU = 1
+CLIENT_CPU = 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pinned(cpu: int):  # type: ignore[no-untyped-def]
+    """A ``preexec_fn`` that pins the child to ``cpu`` when the machine has it."""
+
+    def pin() -> None:
+        if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
+            os.sched_setaffinity(0, {cpu})
+
+    return pin
+
+
+class Server:
+    """A server subprocess on a free loopback port: ``with Server.mockserver(...) as server:``."""
+
+    def __init__(self, name: str, argv: list[str], port: int, ready_path: str) -> None:
+        self.name = name
+        self.port = port
+        self.origin = f"http://127.0.0.1:{port}"
+        self._ready_path = ready_path
+        self.process = subprocess.Popen(
+            argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pinned(SERVER_CPU)
+        )
+
+    @classmethod
+    def hello(cls) -> "Server":
+        port = free_port()
+        argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "hello:app", "--port", str(port),
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+                "--lifespan", "off"]
+        return cls("hello", argv, port, "/")
+
+    @classmethod
+    def mockserver(cls, *flags: str, name: str = "mockserver") -> "Server":
+        port = free_port()
+        argv = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", *flags]
+        return cls(name, argv, port, "/_mock/health")
+
+    def __enter__(self) -> "Server":
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited at start-up: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.origin + self._ready_path, timeout=1) as response:
+                    response.read()
+                return self
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} did not answer within {START_TIMEOUT} s") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server process (all its workers' would need their pids)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS in /proc status")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ensure_wrk() -> str:
+    """The wrk binary; installed from Debian's archive when it is missing (needs root)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit("wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk) and run again")
+    print("installing wrk from Debian (apt-get install -y wrk) ...", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "check": True}
+    subprocess.run(["apt-get", "update", "-qq"], **quiet)  # type: ignore[arg-type]
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                   **quiet)  # type: ignore[arg-type]
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("apt-get did not install wrk")
+    return found
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, script: str | None, seconds: float, connections: int = CONNECTIONS) -> dict:
+    """One wrk run (one thread, ``connections`` connections); req/s, p50, p99 and the status mix."""
+    argv = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s"]
+    if script:
+        argv += ["-s", str(BENCH / "wrk" / script)]
+    output = subprocess.run(argv + [url], capture_output=True, text=True, check=True, preexec_fn=pinned(CLIENT_CPU),
+                            timeout=seconds + 30).stdout
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return {
+        "requests": requests,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(re.search(r"50%\s+(\S+)", output).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"99%\s+(\S+)", output).group(1)),  # type: ignore[union-attr]
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": sum(int(value) for value in errors.groups()) if errors else 0,
+    }
+
+
+def save(name: str, results: dict) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": model,
+        "python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "load_average": os.getloadavg(),
+    }

@@ -1,0 +1,119 @@
+"""The benchmark: ``python bench/run.py [--duration 10] [--quick]``.
+
+Starts a raw-ASGI hello app and mockserver on loopback (one uvicorn worker
+each, uvloop + httptools, each pinned to its own core with wrk on the other)
+and drives both with wrk in the same run, so every mockserver number is read
+as a fraction of what the bare server manages on this machine right now.
+Then, unless ``--quick``, the paced-streams check (``streams.py``) and the
+memory check (``memory.py``). Prints a table and writes ``bench/results/*.json``.
+
+Load never goes through the openai SDK: it tops out near 400 req/s per core
+and would measure itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import urllib.error
+import urllib.request
+
+import load
+import memory
+import streams
+
+CHAT_PATH = "/v1/chat/completions"
+# name, wrk script, expected status, what it is
+SCENARIOS = [
+    ("chat", "chat.lua", 200, "non-stream chat, short prompt"),
+    ("stream", "stream.lua", 200, "stream chat, 30 tokens"),
+    ("tools", "tools.lua", 200, "tool call from a schema"),
+    ("invalid", "invalid.lua", 400, "validation failure (400)"),
+]
+JOURNAL_OFF_SCENARIOS = ("chat", "stream")
+
+
+def lua_request(script: str) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a wrk script sends, read from the script itself (one source of truth)."""
+    text = (load.BENCH / "wrk" / script).read_text()
+    body = re.search(r"^wrk\.body = '(.*)'$", text, re.M).group(1).encode()  # type: ignore[union-attr]
+    headers = dict(re.findall(r'^wrk\.headers\["([^"]+)"\] = "([^"]*)"$', text, re.M))
+    return body, headers
+
+
+def check(server: load.Server, script: str, status: int) -> int:
+    """Send the scenario's request once; its size in bytes, after checking the status is the expected one."""
+    body, headers = lua_request(script)
+    request = urllib.request.Request(server.origin + CHAT_PATH, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            got, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        got, payload = error.code, error.read()
+    if got != status:
+        raise SystemExit(f"{script}: expected HTTP {status}, got {got}: {payload[:300]!r}")
+    return len(payload)
+
+
+def measure(server: load.Server, name: str, script: str, status: int, seconds: float) -> dict:
+    size = check(server, script, status)
+    result = load.wrk(server.origin + CHAT_PATH, script, seconds)
+    wrong = result["non_2xx"] if status < 300 else result["requests"] - result["non_2xx"]
+    if wrong or result["socket_errors"]:
+        print(f"  warning: {name}: {wrong} unexpected statuses, {result['socket_errors']} socket errors", flush=True)
+    return {**result, "response_bytes": size}
+
+
+def table(rows: list[dict], baseline: float) -> str:
+    lines = [f"{'scenario':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8}"]
+    for row in rows:
+        lines.append(
+            f"{row['name']:<22} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+            f"{row['rps'] / baseline:>8.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
+    parser.add_argument("--quick", action="store_true", help="3 s runs, and no paced-streams or memory check")
+    args = parser.parse_args()
+    seconds = 3.0 if args.quick else args.duration
+    load.ensure_wrk()
+    results: dict = {"machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds, "rows": []}
+    rows = results["rows"]
+
+    print(f"wrk -t1 -c{load.CONNECTIONS}, {seconds:g} s per run; {results['machine']['cpus']} cpus", flush=True)
+    with load.Server.hello() as hello:
+        load.wrk(hello.origin + "/", None, 1)  # warm-up
+        rows.append({"name": "hello (raw ASGI)", **load.wrk(hello.origin + "/", None, seconds)})
+    baseline = rows[0]["rps"]
+    for journal, flags, names in (("on", (), None), ("off", ("--journal-size", "0"), JOURNAL_OFF_SCENARIOS)):
+        with load.Server.mockserver(*flags) as server:
+            check(server, "chat.lua", 200)  # the first request loads the tokenizer
+            load.wrk(server.origin + CHAT_PATH, "chat.lua", 1)  # warm-up
+            for name, script, status, what in SCENARIOS:
+                if names is not None and name not in names:
+                    continue
+                label = name if journal == "on" else f"{name}, journal off"
+                print(f"  {label}: {what} ...", flush=True)
+                rows.append({"name": label, "journal": journal, **measure(server, name, script, status, seconds)})
+    for row in rows:
+        row["x_hello"] = round(row["rps"] / baseline, 3)
+    print()
+    print(table(rows, baseline))
+
+    if not args.quick:
+        print("\npaced streams:", flush=True)
+        results["streams"] = streams.run(streams.DEFAULTS)
+        print(streams.summary(results["streams"]))
+        print("\nmemory:", flush=True)
+        results["memory"] = memory.run(memory.DEFAULTS)
+        print(memory.summary(results["memory"]))
+    print(f"\nresults: {load.save('run', results)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
