@@ -23,7 +23,7 @@ import base64
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -57,14 +57,25 @@ _STOPWORDS = frozenset(
 )
 
 
+class PlannedCall(NamedTuple):
+    """A tool call decided but not yet cut to the token budget: JSON arguments, or a custom tool's input."""
+
+    name: str
+    payload: str
+    kind: str = "function"
+
+
 @dataclass
 class ToolCall:
     id: str
     name: str
     arguments: str
     argument_pieces: list[str]
+    kind: str = "function"
 
     def as_object(self) -> dict[str, Any]:
+        if self.kind == "custom":
+            return {"id": self.id, "type": "custom", "custom": {"name": self.name, "input": self.arguments}}
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
 
 
@@ -175,13 +186,16 @@ class ChatGenerator:
     ) -> Completion:
         salt = self.identity.salt(request_digest)
         messages = body["messages"]
-        tools = [tool for tool in body.get("tools") or () if tool.get("type", "function") == "function"]
+        offered = body.get("tools") or ()
+        tools = [tool for tool in offered if tool.get("type", "function") == "function"]
+        custom_tools = [tool for tool in offered if tool.get("type") == "custom"]
         context = _ChoiceContext(
             body=body,
             model=model,
             tokenizer=tokenizer,
             messages=messages,
             tools=tools,
+            custom_tools=custom_tools,
             user_text=last_user_text(messages),
             budget=_budget(body),
             stops=_stop_list(body.get("stop")),
@@ -285,16 +299,19 @@ class ChatGenerator:
             raise invalid_request(f"Invalid schema for '{param}': {error}", param=param, code="invalid_json_schema")
         return orjson.dumps(value).decode()
 
-    def _tool_calls(self, ctx: "_ChoiceContext", index: int, generator: random.Random) -> list[tuple[str, str]] | None:
-        """Names and argument JSON of the calls this choice makes, or None for a text answer."""
+    def _tool_calls(self, ctx: "_ChoiceContext", index: int, generator: random.Random) -> list[PlannedCall] | None:
+        """The calls this choice makes, or None for a text answer."""
         script = ctx.script
         if script.broken_tool_call is not None:
             return [self._broken_call(ctx, script.broken_tool_call, generator)]
         if script.tool_calls is not None:
             return [self._scripted_call(ctx, call, generator) for call in script.tool_calls]
-        if script.reply is not None or not ctx.tools:
+        if script.reply is not None or not (ctx.tools or ctx.custom_tools):
             return None
         choice = ctx.body.get("tool_choice", "auto")
+        custom = self._custom_call(ctx, choice, generator)
+        if custom is not None:
+            return None if custom == "none" else [custom]
         allowed = ctx.tools
         if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
             spec = choice.get("allowed_tools") or {}
@@ -320,39 +337,62 @@ class ChatGenerator:
             chosen = chosen[:1]
         return [self._generated_call(ctx, tool, generator) for tool in chosen]
 
-    def _generated_call(self, ctx: "_ChoiceContext", tool: dict[str, Any], generator: random.Random) -> tuple[str, str]:
+    def _custom_call(self, ctx: "_ChoiceContext", choice: Any, generator: random.Random) -> PlannedCall | str | None:
+        """A call to a custom (free-form input) tool, when the request forces one or offers only those.
+
+        Returns ``"none"`` when custom tools alone are offered and no call is due.
+        """
+        named = isinstance(choice, dict) and choice.get("type") == "custom"
+        if named:
+            name = (choice.get("custom") or {}).get("name")
+            tool = next((tool for tool in ctx.custom_tools if tool["custom"]["name"] == name), None)
+            if tool is None:
+                raise invalid_request(
+                    f"Invalid value for 'tool_choice': no custom tool named '{name}' was specified in the 'tools' parameter.",
+                    param="tool_choice",
+                    code="invalid_value",
+                )
+        elif ctx.tools or not isinstance(choice, str):
+            return None  # function tools decide (and name an unknown function in their 400)
+        elif choice == "none" or (choice == "auto" and tool_result_pending(ctx.messages)):
+            return "none"
+        else:
+            tool = generator.choice(ctx.custom_tools)
+        return PlannedCall(tool["custom"]["name"], prose.sentence(generator), "custom")
+
+    def _generated_call(self, ctx: "_ChoiceContext", tool: dict[str, Any], generator: random.Random) -> PlannedCall:
         function = tool["function"]
         schema = function.get("parameters") or {"type": "object", "properties": {}}
-        name = function["name"]
-        return name, self._json(schema, generator, ctx.user_text, f"tools[{ctx.tools.index(tool)}].function.parameters")
+        param = f"tools[{ctx.tools.index(tool)}].function.parameters"
+        return PlannedCall(function["name"], self._json(schema, generator, ctx.user_text, param))
 
-    def _scripted_call(self, ctx: "_ChoiceContext", call: dict[str, Any], generator: random.Random) -> tuple[str, str]:
+    def _scripted_call(self, ctx: "_ChoiceContext", call: dict[str, Any], generator: random.Random) -> PlannedCall:
         name = call["name"]
         arguments = call.get("arguments")
         if arguments is None:
             tool = next((tool for tool in ctx.tools if tool["function"]["name"] == name), None)
             if tool is None:
-                return name, "{}"
+                return PlannedCall(name, "{}")
             return self._generated_call(ctx, tool, generator)
         if isinstance(arguments, str):
-            return name, arguments
-        return name, orjson.dumps(arguments).decode()
+            return PlannedCall(name, arguments)
+        return PlannedCall(name, orjson.dumps(arguments).decode())
 
-    def _broken_call(self, ctx: "_ChoiceContext", kind: str, generator: random.Random) -> tuple[str, str]:
+    def _broken_call(self, ctx: "_ChoiceContext", kind: str, generator: random.Random) -> PlannedCall:
         if kind == "unknown_tool":
             known = {tool["function"]["name"] for tool in ctx.tools}
             name = next(candidate for candidate in ("lookup_record", "search_index", "fetch_data_v2") if candidate not in known)
-            return name, '{"query": "' + prose.sentence(generator).rstrip(".") + '"}'
-        name, arguments = (
-            self._generated_call(ctx, ctx.tools[0], generator) if ctx.tools else ("get_data", '{"query": "data"}')
+            return PlannedCall(name, '{"query": "' + prose.sentence(generator).rstrip(".") + '"}')
+        name, arguments, _ = (
+            self._generated_call(ctx, ctx.tools[0], generator) if ctx.tools else PlannedCall("get_data", '{"query": "data"}')
         )
-        return name, arguments[: max(1, len(arguments) // 2)]
+        return PlannedCall(name, arguments[: max(1, len(arguments) // 2)])
 
     def _tool_choice(
         self,
         ctx: "_ChoiceContext",
         index: int,
-        calls: list[tuple[str, str]],
+        calls: list[PlannedCall],
         reasoning: list[str],
         reasoning_tokens: int,
         remaining: int | None,
@@ -360,18 +400,18 @@ class ChatGenerator:
         finish = "tool_calls"
         spent = 0
         built: list[ToolCall] = []
-        for position, (name, arguments) in enumerate(calls):
-            pieces, counts = ctx.tokenizer.pieces(arguments)
-            cost = sum(counts) + ctx.tokenizer.count(name)
+        for position, call in enumerate(calls):
+            pieces, counts = ctx.tokenizer.pieces(call.payload)
+            cost = sum(counts) + ctx.tokenizer.count(call.name)
             if remaining is not None and spent + cost > remaining:
                 pieces, used = _cut(pieces, counts, max(0, remaining - spent))
                 spent += used
                 finish = "length"
                 if pieces or not built:
-                    built.append(self._tool_call(ctx, index, position, name, pieces))
+                    built.append(self._tool_call(ctx, index, position, call, pieces))
                 break
             spent += cost
-            built.append(self._tool_call(ctx, index, position, name, pieces))
+            built.append(self._tool_call(ctx, index, position, call, pieces))
         return Choice(
             index,
             content=None,
@@ -383,9 +423,9 @@ class ChatGenerator:
         )
 
     @staticmethod
-    def _tool_call(ctx: "_ChoiceContext", index: int, position: int, name: str, pieces: list[str]) -> ToolCall:
+    def _tool_call(ctx: "_ChoiceContext", index: int, position: int, call: PlannedCall, pieces: list[str]) -> ToolCall:
         call_id = Identity.make_id("call_", ctx.salt + f"{index}:{position}".encode(), 24)
-        return ToolCall(call_id, name, "".join(pieces), pieces)
+        return ToolCall(call_id, call.name, "".join(pieces), pieces, call.kind)
 
     def _attach_audio(self, ctx: "_ChoiceContext", choice: Choice, index: int) -> None:
         transcript = choice.text or ""
@@ -413,6 +453,7 @@ class _ChoiceContext:
     tokenizer: Tokenizer
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]]
+    custom_tools: list[dict[str, Any]]
     user_text: str
     budget: int | None
     stops: list[str]

@@ -254,6 +254,7 @@ class Control:
         except FixtureError as error:
             raise ConfigError(str(error)) from None
         self.startup_rules = self.rules
+        self.added_rules: list[Rule] = []
         self.chaos = Chaos(config.fault, config.seed)
         self.limiter = RateLimiter(config.rpm, config.tpm) if (config.rpm or config.tpm) else None
 
@@ -299,10 +300,14 @@ class Control:
         return decision
 
     def add_rules(self, rules: list[Rule]) -> None:
-        """Serve ``rules`` after the current ones, until the next reset (``MockServer.add_fixture``)."""
-        base = self.rules.rules
-        added = [replace(rule, position=len(base) + index) for index, rule in enumerate(rules)]
-        self.rules = RuleSet(base + added)
+        """Serve ``rules`` until the next reset (``MockServer.add_fixture``).
+
+        They come before the ``--fixtures`` rules, in the order added: a test's
+        own rules are more specific than the suite's.
+        """
+        self.added_rules += rules
+        ordered = self.added_rules + self.startup_rules.rules
+        self.rules = RuleSet([replace(rule, position=index) for index, rule in enumerate(ordered)])
 
     def reset(self, test_id: str | None = None) -> None:
         """Forget scripts and journal entries (of one test, with ``test_id``); globally also rate limits and chaos.
@@ -310,6 +315,7 @@ class Control:
         Rules added at run time go too: only the ``--fixtures`` rules read at start-up stay.
         """
         self.scripts.clear(test_id)
+        self.added_rules = []
         self.rules = self.startup_rules
         if test_id is not None:
             self.state.journal.discard(test_id)

@@ -143,6 +143,13 @@ async def chat_completions(state: "AppState", call: Call, body: Any, decision: D
     if body.get("store"):
         state.stored.put(completion_body(completion), body["messages"], body.get("metadata"))
     if body.get("stream"):
+        if any(call.kind == "custom" for choice in completion.choices for call in choice.tool_calls):
+            raise invalid_request(
+                "Custom tool calls cannot be streamed by this mock: the OpenAI spec it follows defines no stream "
+                "delta for them. Use 'stream': false, or a function tool.",
+                param="stream",
+                code="unsupported_value",
+            )
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return FramesResponse(sse_frames(completion, include_usage=include_usage), headers)
     return json_response(completion_body(completion), headers=headers)

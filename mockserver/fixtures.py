@@ -119,6 +119,29 @@ def load_rules(locations: Iterable[str | os.PathLike[str]]) -> RuleSet:
     return RuleSet(rules)
 
 
+def rules_from_mapping(data: Any, source: str) -> list[Rule]:
+    """Rules given as data instead of a file: one rule, or a document ``{"rules": [...]}``.
+
+    Checked exactly like a rule file; :class:`SpecError` names the first
+    mistake. ``source`` stands for the file name in the journal
+    (``fixture <source>:<rule number>``).
+    """
+    if not (isinstance(data, dict) and "rules" in data):
+        return [_rule(data, source, 1, 0)]
+    extra = [key for key in data if key != "rules"]
+    if extra:
+        raise SpecError(f"unknown top-level key {extra[0]!r}; only 'rules' is allowed", (extra[0],))
+    if not isinstance(data["rules"], list):
+        raise SpecError("rules must be a list of rules", ("rules",))
+    rules = []
+    for index, entry in enumerate(data["rules"]):
+        try:
+            rules.append(_rule(entry, source, index + 1, index))
+        except SpecError as error:
+            raise error.within("rules", index) from None
+    return rules
+
+
 def _load_file(path: Path, start: int) -> tuple[list[Rule], list[FixtureProblem]]:
     name = str(path)
     try:

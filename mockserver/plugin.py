@@ -1,27 +1,175 @@
-"""The pytest plugin: installing mockserver gives every test suite its fixtures.
+"""The pytest plugin: installing mockserver gives every test suite its fixtures (entry point ``pytest11``).
 
-``mockserver_session`` is one real server per test session (per xdist
-worker); ``mockserver`` is the same server, reset before each test.
+``mockserver_session`` is one real server per test session, so one per
+pytest-xdist worker: workers are processes and never share a server.
+``mockserver`` is the same server served to one test (``MockServer.scope``):
+reset first, then scripts, unlabelled requests and the journal belong to the
+test. ``openai_client`` and ``async_openai_client`` are official SDK clients
+pointed at it that label their requests with the test's id.
+
+After a passing test the teardown runs :meth:`MockServer.verify
+<mockserver.expectations.Expectations.verify>`: scripted behaviours left
+unused, and in strict mode requests nothing scripted, fail the test. A test
+that already failed is not checked again: its own failure tells the story.
+
+Options, from the ``mockserver_*`` ini settings overridden by the nearest
+``@pytest.mark.mockserver(...)``: ``dialect``, ``strict``, ``check_unused``,
+``export_env``. Override the ``mockserver_config`` fixture to configure the
+server itself, or ``mockserver_options`` to set options in code.
+
+This module imports the server only when a fixture is first used: pytest
+loads the plugin in every run where mockserver is installed, and the server's
+imports take seconds.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+import hashlib
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
-from .server import MockServer
+if TYPE_CHECKING:
+    import openai
+
+    from .server import MockServer
+
+API_KEY = "sk-mock"
+# The SDK's default is 600 s; a test that hits an unexpected stall or hang should fail well before that.
+CLIENT_TIMEOUT = 10.0
+TEST_ID_HEADER = "X-Mock-Test-Id"
+MARKER = "mockserver"
+
+
+@dataclass(frozen=True)
+class MockServerOptions:
+    """How the ``mockserver`` fixture serves one test."""
+
+    dialect: str | None = None  # the dialect mockserver.url, the clients and OPENAI_BASE_URL point at
+    strict: bool = False  # fail the test when a request was answered by nothing it scripted
+    check_unused: bool = True  # fail the test when a scripted behaviour with a finite times was not used up
+    export_env: bool = False  # set OPENAI_BASE_URL and OPENAI_API_KEY for the test
+
+
+_OPTION_NAMES = tuple(field.name for field in fields(MockServerOptions))
+_INI = {"strict": "mockserver_strict", "check_unused": "mockserver_check_unused", "export_env": "mockserver_export_env"}
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(_INI["strict"], "fail a test whose requests were not all scripted (default: false)", type="bool",
+                  default=False)
+    parser.addini(_INI["check_unused"], "fail a test that left scripted behaviours unused (default: true)",
+                  type="bool", default=True)
+    parser.addini(_INI["export_env"], "export OPENAI_BASE_URL and OPENAI_API_KEY to each test using mockserver "
+                  "(default: false)", type="bool", default=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(dialect=None, strict=False, check_unused=True, export_env=False): "
+        "how the mockserver fixture serves this test",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+    return report
+
+
+def _test_id(nodeid: str) -> str:
+    """The test's ``X-Mock-Test-Id``: header-safe whatever the node id holds, and the same on every run."""
+    return hashlib.sha256(nodeid.encode()).hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")
-def mockserver_session() -> Iterator[MockServer]:
-    """One real mock server on a free loopback port for the whole session."""
-    with MockServer() as server:
+def mockserver_config() -> dict[str, Any]:
+    """Settings of the session's server, as ``mockserver serve`` takes them (``seed``, ``fixtures``,
+    ``fault``, ``validation``, ``rpm``, ...). Override this fixture in a conftest.py to change them."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def mockserver_session(mockserver_config: dict[str, Any]) -> Iterator[MockServer]:
+    """One real mock server on a free loopback port for the whole session (one per xdist worker)."""
+    from .server import MockServer
+
+    with MockServer(**mockserver_config) as server:
         yield server
 
 
 @pytest.fixture
-def mockserver(mockserver_session: MockServer) -> MockServer:
-    """The session's server, with its journal cleared for this test."""
-    mockserver_session.state.journal.clear()
-    return mockserver_session
+def mockserver_options(request: pytest.FixtureRequest) -> MockServerOptions:
+    """The ini settings, overridden by ``@pytest.mark.mockserver(...)`` (the nearest marker wins)."""
+    options = MockServerOptions(**{name: request.config.getini(ini) for name, ini in _INI.items()})
+    for marker in reversed(list(request.node.iter_markers(MARKER))):
+        unknown = [key for key in marker.kwargs if key not in _OPTION_NAMES]
+        if marker.args or unknown:
+            wrong = repr(marker.args[0]) if marker.args else f"{unknown[0]}="
+            pytest.fail(
+                f"@pytest.mark.mockserver takes keyword options {', '.join(_OPTION_NAMES)}; got {wrong}",
+                pytrace=False,
+            )
+        options = replace(options, **marker.kwargs)
+    return options
+
+
+@pytest.fixture
+def mockserver(
+    mockserver_session: MockServer,
+    mockserver_options: MockServerOptions,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[MockServer]:
+    """The session's server, reset and scoped to this test; checked when the test passes."""
+    options = mockserver_options
+    with mockserver_session.scope(_test_id(request.node.nodeid), dialect=options.dialect) as server:
+        if options.export_env:
+            monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+            monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+        yield server
+        report = request.node.stash.get(_CALL_REPORT, None)
+        if report is not None and report.passed:
+            try:
+                server.verify(unused=options.check_unused, strict=options.strict)
+            except AssertionError as problem:
+                pytest.fail(str(problem), pytrace=False)
+
+
+@pytest.fixture
+def openai_client(mockserver: MockServer) -> Iterator[openai.OpenAI]:
+    """``openai.OpenAI`` pointed at the test's server: dummy key, test id header, 10 s timeout."""
+    with _openai().OpenAI(**_client_settings(mockserver)) as client:
+        yield client
+
+
+@pytest.fixture
+def async_openai_client(mockserver: MockServer) -> openai.AsyncOpenAI:
+    """``openai.AsyncOpenAI`` pointed at the test's server, as ``openai_client``.
+
+    Not closed here: its connections belong to the test's event loop, which
+    is gone by teardown; the SDK closes the client when it is collected.
+    """
+    return _openai().AsyncOpenAI(**_client_settings(mockserver))
+
+
+def _client_settings(server: MockServer) -> dict[str, Any]:
+    return {
+        "base_url": server.url,
+        "api_key": API_KEY,
+        "timeout": CLIENT_TIMEOUT,
+        "default_headers": {TEST_ID_HEADER: server.test_id},
+    }
+
+
+def _openai() -> Any:
+    try:
+        import openai
+    except ImportError:
+        pytest.fail("the openai_client fixtures need the openai SDK: pip install openai", pytrace=False)
+    return openai

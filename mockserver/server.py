@@ -17,6 +17,7 @@ import uvicorn
 
 from .app import AppState, create_app
 from .config import Config
+from .expectations import Expectations
 from .protocol import TransportInScopeProtocol
 
 START_TIMEOUT = 10.0
@@ -43,8 +44,12 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
     )
 
 
-class MockServer:
-    """One mock server: ``with MockServer() as server: OpenAI(base_url=server.url, ...)``."""
+class MockServer(Expectations):
+    """One mock server: ``with MockServer() as server: OpenAI(base_url=server.url, ...)``.
+
+    Its Python control API (``reply``, ``fail``, ``requests``, ``assert_called``, ...) is
+    :class:`~mockserver.expectations.Expectations`.
+    """
 
     def __init__(self, config: Config | None = None, **settings: Any) -> None:
         base = config or Config(port=0, log_level="warning")
@@ -55,6 +60,8 @@ class MockServer:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self.port: int | None = None
+        # The dialect ``url`` points at; None: the server's default dialect (``/v1``). Set per test by ``scope()``.
+        self.dialect: str | None = None
 
     @property
     def host(self) -> str:
@@ -69,7 +76,7 @@ class MockServer:
     @property
     def url(self) -> str:
         """Base URL of the default dialect, ready for ``OpenAI(base_url=...)``."""
-        return self.origin + "/v1"
+        return self.origin + "/v1" if self.dialect is None else self.url_for(self.dialect)
 
     def url_for(self, dialect: str) -> str:
         """Base URL of ``dialect`` at its documented path, e.g. ``…/serika/api/openai/v1``."""

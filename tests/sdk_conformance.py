@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -61,7 +62,7 @@ class Outcome:
 def run_sdk_tests(root: Path, base_url: str) -> Outcome:
     """Run the selected SDK test files against ``base_url`` and collect every failure with its message."""
     env = {**os.environ, "TEST_API_BASE_URL": base_url}
-    report = root / "report.xml"
+    report = Path(tempfile.mkdtemp(prefix="sdk-report-")) / "report.xml"  # one per run: runs may overlap
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:mockserver", "-n", "2",
          "-o", "addopts=", f"--junitxml={report}", *SDK_TEST_FILES],

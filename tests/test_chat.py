@@ -326,3 +326,27 @@ def test_reasoning_budget_exhausted_gives_empty_content(client: openai.OpenAI) -
     choice = completion.choices[0]
     assert choice.finish_reason == "length" and choice.message.content == ""
     assert completion.usage.completion_tokens == completion.usage.completion_tokens_details.reasoning_tokens == 4
+
+
+CUSTOM_TOOL = {"type": "custom", "custom": {"name": "run_sql", "description": "Run a SQL query"}}
+
+
+def test_custom_tools_named_and_only_offered(client: openai.OpenAI, http) -> None:
+    named = http.post("/v1/chat/completions", json={
+        "model": "gpt-5", "messages": HELLO, "tools": [WEATHER_TOOL, CUSTOM_TOOL],
+        "tool_choice": {"type": "custom", "custom": {"name": "run_sql"}}}).json()
+    validate_official("CreateChatCompletionResponse", named)
+    call = named["choices"][0]["message"]["tool_calls"][0]
+    assert call["type"] == "custom" and call["custom"]["name"] == "run_sql" and call["custom"]["input"]
+    only = client.chat.completions.create(model="gpt-5", messages=HELLO, tools=[CUSTOM_TOOL])
+    assert only.choices[0].message.tool_calls[0].type == "custom"
+    none = client.chat.completions.create(model="gpt-5", messages=HELLO, tools=[CUSTOM_TOOL], tool_choice="none")
+    assert none.choices[0].message.tool_calls is None
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(
+            model="gpt-5", messages=HELLO, tools=[CUSTOM_TOOL], tool_choice={"type": "custom", "custom": {"name": "nope"}}
+        )
+    assert raised.value.param == "tool_choice" and "nope" in raised.value.message
+    with pytest.raises(openai.BadRequestError) as raised:
+        client.chat.completions.create(model="gpt-5", messages=HELLO, tools=[CUSTOM_TOOL], stream=True)
+    assert raised.value.param == "stream"
