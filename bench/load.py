@@ -136,8 +136,9 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
-    return float(number) * _UNITS[unit]
+    """wrk's latency (``812.00us``, ``1.20ms``, ``2.01s``) in milliseconds; NaN when it printed none."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
 
 
 def wrk(url: str, script: str | None, seconds: float, connections: int = CONNECTIONS) -> dict:

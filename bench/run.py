@@ -56,21 +56,29 @@ def check(server: load.Server, script: str, status: int) -> int:
     return len(payload)
 
 
+def drive(server: load.Server, path: str, script: str | None, seconds: float) -> dict:
+    """One wrk run, plus the server's CPU time per request: steadier than req/s on a shared machine."""
+    cpu = server.cpu_seconds()
+    result = load.wrk(server.origin + path, script, seconds)
+    result["cpu_us"] = round((server.cpu_seconds() - cpu) / max(1, result["requests"]) * 1e6, 1)
+    return result
+
+
 def measure(server: load.Server, name: str, script: str, status: int, seconds: float) -> dict:
     size = check(server, script, status)
-    result = load.wrk(server.origin + CHAT_PATH, script, seconds)
+    result = drive(server, CHAT_PATH, script, seconds)
     wrong = result["non_2xx"] if status < 300 else result["requests"] - result["non_2xx"]
     if wrong or result["socket_errors"]:
         print(f"  warning: {name}: {wrong} unexpected statuses, {result['socket_errors']} socket errors", flush=True)
     return {**result, "response_bytes": size}
 
 
-def table(rows: list[dict], baseline: float) -> str:
-    lines = [f"{'scenario':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8}"]
+def table(rows: list[dict]) -> str:
+    lines = [f"{'scenario':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'CPU us/req':>11}"]
     for row in rows:
         lines.append(
             f"{row['name']:<22} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-            f"{row['rps'] / baseline:>8.2f}"
+            f"{row['x_hello']:>8.2f} {row['cpu_us']:>11.1f}"
         )
     return "\n".join(lines)
 
@@ -82,28 +90,40 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 3.0 if args.quick else args.duration
     load.ensure_wrk()
-    results: dict = {"machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds, "rows": []}
-    rows = results["rows"]
+    results: dict = {"machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds}
 
     print(f"wrk -t1 -c{load.CONNECTIONS}, {seconds:g} s per run; {results['machine']['cpus']} cpus", flush=True)
-    with load.Server.hello() as hello:
+    # All three servers stay up (idle ones cost nothing) and every scenario runs between two hello runs: on a
+    # machine whose load drifts, each ratio compares numbers taken within seconds of each other.
+    with load.Server.hello() as hello, load.Server.mockserver() as journal_on, \
+            load.Server.mockserver("--journal-size", "0", name="mockserver, journal off") as journal_off:
         load.wrk(hello.origin + "/", None, 1)  # warm-up
-        rows.append({"name": "hello (raw ASGI)", **load.wrk(hello.origin + "/", None, seconds)})
-    baseline = rows[0]["rps"]
-    for journal, flags, names in (("on", (), None), ("off", ("--journal-size", "0"), JOURNAL_OFF_SCENARIOS)):
-        with load.Server.mockserver(*flags) as server:
-            check(server, "chat.lua", 200)  # the first request loads the tokenizer
+        for server in (journal_on, journal_off):
+            check(server, "chat.lua", 200)
             load.wrk(server.origin + CHAT_PATH, "chat.lua", 1)  # warm-up
-            for name, script, status, what in SCENARIOS:
-                if names is not None and name not in names:
-                    continue
-                label = name if journal == "on" else f"{name}, journal off"
-                print(f"  {label}: {what} ...", flush=True)
-                rows.append({"name": label, "journal": journal, **measure(server, name, script, status, seconds)})
-    for row in rows:
-        row["x_hello"] = round(row["rps"] / baseline, 3)
+        plan = [(journal_on, name, *rest) for name, *rest in SCENARIOS]
+        plan += [(journal_off, f"{name}, journal off", *rest) for name, *rest in SCENARIOS if name in JOURNAL_OFF_SCENARIOS]
+        hellos = [drive(hello, "/", None, seconds)]
+        rows = []
+        for server, label, script, status, what in plan:
+            print(f"  {label}: {what} ...", flush=True)
+            row = {"name": label, **measure(server, label, script, status, seconds)}
+            hellos.append(drive(hello, "/", None, seconds))
+            row["hello_rps"] = round((hellos[-2]["rps"] + hellos[-1]["rps"]) / 2, 1)
+            row["x_hello"] = round(row["rps"] / row["hello_rps"], 3)
+            rows.append(row)
+    baseline = {
+        "name": "hello (raw ASGI)",
+        **{key: round(sum(run[key] for run in hellos) / len(hellos), 2) for key in ("rps", "p50_ms", "p99_ms", "cpu_us")},
+        "rps_range": [min(run["rps"] for run in hellos), max(run["rps"] for run in hellos)],
+        "x_hello": 1.0,
+    }
+    results["rows"] = [baseline, *rows]
+    results["hello_runs"] = hellos
     print()
-    print(table(rows, baseline))
+    print(table(results["rows"]))
+    print(f"hello: mean of {len(hellos)} runs, {baseline['rps_range'][0]:.0f}-{baseline['rps_range'][1]:.0f} req/s; "
+          "x hello: against the two hello runs around each scenario")
 
     if not args.quick:
         print("\npaced streams:", flush=True)

@@ -4,7 +4,9 @@ Admin requests go through the wire layer (so they are journaled, marked
 ``admin``) but never through the pipeline, so no fault, script or rate limit
 touches them. ``--no-control`` turns the API off (404) except ``health``;
 ``--admin-token`` makes every route but ``health`` require
-``X-Mock-Admin-Token``.
+``X-Mock-Admin-Token``. With ``--api-key``, ``GET /_mock/requests`` is per key:
+a caller without the admin token sees only the requests made with its own
+Bearer key (exchanges carry ``key_id``, a hash label, never the key).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from starlette.routing import Route
 
 from .errors import ApiError
 from .faults import SpecError
-from .pipeline import error_response, json_response, read_json
+from .pipeline import bearer_key, error_response, json_response, key_id, read_json
 
 if TYPE_CHECKING:
     from .control import Control
@@ -32,7 +34,14 @@ def admin_routes(control: "Control") -> list[Route]:
     """The admin routes, at their full ``/_mock/...`` paths."""
     state = control.state
 
-    def guarded(handler: Endpoint) -> Endpoint:
+    def admin_token_given(request: Request) -> bool:
+        expected = state.config.admin_token
+        given = request.headers.get(TOKEN_HEADER, "")
+        return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+    def guarded(handler: Endpoint, *, per_key: bool = False) -> Endpoint:
+        """``per_key``: with ``--api-key``, an API key (not the admin token) opens the caller's own view."""
+
         async def run(request: Request) -> Response:
             if not state.config.control:
                 return error_response(ApiError(
@@ -40,9 +49,8 @@ def admin_routes(control: "Control") -> list[Route]:
                     f"Invalid URL ({request.method} {request.url.path}): the admin API is off (--no-control).",
                     code="unknown_url",
                 ))
-            expected = state.config.admin_token
-            given = request.headers.get(TOKEN_HEADER, "")
-            if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
+            own_view = per_key and bool(state.config.api_key)
+            if state.config.admin_token is not None and not own_view and not admin_token_given(request):
                 return error_response(ApiError(
                     401,
                     "The admin API needs the token the mock was started with (--admin-token), "
@@ -63,9 +71,28 @@ def admin_routes(control: "Control") -> list[Route]:
             model=query.get("model"),
             status=_number(query, "status"),
             test_id=query.get("test_id"),
+            key_id=own_key(request),
             limit=_number(query, "limit"),
         )
         return json_response({"object": "list", "data": [entry.as_dict() for entry in entries]})
+
+    def own_key(request: Request) -> str | None:
+        """The key label the caller may see the journal of; None: everything.
+
+        With ``--api-key`` the mock may serve several tenants, so a caller sees
+        only the requests made with its own key unless it sends the admin token.
+        """
+        if not state.config.api_key or admin_token_given(request):
+            return None
+        label = key_id(bearer_key(request))
+        if label is None:
+            raise ApiError(
+                401,
+                "With --api-key the journal is per key: send your key as 'Authorization: Bearer ...' to see your "
+                "own requests, or the admin token (--admin-token) to see all of them.",
+                code="invalid_api_key",
+            )
+        return label
 
     async def get_script(request: Request) -> Response:
         pending = control.scripts.pending(request.headers.get("x-mock-test-id"))
@@ -92,7 +119,7 @@ def admin_routes(control: "Control") -> list[Route]:
         return json_response(state.config.as_public_dict())
 
     return [
-        Route("/_mock/requests", guarded(requests), methods=["GET"]),
+        Route("/_mock/requests", guarded(requests, per_key=True), methods=["GET"]),
         Route("/_mock/script", guarded(get_script), methods=["GET"]),
         Route("/_mock/script", guarded(post_script), methods=["POST"]),
         Route("/_mock/reset", guarded(reset), methods=["POST"]),

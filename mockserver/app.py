@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from . import characters, endpoints, image_edits, images, jobs, legacy, stored
+from . import characters, endpoints, image_edits, images, jobs, legacy, openapi, stored
 from .admin import admin_routes
 from .catalog import load_catalogs, load_characters
 from .chat import ChatGenerator, ChatSettings
@@ -23,12 +23,12 @@ from .config import Config
 from .control import Control, install
 from .decision import NOTHING, Decision
 from .determinism import Identity
+from .dispatch import Dispatcher
 from .dialects import Dialect, load_dialects
 from .errors import ApiError
-from .jobs import JobStore
 from .journal import Journal
+from .persistence import open_stores
 from .pipeline import Call, Endpoint, error_response, make_route_handler
-from .stored import CompletionStore
 from .validation import BodyValidator, validator_for
 from .wire import WireLayer
 
@@ -81,11 +81,11 @@ class AppState:
         self.characters = load_characters()
         self.chat = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.journal = Journal(config.journal_size)
-        self.stored = CompletionStore()
+        # Stored completions and async jobs: in memory, or on disk with --state-dir (they survive a restart).
+        self.stored, self.jobs = open_stores(config.state_dir)
         # Contract-test mode: unknown stored completions and models are synthesized, not 404.
         self.synthesize_missing = config.validation == "schema"
         self.deleted_models: set[str] = set()
-        self.jobs = JobStore()
         self.decide: Callable[[Call, Any], Decision] = lambda call, body: NOTHING
         self._validators: dict[tuple[str, str], BodyValidator] = {
             (kind, name): validator_for(kind, name, ignore_unknown=config.validation == "schema")
@@ -172,7 +172,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: Config | None = None) -> WireLayer:
-    """Build the mock for ``config`` (defaults if None). ``app.state.mock`` is its :class:`AppState`.
+    """Build the mock for ``config`` (defaults if None). ``app.state.mock`` is its :class:`AppState`,
+    ``app.state.openapi`` the document it serves at ``/openapi.json``.
 
     The Starlette app is wrapped in the wire layer, which journals every
     request and carries out stream and socket faults.
@@ -183,9 +184,13 @@ def create_app(config: Config | None = None) -> WireLayer:
     # Image URLs point here: public like a provider's signed CDN link, so no key is needed.
     routes.insert(0, Route("/_mock/files/images/{name}", images.serve_file, methods=["GET"], name=images.FILE_ROUTE))
     routes[:0] = admin_routes(control)
+    # The self-description is built from the same tables, once, so it cannot drift from the routes.
+    document = openapi.build_document(state, ENDPOINT_GROUPS, routes)
+    routes.insert(0, openapi.openapi_route(document))
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.mock = state
-    return WireLayer(app, state)
+    app.state.openapi = document
+    return WireLayer(Dispatcher(app), state)

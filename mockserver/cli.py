@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import ipaddress
+import socket
 import sys
 from typing import Sequence
 
@@ -48,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ignore X-Mock-* control headers and turn the /_mock/ admin API off")
     serve.add_argument("--admin-token", dest="admin_token",
                        help="require this X-Mock-Admin-Token header on the /_mock/ admin API")
+    serve.add_argument("--state-dir", dest="state_dir", metavar="DIR",
+                       help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
 
     check = commands.add_parser("check-fixtures", help="validate fixture rule files",
                                 description="Parse and compile every rule file; report each mistake with file and line.")
@@ -104,12 +109,50 @@ def serve(config: Config) -> int:
     import uvicorn
 
     from .app import create_app
-    from .server import uvicorn_config
+    from .server import serve_workers, uvicorn_config, warm_up
 
+    # Built here even with workers: a broken setting or fixture stops the command before any worker starts.
     app = create_app(config)
     print(banner(config, app.state.mock.dialects), flush=True)
-    uvicorn.Server(uvicorn_config(app, config)).run()
+    warning = exposure_warning(config)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    try:
+        if config.workers > 1:
+            serve_workers(config)
+            return 0
+        warm_up()
+        uvicorn.Server(uvicorn_config(app, config)).run()
+    except KeyboardInterrupt:
+        # uvicorn re-raises Ctrl-C once it has shut down cleanly: the exit status says so, without a traceback.
+        return 130
+    finally:
+        # The interpreter's last collection of the vocabularies and catalogs takes 0.5 s; a stopped server can skip it.
+        gc.freeze()
     return 0
+
+
+def exposure_warning(config: Config) -> str | None:
+    """A warning when the control plane can be reached from other machines, else None.
+
+    Anyone who reaches the port can then inject faults and scripts, and read
+    the journal (request bodies included) unless ``--admin-token`` guards it.
+    """
+    if not config.control or _is_loopback(config.host):
+        return None
+    guard = "the admin API needs --admin-token" if config.admin_token else "the admin API is open (no --admin-token)"
+    return (
+        f"warning: bound to {config.host}, not loopback, with the control plane on: anyone who can reach the port "
+        f"can steer replies and faults with X-Mock-* headers, and {guard}. Use --no-control or bind 127.0.0.1."
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = host if ":" in host else socket.gethostbyname(host)
+        return ipaddress.ip_address(address).is_loopback
+    except (OSError, ValueError):
+        return False  # a name that does not resolve: assume the worst
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -120,6 +121,8 @@ class ScriptQueue:
     def __init__(self) -> None:
         self._entries: list[ScriptEntry] = []
         self._ids = itertools.count(1)
+        # The server's loop takes entries while a test's thread adds and clears them (MockServer's Python API).
+        self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -160,33 +163,37 @@ class ScriptQueue:
         return ScriptEntry(0, behavior, match, remaining, test_id, spec)
 
     def add(self, entries: list[ScriptEntry]) -> None:
-        for entry in entries:
-            entry.id = next(self._ids)
-            self._entries.append(entry)
+        with self._lock:
+            for entry in entries:
+                entry.id = next(self._ids)
+                self._entries.append(entry)
 
     def take(self, view: RequestView) -> tuple[ScriptEntry, Decision] | None:
         """The first entry for this request and attempt, with its decision; uses up one of its times."""
         call = view.call
-        for entry in self._entries:
-            if entry.test_id is not None and entry.test_id != call.test_id:
-                continue
-            if not entry.match.matches(view):
-                continue
-            decision = entry.behavior.decision(call.attempt, f"script #{entry.id}")
-            if decision is None:
-                continue
-            if entry.remaining is not None:
-                entry.remaining -= 1
-                if entry.remaining == 0:
-                    self._entries.remove(entry)
-            return entry, decision
+        with self._lock:
+            for entry in self._entries:
+                if entry.test_id is not None and entry.test_id != call.test_id:
+                    continue
+                if not entry.match.matches(view):
+                    continue
+                decision = entry.behavior.decision(call.attempt, f"script #{entry.id}")
+                if decision is None:
+                    continue
+                if entry.remaining is not None:
+                    entry.remaining -= 1
+                    if entry.remaining == 0:
+                        self._entries.remove(entry)
+                return entry, decision
         return None
 
     def pending(self, test_id: str | None = None) -> list[ScriptEntry]:
-        return [entry for entry in self._entries if test_id is None or entry.test_id == test_id]
+        with self._lock:
+            return [entry for entry in self._entries if test_id is None or entry.test_id == test_id]
 
     def clear(self, test_id: str | None = None) -> None:
-        self._entries = [] if test_id is None else [entry for entry in self._entries if entry.test_id != test_id]
+        with self._lock:
+            self._entries = [] if test_id is None else [entry for entry in self._entries if entry.test_id != test_id]
 
 
 # ---------------------------------------------------------------------- chaos

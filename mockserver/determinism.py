@@ -32,13 +32,18 @@ def rng(digest_bytes: bytes, label: str) -> random.Random:
     return random.Random(hashlib.sha256(digest_bytes + label.encode()).digest())
 
 
+# Two base-62 digits at a time, lowest first: half the big-number divisions of one digit at a time.
+_DIGIT_PAIRS = [_ALPHANUMERIC[value % 62] + _ALPHANUMERIC[value // 62] for value in range(62 * 62)]
+
+
 def _alphanumeric(material: bytes, length: int) -> str:
+    """``length`` base-62 digits of sha256(material), least significant first."""
     number = int.from_bytes(hashlib.sha256(material).digest(), "big")
-    chars = []
-    for _ in range(length):
-        number, index = divmod(number, 62)
-        chars.append(_ALPHANUMERIC[index])
-    return "".join(chars)
+    pairs = []
+    for _ in range((length + 1) // 2):
+        number, value = divmod(number, 62 * 62)
+        pairs.append(_DIGIT_PAIRS[value])
+    return "".join(pairs)[:length]
 
 
 class Identity:

@@ -71,40 +71,54 @@ def sse_frames(completion: Completion, *, include_usage: bool) -> list[bytes]:
     prefix = b"data: " + head[:-1] + b',"choices":['
     suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
     per_choice = [list(_choice_deltas(choice)) for choice in completion.choices]
-    frames = []
-    for position in range(max(len(deltas) for deltas in per_choice)):
-        for deltas in per_choice:
-            if position < len(deltas):
-                frames.append(prefix + dumps(deltas[position]) + suffix)
+    if len(per_choice) == 1:
+        frames = [prefix + delta + suffix for delta in per_choice[0]]
+    else:
+        frames = []
+        for position in range(max(len(deltas) for deltas in per_choice)):
+            for deltas in per_choice:
+                if position < len(deltas):
+                    frames.append(prefix + deltas[position] + suffix)
     if include_usage:
         frames.append(prefix + b'],"usage":' + dumps(completion.usage) + b"}\n\n")
     frames.append(DONE_FRAME)
     return frames
 
 
-def _choice_deltas(choice: Choice) -> Iterator[dict[str, Any]]:
+def _choice_deltas(choice: Choice) -> Iterator[bytes]:
+    """The serialised choice object of each chunk for this choice, in order."""
     index = choice.index
 
-    def chunk(delta: dict[str, Any], logprobs: Any = None, finish_reason: str | None = None) -> dict[str, Any]:
-        return {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
+    def chunk(delta: dict[str, Any], logprobs: Any = None, finish_reason: str | None = None) -> bytes:
+        return dumps({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason})
 
     opening_content = None if (choice.tool_calls or choice.audio is not None) else ""
     yield chunk({"role": "assistant", "content": opening_content, "refusal": None})
-    for piece in choice.reasoning:
-        yield chunk({"reasoning_content": piece})
+    yield from _text_deltas(index, b'{"reasoning_content":', choice.reasoning)
     if choice.audio is not None:
         yield from (chunk({"audio": delta}) for delta in _audio_deltas(choice.audio))
+    elif choice.content and choice.logprobs is None:
+        yield from _text_deltas(index, b'{"content":', choice.content)
     elif choice.content:
-        logprobs = choice.logprobs
-        for position, piece in enumerate(choice.content):
-            entry = None if logprobs is None else {"content": [logprobs[position]], "refusal": None}
-            yield chunk({"content": piece}, entry)
+        for piece, logprob in zip(choice.content, choice.logprobs):  # type: ignore[arg-type]
+            yield chunk({"content": piece}, {"content": [logprob], "refusal": None})
     for position, call in enumerate(choice.tool_calls):
         first = {"index": position, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
         yield chunk({"tool_calls": [first]})
-        for piece in call.argument_pieces:
-            yield chunk({"tool_calls": [{"index": position, "function": {"arguments": piece}}]})
+        opening = b'{"tool_calls":[{"index":%d,"function":{"arguments":' % position
+        yield from _text_deltas(index, opening, call.argument_pieces, b"}}]")
     yield chunk({}, None, choice.finish_reason)
+
+
+def _text_deltas(index: int, opening: bytes, texts: list[str], closing: bytes = b"") -> list[bytes]:
+    """``chunk({<opening> text <closing>})`` for each text: the same bytes as ``dumps`` of the whole dict.
+
+    One per token, the bulk of every stream: only the text goes through
+    ``dumps``, the rest of the choice object is the same for every token.
+    """
+    head = b'{"index":%d,"delta":' % index + opening
+    tail = closing + b'},"logprobs":null,"finish_reason":null}'
+    return [head + dumps(text) + tail for text in texts]
 
 
 AUDIO_DATA_CHUNK = 8192

@@ -54,7 +54,7 @@ NEAR_MISSES_SHOWN = 10
 class Expectations:
     """Scripting, journal and assertion methods of :class:`~mockserver.MockServer` (mixed into it)."""
 
-    state: "AppState"
+    state: AppState
     dialect: str | None
 
     # ------------------------------------------------------------------ scope
@@ -273,6 +273,7 @@ class Expectations:
     @property
     def last_request(self) -> Exchange:
         """The newest request of this test; an AssertionError says so when there is none."""
+        __tracebackhide__ = True
         requests = self.requests
         if not requests:
             raise AssertionError(_NO_REQUESTS)
@@ -288,6 +289,7 @@ class Expectations:
         case-insensitive). The failure lists the nearest misses and how each
         differs. Returns the matching requests.
         """
+        __tracebackhide__ = True
         unknown = sorted(criteria.keys() - set(CRITERIA))
         if unknown:
             raise TypeError(f"assert_called() has no criterion {unknown[0]!r}; criteria: {', '.join(CRITERIA)}")
@@ -303,6 +305,7 @@ class Expectations:
         """Raise AssertionError if scripted behaviours with a finite ``times`` were not used up (``unused``),
         or, with ``strict``, if a request was answered by nothing the test arranged (no script, fixture
         rule or control header). The pytest plugin calls this when a test passes."""
+        __tracebackhide__ = True
         problems = []
         if unused:
             left = [entry for entry in self.scripts if entry.remaining is not None]

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Receive
 
 from . import images, media
 from .decision import Decision
@@ -79,14 +81,11 @@ class Upload:
 
 async def read_form(state: "AppState", call: Call, kind: str) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
     """The text fields (typed per the schema) and the uploads of a multipart request."""
-    request = call.request
+    limit = state.config.max_body
+    request = Request(call.request.scope, _limited(call.request.receive, limit))
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > state.config.max_body:
-        raise ApiError(
-            413,
-            f"Request body of {declared} bytes exceeds the limit of {state.config.max_body} bytes (--max-body).",
-            code="request_too_large",
-        )
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
         raise ApiError(
@@ -121,6 +120,32 @@ async def read_form(state: "AppState", call: Call, kind: str) -> tuple[dict[str,
     finally:
         await form.close()
     return fields, uploads
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that refuses a body growing past ``limit`` bytes.
+
+    A chunked upload declares no Content-Length, and the form parser would
+    spool whatever arrives to disk: the limit is counted as the body comes in.
+    """
+    size = 0
+
+    async def guarded() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise _too_large(size, limit)
+        return message
+
+    return guarded
+
+
+def _too_large(size: int, limit: int) -> ApiError:
+    return ApiError(
+        413, f"Request body of {size} bytes exceeds the limit of {limit} bytes (--max-body).", code="request_too_large"
+    )
 
 
 def _param(name: str, position: int, key: str) -> str:

@@ -1,19 +1,25 @@
 """In-process transports: the mock inside the test's own process, no port.
 
 For functional tests that only need answers (shapes, tools, scripted replies),
-the SDK's ``http_client`` can carry the ASGI app directly::
+the SDK's ``http_client`` can carry the ASGI app directly. A ``MockServer``
+that is never started lends its app and keeps its Python API::
 
-    app = create_app(Config(seed=1))
+    server = MockServer(seed=1)
+    server.reply("Hello.")
     client = OpenAI(base_url="http://mockserver/v1", api_key="sk-mock",
-                    http_client=httpx2.Client(transport=SyncTransport(app)))
+                    http_client=httpx2.Client(transport=SyncTransport(server.app)))
 
 openai 3.x uses ``httpx2``; pass ``http=httpx`` for openai 1.x/2.x clients.
 
-What these transports cannot do, honestly: transport and socket faults
-(``reset``, ``empty``, ``garbage``, ``disconnect``), timeouts and pacing have no
-meaning without a socket, and a streamed response is buffered whole before
-the client sees its first chunk. Prove fault and streaming behaviour against
-a real :class:`~mockserver.MockServer` instead.
+What these transports cannot do, honestly (measured with the SDK): there is
+no socket and no clock between client and server. A streamed response is
+buffered whole before the client sees its first chunk; ``latency``, ``ttft``,
+``stall`` and ``tokens_per_second`` only delay the whole answer, the client's
+timeouts are not enforced (``hang`` blocks for ever); ``disconnect``,
+``reset``, ``empty`` and ``garbage`` surface as an ``AssertionError`` from the
+ASGI transport instead of ``APIConnectionError``. HTTP errors, retries,
+``truncate``, ``malformed`` and ``error_event`` behave as over a socket. Prove
+timing and transport faults against a started :class:`~mockserver.MockServer`.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ class JobStore:
     """The jobs of one server, in memory, oldest dropped past ``limit``.
 
     Only :meth:`create` and :meth:`get` are used, so a store that persists jobs
-    (``--state-dir``) can take its place. ``clock`` is wall-clock seconds; tests
+    (``--state-dir``, :class:`~mockserver.persistence.PersistentJobStore`) takes
+    its place there. ``clock`` is wall-clock seconds; tests
     may replace it to step through a job's states without sleeping.
     """
 
@@ -112,7 +113,8 @@ async def retrieve_job(state: "AppState", call: Call, body: Any, decision: Decis
     if job is None:
         raise ApiError(
             404,
-            f"No job found with id '{job_id}'. Jobs live in the mock's memory: they are gone after a restart.",
+            f"No job found with id '{job_id}'. Jobs live in the mock's memory unless it runs with --state-dir: "
+            "without it they are gone after a restart.",
             code="job_not_found",
         )
     steps = state.config.job_steps

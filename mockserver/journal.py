@@ -9,6 +9,7 @@ the admin API read the journal to assert on what the client really did.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
@@ -89,6 +90,9 @@ class Journal:
         self._entries: deque[Exchange] = deque(maxlen=size)
         self._live: dict[int, Exchange] = {}
         self._ids = itertools.count(1)
+        # The server's loop appends while a test's thread may discard (MockServer.reset); a deque iterated in
+        # Python while another thread appends raises.
+        self._lock = threading.Lock()
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -100,7 +104,8 @@ class Journal:
     def append(self, exchange: Exchange) -> None:
         self._live.pop(exchange.id, None)
         if self._entries.maxlen:
-            self._entries.append(exchange)
+            with self._lock:
+                self._entries.append(exchange)
 
     def live(self) -> list[Exchange]:
         """Requests still in flight, oldest first.
@@ -116,9 +121,10 @@ class Journal:
 
     def discard(self, test_id: str) -> None:
         """Forget one test's exchanges (``POST /_mock/reset`` with its ``X-Mock-Test-Id``)."""
-        kept = [exchange for exchange in self._entries if exchange.test_id != test_id]
-        self._entries.clear()
-        self._entries.extend(kept)
+        with self._lock:
+            kept = [exchange for exchange in self._entries if exchange.test_id != test_id]
+            self._entries.clear()
+            self._entries.extend(kept)
 
     def __len__(self) -> int:
         return len(self._entries)

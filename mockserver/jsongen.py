@@ -655,9 +655,10 @@ def _string_from_pattern(
     tree = _parse_regex(pattern)
     if tree is not None:
         span = max(3, low)
-        for _ in range(_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
             out: list[str] = []
-            _emit(tree, ctx.rng, span, out)
+            # Later attempts run every open-ended repeat to its longest, to reach a large minLength.
+            _emit(tree, ctx.rng, span, out, stretch=attempt >= _ATTEMPTS // 2)
             text = "".join(out)
             if fits(text):
                 return text
@@ -916,8 +917,12 @@ def _complement(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> 
     return []
 
 
-def _emit(node: _Node, rng: random.Random, span: int, out: list[str]) -> None:
-    """Append one random string of ``node``'s language; open-ended repeats run at most ``span`` past their minimum."""
+def _emit(node: _Node, rng: random.Random, span: int, out: list[str], *, stretch: bool = False) -> None:
+    """Append one random string of ``node``'s language.
+
+    Open-ended repeats run at most ``span`` past their minimum; with
+    ``stretch`` they always run that far.
+    """
     kind = node[0]
     if kind == "lit":
         out.append(node[1])
@@ -925,14 +930,14 @@ def _emit(node: _Node, rng: random.Random, span: int, out: list[str]) -> None:
         out.append(_pick_char(node[1], node[2], rng))
     elif kind == "seq":
         for child in node[1]:
-            _emit(child, rng, span, out)
+            _emit(child, rng, span, out, stretch=stretch)
     elif kind == "alt":
-        _emit(rng.choice(node[1]), rng, span, out)
+        _emit(rng.choice(node[1]), rng, span, out, stretch=stretch)
     else:
         _, child, low, high = node
         top = low + span if high is None else min(high, low + span)
-        for _ in range(rng.randint(low, top)):
-            _emit(child, rng, span, out)
+        for _ in range(top if stretch and high is None else rng.randint(low, top)):
+            _emit(child, rng, span, out, stretch=stretch)
 
 
 def _pick_char(ranges: tuple[tuple[int, int], ...], total: int, rng: random.Random) -> str:

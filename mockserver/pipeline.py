@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import orjson
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from .decision import Decision
 from .dialects import Dialect
 from .errors import ApiError, invalid_request
+from .validation import require_object
 
 if TYPE_CHECKING:
     from .app import AppState
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 OPENAI_VERSION = "2020-10-01"
 JSON_MEDIA_TYPE = "application/json"
+MAX_JSON_DEPTH = 64
 
 
 @dataclass
@@ -95,13 +98,40 @@ async def read_json(request: Request, max_body: int) -> Any:
             code="invalid_json",
         )
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise invalid_request(
             f"We could not parse the JSON body of your request ({error}). The OpenAI API expects a JSON payload; "
             "check for trailing commas, unquoted keys, NaN/Infinity or invalid UTF-8.",
             code="invalid_json",
         ) from None
+    if _nested_deeper(raw, body, MAX_JSON_DEPTH):
+        raise invalid_request(
+            f"We could not use the JSON body of your request: it nests arrays and objects more than "
+            f"{MAX_JSON_DEPTH} levels deep.",
+            code="invalid_json",
+        )
+    return body
+
+
+def _nested_deeper(raw: bytes, value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep.
+
+    Deeper bodies would break what handles them later (the recursive schema
+    validator, orjson's 255-level encoder when the journal is read). Counting
+    brackets in ``raw`` (C speed) clears nearly every body; only bodies with
+    more brackets than ``limit`` are walked.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _too_large(size: int, limit: int) -> ApiError:
@@ -112,8 +142,12 @@ def _too_large(size: int, limit: int) -> ApiError:
     )
 
 
+@lru_cache(maxsize=256)
 def key_id(api_key: str) -> str | None:
-    """A short, stable, non-reversible label for an API key (the journal never holds keys)."""
+    """A short, stable, non-reversible label for an API key (the journal never holds keys).
+
+    Cached: a server sees a handful of keys, each on every request.
+    """
     return "key_" + hashlib.sha256(api_key.encode()).hexdigest()[:12] if api_key else None
 
 
@@ -154,6 +188,8 @@ def make_route_handler(state: "AppState", dialect: Dialect, endpoint: Endpoint) 
                 exchange.stream = body.get("stream") is True
             if endpoint.schema is not None and state.config.validation != "off":
                 state.validator(endpoint.schema, dialect.name).validate(body)
+            elif endpoint.reads_body:
+                require_object(body)
             decision = state.decide(call, body)
             headers = decision.headers
             if exchange is not None:
@@ -164,17 +200,57 @@ def make_route_handler(state: "AppState", dialect: Dialect, endpoint: Endpoint) 
                 raise decision.error
             response = await endpoint.handler(state, call, body, decision)
         except ApiError as error:
-            if exchange is not None:
-                exchange.error_code = error.code
-            response = error_response(error)
-        response.headers.update(headers)
-        response.headers["openai-version"] = OPENAI_VERSION
-        response.headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
-        if "x-request-id" not in response.headers:
-            response.headers["x-request-id"] = state.identity.request_id(state.identity.salt(request.url.path.encode()))
+            response = _failed(exchange, error)
+        except UNCHECKED_BODY_FAILURES as failure:
+            if state.config.validation != "off":
+                raise
+            response = _failed(exchange, _unusable(failure))
+        processing_ms = str(int((time.perf_counter() - started) * 1000))
+        present = add_headers(response, {**headers, "openai-version": OPENAI_VERSION, "openai-processing-ms": processing_ms})
+        if b"x-request-id" not in present:
+            request_id = state.identity.request_id(state.identity.salt(request.url.path.encode()))
+            response.raw_headers.append((b"x-request-id", request_id.encode("latin-1")))
         return response
 
     return run
+
+
+def add_headers(response: Response, headers: dict[str, str]) -> set[bytes]:
+    """``response.headers.update(headers)``, and the header names the response then has.
+
+    Appends to the raw list instead of going through ``MutableHeaders``, which
+    scans every header for each one set; a name already present is replaced
+    exactly as ``update`` replaces it.
+    """
+    raw = response.raw_headers
+    present = {name for name, _ in raw}
+    for name, value in headers.items():
+        key = name.lower().encode("latin-1")
+        if key in present:
+            response.headers[name] = value
+        else:
+            raw.append((key, value.encode("latin-1")))
+            present.add(key)
+    return present
+
+
+def _failed(exchange: "Exchange | None", error: ApiError) -> Response:
+    if exchange is not None:
+        exchange.error_code = error.code
+    return error_response(error)
+
+
+# What a handler raises when a body nobody checked (--validation off) has a shape it cannot use.
+UNCHECKED_BODY_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
+
+
+def _unusable(failure: Exception) -> ApiError:
+    """With ``--validation off`` a body generation cannot use is the client's mistake: a 400, never a 500."""
+    return invalid_request(
+        f"The mock could not use this request with --validation off ({type(failure).__name__}: {failure}). "
+        "Send the fields with the types the endpoint documents (GET /openapi.json).",
+        code="unusable_request",
+    )
 
 
 def _attempt(request: Request) -> int:

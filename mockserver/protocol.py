@@ -2,22 +2,103 @@
 
 ASGI never exposes the socket, yet a TCP reset, a close without a response or
 bytes that are not HTTP can only be produced on the socket itself. This
-subclass adds ``scope["mockserver.transport"]`` and nothing else; the wire
-layer (:mod:`mockserver.wire`) uses it for the socket faults and for clean
-cuts. It relies on a uvicorn internal (``on_message_begin`` builds
-``self.scope``), hence the exact uvicorn pin and the test that checks it.
+subclass adds ``scope["mockserver.transport"]``; the wire layer
+(:mod:`mockserver.wire`) uses it for the socket faults and for clean cuts. It
+relies on uvicorn internals (``on_message_begin`` builds ``self.scope``, the
+parser callbacks, ``send_400_response``), hence the exact uvicorn pin and the
+test that checks it.
+
+It also makes uvicorn's own refusals answer like the rest of the mock: a
+request httptools cannot parse gets the 400 in the OpenAI error envelope
+(uvicorn sends plain text), and a request line plus headers above
+``MAX_HEAD_BYTES`` gets a 431 instead of being buffered without limit
+(httptools has none).
 """
 
 from __future__ import annotations
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import orjson
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from .errors import ApiError
 
 TRANSPORT_KEY = "mockserver.transport"
+FAULTS_KEY = "mockserver.faults"  # set by the pipeline when the control plane chose faults (see wire.FAULTS_KEY)
+MAX_HEAD_BYTES = 64 * 1024
+LINGER_SECONDS = 1.0
 
 
 class TransportInScopeProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, plus the connection's transport in every request's scope."""
 
+    _in_head = False
+    _head_bytes = 0
+    _refused = False
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[TRANSPORT_KEY] = self.transport  # type: ignore[literal-required]
+        self._in_head = True
+        self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # the rest of a refused request: read and dropped until the connection closes
+        super().data_received(data)
+        if self._in_head and not self.transport.is_closing():
+            # The head goes on past this read; count it (a read that began with the end of the previous
+            # request is counted whole, which only errs towards refusing a little earlier).
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse(
+                    431,
+                    f"The request line and headers exceed {MAX_HEAD_BYTES} bytes.",
+                    "request_header_fields_too_large",
+                )
+
+    def shutdown(self) -> None:
+        """Server shutdown: a response a fault is holding back (stall, hang, pacing) is cut now.
+
+        uvicorn otherwise lets every in-flight response finish within the
+        graceful-shutdown timeout, and a stalled or hung one never does: the
+        whole timeout would pass, then uvicorn would cancel it with an error.
+        Responses without faults still finish normally.
+        """
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and self.scope.get(FAULTS_KEY):
+            self.transport.close()
+            return
+        super().shutdown()
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(400, f"{msg} The request is not valid HTTP/1.1.", "invalid_http_request")
+
+    def _refuse(self, status: int, message: str, code: str) -> None:
+        """Answer ``status`` in the error envelope and close: the connection cannot be trusted any more.
+
+        The close lingers: the answer is followed by a FIN while what the client
+        is still sending is read and dropped, for up to ``LINGER_SECONDS``.
+        Closing at once with unread bytes would send a TCP reset, which can
+        destroy the answer before the client reads it.
+        """
+        body = orjson.dumps(ApiError(status, message, code=code).envelope())
+        content = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend([
+            b"content-type: application/json\r\n",
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+            b"connection: close\r\n\r\n",
+            body,
+        ])
+        self.transport.write(b"".join(content))
+        self._refused = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()

@@ -36,7 +36,11 @@ class StoredCompletion:
 
 
 class CompletionStore:
-    """Completions created with ``store: true``, in creation order."""
+    """Completions created with ``store: true``, in creation order.
+
+    In memory; ``--state-dir`` puts :class:`~mockserver.persistence.PersistentCompletionStore`,
+    which keeps the same methods, in its place.
+    """
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
@@ -53,6 +57,12 @@ class CompletionStore:
 
     def find(self, completion_id: str) -> StoredCompletion | None:
         return self._items.get(completion_id)
+
+    def set_metadata(self, completion_id: str, metadata: dict[str, str]) -> StoredCompletion:
+        """Replace a stored completion's metadata (``POST /chat/completions/{id}``); the id must exist."""
+        stored = self._items[completion_id]
+        stored.body["metadata"] = metadata
+        return stored
 
     def delete(self, completion_id: str) -> None:
         del self._items[completion_id]
@@ -151,8 +161,7 @@ async def update_completion(state: "AppState", call: Call, body: Any, decision: 
     ):
         raise invalid_request("Invalid 'metadata': expected an object of at most 16 string keys and string values.",
                               param="metadata", code="invalid_value")
-    stored.body["metadata"] = dict(metadata or {})
-    return json_response(stored.body)
+    return json_response(state.stored.set_metadata(stored.body["id"], dict(metadata or {})).body)
 
 
 async def delete_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:

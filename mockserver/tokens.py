@@ -24,6 +24,8 @@ REPLY_PRIMING = 3
 IMAGE_TOKENS = {"low": 85, "high": 765, "auto": 765}
 AUDIO_PART_TOKENS = 100
 TOOLS_OVERHEAD = 12
+ENCODE_SLICE = 40_000  # characters: at most 4 tokens each, well under bpe-openai's 200,000 tokens per call
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 
 class Tokenizer:
@@ -32,12 +34,35 @@ class Tokenizer:
     def __init__(self, encoding_name: str) -> None:
         self.name = encoding_name
         self._encoding = bpe_openai.get_encoding(encoding_name)
+        # The bytes of every token, indexed by token id: a list index per token instead of a method call.
+        self._token_bytes = self._encoding.token_byte_values()
+        # Every message names its role: counted once here rather than encoded for each message.
+        self._role_tokens = {role: self.count(role) for role in ROLES}
 
     def encode(self, text: str) -> list[int]:
-        return self._encoding.encode_ordinary(text)
+        """The token ids of ``text``; long texts are encoded in slices.
+
+        ``bpe-openai`` refuses a string of a million characters or one that
+        makes more than 200,000 tokens in one call. Slices of at most
+        ``ENCODE_SLICE`` characters end before a space where there is one, which
+        is where the o200k/cl100k pre-tokenizer splits anyway, so counts stay
+        exact for prose and within a token per slice otherwise.
+        """
+        if len(text) <= ENCODE_SLICE:
+            return self._encoding.encode_ordinary(text)
+        tokens: list[int] = []
+        start = 0
+        while start < len(text):
+            end = min(start + ENCODE_SLICE, len(text))
+            if end < len(text):
+                space = text.rfind(" ", start + 1, end)
+                end = space if space > start else end
+            tokens += self._encoding.encode_ordinary(text[start:end])
+            start = end
+        return tokens
 
     def count(self, text: str) -> int:
-        return len(self._encoding.encode_ordinary(text)) if text else 0
+        return len(self.encode(text)) if text else 0
 
     def pieces(self, text: str) -> tuple[list[str], list[int]]:
         """Split ``text`` into the strings of its tokens.
@@ -50,9 +75,9 @@ class Tokenizer:
         counts: list[int] = []
         pending = b""
         pending_tokens = 0
-        decode_token = self._encoding.decode_single_token_bytes
-        for token in self._encoding.encode_ordinary(text):
-            pending += decode_token(token)
+        token_bytes = self._token_bytes
+        for token in self.encode(text):
+            pending += token_bytes[token]
             pending_tokens += 1
             try:
                 piece = pending.decode("utf-8")
@@ -77,7 +102,9 @@ class Tokenizer:
         total = REPLY_PRIMING
         for message in messages:
             total += TOKENS_PER_MESSAGE
-            total += self.count(str(message.get("role", "")))
+            role = str(message.get("role", ""))
+            known = self._role_tokens.get(role)
+            total += known if known is not None else self.count(role)
             if message.get("name"):
                 total += TOKENS_PER_NAME + self.count(str(message["name"]))
             total += self._count_content(message.get("content"))

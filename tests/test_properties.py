@@ -59,6 +59,8 @@ SEMANTIC_ERRORS = {
     ("invalid_json_schema", "response_format"),
     # tool_choice naming a tool that is not in tools.
     ("invalid_value", "tool_choice"),
+    # Custom tool calls in a stream: the official spec defines no chunk shape for them.
+    ("unsupported_value", "stream"),
 }
 SYSTEM_MESSAGE = {"role": "system", "content": "You are terse."}
 STRING_LIMIT, ARRAY_LIMIT, OBJECT_LIMIT, INTEGER_LIMIT = 12, 3, 3, 2**53

@@ -1,0 +1,154 @@
+"""State that survives a restart (``--state-dir``): async jobs and stored chat completions.
+
+Both live in one SQLite file, ``<state-dir>/mockserver.sqlite3``, in WAL mode.
+Every write is one transaction (the row and the pruning of the oldest rows
+together), so a process killed at any moment, SIGKILL included, leaves each
+write whole or absent, never half-written; a job whose id reached the client is
+on disk (``synchronous=NORMAL`` in WAL mode loses nothing on a process crash,
+only on a power cut). Several worker processes may share the file (WAL readers
+never block, writers wait up to ``BUSY_TIMEOUT_MS``).
+
+The stores keep the small interfaces of their in-memory versions
+(:class:`~mockserver.jobs.JobStore`: ``create``/``get``;
+:class:`~mockserver.stored.CompletionStore`: ``put``/``find``/``set_metadata``/
+``delete``/``clear``/``values``), so nothing else knows whether state persists.
+A job's schedule counts from its wall-clock birth, so after a restart a job
+answers the status it has reached meanwhile.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+
+from .jobs import MAX_JOBS, Job, JobStore
+from .stored import CAPACITY, CompletionStore, StoredCompletion
+
+DATABASE_NAME = "mockserver.sqlite3"
+BUSY_TIMEOUT_MS = 5000
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at INTEGER NOT NULL, born REAL NOT NULL, request BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS completions (id TEXT PRIMARY KEY, body BLOB NOT NULL, messages BLOB NOT NULL);
+"""
+# An id written again keeps its row (and so its place in the order), as the in-memory stores keep theirs.
+UPSERT_JOB = """
+INSERT INTO jobs (id, kind, created_at, born, request) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET
+kind = excluded.kind, created_at = excluded.created_at, born = excluded.born, request = excluded.request
+"""
+UPSERT_COMPLETION = """
+INSERT INTO completions (id, body, messages) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET
+body = excluded.body, messages = excluded.messages
+"""
+
+
+class StateDatabase:
+    """The SQLite file under ``state_dir`` (created if missing), opened once per server."""
+
+    def __init__(self, state_dir: str | Path) -> None:
+        directory = Path(state_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DATABASE_NAME
+        # The app is built on one thread and served on another (MockServer): one connection, used by one at a time.
+        self.connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.executescript(SCHEMA)
+
+    def write(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
+        """Run ``statements`` as one transaction: all of them are on disk afterwards, or none."""
+        with self.connection:  # not autocommit inside: BEGIN ... COMMIT (ROLLBACK on error)
+            self.connection.execute("BEGIN IMMEDIATE")
+            for sql, parameters in statements:
+                self.connection.execute(sql, parameters)
+
+    def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, parameters).fetchall()
+
+
+def _prune(table: str, limit: int) -> tuple[str, tuple[Any, ...]]:
+    """Keep at most ``limit`` rows, dropping the oldest (row ids only grow, so the newest ``limit`` ids stay)."""
+    return f"DELETE FROM {table} WHERE rowid <= (SELECT MAX(rowid) FROM {table}) - ?", (limit,)
+
+
+class PersistentJobStore(JobStore):
+    """:class:`~mockserver.jobs.JobStore` on disk."""
+
+    def __init__(self, database: StateDatabase, limit: int = MAX_JOBS, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(limit, clock)
+        self.database = database
+
+    def create(self, job_id: str, kind: str, request: dict[str, Any], created_at: int) -> Job:
+        job = Job(job_id, kind, created_at, self.clock(), request)
+        self.database.write(
+            (UPSERT_JOB, (job.id, job.kind, job.created_at, job.born, orjson.dumps(job.request))),
+            _prune("jobs", self.limit),
+        )
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        found = self.database.rows("SELECT kind, created_at, born, request FROM jobs WHERE id = ?", (job_id,))
+        if not found:
+            return None
+        kind, created_at, born, request = found[0]
+        return Job(job_id, kind, created_at, born, orjson.loads(request))
+
+
+class PersistentCompletionStore(CompletionStore):
+    """:class:`~mockserver.stored.CompletionStore` on disk."""
+
+    def __init__(self, database: StateDatabase, capacity: int = CAPACITY) -> None:
+        super().__init__(capacity)
+        self.database = database
+
+    def put(
+        self, body: dict[str, Any], messages: list[dict[str, Any]], metadata: dict[str, str] | None
+    ) -> StoredCompletion:
+        stored = StoredCompletion({**body, "metadata": dict(metadata or {})}, messages)
+        self._save(stored, prune=True)
+        return stored
+
+    def find(self, completion_id: str) -> StoredCompletion | None:
+        found = self.database.rows("SELECT body, messages FROM completions WHERE id = ?", (completion_id,))
+        return StoredCompletion(orjson.loads(found[0][0]), orjson.loads(found[0][1])) if found else None
+
+    def set_metadata(self, completion_id: str, metadata: dict[str, str]) -> StoredCompletion:
+        stored = self.find(completion_id)
+        if stored is None:
+            raise KeyError(completion_id)
+        stored.body["metadata"] = metadata
+        self._save(stored, prune=False)
+        return stored
+
+    def delete(self, completion_id: str) -> None:
+        self.database.write(("DELETE FROM completions WHERE id = ?", (completion_id,)))
+
+    def clear(self) -> None:
+        self.database.write(("DELETE FROM completions", ()))
+
+    def values(self) -> list[StoredCompletion]:
+        return [
+            StoredCompletion(orjson.loads(body), orjson.loads(messages))
+            for body, messages in self.database.rows("SELECT body, messages FROM completions ORDER BY rowid")
+        ]
+
+    def _save(self, stored: StoredCompletion, *, prune: bool) -> None:
+        upsert = (UPSERT_COMPLETION, (stored.body["id"], orjson.dumps(stored.body), orjson.dumps(stored.messages)))
+        if prune:
+            self.database.write(upsert, _prune("completions", self.capacity))
+        else:
+            self.database.write(upsert)
+
+
+def open_stores(state_dir: str | None) -> tuple[CompletionStore, JobStore]:
+    """The stores of one server: in memory, or on disk under ``state_dir``."""
+    if not state_dir:
+        return CompletionStore(), JobStore()
+    database = StateDatabase(state_dir)
+    return PersistentCompletionStore(database), PersistentJobStore(database)

@@ -1,0 +1,167 @@
+"""The fast paths give exactly what the plain code they replace gives.
+
+Each shortcut taken for throughput (see bench/README.md) is checked here
+against the straightforward version: the same words, ids, bytes, routing and
+journal entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from mockserver import prose
+from mockserver.app import create_app
+from mockserver.config import Config
+from mockserver.determinism import _ALPHANUMERIC, _alphanumeric
+from mockserver.encode import _text_deltas
+from mockserver.tokens import ROLES, tokenizer
+
+CHAT = "/v1/chat/completions"
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+
+
+def _reference_sentence(rng: random.Random) -> str:
+    count = rng.randint(*prose.SENTENCE_WORDS)
+    words = [rng.choice(prose.WORDS) for _ in range(count)]
+    if count > 8 and rng.random() < 0.5:
+        words[rng.randint(3, count - 3)] += ","
+    words[0] = words[0].capitalize()
+    return " ".join(words) + "."
+
+
+def test_prose_draws_the_words_random_choice_draws() -> None:
+    for seed in range(500):
+        fast, reference = random.Random(seed), random.Random(seed)
+        assert prose.paragraph(fast, 3) == " ".join(_reference_sentence(reference) for _ in range(3))
+        assert fast.random() == reference.random()  # and leaves the generator in the same state
+
+
+def test_ids_are_the_base62_digits_of_the_digest() -> None:
+    for value in range(300):
+        material = value.to_bytes(4, "big")
+        number = int.from_bytes(hashlib.sha256(material).digest(), "big")
+        digits = []
+        for _ in range(43):
+            number, index = divmod(number, 62)
+            digits.append(_ALPHANUMERIC[index])
+        for length in (1, 2, 24, 29, 32, 43):
+            assert _alphanumeric(material, length) == "".join(digits[:length])
+
+
+@pytest.mark.parametrize("text", ["", "Paris", ' "quoted" \\ back', "Ünïcödé テスト 😀", "\n\t\x00\x1f", "</script>"])
+def test_text_deltas_are_the_bytes_of_the_whole_chunk(text: str) -> None:
+    def chunk(delta: dict[str, Any]) -> bytes:
+        return orjson.dumps({"index": 2, "delta": delta, "logprobs": None, "finish_reason": None})
+
+    assert _text_deltas(2, b'{"content":', [text]) == [chunk({"content": text})]
+    assert _text_deltas(2, b'{"reasoning_content":', [text]) == [chunk({"reasoning_content": text})]
+    opening = b'{"tool_calls":[{"index":1,"function":{"arguments":'
+    assert _text_deltas(2, opening, [text], b"}}]") == [
+        chunk({"tool_calls": [{"index": 1, "function": {"arguments": text}}]})
+    ]
+
+
+def test_role_counts_are_the_counts_of_the_roles() -> None:
+    for name in ("o200k_base", "cl100k_base"):
+        vocabulary = tokenizer(name)
+        for role in ROLES:
+            message = [{"role": role, "content": "Hello there"}]
+            assert vocabulary.count_prompt(message, None) == 3 + 3 + vocabulary.count(role) + vocabulary.count("Hello there")
+
+
+def _call(app: Any, method: str, path: str, body: Any = None, headers: tuple = (), sent: list | None = None) -> list:
+    """Run one request through an ASGI app in-process; every message it sends (into ``sent`` if given), with
+    the processing time left out."""
+    raw = b"" if body is None else orjson.dumps(body)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"mock"), (b"authorization", b"Bearer sk-test"), (b"content-type", b"application/json"),
+                    *headers],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }
+    received = False
+    sent = [] if sent is None else sent
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:  # the client stays connected: nothing more until the response is over
+            await asyncio.get_running_loop().create_future()
+        received = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [h for h in message["headers"] if h[0] != b"openai-processing-ms"]}
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", CHAT, BODY),
+        ("POST", CHAT, {**BODY, "stream": True, "stream_options": {"include_usage": True}}),
+        ("POST", CHAT, {**BODY, "temperature": 3}),
+        ("POST", CHAT, None),
+        ("GET", "/v1/models", None),
+        ("HEAD", "/v1/models", None),
+        ("GET", "/v1/models/gpt-4o-mini", None),
+        ("PUT", CHAT, BODY),
+        ("GET", "/v1/nowhere", None),
+        ("GET", "/_mock/health", None),
+    ],
+)
+def test_the_dispatcher_answers_what_starlette_answers(method: str, path: str, body: Any) -> None:
+    config = Config(seed=3, freeze_time=True)
+    dispatched = create_app(config)
+    routed = create_app(config)
+    routed.app = routed.app.app  # the wire layer straight onto Starlette's router, as before the dispatcher
+    assert _call(dispatched, method, path, body) == _call(routed, method, path, body)
+    first, second = dispatched.state.mock.journal.entries(), routed.state.mock.journal.entries()
+    assert [entry.as_dict() | {"time": 0, "duration_ms": 0, "first_byte_ms": 0} for entry in first] == [
+        entry.as_dict() | {"time": 0, "duration_ms": 0, "first_byte_ms": 0} for entry in second
+    ]
+
+
+def test_the_dispatcher_answers_an_unhandled_error_as_starlette_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("boom")
+
+    answers = []
+    for through_starlette in (False, True):
+        app = create_app(Config(seed=3, freeze_time=True))
+        if through_starlette:
+            app.app = app.app.app
+        monkeypatch.setattr(app.state.mock, "authenticate", broken)
+        sent: list = []
+        with pytest.raises(ZeroDivisionError):  # re-raised after the 500, so the server logs it
+            _call(app, "POST", CHAT, BODY, sent=sent)
+        entry = app.state.mock.journal.entries()[-1]
+        answers.append((sent, entry.status, entry.ended))
+    assert answers[0] == answers[1]
+    assert answers[0][1] == 500
+
+
+def test_a_stream_without_faults_leaves_in_one_send_and_counts_every_frame() -> None:
+    app = create_app(Config(seed=1))
+    sent = _call(app, "POST", CHAT, {**BODY, "stream": True})
+    frames = sent[1]["body"].count(b"\n\n")
+    assert len(sent) == 2 and sent[1]["more_body"] is False
+    assert app.state.mock.journal.entries()[-1].chunks_sent == frames > 3
+
+
+def test_a_stream_with_faults_leaves_frame_by_frame() -> None:
+    app = create_app(Config(seed=1))
+    sent = _call(app, "POST", CHAT, {**BODY, "stream": True}, ((b"x-mock-fault", b"ttft;ms=1"),))
+    bodies = [message["body"] for message in sent[1:] if message["body"]]
+    assert all(body.count(b"\n\n") == 1 for body in bodies)
+    assert app.state.mock.journal.entries()[-1].chunks_sent == len(bodies) > 3

@@ -1,0 +1,84 @@
+"""schemathesis against the mock's own ``/openapi.json``, over a real socket.
+
+Every operation of every dialect (one mount each: ``/v1`` and ``/api/openai/v1``
+are aliases of ``/openai/v1`` and ``/serika/api/openai/v1``) and the read-only
+admin API get generated requests with a Bearer key; every answer must be a
+non-5xx that conforms to the document (status, content type, headers, body,
+and SSE events for streams). ``POST /_mock/script`` is left out: a generated
+script could legitimately ask the mock for a 5xx or a hang. Bounded by
+``max_examples`` so it stays well under 90 s on two cores; the run is split in
+two tests so pytest-xdist can put them on both workers.
+
+The schema is loaded with ``from_dict`` at collection time (the document the
+server is checked to serve, below): schemathesis' lazy ``from_fixture`` loader
+writes ``Node._nodeid``, which pytest 9.2 no longer has.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import httpx2
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from mockserver import MockServer
+from mockserver.app import create_app
+from mockserver.config import Config
+
+API_KEY = "sk-schemathesis"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+FUZZ_SETTINGS = settings(
+    max_examples=int(os.environ.get("MOCKSERVER_FUZZ_EXAMPLES", "12")),  # raise it for a deeper local run
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+ALIASES = r"^/(v1|api/openai/v1)/"
+SETTINGS = {"seed": 11, "journal_size": 100, "job_schedule": "0,0"}
+DOCUMENT = create_app(Config(**SETTINGS)).state.openapi
+
+
+@pytest.fixture(scope="module")
+def fuzzed() -> Iterator[MockServer]:
+    with MockServer(**SETTINGS) as server:
+        assert httpx2.get(server.origin + "/openapi.json").json() == DOCUMENT
+        yield server
+
+
+schema = schemathesis.openapi.from_dict(DOCUMENT).exclude(path_regex=ALIASES)
+schema = schema.exclude(path="/_mock/script", method="POST")
+
+
+def _call(case: schemathesis.Case, server: MockServer) -> None:
+    case.call_and_validate(
+        base_url=server.origin, headers={"Authorization": f"Bearer {API_KEY}"}, checks=CHECKS, timeout=30
+    )
+
+
+@schema.include(tag="openai").parametrize()
+@FUZZ_SETTINGS
+def test_openai_dialect_conforms(case: schemathesis.Case, fuzzed: MockServer) -> None:
+    _call(case, fuzzed)
+
+
+@schema.exclude(tag="openai").parametrize()
+@FUZZ_SETTINGS
+def test_other_dialects_and_admin_conform(case: schemathesis.Case, fuzzed: MockServer) -> None:
+    _call(case, fuzzed)

@@ -1,0 +1,163 @@
+"""Stopping: SIGTERM and Ctrl-C with open, stalled and hung responses end ``mockserver serve`` within a second.
+
+uvicorn lets in-flight responses finish within its graceful timeout; a stalled
+or hung one never does, so the protocol cuts faulted responses at shutdown
+(``TransportInScopeProtocol.shutdown``) and the wire layer's waits end with the
+connection. The same holds for ``MockServer.stop()`` and the pytest plugin.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+# See test_plugin.py: pytester's inline runs drop modules first imported during the run.
+import httpcore2  # noqa: F401
+import httpx2
+import pytest
+
+from mockserver import MockServer
+
+ROOT = Path(__file__).resolve().parent.parent
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Tell me a long story."}]}
+HELD = [
+    ("stall;after_chunks=1;seconds=60", True),
+    ("stall;after_chunks=1;seconds=60", True),
+    ("stall;seconds=60", False),
+    ("hang", False),
+    ("hang", True),
+    ("tokens_per_second;rate=0.5", True),
+    ("latency;ms=60000", False),
+]
+STOP_WITHIN = 1.0
+
+
+def hold_open(base_url: str, fault: str, stream: bool) -> threading.Thread:
+    """A client whose response the server holds back (or paces) with ``fault``; it waits up to 30 s."""
+
+    def run() -> None:
+        headers = {"Authorization": "Bearer sk-shutdown", "X-Mock-Fault": fault}
+        try:
+            with httpx2.stream("POST", base_url + "/chat/completions", json={**BODY, "stream": stream},
+                               headers=headers, timeout=30) as response:
+                for _ in response.iter_bytes():
+                    pass
+        except httpx2.HTTPError:
+            pass  # the server cut it: expected
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_until_held(count: int, pending: callable) -> None:  # type: ignore[valid-type]
+    deadline = time.monotonic() + 10
+    while pending() < count:
+        assert time.monotonic() < deadline, "the held requests never reached the server"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_stops_within_a_second_with_held_responses(sig: signal.Signals) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "info"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        port = None
+        for line in process.stderr:  # type: ignore[union-attr]
+            found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                port = int(found.group(1))
+                break
+        assert port is not None, "the server did not start"
+        base = f"http://127.0.0.1:{port}/v1"
+        clients = [hold_open(base, fault, stream) for fault, stream in HELD]
+
+        def held() -> int:
+            journal = httpx2.get(f"http://127.0.0.1:{port}/_mock/requests").json()["data"]
+            return len(HELD) - len(journal)  # finished requests are journaled; held ones are not yet
+
+        time.sleep(0.3)
+        wait_until_held(len(HELD), held)
+        started = time.monotonic()
+        process.send_signal(sig)
+        returncode = process.wait(10)
+        elapsed = time.monotonic() - started
+        _, errors = process.communicate()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert elapsed < STOP_WITHIN, f"{sig.name}: stopped after {elapsed:.2f} s"
+    # SIGTERM: uvicorn re-raises it after its clean shutdown; Ctrl-C: exit status 130, no traceback.
+    assert returncode == (-signal.SIGTERM if sig == signal.SIGTERM else 130)
+    assert "Traceback" not in errors and "ERROR" not in errors and "Finished server process" in errors
+    for client in clients:
+        client.join(5)
+        assert not client.is_alive()
+
+
+def test_mockserver_stop_with_held_responses() -> None:
+    server = MockServer().start()
+    clients = [hold_open(server.url, fault, stream) for fault, stream in HELD]
+    wait_until_held(len(HELD), lambda: len(server.state.journal.live()))
+    time.sleep(0.1)  # past the pipeline: every fault is in its wait
+    started = time.monotonic()
+    server.stop()
+    elapsed = time.monotonic() - started
+    assert elapsed < STOP_WITHIN, f"stop() took {elapsed:.2f} s"
+    for client in clients:
+        client.join(5)
+        assert not client.is_alive()
+    ended = sorted(exchange.ended or "" for exchange in server.state.journal.entries())
+    assert ended == sorted(["client_disconnect"] * 5 + ["hang"] * 2)
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_plugin_session_stops_cleanly_with_a_stalled_stream(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user='''
+        import threading, time, pathlib
+        import httpx2, pytest
+
+        STOPPING = {}
+
+        @pytest.fixture(scope="session", autouse=True)
+        def measure_stop():
+            yield  # torn down last, after mockserver_session
+            pathlib.Path("stop_seconds.txt").write_text(str(time.monotonic() - STOPPING["at"]))
+
+        @pytest.fixture(scope="session")
+        def stop_clock(mockserver_session):
+            yield  # torn down just before mockserver_session
+            STOPPING["at"] = time.monotonic()
+
+        def test_leaves_a_stalled_stream(mockserver, stop_clock):
+            def hold():
+                try:
+                    with httpx2.stream("POST", mockserver.url + "/chat/completions", timeout=30,
+                                       json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
+                                             "stream": True},
+                                       headers={"Authorization": "Bearer k",
+                                                "X-Mock-Fault": "stall;after_chunks=1;seconds=60"}) as response:
+                        for _ in response.iter_bytes():
+                            pass
+                except httpx2.HTTPError:
+                    pass
+            threading.Thread(target=hold, daemon=True).start()
+            deadline = time.monotonic() + 5
+            while not mockserver.state.journal.live() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert mockserver.state.journal.live()
+    ''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert float((pytester.path / "stop_seconds.txt").read_text()) < STOP_WITHIN
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()

@@ -1,0 +1,35 @@
+"""A short soak (``bench/soak.py``): 2,000 requests, 10 % with faults of every kind, over a real socket.
+
+The full run (100,000 requests) is ``python bench/soak.py``; its numbers are in the README.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def bench_module(name: str) -> ModuleType:
+    """A bench script as a module (bench/ holds scripts, not a package; soak imports its sibling ``load``)."""
+    if str(BENCH) not in sys.path:
+        sys.path.append(str(BENCH))
+    return importlib.import_module(name)
+
+
+@pytest.mark.slow
+def test_short_soak_with_every_fault() -> None:
+    soak = bench_module("soak")
+    result = soak.soak(requests=2000, concurrency=16, fault_share=0.1, seed=3)
+    assert result["unexpected"] == 0, result["unexpected_examples"]
+    kinds = {fault.split(";")[0] for fault, *_ in soak.FAULTS}
+    assert kinds <= set(result["outcomes"]), f"faults never drawn: {kinds - set(result['outcomes'])}"
+    assert 100 <= result["faulted"] <= 300 and result["healthy_after"]
+    assert result["journal_entries"] <= result["journal_size"]
+    # Warm after the first tenth; what little moves after that is allocator noise, not growth per request.
+    assert result["rss_growth_after_warm_kib"] < 32 * 1024, result
