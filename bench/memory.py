@@ -59,7 +59,8 @@ def run(settings: Settings) -> dict:
 
 def summary(result: dict) -> str:
     return (
-        f"{result['requests']:,} requests in {result['seconds']} s: RSS {result['rss_start_kib'] / 1024:.1f} MiB at start, "
+        f"{result['requests']:,} requests in {result['seconds']} s: "
+        f"RSS {result['rss_start_kib'] / 1024:.1f} MiB at start, "
         f"{result['rss_warm_kib'] / 1024:.1f} MiB after {result['warm_at_requests']:,}, "
         f"{result['rss_end_kib'] / 1024:.1f} MiB at the end ({result['growth_after_warm']:+.1%})"
     )

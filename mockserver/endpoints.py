@@ -65,7 +65,8 @@ class FramesResponse(Response):
         try:
             if not scope.get(FAULTS_KEY):
                 body = b"".join(self.frames)
-                await send({"type": "http.response.body", "body": body, "more_body": False, FRAMES_KEY: len(self.frames)})
+                last = {"type": "http.response.body", "body": body, "more_body": False, FRAMES_KEY: len(self.frames)}
+                await send(last)
                 return
             for frame in self.frames:
                 await send({"type": "http.response.body", "body": frame, "more_body": True})

@@ -34,13 +34,13 @@ from .config import Config
 from .conformance import official_document
 from .image_edits import form_validator
 from .journal import Exchange
-from .pipeline import JSON_MEDIA_TYPE, Endpoint
+from .pipeline import JSON_MEDIA_TYPE, OPENAI_VERSION, Endpoint
 
 if TYPE_CHECKING:
     from .app import AppState
 
 OPENAPI_PATH = "/openapi.json"
-OPENAPI_VERSION = "3.1.0"
+OPENAPI = "3.1.0"
 SSE_MEDIA_TYPE = "text/event-stream"
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 MULTIPART_ENDPOINTS = {"images.edit": "image_edit", "images.create_variation": "image_variation"}
@@ -83,7 +83,8 @@ def _image_events(kind: str) -> dict[str, Any]:
 
 CHAT_STREAM = _sse_event([ref("CreateChatCompletionStreamResponse"), ref("ErrorResponse")])
 
-# What each endpoint answers with 200, by Endpoint.name (see ENDPOINT_GROUPS).
+# What each endpoint answers with 200, by Endpoint.name (see ENDPOINT_GROUPS); built afresh for each
+# operation, which then gets its own headers.
 RESPONSES: dict[str, Any] = {
     "chat.completions": lambda: _with_stream(_json(ref("CreateChatCompletionResponse")), CHAT_STREAM),
     "models.list": lambda: _json(ref("ListModelsResponse")),
@@ -101,7 +102,7 @@ RESPONSES: dict[str, Any] = {
     "jobs.create_image": lambda: _json(ref("Job")),
     "jobs.retrieve": lambda: _json(ref("Job")),
     "legacy.generate_text": lambda: _json(ref("TextGeneration")),
-    "legacy.generate_image": lambda: _json(ref("ImagesResponse")),
+    "legacy.generate_image": lambda: _with_stream(_json(ref("ImagesResponse")), _image_events("image_generation")),
     "characters.list": lambda: _json(ref("CharacterList")),
     "characters.retrieve": lambda: _json(ref("Character")),
 }
@@ -123,7 +124,7 @@ QUERY: dict[str, list[dict[str, Any]]] = {
 
 COMMON_HEADERS = {
     "x-request-id": {"required": True, "schema": {"type": "string", "pattern": "^req_[0-9a-f]{32}$"}},
-    "openai-version": {"required": True, "schema": {"type": "string", "const": "2020-10-01"}},
+    "openai-version": {"required": True, "schema": {"type": "string", "const": OPENAI_VERSION}},
     "openai-processing-ms": {"required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"}},
 }
 
@@ -259,13 +260,14 @@ def build_document(state: "AppState", groups: dict[str, Group], routes: Iterable
             for path, methods, endpoint in groups.get(group, ()):
                 item = paths.setdefault(openapi_path(prefix + path), {})
                 for method in methods:
-                    item[method.lower()] = _operation(state, prefix, dialect.name, path, method, endpoint, schemas)
+                    item[method.lower()] = _operation(state, prefix, dialect.name, path, endpoint, schemas)
     for route in routes:
         if isinstance(route, Route):
             for method in sorted((route.methods or set()) - {"HEAD"}):
                 operation = ROOT_OPERATIONS[(route.path, method)](state)
-                if _path_parameters(route.path):
-                    operation["parameters"] = _path_parameters(route.path) + operation.get("parameters", [])
+                parameters = _path_parameters(route.path) + operation.get("parameters", [])
+                if parameters:
+                    operation["parameters"] = parameters
                 paths.setdefault(openapi_path(route.path), {})[method.lower()] = operation
     paths[OPENAPI_PATH] = {"get": ROOT_OPERATIONS[(OPENAPI_PATH, "GET")](state)}
     schemas.update(_official_schemas())
@@ -273,7 +275,7 @@ def build_document(state: "AppState", groups: dict[str, Group], routes: Iterable
     schemas["Exchange"] = dataclass_schema(Exchange)
     schemas["Config"] = dataclass_schema(Config)
     return {
-        "openapi": OPENAPI_VERSION,
+        "openapi": OPENAPI,
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "info": {"title": "mockserver", "version": __version__, "description": DESCRIPTION},
         "servers": [{"url": "/"}],
@@ -310,7 +312,7 @@ def openapi_path(path: str) -> str:
 
 
 def _operation(
-    state: "AppState", prefix: str, dialect: str, path: str, method: str, endpoint: Endpoint, schemas: dict[str, Any]
+    state: "AppState", prefix: str, dialect: str, path: str, endpoint: Endpoint, schemas: dict[str, Any]
 ) -> dict[str, Any]:
     ok = RESPONSES[endpoint.name]()
     statuses = ["400", "401", "404"]
@@ -464,9 +466,7 @@ def _admin(summary: str, ok: dict[str, Any], *, body: str | None = None,
             "tags": ["admin"],
             "summary": summary,
             "security": _admin_security(state.config, own_view),
-            "responses": {"200": copy.deepcopy(ok), "400": {"$ref": "#/components/responses/Error"},
-                          "401": {"$ref": "#/components/responses/Error"},
-                          "404": {"$ref": "#/components/responses/Error"}},
+            "responses": {"200": copy.deepcopy(ok), **{status: ERROR_RESPONSE for status in ("400", "401", "404")}},
         }
         if query:
             operation["parameters"] = copy.deepcopy(query)

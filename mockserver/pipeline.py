@@ -206,7 +206,8 @@ def make_route_handler(state: "AppState", dialect: Dialect, endpoint: Endpoint) 
                 raise
             response = _failed(exchange, _unusable(failure))
         processing_ms = str(int((time.perf_counter() - started) * 1000))
-        present = add_headers(response, {**headers, "openai-version": OPENAI_VERSION, "openai-processing-ms": processing_ms})
+        common = {"openai-version": OPENAI_VERSION, "openai-processing-ms": processing_ms}
+        present = add_headers(response, {**headers, **common})
         if b"x-request-id" not in present:
             request_id = state.identity.request_id(state.identity.salt(request.url.path.encode()))
             response.raw_headers.append((b"x-request-id", request_id.encode("latin-1")))

@@ -8,11 +8,14 @@ also carries out the stream and socket faults the control plane decided
 stalls, cuts, bad bytes. Raw ASGI on purpose: Starlette's
 ``BaseHTTPMiddleware`` buffers streams and hides disconnects.
 
-A stream chunk is one ``http.response.body`` message (one SSE frame, see
-``FramesResponse``). A non-streamed body is a single chunk, so chunk counts do
-not apply to it: ``stall`` waits before it, ``truncate`` ends it cleanly
-halfway, ``disconnect`` cuts it halfway (or at ``after_bytes``), ``malformed``
-replaces it; ``tokens_per_second`` and ``error_event`` leave it alone.
+A stream chunk is one SSE frame. When faults are planned, ``FramesResponse``
+sends each frame as its own ``http.response.body`` message; without faults it
+sends them all in one message that says how many it holds (``FRAMES_KEY``),
+and the journal counts them alike. A non-streamed body is a single chunk, so
+chunk counts do not apply to it: ``stall`` waits before it, ``truncate`` ends
+it cleanly halfway, ``disconnect`` cuts it halfway (or at ``after_bytes``),
+``malformed`` replaces it; ``tokens_per_second`` and ``error_event`` leave it
+alone.
 
 Cuts and socket faults use the transport that
 :class:`~mockserver.protocol.TransportInScopeProtocol` puts in the scope:

@@ -72,7 +72,8 @@ def test_role_counts_are_the_counts_of_the_roles() -> None:
         vocabulary = tokenizer(name)
         for role in ROLES:
             message = [{"role": role, "content": "Hello there"}]
-            assert vocabulary.count_prompt(message, None) == 3 + 3 + vocabulary.count(role) + vocabulary.count("Hello there")
+            expected = 3 + 3 + vocabulary.count(role) + vocabulary.count("Hello there")  # priming, framing, text
+            assert vocabulary.count_prompt(message, None) == expected
 
 
 def _call(app: Any, method: str, path: str, body: Any = None, headers: tuple = (), sent: list | None = None) -> list:
