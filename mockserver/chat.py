@@ -322,11 +322,7 @@ class ChatGenerator:
             name = (choice.get("function") or {}).get("name")
             tool = next((tool for tool in ctx.tools if tool["function"]["name"] == name), None)
             if tool is None:
-                raise invalid_request(
-                    f"Invalid value for 'tool_choice': no function named '{name}' was specified in the 'tools' parameter.",
-                    param="tool_choice",
-                    code="invalid_value",
-                )
+                raise _unknown_tool_choice("function", name)
             return [self._generated_call(ctx, tool, generator)]
         if choice == "none" or not allowed:
             return None
@@ -347,11 +343,7 @@ class ChatGenerator:
             name = (choice.get("custom") or {}).get("name")
             tool = next((tool for tool in ctx.custom_tools if tool["custom"]["name"] == name), None)
             if tool is None:
-                raise invalid_request(
-                    f"Invalid value for 'tool_choice': no custom tool named '{name}' was specified in the 'tools' parameter.",
-                    param="tool_choice",
-                    code="invalid_value",
-                )
+                raise _unknown_tool_choice("custom tool", name)
         elif ctx.tools or not isinstance(choice, str):
             return None  # function tools decide (and name an unknown function in their 400)
         elif choice == "none" or (choice == "auto" and tool_result_pending(ctx.messages)):
@@ -461,6 +453,14 @@ class _ChoiceContext:
     persona: Character | None
     salt: bytes
     created: int
+
+
+def _unknown_tool_choice(kind: str, name: Any) -> ApiError:
+    return invalid_request(
+        f"Invalid value for 'tool_choice': no {kind} named '{name}' was specified in the 'tools' parameter.",
+        param="tool_choice",
+        code="invalid_value",
+    )
 
 
 def _budget(body: dict[str, Any]) -> int | None:
