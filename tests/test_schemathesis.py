@@ -7,7 +7,7 @@ non-5xx that conforms to the document (status, content type, headers, body,
 and SSE events for streams). ``POST /_mock/script`` is left out: a generated
 script could legitimately ask the mock for a 5xx or a hang. Bounded by
 ``max_examples`` so it stays well under 90 s on two cores; the run is split in
-two tests so pytest-xdist can put them on both workers.
+three tests so pytest-xdist can spread them over its workers.
 
 The schema is loaded with ``from_dict`` at collection time (the document the
 server is checked to serve, below): schemathesis' lazy ``from_fixture`` loader
@@ -44,7 +44,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 FUZZ_SETTINGS = settings(
-    max_examples=int(os.environ.get("MOCKSERVER_FUZZ_EXAMPLES", "12")),  # raise it for a deeper local run
+    max_examples=int(os.environ.get("MOCKSERVER_FUZZ_EXAMPLES", "10")),  # raise it for a deeper local run
     deadline=None,
     derandomize=True,
     database=None,
@@ -62,11 +62,15 @@ def fuzzed() -> Iterator[MockServer]:
         yield server
 
 
-# The coverage phase walks every boundary of a schema: some 1,400 requests for a chat body. It runs on OpenAI's
-# chat schema; the other dialects' chat bodies (that schema plus a small overlay) get the fuzzing phase only.
-CHAT_OVERLAYS = r"^POST /(serika/api/openai|openserv|samurai)/v1/(chat/completions|generate/text)$"
+# The coverage phase walks every boundary of a body's schema: some 1,400 requests for a chat body, 450 for an
+# image one. It runs once per schema: the other dialects' chat bodies (OpenAI's plus a small overlay) and
+# Serika's two other routes taking the image-generation body get the fuzzing phase only.
+SAME_BODY_AGAIN = (
+    r"^POST /((serika/api/openai|openserv|samurai)/v1/chat/completions"
+    r"|serika/api/openai/v1/(generate/text|generate/image|jobs/image))$"
+)
 PHASES = schemathesis.Config.from_dict(
-    {"operations": [{"include-name-regex": CHAT_OVERLAYS, "phases": {"coverage": {"enabled": False}}}]}
+    {"operations": [{"include-name-regex": SAME_BODY_AGAIN, "phases": {"coverage": {"enabled": False}}}]}
 )
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=PHASES).exclude(path_regex=ALIASES)
 schema = schema.exclude(path="/_mock/script", method="POST")
@@ -78,9 +82,15 @@ def _call(case: schemathesis.Case, server: MockServer) -> None:
     )
 
 
-@schema.include(tag="openai").parametrize()
+@schema.include(tag="openai", path_regex="/chat/completions").parametrize()
 @FUZZ_SETTINGS
-def test_openai_dialect_conforms(case: schemathesis.Case, fuzzed: MockServer) -> None:
+def test_openai_chat_and_stored_completions_conform(case: schemathesis.Case, fuzzed: MockServer) -> None:
+    _call(case, fuzzed)
+
+
+@schema.include(tag="openai").exclude(path_regex="/chat/completions").parametrize()
+@FUZZ_SETTINGS
+def test_openai_models_embeddings_and_images_conform(case: schemathesis.Case, fuzzed: MockServer) -> None:
     _call(case, fuzzed)
 
 
