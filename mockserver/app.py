@@ -28,7 +28,7 @@ from .dialects import Dialect, load_dialects
 from .errors import ApiError
 from .journal import Journal
 from .persistence import open_stores
-from .pipeline import Call, Endpoint, error_response, make_route_handler
+from .pipeline import OPENAI_VERSION, Call, Endpoint, add_headers, error_response, make_route_handler
 from .validation import BodyValidator, validator_for
 from .wire import WireLayer
 
@@ -160,7 +160,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         )
     else:
         error = ApiError(exc.status_code, str(exc.detail))
-    return error_response(error)
+    return _with_provider_headers(request, error_response(error))
+
+
+def _with_provider_headers(request: Request, response: Response) -> Response:
+    """The headers every answer of the real API carries; the pipeline adds them to the endpoints' own answers,
+    this to the router's (an unknown URL, a wrong method), so no answer of a dialect path lacks them."""
+    identity = request.app.state.mock.identity
+    request_id = identity.request_id(identity.salt(request.url.path.encode()))
+    add_headers(response, {"openai-version": OPENAI_VERSION, "openai-processing-ms": "0", "x-request-id": request_id})
+    return response
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

@@ -155,3 +155,15 @@ def test_real_responses_validate_against_the_document(served: MockServer, docume
               http.post("/serika/api/openai/v1/generate/text", json={"prompt": "Hi", "model": "openai/gpt-4o-mini"}))
         check("/_mock/requests", "get", http.get("/_mock/requests"))
         check("/_mock/config", "get", http.get("/_mock/config"))
+
+
+def test_router_errors_carry_the_documented_headers(served: MockServer) -> None:
+    """An id with a '/' matches no route: the router's 404 still has the headers every answer documents."""
+    headers = {"Authorization": "Bearer sk-doc"}
+    for response in (
+        httpx2.post(served.url + "/chat/completions/a%2Fb", json={"metadata": {}}, headers=headers),
+        httpx2.put(served.url + "/chat/completions", headers=headers),
+    ):
+        assert response.status_code in (404, 405) and response.json()["error"]["code"] in ("unknown_url",
+                                                                                             "method_not_allowed")
+        assert response.headers["x-request-id"].startswith("req_") and response.headers["openai-version"]
