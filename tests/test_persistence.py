@@ -80,6 +80,7 @@ def start_serve(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError(f"the server did not start: {process.wait(5)}")
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_loses_nothing_acknowledged(tmp_path: Path) -> None:
     process, origin = start_serve(tmp_path)
     jobs: list[str] = []

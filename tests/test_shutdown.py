@@ -62,6 +62,7 @@ def wait_until_held(count: int, pending: callable) -> None:  # type: ignore[vali
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_stops_within_a_second_with_held_responses(sig: signal.Signals) -> None:
     process = subprocess.Popen(
