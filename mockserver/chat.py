@@ -237,13 +237,16 @@ class ChatGenerator:
         if calls is not None:
             return self._tool_choice(ctx, index, calls, reasoning, reasoning_tokens, remaining)
 
-        text = self._text(ctx, generator)
+        pieces, counts = self._content(ctx, generator)
         finish = "stop"
-        for stop in ctx.stops:
-            position = text.find(stop)
-            if position != -1:
-                text = text[:position]
-        pieces, counts = ctx.tokenizer.pieces(text)
+        if ctx.stops:
+            text = full = "".join(pieces)
+            for stop in ctx.stops:
+                position = text.find(stop)
+                if position != -1:
+                    text = text[:position]
+            if text != full:
+                pieces, counts = ctx.tokenizer.pieces(text)
         if remaining is not None and sum(counts) > remaining:
             pieces, _ = _cut(pieces, counts, remaining)
             finish = "length"
@@ -271,25 +274,30 @@ class ChatGenerator:
         if sentences == 0:
             return [], []
         topic = ctx.user_text.strip().split("\n", 1)[0][:80]
-        opening = f"The user asks: {topic!r}. " if topic else ""
-        text = opening + prose.paragraph(generator, sentences)
-        return ctx.tokenizer.pieces(text)
+        if not topic:
+            return prose.phrasebook(ctx.tokenizer).paragraph(generator, sentences)
+        opening, opening_counts = ctx.tokenizer.pieces(f"The user asks: {topic!r}.")
+        pieces, counts = prose.phrasebook(ctx.tokenizer).paragraph(generator, sentences, first=False)
+        return opening + pieces, opening_counts + counts
 
-    def _text(self, ctx: "_ChoiceContext", generator: random.Random) -> str:
+    def _content(self, ctx: "_ChoiceContext", generator: random.Random) -> tuple[list[str], list[int]]:
+        """The answer's token pieces and the token count of each."""
         if ctx.script.reply is not None:
-            return ctx.script.reply
+            return ctx.tokenizer.pieces(ctx.script.reply)
         response_format = ctx.body.get("response_format") or {}
         kind = response_format.get("type")
         if kind == "json_schema":
             schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
-            return self._json(schema, generator, ctx.user_text, "response_format.json_schema.schema")
+            return ctx.tokenizer.pieces(self._json(schema, generator, ctx.user_text, "response_format.json_schema.schema"))
         if kind == "json_object":
-            return self._json(JSON_OBJECT_SCHEMA, generator, ctx.user_text, "response_format")
+            return ctx.tokenizer.pieces(self._json(JSON_OBJECT_SCHEMA, generator, ctx.user_text, "response_format"))
         low, high = self.settings.reply_sentences
-        text = prose.paragraph(generator, generator.randint(low, high))
-        if ctx.persona is not None:
-            text = generator.choice(ctx.persona.openers) + " " + text
-        return text
+        sentences = generator.randint(low, high)
+        if ctx.persona is None:
+            return prose.phrasebook(ctx.tokenizer).paragraph(generator, sentences)
+        opener, opener_counts = ctx.tokenizer.pieces(generator.choice(ctx.persona.openers))
+        pieces, counts = prose.phrasebook(ctx.tokenizer).paragraph(generator, sentences, first=False)
+        return opener + pieces, opener_counts + counts
 
     @staticmethod
     def _json(schema: dict[str, Any], generator: random.Random, hint: str, param: str) -> str:

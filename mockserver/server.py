@@ -9,6 +9,7 @@ a free port), so the URL is known at once and there is no port race.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import socket
@@ -20,6 +21,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from .app import AppState, create_app
+from . import prose
 from .config import Config
 from .expectations import Expectations
 from .protocol import TransportInScopeProtocol
@@ -54,8 +56,17 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
 
 
 def warm_up() -> None:
-    """Load the o200k_base vocabulary now (0.15 s), not in the middle of the first chat request."""
-    tokenizer("o200k_base")
+    """Get a server process ready for traffic; only for processes that do nothing but serve.
+
+    Loads the o200k_base vocabulary and its phrasebook now (0.2 s), not in
+    the middle of the first chat request. Then freezes the garbage collector's
+    view of everything built so far (vocabularies, catalogs, schemas, about
+    200,000 objects that live as long as the process): a full collection
+    walks only what requests leave behind, instead of pausing the server for
+    ~140 ms every few thousand requests, which is what set its p99.
+    """
+    prose.phrasebook(tokenizer("o200k_base"))
+    gc.freeze()
 
 
 def serve_workers(config: Config) -> None:

@@ -8,7 +8,7 @@ journal entries.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import collections
 import random
 from typing import Any
 
@@ -18,7 +18,8 @@ import pytest
 from mockserver import prose
 from mockserver.app import create_app
 from mockserver.config import Config
-from mockserver.determinism import _ALPHANUMERIC, _alphanumeric
+from mockserver.catalog import load_characters
+from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
 from mockserver.encode import _text_deltas
 from mockserver.tokens import ROLES, tokenizer
 
@@ -42,16 +43,75 @@ def test_prose_draws_the_words_random_choice_draws() -> None:
         assert fast.random() == reference.random()  # and leaves the generator in the same state
 
 
-def test_ids_are_the_base62_digits_of_the_digest() -> None:
-    for value in range(300):
+def test_ids_are_base62_digits_that_depend_on_every_byte_of_the_material() -> None:
+    seen = set()
+    for value in range(2000):
         material = value.to_bytes(4, "big")
-        number = int.from_bytes(hashlib.sha256(material).digest(), "big")
-        digits = []
-        for _ in range(43):
-            number, index = divmod(number, 62)
-            digits.append(_ALPHANUMERIC[index])
-        for length in (1, 2, 24, 29, 32, 43):
-            assert _alphanumeric(material, length) == "".join(digits[:length])
+        for length in (1, 24, 29, 64):
+            digits = _alphanumeric(material, length)
+            assert len(digits) == length and set(digits) <= set(_ALPHANUMERIC)
+            assert _alphanumeric(material, length) == digits
+        seen.add(_alphanumeric(material, 24))
+    assert len(seen) == 2000
+    # Well spread: every digit turns up, none more than twice as often as the average.
+    counts = collections.Counter("".join(seen))
+    assert set(counts) == set(_ALPHANUMERIC)
+    assert max(counts.values()) < 2 * sum(counts.values()) / 62
+
+
+def test_hash_random_is_a_pure_function_of_its_key_and_serves_every_random_method() -> None:
+    def draws(generator: random.Random) -> list[Any]:
+        items = list(range(20))
+        generator.shuffle(items)
+        return [generator.randint(1, 6), generator.random(), generator.gauss(0, 1), generator.choice("abcdef"),
+                generator.uniform(2, 3), generator.sample(range(100), 5), items, generator.getrandbits(700),
+                generator.randbytes(9), generator.choices("xyz", k=4)]
+
+    assert draws(HashRandom(b"key")) == draws(HashRandom(b"key"))
+    assert draws(HashRandom(b"key")) != draws(HashRandom(b"kez"))
+    generator = HashRandom(b"state")
+    generator.random()
+    state = generator.getstate()
+    after = draws(generator)
+    generator.setstate(state)
+    assert draws(generator) == after
+    with pytest.raises(TypeError):
+        HashRandom("a string")  # type: ignore[arg-type]
+
+
+def test_hash_random_draws_are_uniform() -> None:
+    generator = HashRandom(b"uniform")
+    counts = collections.Counter(generator.randint(1, 6) for _ in range(60_000))
+    assert set(counts) == set(range(1, 7))
+    assert all(abs(count - 10_000) < 500 for count in counts.values())  # > 10 standard deviations of slack
+    mean = sum(generator.random() for _ in range(20_000)) / 20_000
+    assert abs(mean - 0.5) < 0.01
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_phrasebook_pieces_are_the_tokenizer_pieces_of_the_text(name: str) -> None:
+    vocabulary = tokenizer(name)
+    book = prose.phrasebook(vocabulary)
+    generator = random.Random(name)
+    for _ in range(400):
+        first = generator.random() < 0.5
+        pieces, counts = book.paragraph(generator, generator.randint(1, 5), first=first)
+        text = "".join(pieces)
+        assert text.startswith(" ") is not first
+        assert (pieces, counts) == vocabulary.pieces(text)
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_text_before_a_phrasebook_paragraph_keeps_every_token_boundary(name: str) -> None:
+    """Persona openers and the reasoning opening are tokenized alone, then joined to a paragraph."""
+    vocabulary = tokenizer(name)
+    book = prose.phrasebook(vocabulary)
+    openers = [opener for character in load_characters().values() for opener in character.openers]
+    openers += ["The user asks: 'What is 2+2?'.", "The user asks: 'ünïcode 😀 …'.", "Hi", "Well...", "42"]
+    for position, opener in enumerate(openers):
+        head, head_counts = vocabulary.pieces(opener)
+        pieces, counts = book.paragraph(random.Random(position), 2, first=False)
+        assert (head + pieces, head_counts + counts) == vocabulary.pieces(opener + "".join(pieces)), opener
 
 
 @pytest.mark.parametrize("text", ["", "Paris", ' "quoted" \\ back', "Ünïcödé テスト 😀", "\n\t\x00\x1f", "</script>"])
