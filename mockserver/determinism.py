@@ -96,6 +96,7 @@ class Identity:
         self.freeze_time = freeze_time
         self._boot = b"" if freeze_time else time.time_ns().to_bytes(12, "big")
         self._counter = itertools.count()
+        self._fingerprints: dict[str, str] = {}
 
     def salt(self, request_digest: bytes) -> bytes:
         """Material for one response's ids: the request digest itself when time is frozen."""
@@ -119,5 +120,10 @@ class Identity:
 
     def fingerprint(self, model: str) -> str:
         """Stable per server seed and model, like a real backend configuration."""
-        material = self.seed.to_bytes(16, "big", signed=True) + model.encode()
-        return "fp_" + hashlib.sha256(material).hexdigest()[:10]
+        found = self._fingerprints.get(model)
+        if found is None:
+            material = self.seed.to_bytes(16, "big", signed=True) + model.encode()
+            found = "fp_" + hashlib.sha256(material).hexdigest()[:10]
+            if len(self._fingerprints) < 1024:  # model names come from clients: keep the memo bounded
+                self._fingerprints[model] = found
+        return found

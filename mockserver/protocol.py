@@ -8,6 +8,11 @@ relies on uvicorn internals (``on_message_begin`` builds ``self.scope``, the
 parser callbacks, ``send_400_response``), hence the exact uvicorn pin and the
 test that checks it.
 
+It also sends each response in as few ``send()`` calls as it can: uvicorn
+writes a response's head and its body separately, two system calls and two
+TCP segments for every small answer; through :class:`CoalescingTransport`
+what one step of the event loop writes leaves in one.
+
 It also makes uvicorn's own refusals answer like the rest of the mock: a
 request httptools cannot parse gets the 400 in the OpenAI error envelope
 (uvicorn sends plain text), and a request line plus headers above
@@ -16,6 +21,9 @@ request httptools cannot parse gets the 400 in the OpenAI error envelope
 """
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -28,12 +36,62 @@ MAX_HEAD_BYTES = 64 * 1024
 LINGER_SECONDS = 1.0
 
 
+class CoalescingTransport:
+    """A connection's transport whose writes wait for the end of the current event-loop step.
+
+    A response's head and body are written by the same step of its task, so
+    they are joined and leave in one ``send()``. Everything that ends or
+    breaks the connection (``close``, ``abort``, ``write_eof``) first sends
+    what is waiting, so bytes keep their order with every fault the wire layer
+    produces. Everything else is the real transport's.
+    """
+
+    __slots__ = ("transport", "_loop", "_pending")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self.transport.write(data)
+
+    def write_eof(self) -> None:
+        self.flush()
+        self.transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def abort(self) -> None:
+        self.flush()
+        self.transport.abort()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
 class TransportInScopeProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, plus the connection's transport in every request's scope."""
 
     _in_head = False
     _head_bytes = 0
     _refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

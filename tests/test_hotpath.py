@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import random
 from typing import Any
 
@@ -22,6 +23,7 @@ from mockserver.catalog import load_characters
 from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
 from mockserver.encode import _text_deltas
 from mockserver.tokens import ROLES, tokenizer
+from mockserver.validation import validator_for
 
 CHAT = "/v1/chat/completions"
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
@@ -226,3 +228,38 @@ def test_a_stream_with_faults_leaves_frame_by_frame() -> None:
     bodies = [message["body"] for message in sent[1:] if message["body"]]
     assert all(body.count(b"\n\n") == 1 for body in bodies)
     assert app.state.mock.journal.entries()[-1].chunks_sent == len(bodies) > 3
+
+
+BAD_FIELDS = {
+    "temperature": 3.5,
+    "n": "two",
+    "stop": ["a", "b", "c", "d", "e"],
+    "messages": [{"role": "wizard", "content": "hi"}],
+    "tools": [{"type": "function"}],
+    "max_tokens": -1,
+    "top_p": "high",
+    "response_format": {"type": "xml"},
+    "tool_choice": {"type": "function"},
+    "unknown_argument": 1,
+}
+
+
+@pytest.mark.parametrize("dialect", ["openai", "openserv", "samurai", "serika"])
+def test_a_400_names_the_error_the_full_python_walk_meets_first(dialect: str) -> None:
+    validator = validator_for("chat_completion", dialect)
+    bodies = [
+        {**BODY, **{name: BAD_FIELDS[name] for name in names}}
+        for size in (1, 2, 3)
+        for names in itertools.combinations(BAD_FIELDS, size)
+    ]
+    bodies += [{"messages": BODY["messages"], "temperature": 3.5}, {"model": 4, "messages": "no"}]
+    for body in bodies:
+        full = next(validator._precise.iter_errors(body), None)
+        fast = validator._first_error(body)
+        if full is None:  # a field this dialect does not refuse
+            assert fast is None and validator._fast.is_valid(body), body
+            continue
+        assert fast is not None, body
+        assert (fast.message, list(fast.absolute_path), fast.validator) == (
+            full.message, list(full.absolute_path), full.validator
+        ), body

@@ -2,4 +2,7 @@
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer sk-bench"
-wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the capital of France?"}]}'
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the capital of France? #0"}]}'
+-- Every request asks something new ("#0" becomes its number): no two replies are alike, nothing can be replayed.
+n = 0
+function request() n = n + 1 return wrk.format(nil, nil, nil, (wrk.body:gsub("#0", "#" .. n))) end
