@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import sys
 import urllib.error
 import urllib.request
@@ -83,18 +84,42 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def scenario_row(label: str, runs: list[dict], hellos: list[dict], size: int) -> dict:
+    """One table row from a scenario's rounds: each round's ratio is to the hello runs just before and after it."""
+    ratios = [run["rps"] / ((before["rps"] + after["rps"]) / 2) for run, before, after in zip(runs, hellos, hellos[1:])]
+    requests = sum(run["requests"] for run in runs)
+    return {
+        "name": label,
+        "requests": requests,
+        "rps": round(statistics.mean(run["rps"] for run in runs), 1),
+        "p50_ms": statistics.median(run["p50_ms"] for run in runs),
+        "p99_ms": max(run["p99_ms"] for run in runs),
+        "non_2xx": sum(run["non_2xx"] for run in runs),
+        "socket_errors": sum(run["socket_errors"] for run in runs),
+        "cpu_us": round(sum(run["cpu_us"] * run["requests"] for run in runs) / max(1, requests), 1),
+        "response_bytes": size,
+        "x_hello": round(statistics.median(ratios), 3),
+        "x_hello_rounds": [round(ratio, 3) for ratio in ratios],
+        "rounds": runs,
+        "hello_runs": hellos,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
-    parser.add_argument("--quick", action="store_true", help="3 s runs, and no paced-streams or memory check")
+    parser.add_argument("--duration", type=float, default=12.0, help="seconds of wrk per scenario (default 12)")
+    parser.add_argument("--rounds", type=int, default=3, help="hello/scenario alternations per scenario (default 3)")
+    parser.add_argument("--quick", action="store_true", help="3 s per scenario, and no paced-streams or memory check")
     args = parser.parse_args()
-    seconds = 3.0 if args.quick else args.duration
+    seconds = max(1, round((3.0 if args.quick else args.duration) / args.rounds))  # wrk takes whole seconds
     load.ensure_wrk()
-    results: dict = {"machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds}
+    results: dict = {"machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds, "rounds": args.rounds}
 
-    print(f"wrk -t1 -c{load.CONNECTIONS}, {seconds:g} s per run; {results['machine']['cpus']} cpus", flush=True)
-    # All three servers stay up (idle ones cost nothing) and every scenario runs between two hello runs: on a
-    # machine whose load drifts, each ratio compares numbers taken within seconds of each other.
+    print(f"wrk -t1 -c{load.CONNECTIONS}, {args.rounds} rounds of {seconds} s per scenario, each between two "
+          f"hello runs; {results['machine']['cpus']} cpus", flush=True)
+    # All three servers stay up (idle ones cost nothing). On a machine whose speed drifts (shared, throttled),
+    # only numbers taken seconds apart compare: each round of a scenario is read against the hello runs around
+    # it, and the row's ratio is the median of its rounds.
     with load.Server.hello() as hello, load.Server.mockserver() as journal_on, \
             load.Server.mockserver("--journal-size", "0", name="mockserver, journal off") as journal_off:
         load.wrk(hello.origin + "/", None, 1)  # warm-up
@@ -105,28 +130,28 @@ def main() -> None:
         plan += [
             (journal_off, f"{name}, journal off", *rest) for name, *rest in SCENARIOS if name in JOURNAL_OFF_SCENARIOS
         ]
-        hellos = [drive(hello, "/", None, seconds)]
-        rows = []
+        rows, every_hello = [], []
         for server, label, script, status, what in plan:
             print(f"  {label}: {what} ...", flush=True)
-            row = {"name": label, **measure(server, label, script, status, seconds)}
-            hellos.append(drive(hello, "/", None, seconds))
-            row["hello_rps"] = round((hellos[-2]["rps"] + hellos[-1]["rps"]) / 2, 1)
-            row["x_hello"] = round(row["rps"] / row["hello_rps"], 3)
-            rows.append(row)
+            hellos = [drive(hello, "/", None, seconds)]
+            runs = []
+            for _ in range(args.rounds):
+                runs.append(measure(server, label, script, status, seconds))
+                hellos.append(drive(hello, "/", None, seconds))
+            rows.append(scenario_row(label, runs, hellos, runs[0]["response_bytes"]))
+            every_hello += hellos
     baseline = {
         "name": "hello (raw ASGI)",
-        **{key: round(sum(run[key] for run in hellos) / len(hellos), 2) for key in ("rps", "p50_ms", "p99_ms")},
-        "cpu_us": round(sum(run["cpu_us"] for run in hellos) / len(hellos), 1),
-        "rps_range": [min(run["rps"] for run in hellos), max(run["rps"] for run in hellos)],
+        **{key: round(statistics.mean(run[key] for run in every_hello), 2) for key in ("rps", "p50_ms", "p99_ms")},
+        "cpu_us": round(statistics.mean(run["cpu_us"] for run in every_hello), 1),
+        "rps_range": [min(run["rps"] for run in every_hello), max(run["rps"] for run in every_hello)],
         "x_hello": 1.0,
     }
     results["rows"] = [baseline, *rows]
-    results["hello_runs"] = hellos
     print()
     print(table(results["rows"]))
-    print(f"hello: mean of {len(hellos)} runs, {baseline['rps_range'][0]:.0f}-{baseline['rps_range'][1]:.0f} req/s; "
-          "x hello: against the two hello runs around each scenario")
+    print(f"hello: mean of {len(every_hello)} runs, {baseline['rps_range'][0]:.0f}-{baseline['rps_range'][1]:.0f} req/s; "
+          "x hello: median over the rounds of each scenario's ratio to the hello runs around it")
 
     if not args.quick:
         print("\npaced streams:", flush=True)

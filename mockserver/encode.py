@@ -70,54 +70,60 @@ def sse_frames(completion: Completion, *, include_usage: bool) -> list[bytes]:
     )
     prefix = b"data: " + head[:-1] + b',"choices":['
     suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
-    per_choice = [list(_choice_deltas(choice)) for choice in completion.choices]
+    per_choice = [_choice_frames(choice, prefix, suffix) for choice in completion.choices]
     if len(per_choice) == 1:
-        frames = [prefix + delta + suffix for delta in per_choice[0]]
+        frames = per_choice[0]
     else:
         frames = []
-        for position in range(max(len(deltas) for deltas in per_choice)):
-            for deltas in per_choice:
-                if position < len(deltas):
-                    frames.append(prefix + deltas[position] + suffix)
+        for position in range(max(len(choice_frames) for choice_frames in per_choice)):
+            for choice_frames in per_choice:
+                if position < len(choice_frames):
+                    frames.append(choice_frames[position])
     if include_usage:
         frames.append(prefix + b'],"usage":' + dumps(completion.usage) + b"}\n\n")
     frames.append(DONE_FRAME)
     return frames
 
 
-def _choice_deltas(choice: Choice) -> Iterator[bytes]:
-    """The serialised choice object of each chunk for this choice, in order."""
+def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes) -> list[bytes]:
+    """Every frame of this choice, in order: ``prefix`` + the serialised choice object + ``suffix``."""
     index = choice.index
+    frames = []
 
     def chunk(delta: dict[str, Any], logprobs: Any = None, finish_reason: str | None = None) -> bytes:
-        return dumps({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason})
+        choice_object = {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
+        return prefix + dumps(choice_object) + suffix
 
     opening_content = None if (choice.tool_calls or choice.audio is not None) else ""
-    yield chunk({"role": "assistant", "content": opening_content, "refusal": None})
-    yield from _text_deltas(index, b'{"reasoning_content":', choice.reasoning)
+    frames.append(chunk({"role": "assistant", "content": opening_content, "refusal": None}))
+    frames += _text_deltas(index, b'{"reasoning_content":', choice.reasoning, b"", prefix, suffix)
     if choice.audio is not None:
-        yield from (chunk({"audio": delta}) for delta in _audio_deltas(choice.audio))
+        frames += [chunk({"audio": delta}) for delta in _audio_deltas(choice.audio)]
     elif choice.content and choice.logprobs is None:
-        yield from _text_deltas(index, b'{"content":', choice.content)
+        frames += _text_deltas(index, b'{"content":', choice.content, b"", prefix, suffix)
     elif choice.content:
         for piece, logprob in zip(choice.content, choice.logprobs):  # type: ignore[arg-type]
-            yield chunk({"content": piece}, {"content": [logprob], "refusal": None})
+            frames.append(chunk({"content": piece}, {"content": [logprob], "refusal": None}))
     for position, call in enumerate(choice.tool_calls):
         first = {"index": position, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
-        yield chunk({"tool_calls": [first]})
+        frames.append(chunk({"tool_calls": [first]}))
         opening = b'{"tool_calls":[{"index":%d,"function":{"arguments":' % position
-        yield from _text_deltas(index, opening, call.argument_pieces, b"}}]")
-    yield chunk({}, None, choice.finish_reason)
+        frames += _text_deltas(index, opening, call.argument_pieces, b"}}]", prefix, suffix)
+    frames.append(chunk({}, None, choice.finish_reason))
+    return frames
 
 
-def _text_deltas(index: int, opening: bytes, texts: list[str], closing: bytes = b"") -> list[bytes]:
-    """``chunk({<opening> text <closing>})`` for each text: the same bytes as ``dumps`` of the whole dict.
+def _text_deltas(
+    index: int, opening: bytes, texts: list[str], closing: bytes = b"", prefix: bytes = b"", suffix: bytes = b""
+) -> list[bytes]:
+    """``prefix + chunk({<opening> text <closing>}) + suffix`` for each text, ``chunk`` being ``dumps`` of the
+    whole choice object.
 
     One per token, the bulk of every stream: only the text goes through
-    ``dumps``, the rest of the choice object is the same for every token.
+    ``dumps``, the rest of the frame is the same for every token.
     """
-    head = b'{"index":%d,"delta":' % index + opening
-    tail = closing + b'},"logprobs":null,"finish_reason":null}'
+    head = prefix + b'{"index":%d,"delta":' % index + opening
+    tail = closing + b'},"logprobs":null,"finish_reason":null}' + suffix
     return [head + dumps(text) + tail for text in texts]
 
 

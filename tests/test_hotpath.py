@@ -22,6 +22,7 @@ from mockserver.config import Config
 from mockserver.catalog import load_characters
 from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
 from mockserver.encode import _text_deltas
+from mockserver.protocol import CoalescingTransport
 from mockserver.tokens import ROLES, tokenizer
 from mockserver.validation import validator_for
 
@@ -263,3 +264,95 @@ def test_a_400_names_the_error_the_full_python_walk_meets_first(dialect: str) ->
         assert (fast.message, list(fast.absolute_path), fast.validator) == (
             full.message, list(full.absolute_path), full.validator
         ), body
+
+
+class _RecordingTransport:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bytes]] = []
+
+    def write(self, data: bytes) -> None:
+        self.calls.append(("write", data))
+
+    def close(self) -> None:
+        self.calls.append(("close", b""))
+
+    def abort(self) -> None:
+        self.calls.append(("abort", b""))
+
+    def write_eof(self) -> None:
+        self.calls.append(("write_eof", b""))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+@pytest.mark.parametrize("ending", ["close", "abort", "write_eof"])
+def test_the_coalescing_transport_sends_one_step_in_one_write_and_never_reorders(ending: str) -> None:
+    async def scenario() -> list[tuple[str, bytes]]:
+        real = _RecordingTransport()
+        transport = CoalescingTransport(real, asyncio.get_running_loop())  # type: ignore[arg-type]
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.write(b"body")
+        assert real.calls == []  # nothing leaves before the step ends
+        await asyncio.sleep(0)
+        assert real.calls == [("write", b"HTTP/1.1 200 OK\r\n\r\nbody")]
+        transport.write(b"half a frame")
+        getattr(transport, ending)()  # what is waiting goes first, then the connection ends
+        await asyncio.sleep(0)
+        assert transport.get_extra_info("socket") == "info:socket" and transport.is_closing() is False
+        return real.calls[1:]
+
+    assert asyncio.run(scenario()) == [("write", b"half a frame"), (ending, b"")]
+
+
+def test_serving_runs_on_uvloop_and_httptools() -> None:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from mockserver.server import uvicorn_config
+
+    settings = uvicorn_config(create_app(Config()), Config())
+    loop = settings.get_loop_factory()()  # type: ignore[misc]
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
+    assert issubclass(settings.http, HttpToolsProtocol)  # type: ignore[arg-type]
+
+
+def test_requests_read_no_files_and_no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything a request needs is loaded when the app is built; none of it is read again per request."""
+    import builtins
+    import io
+    import pathlib
+
+    import yaml
+
+    app = create_app(Config(seed=2))
+    requests = [
+        ("POST", CHAT, BODY),
+        ("POST", CHAT, {**BODY, "stream": True, "n": 2, "logprobs": True}),
+        ("POST", CHAT, {**BODY, "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"when": {"type": "string", "format": "date-time"}}}}}],
+            "tool_choice": "required"}),
+        ("POST", CHAT, {**BODY, "messages": [{"role": "user", "content": "Answer in JSON."}],
+                        "response_format": {"type": "json_object"}}),
+        ("POST", CHAT, {**BODY, "model": "o3-mini", "reasoning_effort": "high"}),
+        ("POST", CHAT, {**BODY, "temperature": 3}),
+        ("GET", "/v1/models", None),
+        ("POST", "/v1/embeddings", {"model": "text-embedding-3-small", "input": "hi"}),
+    ]
+    for request in requests:  # first use of each path: vocabularies and phrasebooks load here, once
+        _call(app, *request)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"read during a request: {args[:1]!r}")
+
+    for owner, name in [(builtins, "open"), (io, "open"), (pathlib.Path, "open"), (pathlib.Path, "read_text"),
+                        (pathlib.Path, "read_bytes"), (yaml, "load"), (yaml, "safe_load")]:
+        monkeypatch.setattr(owner, name, refuse)
+    for method, path, body in requests:
+        status = _call(app, method, path, body)[0]["status"]
+        assert status == (400 if body and body.get("temperature") == 3 else 200)
