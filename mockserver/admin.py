@@ -84,7 +84,7 @@ def admin_routes(control: "Control") -> list[Route]:
         """
         if not state.config.api_key or admin_token_given(request):
             return None
-        label = key_id(bearer_key(request))
+        label = key_id(bearer_key(request.headers.get("authorization", "")))
         if label is None:
             raise ApiError(
                 401,

@@ -44,9 +44,13 @@ class Call:
     test_id: str | None
     exchange: "Exchange | None"
     started: float
+    # The request's headers by (lower-case) name, the first of each name, as Starlette's ``headers.get`` has them:
+    # one dict per request instead of a scan of the header list for every lookup.
+    headers: dict[bytes, bytes]
 
     def header(self, name: str) -> str | None:
-        return self.request.headers.get(name)
+        value = self.headers.get(name.lower().encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
 
 
 Handler = Callable[["AppState", Call, Any, Decision], Awaitable[Response]]
@@ -151,9 +155,9 @@ def key_id(api_key: str) -> str | None:
     return "key_" + hashlib.sha256(api_key.encode()).hexdigest()[:12] if api_key else None
 
 
-def bearer_key(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+def bearer_key(authorization: str) -> str:
+    """The key of an ``Authorization: Bearer <key>`` header value, or ""."""
+    scheme, _, key = authorization.partition(" ")
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
@@ -163,15 +167,18 @@ def make_route_handler(state: "AppState", dialect: Dialect, endpoint: Endpoint) 
     async def run(request: Request) -> Response:
         started = time.perf_counter()
         exchange = request.scope.get("mockserver.exchange")
+        headers = dict(reversed(request.scope["headers"]))
+        test_id = headers.get(b"x-mock-test-id")
         call = Call(
             request=request,
             dialect=dialect,
             endpoint=endpoint,
-            api_key=bearer_key(request),
-            attempt=_attempt(request),
-            test_id=request.headers.get("x-mock-test-id"),
+            api_key=bearer_key(headers.get(b"authorization", b"").decode("latin-1")),
+            attempt=_attempt(headers.get(b"x-stainless-retry-count", b"0")),
+            test_id=None if test_id is None else test_id.decode("latin-1"),
             exchange=exchange,
             started=started,
+            headers=headers,
         )
         if exchange is not None:
             exchange.dialect = dialect.name
@@ -254,6 +261,5 @@ def _unusable(failure: Exception) -> ApiError:
     )
 
 
-def _attempt(request: Request) -> int:
-    raw = request.headers.get("x-stainless-retry-count", "0")
+def _attempt(raw: bytes) -> int:
     return int(raw) if raw.isdigit() else 0
