@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 WORDS: tuple[str, ...] = tuple(_Lorem.word_list)
 SENTENCE_WORDS = (6, 14)
 _WORD_BITS = len(WORDS).bit_length()
-PHRASEBOOK_BITS = 11  # 2,048 sentences per vocabulary, built in ~15 ms on its first use
+PHRASEBOOK_BITS = 11  # 2,048 sentences per vocabulary, built in about 30 ms on its first use
 PHRASEBOOK_SEED = "mockserver phrasebook 1"
 
 
