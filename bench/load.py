@@ -143,7 +143,8 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, script: str | None, seconds: float, connections: int = CONNECTIONS) -> dict:
     """One wrk run (one thread, ``connections`` connections); req/s, p50, p99 and the status mix."""
-    argv = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "5s"]
+    whole = max(1, round(seconds))  # wrk refuses fractions of a second
+    argv = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{whole}s", "--latency", "--timeout", "5s"]
     if script:
         argv += ["-s", str(BENCH / "wrk" / script)]
     output = subprocess.run(argv + [url], capture_output=True, text=True, check=True, preexec_fn=pinned(CLIENT_CPU),
