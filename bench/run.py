@@ -66,12 +66,12 @@ def drive(server: load.Server, path: str, script: str | None, seconds: float) ->
 
 
 def measure(server: load.Server, name: str, script: str, status: int, seconds: float) -> dict:
-    size = check(server, script, status)
+    """One round of a scenario, with a warning if any answer was not the expected status."""
     result = drive(server, CHAT_PATH, script, seconds)
     wrong = result["non_2xx"] if status < 300 else result["requests"] - result["non_2xx"]
     if wrong or result["socket_errors"]:
         print(f"  warning: {name}: {wrong} unexpected statuses, {result['socket_errors']} socket errors", flush=True)
-    return {**result, "response_bytes": size}
+    return result
 
 
 def table(rows: list[dict]) -> str:
@@ -133,12 +133,13 @@ def main() -> None:
         rows, every_hello = [], []
         for server, label, script, status, what in plan:
             print(f"  {label}: {what} ...", flush=True)
+            size = check(server, script, status)
             hellos = [drive(hello, "/", None, seconds)]
             runs = []
             for _ in range(args.rounds):
                 runs.append(measure(server, label, script, status, seconds))
                 hellos.append(drive(hello, "/", None, seconds))
-            rows.append(scenario_row(label, runs, hellos, runs[0]["response_bytes"]))
+            rows.append(scenario_row(label, runs, hellos, size))
             every_hello += hellos
     baseline = {
         "name": "hello (raw ASGI)",

@@ -96,11 +96,11 @@ def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes) -> list[bytes]:
 
     opening_content = None if (choice.tool_calls or choice.audio is not None) else ""
     frames.append(chunk({"role": "assistant", "content": opening_content, "refusal": None}))
-    frames += _text_deltas(index, b'{"reasoning_content":', choice.reasoning, b"", prefix, suffix)
+    frames += _text_deltas(index, b'{"reasoning_content":', choice.reasoning, prefix, suffix)
     if choice.audio is not None:
         frames += [chunk({"audio": delta}) for delta in _audio_deltas(choice.audio)]
     elif choice.content and choice.logprobs is None:
-        frames += _text_deltas(index, b'{"content":', choice.content, b"", prefix, suffix)
+        frames += _text_deltas(index, b'{"content":', choice.content, prefix, suffix)
     elif choice.content:
         for piece, logprob in zip(choice.content, choice.logprobs):  # type: ignore[arg-type]
             frames.append(chunk({"content": piece}, {"content": [logprob], "refusal": None}))
@@ -108,13 +108,13 @@ def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes) -> list[bytes]:
         first = {"index": position, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
         frames.append(chunk({"tool_calls": [first]}))
         opening = b'{"tool_calls":[{"index":%d,"function":{"arguments":' % position
-        frames += _text_deltas(index, opening, call.argument_pieces, b"}}]", prefix, suffix)
+        frames += _text_deltas(index, opening, call.argument_pieces, prefix, suffix, closing=b"}}]")
     frames.append(chunk({}, None, choice.finish_reason))
     return frames
 
 
 def _text_deltas(
-    index: int, opening: bytes, texts: list[str], closing: bytes = b"", prefix: bytes = b"", suffix: bytes = b""
+    index: int, opening: bytes, texts: list[str], prefix: bytes, suffix: bytes, closing: bytes = b""
 ) -> list[bytes]:
     """``prefix + chunk({<opening> text <closing>}) + suffix`` for each text, ``chunk`` being ``dumps`` of the
     whole choice object.

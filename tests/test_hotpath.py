@@ -122,10 +122,10 @@ def test_text_deltas_are_the_bytes_of_the_whole_chunk(text: str) -> None:
     def chunk(delta: dict[str, Any]) -> bytes:
         return orjson.dumps({"index": 2, "delta": delta, "logprobs": None, "finish_reason": None})
 
-    assert _text_deltas(2, b'{"content":', [text]) == [chunk({"content": text})]
-    assert _text_deltas(2, b'{"reasoning_content":', [text]) == [chunk({"reasoning_content": text})]
+    assert _text_deltas(2, b'{"content":', [text], b"", b"") == [chunk({"content": text})]
+    assert _text_deltas(2, b'{"reasoning_content":', [text], b"", b"") == [chunk({"reasoning_content": text})]
     opening = b'{"tool_calls":[{"index":1,"function":{"arguments":'
-    assert _text_deltas(2, opening, [text], b"}}]") == [
+    assert _text_deltas(2, opening, [text], b"", b"", closing=b"}}]") == [
         chunk({"tool_calls": [{"index": 1, "function": {"arguments": text}}]})
     ]
 
