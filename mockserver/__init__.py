@@ -4,10 +4,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import AppState, create_app
-    from .config import Config
-    from .errors import ApiError
-    from .server import MockServer
+    from mockserver.app import AppState, create_app
+    from mockserver.config import Config
+    from mockserver.errors import ApiError
+    from mockserver.server import MockServer
 
 __version__ = "0.1.0"
 

@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import ApiError
-from .faults import SpecError
-from .pipeline import bearer_key, error_response, json_response, key_id, read_json
+from mockserver.errors import ApiError
+from mockserver.control.faults import SpecError
+from mockserver.pipeline import bearer_key, error_response, json_response, key_id, read_json
 
 if TYPE_CHECKING:
-    from .control import Control
+    from mockserver.control.plane import Control
 
 TOKEN_HEADER = "x-mock-admin-token"
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -15,22 +15,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from . import characters, endpoints, image_edits, images, jobs, legacy, openapi, stored
-from .admin import admin_routes
-from .catalog import load_catalogs, load_characters
-from .chat import ChatGenerator, ChatSettings
-from .config import Config
-from .control import Control, install
-from .decision import NOTHING, Decision
-from .determinism import Identity
-from .dispatch import Dispatcher
-from .dialects import Dialect, load_dialects
-from .errors import ApiError
-from .journal import Journal
-from .persistence import open_stores
-from .pipeline import OPENAI_VERSION, Call, Endpoint, add_headers, error_response, make_route_handler
-from .validation import BodyValidator, validator_for
-from .wire import WireLayer
+from mockserver.endpoints.serika import characters, jobs, legacy
+
+from mockserver.endpoints.chat import completions as endpoints, stored
+
+from mockserver.endpoints.images import edits as image_edits, generations as images
+
+from mockserver import openapi
+from mockserver.admin import admin_routes
+from mockserver.dialects.catalog import load_catalogs, load_characters
+from mockserver.generation.chat import ChatGenerator, ChatSettings
+from mockserver.config import Config
+from mockserver.control.plane import Control, install
+from mockserver.control.decision import NOTHING, Decision
+from mockserver.determinism import Identity
+from mockserver.asgi.dispatch import Dispatcher
+from mockserver.dialects.dialect import Dialect, load_dialects
+from mockserver.errors import ApiError
+from mockserver.journal import Journal
+from mockserver.storage.sqlite import open_stores
+from mockserver.pipeline import OPENAI_VERSION, Call, Endpoint, add_headers, error_response, make_route_handler
+from mockserver.validation import BodyValidator, validator_for
+from mockserver.asgi.wire import WireLayer
 
 log = logging.getLogger("mockserver")
 

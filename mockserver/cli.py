@@ -9,8 +9,8 @@ import socket
 import sys
 from typing import Sequence
 
-from . import __version__
-from .config import Config, ConfigError
+from mockserver import __version__
+from mockserver.config import Config, ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +89,7 @@ def banner(config: Config, dialects: dict) -> str:
 
 def check_fixtures(locations: Sequence[str]) -> int:
     """Print every mistake as ``file:line: message``; exit status 1 if there is any."""
-    from . import fixtures
+    from mockserver.control import fixtures
 
     try:
         files = fixtures.rule_files(locations)
@@ -108,8 +108,8 @@ def check_fixtures(locations: Sequence[str]) -> int:
 def serve(config: Config) -> int:
     import uvicorn
 
-    from .app import create_app
-    from .server import serve_workers, uvicorn_config, warm_up
+    from mockserver.app import create_app
+    from mockserver.server import serve_workers, uvicorn_config, warm_up
 
     # Built here even with workers: a broken setting or fixture stops the command before any worker starts.
     app = create_app(config)

@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import orjson
 
-from .chat import last_user_text
-from .control import UNLIMITED, ScriptEntry
-from .faults import SpecError
-from .fixtures import Rule, load_rules, rules_from_mapping
-from .journal import Exchange
+from mockserver.generation.chat import last_user_text
+from mockserver.control.plane import UNLIMITED, ScriptEntry
+from mockserver.control.faults import SpecError
+from mockserver.control.fixtures import Rule, load_rules, rules_from_mapping
+from mockserver.journal import Exchange
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 Times = int | Literal["unlimited"]
 

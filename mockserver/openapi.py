@@ -29,15 +29,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import __version__
-from .config import Config
-from .conformance import official_document
-from .image_edits import form_validator
-from .journal import Exchange
-from .pipeline import JSON_MEDIA_TYPE, OPENAI_VERSION, Endpoint
+from mockserver import __version__
+from mockserver.config import Config
+from mockserver.conformance import official_document
+from mockserver.endpoints.images.edits import form_validator
+from mockserver.journal import Exchange
+from mockserver.pipeline import JSON_MEDIA_TYPE, OPENAI_VERSION, Endpoint
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 OPENAPI_PATH = "/openapi.json"
 OPENAPI = "3.1.0"

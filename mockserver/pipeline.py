@@ -18,14 +18,14 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .decision import Decision
-from .dialects import Dialect
-from .errors import ApiError, invalid_request
-from .validation import require_object
+from mockserver.control.decision import Decision
+from mockserver.dialects.dialect import Dialect
+from mockserver.errors import ApiError, invalid_request
+from mockserver.validation import require_object
 
 if TYPE_CHECKING:
-    from .app import AppState
-    from .journal import Exchange
+    from mockserver.app import AppState
+    from mockserver.journal import Exchange
 
 OPENAI_VERSION = "2020-10-01"
 JSON_MEDIA_TYPE = "application/json"

@@ -34,7 +34,7 @@ import pytest
 if TYPE_CHECKING:
     import openai
 
-    from .server import MockServer
+    from mockserver.server import MockServer
 
 API_KEY = "sk-mock"
 # The SDK's default is 600 s; a test that hits an unexpected stall or hang should fail well before that.
@@ -98,7 +98,7 @@ def mockserver_config() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def mockserver_session(mockserver_config: dict[str, Any]) -> Iterator[MockServer]:
     """One real mock server on a free loopback port for the whole session (one per xdist worker)."""
-    from .server import MockServer
+    from mockserver.server import MockServer
 
     with MockServer(**mockserver_config) as server:
         yield server

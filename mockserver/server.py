@@ -20,12 +20,12 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from .app import AppState, create_app
-from . import prose
-from .config import Config
-from .expectations import Expectations
-from .protocol import TransportInScopeProtocol
-from .tokens import tokenizer
+from mockserver.app import AppState, create_app
+from mockserver.generation import prose
+from mockserver.config import Config
+from mockserver.expectations import Expectations
+from mockserver.asgi.protocol import TransportInScopeProtocol
+from mockserver.generation.tokens import tokenizer
 
 START_TIMEOUT = 10.0
 GRACEFUL_SHUTDOWN_SECONDS = 1

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from mockserver.conformance import validate_official
-from mockserver.tokens import tokenizer
+from mockserver.generation.tokens import tokenizer
 
 from helpers import assert_stream_conforms, parse_sse
 

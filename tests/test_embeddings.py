@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.embeddings import default_dimensions, embed, embed_tokens, encode_base64
+from mockserver.generation.vectors import default_dimensions, embed, embed_tokens, encode_base64
 
 REPO = Path(__file__).resolve().parent.parent
 FIFTY_WORDS = (
@@ -116,7 +116,7 @@ def test_vectors_do_not_depend_on_the_process_hash_seed() -> None:
     outputs = set()
     for hash_seed in ("1", "2"):
         environment = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        module = str(REPO / "mockserver" / "embeddings.py")
+        module = str(REPO / "mockserver" / "generation" / "vectors.py")
         done = subprocess.run([sys.executable, "-c", script, module], capture_output=True, text=True,
                               env=environment, check=True, timeout=60)
         outputs.add(done.stdout)

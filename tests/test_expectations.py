@@ -11,8 +11,8 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.faults import SpecError
-from mockserver.fixtures import FixtureError
+from mockserver.control.faults import SpecError
+from mockserver.control.fixtures import FixtureError
 
 HELLO = [{"role": "user", "content": "What is the weather in Paris?"}]
 WEATHER_TOOL = {

@@ -20,7 +20,7 @@ import uvicorn
 from mockserver import MockServer
 from mockserver.config import Config
 from mockserver.journal import Exchange
-from mockserver.protocol import TRANSPORT_KEY, TransportInScopeProtocol
+from mockserver.asgi.protocol import TRANSPORT_KEY, TransportInScopeProtocol
 from mockserver.server import uvicorn_config
 
 API_KEY = "sk-test-key"

@@ -16,14 +16,14 @@ from typing import Any
 import orjson
 import pytest
 
-from mockserver import prose
+from mockserver.generation import prose
 from mockserver.app import create_app
 from mockserver.config import Config
-from mockserver.catalog import load_characters
+from mockserver.dialects.catalog import load_characters
 from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
-from mockserver.encode import _text_deltas
-from mockserver.protocol import CoalescingTransport
-from mockserver.tokens import ROLES, tokenizer
+from mockserver.endpoints.chat.encode import _text_deltas
+from mockserver.asgi.protocol import CoalescingTransport
+from mockserver.generation.tokens import ROLES, tokenizer
 from mockserver.validation import validator_for
 
 CHAT = "/v1/chat/completions"

@@ -12,7 +12,8 @@ import httpx2
 import openai
 import pytest
 
-from mockserver import MockServer, media
+from mockserver import MockServer
+from mockserver.generation import media
 from mockserver.conformance import validate_official
 
 API_KEY = "sk-test-key"

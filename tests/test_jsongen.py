@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from mockserver.jsongen import SchemaUnsupported, generate
+from mockserver.generation.jsongen import SchemaUnsupported, generate
 
 SEEDS = range(60)
 

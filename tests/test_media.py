@@ -19,7 +19,7 @@ import zlib
 
 import pytest
 
-from mockserver.media import (
+from mockserver.generation.media import (
     MAX_SIDE,
     SAMPLE_RATE,
     PngInfo,

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.persistence import DATABASE_NAME, PersistentCompletionStore, PersistentJobStore, StateDatabase
+from mockserver.storage.sqlite import DATABASE_NAME, PersistentCompletionStore, PersistentJobStore, StateDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"Authorization": "Bearer sk-persist"}

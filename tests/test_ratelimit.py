@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.ratelimit import RateLimiter, estimate_tokens, format_duration
+from mockserver.control.ratelimit import RateLimiter, estimate_tokens, format_duration
 
 HELLO = [{"role": "user", "content": "Hi"}]
 

@@ -19,7 +19,7 @@ from mockserver import MockServer
 from mockserver.cli import exposure_warning
 from mockserver.config import Config
 from mockserver.pipeline import MAX_JSON_DEPTH, key_id
-from mockserver.protocol import MAX_HEAD_BYTES
+from mockserver.asgi.protocol import MAX_HEAD_BYTES
 
 KEY = "sk-reliability-secret-0001"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -8,7 +8,8 @@ import httpx2
 import openai
 import pytest
 
-from mockserver import Config, MockServer, media
+from mockserver import Config, MockServer
+from mockserver.generation import media
 from mockserver.cli import build_parser
 from mockserver.config import ConfigError
 from mockserver.conformance import validate_official

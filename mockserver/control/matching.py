@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .chat import content_text, last_user_text, tool_result_pending
-from .faults import SpecError
+from mockserver.generation.chat import content_text, last_user_text, tool_result_pending
+from mockserver.control.faults import SpecError
 
 if TYPE_CHECKING:
-    from .pipeline import Call
+    from mockserver.pipeline import Call
 
 MATCH_KEYS = (
     "model", "dialect", "path", "message_contains", "message_regex", "system_contains",

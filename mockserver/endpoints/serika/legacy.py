@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from . import images
-from .decision import Decision
-from .endpoints import complete_chat, lenient_chat_body
-from .errors import invalid_request
-from .pipeline import Call, Endpoint, json_response
+from mockserver.endpoints.images import generations as images
+from mockserver.control.decision import Decision
+from mockserver.endpoints.chat.completions import complete_chat, lenient_chat_body
+from mockserver.errors import invalid_request
+from mockserver.pipeline import Call, Endpoint, json_response
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 
 def chat_request(body: Any) -> dict[str, Any]:

@@ -40,12 +40,12 @@ import orjson
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
-from .journal import Exchange, redact_headers
-from .protocol import TRANSPORT_KEY
+from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
+from mockserver.journal import Exchange, redact_headers
+from mockserver.asgi.protocol import TRANSPORT_KEY
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 FAULTS_KEY = "mockserver.faults"
 EXCHANGE_KEY = "mockserver.exchange"

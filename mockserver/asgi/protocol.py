@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from .errors import ApiError
+from mockserver.errors import ApiError
 
 TRANSPORT_KEY = "mockserver.transport"
 FAULTS_KEY = "mockserver.faults"  # set by the pipeline when the control plane chose faults (see wire.FAULTS_KEY)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from faker.providers.lorem.en_US import Provider as _Lorem
 
 if TYPE_CHECKING:
-    from .tokens import Tokenizer
+    from mockserver.generation.tokens import Tokenizer
 
 WORDS: tuple[str, ...] = tuple(_Lorem.word_list)
 SENTENCE_WORDS = (6, 14)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .resources import fixtures_dir, read_yaml
+from mockserver.resources import fixtures_dir, read_yaml
 
 _REASONING_NAME = re.compile(r"(^|[/\-_.])(r1|o1|o3|o4|gpt-5|reasoner|reasoning|thinking|think)([/\-_.:]|$)|^o\d", re.I)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Catalog
-from .resources import fixtures_dir, read_yaml
+from mockserver.dialects.catalog import Catalog
+from mockserver.resources import fixtures_dir, read_yaml
 
 
 @dataclass(frozen=True)

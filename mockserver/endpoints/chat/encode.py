@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import orjson
 
-from .chat import Choice, Completion
+from mockserver.generation.chat import Choice, Completion
 
 DONE_FRAME = b"data: [DONE]\n\n"
 SERVICE_TIER = "default"

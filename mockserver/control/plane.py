@@ -24,17 +24,17 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import orjson
 
-from .config import ConfigError
-from .decision import NOTHING, Decision
-from .errors import ApiError
-from .faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
-from .fixtures import FixtureError, Rule, RuleSet, load_rules
-from .matching import Match, RequestView
-from .ratelimit import RateLimiter, estimate_tokens
+from mockserver.config import ConfigError
+from mockserver.control.decision import NOTHING, Decision
+from mockserver.errors import ApiError
+from mockserver.control.faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
+from mockserver.control.fixtures import FixtureError, Rule, RuleSet, load_rules
+from mockserver.control.matching import Match, RequestView
+from mockserver.control.ratelimit import RateLimiter, estimate_tokens
 
 if TYPE_CHECKING:
-    from .app import AppState
-    from .pipeline import Call
+    from mockserver.app import AppState
+    from mockserver.pipeline import Call
 
 CONTROL_HEADERS = {
     b"x-mock-fault": "X-Mock-Fault",

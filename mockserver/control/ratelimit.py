@@ -17,8 +17,8 @@ import math
 import time
 from typing import Any, Callable
 
-from .chat import content_text
-from .errors import ApiError
+from mockserver.generation.chat import content_text
+from mockserver.errors import ApiError
 
 
 def format_duration(seconds: float) -> str:

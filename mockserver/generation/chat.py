@@ -27,13 +27,13 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from . import media, prose
-from .catalog import Character, ModelInfo
-from .determinism import Identity, rng
-from .errors import ApiError, invalid_request
-from .jsongen import SchemaUnsupported
-from .jsongen import generate as generate_json
-from .tokens import Tokenizer
+from mockserver.generation import media, prose
+from mockserver.dialects.catalog import Character, ModelInfo
+from mockserver.determinism import Identity, rng
+from mockserver.errors import ApiError, invalid_request
+from mockserver.generation.jsongen import SchemaUnsupported
+from mockserver.generation.jsongen import generate as generate_json
+from mockserver.generation.tokens import Tokenizer
 
 REASONING_SENTENCES = {"none": 0, "minimal": 1, "low": 2, "medium": 4, "high": 7, "xhigh": 10}
 AUDIO_WORDS_PER_SECOND = 2.5

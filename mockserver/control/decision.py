@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chat import Script
-from .errors import ApiError
+from mockserver.generation.chat import Script
+from mockserver.errors import ApiError
 
 
 @dataclass

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from .decision import Decision
-from .determinism import digest
-from .encode import completion_body
-from .errors import ApiError, invalid_request
-from .pipeline import Call, Endpoint, json_response
-from .tokens import tokenizer
+from mockserver.control.decision import Decision
+from mockserver.determinism import digest
+from mockserver.endpoints.chat.encode import completion_body
+from mockserver.errors import ApiError, invalid_request
+from mockserver.pipeline import Call, Endpoint, json_response
+from mockserver.generation.tokens import tokenizer
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

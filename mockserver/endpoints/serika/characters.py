@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from .decision import Decision
-from .errors import ApiError
-from .pipeline import Call, Endpoint, json_response
+from mockserver.control.decision import Decision
+from mockserver.errors import ApiError
+from mockserver.pipeline import Call, Endpoint, json_response
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 
 def character_not_found(character_id: str, param: str | None = None) -> ApiError:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .catalog import ModelInfo
-from .errors import ApiError, invalid_request
+from mockserver.dialects.catalog import ModelInfo
+from mockserver.errors import ApiError, invalid_request
 
 
 def check_chat(body: dict[str, Any], model: ModelInfo, prompt_tokens: int, *, dialect: str) -> None:

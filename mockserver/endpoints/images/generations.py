@@ -27,16 +27,16 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import media, prose
-from .decision import Decision
-from .determinism import digest, rng
-from .endpoints import FramesResponse, model_not_found
-from .errors import ApiError, invalid_request
-from .pipeline import Call, Endpoint, error_response, json_response
-from .tokens import IMAGE_TOKENS, tokenizer
+from mockserver.generation import media, prose
+from mockserver.control.decision import Decision
+from mockserver.determinism import digest, rng
+from mockserver.endpoints.chat.completions import FramesResponse, model_not_found
+from mockserver.errors import ApiError, invalid_request
+from mockserver.pipeline import Call, Endpoint, error_response, json_response
+from mockserver.generation.tokens import IMAGE_TOKENS, tokenizer
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 GPT_IMAGE, DALL_E_2, DALL_E_3, OTHER = "gpt-image", "dall-e-2", "dall-e-3", "other"
 STANDARD_SIZES = ("1024x1024", "1024x1536", "1536x1024")

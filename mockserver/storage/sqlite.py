@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import orjson
 
-from .jobs import MAX_JOBS, Job, JobStore
-from .stored import CAPACITY, CompletionStore, StoredCompletion
+from mockserver.endpoints.serika.jobs import MAX_JOBS, Job, JobStore
+from mockserver.endpoints.chat.stored import CAPACITY, CompletionStore, StoredCompletion
 
 DATABASE_NAME = "mockserver.sqlite3"
 BUSY_TIMEOUT_MS = 5000

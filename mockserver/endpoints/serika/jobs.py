@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from starlette.responses import Response
 
-from . import images
-from .decision import Decision
-from .determinism import Identity, digest
-from .errors import ApiError
-from .pipeline import Call, Endpoint, json_response
+from mockserver.endpoints.images import generations as images
+from mockserver.control.decision import Decision
+from mockserver.determinism import Identity, digest
+from mockserver.errors import ApiError
+from mockserver.pipeline import Call, Endpoint, json_response
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 QUEUED, PROCESSING, COMPLETED = "queued", "processing", "completed"
 MAX_JOBS = 10_000

@@ -12,19 +12,21 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from . import embeddings, media, semantics
-from .catalog import Character, ModelInfo
-from .chat import Completion
-from .decision import Decision
-from .determinism import digest
-from .encode import completion_body, sse_frames
-from .errors import ApiError, invalid_request
-from .pipeline import Call, Endpoint, json_response
-from .tokens import encoding_for_model, tokenizer
-from .wire import FAULTS_KEY, FRAMES_KEY
+from mockserver.generation import vectors as embeddings, media
+
+from mockserver.dialects import semantics
+from mockserver.dialects.catalog import Character, ModelInfo
+from mockserver.generation.chat import Completion
+from mockserver.control.decision import Decision
+from mockserver.determinism import digest
+from mockserver.endpoints.chat.encode import completion_body, sse_frames
+from mockserver.errors import ApiError, invalid_request
+from mockserver.pipeline import Call, Endpoint, json_response
+from mockserver.generation.tokens import encoding_for_model, tokenizer
+from mockserver.asgi.wire import FAULTS_KEY, FRAMES_KEY
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 # Fields that change how the answer travels, is billed, cut or annotated, not what the model
 # says: a stop sequence or a token limit truncates the very text the request would otherwise get.

@@ -24,16 +24,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive
 
-from . import images, media
-from .decision import Decision
-from .errors import ApiError, invalid_request
-from .images import DALL_E_2, DALL_E_3, GPT_IMAGE
-from .pipeline import Call, Endpoint
-from .resources import schemas_dir
-from .validation import BodyValidator
+from mockserver.endpoints.images import generations as images
+
+from mockserver.generation import media
+from mockserver.control.decision import Decision
+from mockserver.errors import ApiError, invalid_request
+from mockserver.endpoints.images.generations import DALL_E_2, DALL_E_3, GPT_IMAGE
+from mockserver.pipeline import Call, Endpoint
+from mockserver.resources import schemas_dir
+from mockserver.validation import BodyValidator
 
 if TYPE_CHECKING:
-    from .app import AppState
+    from mockserver.app import AppState
 
 FILE_FIELDS = ("image", "mask")
 MAX_UPLOADS = 17  # 16 images and a mask

@@ -26,8 +26,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from .faults import Behavior, SpecError, behavior_from_mapping
-from .matching import Match, RequestView
+from mockserver.control.faults import Behavior, SpecError, behavior_from_mapping
+from mockserver.control.matching import Match, RequestView
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
