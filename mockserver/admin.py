@@ -21,18 +21,20 @@ from starlette.routing import Route
 
 from mockserver.errors import ApiError
 from mockserver.control.faults import SpecError
-from mockserver.pipeline import bearer_key, error_response, json_response, key_id, read_json
+from mockserver.asgi.body import read_json
+from mockserver.asgi.context import bearer_key, key_id
+from mockserver.asgi.responses import error_response, json_response
 
 if TYPE_CHECKING:
-    from mockserver.control.plane import Control
+    from mockserver.state import AppState
 
 TOKEN_HEADER = "x-mock-admin-token"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def admin_routes(control: "Control") -> list[Route]:
+def admin_routes(state: AppState) -> list[Route]:
     """The admin routes, at their full ``/_mock/...`` paths."""
-    state = control.state
+    control = state.control
 
     def admin_token_given(request: Request) -> bool:
         expected = state.config.admin_token

@@ -12,7 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 
-class ApiError(Exception):
+class MockserverError(Exception):
+    """The base of every exception mockserver raises on purpose (``except MockserverError`` catches them all)."""
+
+
+class ApiError(MockserverError):
     """An HTTP error answered in the OpenAI envelope."""
 
     def __init__(
@@ -50,3 +54,27 @@ class ApiError(Exception):
 def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
     """A 400 ``invalid_request_error``: the shape OpenAI uses for every body problem."""
     return ApiError(400, message, param=param, code=code)
+
+
+def model_not_found(model_id: str) -> ApiError:
+    return ApiError(
+        404,
+        f"The model `{model_id}` does not exist or you do not have access to it.",
+        param="model",
+        code="model_not_found",
+    )
+
+
+def request_too_large(size: int, limit: int) -> ApiError:
+    return ApiError(
+        413, f"Request body of {size} bytes exceeds the limit of {limit} bytes (--max-body).", code="request_too_large"
+    )
+
+
+def unsupported_content_type(content_type: str, expected: str) -> ApiError:
+    """A 415 saying what to send instead (``expected`` is a sentence fragment: ``the body as JSON ...``)."""
+    return ApiError(
+        415,
+        f"Unsupported content type {content_type or 'none'!r}: send {expected}.",
+        code="unsupported_content_type",
+    )

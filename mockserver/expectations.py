@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import orjson
 
-from mockserver.generation.chat import last_user_text
+from mockserver.messages import last_user_text
 from mockserver.control.plane import UNLIMITED, ScriptEntry
 from mockserver.control.faults import SpecError
 from mockserver.control.fixtures import Rule, load_rules, rules_from_mapping
 from mockserver.journal import Exchange
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 Times = int | Literal["unlimited"]
 

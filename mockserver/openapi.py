@@ -32,21 +32,19 @@ from starlette.routing import BaseRoute, Route
 from mockserver import __version__
 from mockserver.config import Config
 from mockserver.conformance import official_document
-from mockserver.endpoints.images.edits import form_validator
 from mockserver.journal import Exchange
-from mockserver.pipeline import JSON_MEDIA_TYPE, OPENAI_VERSION, Endpoint
+from mockserver.asgi.responses import JSON_MEDIA_TYPE, OPENAI_VERSION, SSE_MEDIA_TYPE
+from mockserver.endpoints import endpoints_for
+from mockserver.endpoints.base import Endpoint, Stream
+from mockserver.endpoints.images.edits import MULTIPART_MEDIA_TYPE, form_validator
+from mockserver.resources import schemas_dir
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 OPENAPI_PATH = "/openapi.json"
 OPENAPI = "3.1.0"
-SSE_MEDIA_TYPE = "text/event-stream"
-MULTIPART_MEDIA_TYPE = "multipart/form-data"
-MULTIPART_ENDPOINTS = {"images.edit": "image_edit", "images.create_variation": "image_variation"}
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
-
-Group = list[tuple[str, list[str], Endpoint]]
 
 
 def ref(name: str) -> dict[str, str]:
@@ -57,70 +55,28 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {JSON_MEDIA_TYPE: {"schema": schema}}}
 
 
-def _sse_event(data: Iterable[dict[str, Any]], event: list[str] | None = None) -> dict[str, Any]:
+def _sse_event(stream: Stream) -> dict[str, Any]:
     """One server-sent event as OpenAPI 3.1 tooling reads a ``text/event-stream`` schema.
 
-    ``data`` is JSON (``contentMediaType``) valid against one of ``data``'s
-    schemas, or the literal ``[DONE]`` that ends a chat stream.
+    ``data`` is JSON (``contentMediaType``) valid against one of the stream's
+    components, or the literal ``[DONE]`` that ends a chat stream.
     """
-    payload = {"type": "string", "contentMediaType": JSON_MEDIA_TYPE, "contentSchema": {"anyOf": list(data)}}
+    payload = {"type": "string", "contentMediaType": JSON_MEDIA_TYPE,
+               "contentSchema": {"anyOf": [ref(name) for name in stream.data]}}
     properties: dict[str, Any] = {"data": {"anyOf": [{"const": "[DONE]"}, payload]}}
-    if event is not None:
-        properties["event"] = {"type": "string", "enum": event}
+    if stream.events is not None:
+        properties["event"] = {"type": "string", "enum": list(stream.events)}
     return {"type": "object", "required": ["data"], "properties": properties}
 
 
-def _with_stream(response: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    response["content"][SSE_MEDIA_TYPE] = {"schema": event}
-    response["description"] = "OK: JSON, or server-sent events with `stream: true`"
+def _ok(endpoint: Endpoint) -> dict[str, Any]:
+    """The 200 an endpoint answers: its JSON component, and its event stream where it streams."""
+    response = _json(ref(endpoint.response))
+    if endpoint.stream is not None:
+        response["content"][SSE_MEDIA_TYPE] = {"schema": _sse_event(endpoint.stream)}
+        response["description"] = "OK: JSON, or server-sent events with `stream: true`"
     return response
 
-
-def _image_events(kind: str) -> dict[str, Any]:
-    name = "ImageGenStreamEvent" if kind == "image_generation" else "ImageEditStreamEvent"
-    return _sse_event([ref(name)], [f"{kind}.partial_image", f"{kind}.completed"])
-
-
-CHAT_STREAM = _sse_event([ref("CreateChatCompletionStreamResponse"), ref("ErrorResponse")])
-
-# What each endpoint answers with 200, by Endpoint.name (see ENDPOINT_GROUPS); built afresh for each
-# operation, which then gets its own headers.
-RESPONSES: dict[str, Any] = {
-    "chat.completions": lambda: _with_stream(_json(ref("CreateChatCompletionResponse")), CHAT_STREAM),
-    "models.list": lambda: _json(ref("ListModelsResponse")),
-    "models.retrieve": lambda: _json(ref("Model")),
-    "models.delete": lambda: _json(ref("DeleteModelResponse")),
-    "embeddings": lambda: _json(ref("CreateEmbeddingResponse")),
-    "chat.completions.list": lambda: _json(ref("ChatCompletionList")),
-    "chat.completions.retrieve": lambda: _json(ref("CreateChatCompletionResponse")),
-    "chat.completions.update": lambda: _json(ref("CreateChatCompletionResponse")),
-    "chat.completions.delete": lambda: _json(ref("ChatCompletionDeleted")),
-    "chat.completions.messages.list": lambda: _json(ref("ChatCompletionMessageList")),
-    "images.generate": lambda: _with_stream(_json(ref("ImagesResponse")), _image_events("image_generation")),
-    "images.edit": lambda: _with_stream(_json(ref("ImagesResponse")), _image_events("image_edit")),
-    "images.create_variation": lambda: _json(ref("ImagesResponse")),
-    "jobs.create_image": lambda: _json(ref("Job")),
-    "jobs.retrieve": lambda: _json(ref("Job")),
-    "legacy.generate_text": lambda: _json(ref("TextGeneration")),
-    "legacy.generate_image": lambda: _with_stream(_json(ref("ImagesResponse")), _image_events("image_generation")),
-    "characters.list": lambda: _json(ref("CharacterList")),
-    "characters.retrieve": lambda: _json(ref("Character")),
-}
-
-LIST_QUERY = [
-    {"name": "after", "in": "query", "schema": {"type": "string"}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 100}},
-    {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
-]
-QUERY: dict[str, list[dict[str, Any]]] = {
-    "chat.completions.list": [
-        {"name": "model", "in": "query", "schema": {"type": "string"}},
-        {"name": "metadata", "in": "query", "style": "deepObject", "explode": True,
-         "schema": {"type": "object", "additionalProperties": {"type": "string"}}},
-        *LIST_QUERY,
-    ],
-    "chat.completions.messages.list": LIST_QUERY,
-}
 
 COMMON_HEADERS = {
     "x-request-id": {"required": True, "schema": {"type": "string", "pattern": "^req_[0-9a-f]{32}$"}},
@@ -140,127 +96,16 @@ ERROR_STATUSES = {
     "429": "Rate limited (--rpm / --tpm)",
 }
 
-MOCK_SCHEMAS: dict[str, Any] = {
-    "Job": {
-        "type": "object",
-        "required": ["id", "object", "type", "status", "created_at", "started_at", "completed_at", "result", "error"],
-        "properties": {
-            "id": {"type": "string", "pattern": "^job_"},
-            "object": {"const": "job"},
-            "type": {"const": "image"},
-            "status": {"enum": ["queued", "processing", "completed"]},
-            "created_at": {"type": "integer"},
-            "started_at": {"type": ["integer", "null"]},
-            "completed_at": {"type": ["integer", "null"]},
-            "model": {"type": ["string", "null"]},
-            "prompt": {"type": ["string", "null"]},
-            "result": {"anyOf": [ref("ImagesResponse"), {"type": "null"}]},
-            "error": {"type": "null"},
-        },
-    },
-    "TextGeneration": {
-        "type": "object",
-        "required": ["id", "object", "created", "model", "text", "finish_reason", "usage"],
-        "properties": {
-            "id": {"type": "string", "pattern": "^gen-"},
-            "object": {"const": "text_generation"},
-            "created": {"type": "integer"},
-            "model": {"type": "string"},
-            "text": {"type": "string"},
-            "finish_reason": {"enum": ["stop", "length", "tool_calls", "content_filter"]},
-            "usage": {
-                "type": "object",
-                "required": ["prompt_tokens", "completion_tokens", "total_tokens"],
-                "properties": {key: {"type": "integer"} for key in USAGE_KEYS},
-            },
-        },
-    },
-    "Character": {
-        "type": "object",
-        "required": ["id", "object", "name", "description", "personality", "free"],
-        "properties": {
-            "id": {"type": "string"},
-            "object": {"const": "character"},
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "personality": {"type": "string"},
-            "free": {"type": "boolean"},
-        },
-    },
-    "CharacterList": {
-        "type": "object",
-        "required": ["object", "data"],
-        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": ref("Character")}},
-    },
-    "ExchangeList": {
-        "type": "object",
-        "required": ["object", "data"],
-        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": ref("Exchange")}},
-    },
-    "ScriptList": {
-        "type": "object",
-        "required": ["behaviors"],
-        "properties": {
-            "behaviors": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["id", "test_id", "remaining", "behavior"],
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "test_id": {"type": ["string", "null"]},
-                        "remaining": {"anyOf": [{"type": "integer", "minimum": 0}, {"const": "unlimited"}]},
-                        "behavior": {"type": "object"},
-                    },
-                },
-            }
-        },
-    },
-    "Script": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["behaviors"],
-        "properties": {
-            "behaviors": {
-                "type": "array",
-                "minItems": 1,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "fault": {"type": "string"},
-                        "reply": {"type": "string"},
-                        "tool_call": {"type": "object"},
-                        "tool_calls": {"type": "array", "items": {"type": "object"}},
-                        "error": {"type": "object"},
-                        "match": {"type": "object"},
-                        "times": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "unlimited"}]},
-                    },
-                },
-            }
-        },
-    },
-    "Reset": {
-        "type": "object",
-        "required": ["reset"],
-        "properties": {
-            "reset": {"anyOf": [{"const": "all"}, {"type": "object", "required": ["test_id"],
-                                                   "properties": {"test_id": {"type": "string"}}}]}
-        },
-    },
-    "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
-}
 
 
-def build_document(state: "AppState", groups: dict[str, Group], routes: Iterable[BaseRoute]) -> dict[str, Any]:
+def build_document(state: AppState, routes: Iterable[BaseRoute]) -> dict[str, Any]:
     """The document for this server: its mounts, its configuration, its routes."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     for prefix, dialect in state.mounts():
-        for group in sorted(dialect.endpoints):
-            for path, methods, endpoint in groups.get(group, ()):
-                item = paths.setdefault(openapi_path(prefix + path), {})
-                for method in methods:
-                    item[method.lower()] = _operation(state, prefix, dialect.name, path, endpoint, schemas)
+        for endpoint in endpoints_for(dialect.endpoints):
+            item = paths.setdefault(openapi_path(prefix + endpoint.path), {})
+            item[endpoint.method.lower()] = _operation(state, prefix, dialect.name, endpoint, schemas)
     for route in routes:
         if isinstance(route, Route):
             for method in sorted((route.methods or set()) - {"HEAD"}):
@@ -271,7 +116,7 @@ def build_document(state: "AppState", groups: dict[str, Group], routes: Iterable
                 paths.setdefault(openapi_path(route.path), {})[method.lower()] = operation
     paths[OPENAPI_PATH] = {"get": ROOT_OPERATIONS[(OPENAPI_PATH, "GET")](state)}
     schemas.update(_official_schemas())
-    schemas.update(copy.deepcopy(MOCK_SCHEMAS))
+    schemas.update(mock_components())
     schemas["Exchange"] = dataclass_schema(Exchange)
     schemas["Config"] = dataclass_schema(Config)
     return {
@@ -311,12 +156,10 @@ def openapi_path(path: str) -> str:
     return _CONVERTER.sub(r"{\1}", path)
 
 
-def _operation(
-    state: "AppState", prefix: str, dialect: str, path: str, endpoint: Endpoint, schemas: dict[str, Any]
-) -> dict[str, Any]:
-    ok = RESPONSES[endpoint.name]()
+def _operation(state: AppState, prefix: str, dialect: str, endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+    ok = _ok(endpoint)
     statuses = ["400", "401", "404"]
-    if endpoint.reads_body or endpoint.name in MULTIPART_ENDPOINTS:
+    if endpoint.reads_body or endpoint.form is not None:
         statuses += ["413", "415"]
     if endpoint.generation:
         statuses.append("429")
@@ -333,7 +176,7 @@ def _operation(
         "security": [{"bearer": []}],
         "responses": responses,
     }
-    parameters = _path_parameters(path) + copy.deepcopy(QUERY.get(endpoint.name, []))
+    parameters = _path_parameters(endpoint.path) + copy.deepcopy(list(endpoint.query))
     if parameters:
         operation["parameters"] = parameters
     body = _request_body(state, dialect, endpoint, schemas)
@@ -349,44 +192,42 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
-def _request_body(
-    state: "AppState", dialect: str, endpoint: Endpoint, schemas: dict[str, Any]
-) -> dict[str, Any] | None:
+def _request_body(state: AppState, dialect: str, endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any] | None:
     if endpoint.schema is not None:
         name = f"{endpoint.schema}.{dialect}"
         schemas[name] = _component(state.validator(endpoint.schema, dialect).schema, name, state, dialect)
-        return {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": ref(name)}}}
-    if endpoint.name == "legacy.generate_text":
-        name = f"generate_text.{dialect}"
-        chat = _component(state.validator("chat_completion", dialect).schema, name, state, dialect)
-        chat["properties"]["prompt"] = {"type": "string"}
-        chat["properties"]["stream"] = {"type": ["boolean", "null"], "enum": [False, None]}
-        chat["required"] = [key for key in chat["required"] if key != "messages"]
-        chat["oneOf"] = [{"required": ["prompt"], "not": {"required": ["messages"]}},
-                         {"required": ["messages"], "not": {"required": ["prompt"]}}]
-        schemas[name] = chat
-        return {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": ref(name)}}}
-    if endpoint.name in MULTIPART_ENDPOINTS:
-        kind = MULTIPART_ENDPOINTS[endpoint.name]
-        form = copy.deepcopy(form_validator(kind, ignore_unknown=state.config.validation == "schema").schema)
+        return _json_body(name)
+    if endpoint.derived_from is not None and endpoint.derive_body is not None:
+        name = f"{endpoint.name}.{dialect}"
+        derived = _component(state.validator(endpoint.derived_from, dialect).schema, name, state, dialect)
+        endpoint.derive_body(derived)
+        schemas[name] = derived
+        return _json_body(name)
+    if endpoint.form is not None:
+        form = copy.deepcopy(form_validator(endpoint.form, ignore_unknown=state.config.validation == "schema").schema)
         for key in ("$schema", "$id", "additionalProperties"):
             form.pop(key, None)
         for field in ("image", "mask"):
             if field in form["properties"]:
                 form["properties"][field] = {"type": "string", "contentMediaType": "image/png"}
-        schemas[kind] = form
-        return {"required": True, "content": {MULTIPART_MEDIA_TYPE: {"schema": ref(kind)}}}
-    if endpoint.name == "chat.completions.update":
-        schemas["UpdateChatCompletion"] = {
-            "type": "object",
-            "required": ["metadata"],
-            "properties": {"metadata": {"anyOf": [ref("Metadata"), {"type": "null"}]}},
-        }
-        return {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": ref("UpdateChatCompletion")}}}
+        schemas[endpoint.form] = form
+        return {"required": True, "content": {MULTIPART_MEDIA_TYPE: {"schema": ref(endpoint.form)}}}
+    if endpoint.request_component is not None:
+        return _json_body(endpoint.request_component)
     return None
 
 
-def _component(schema: dict[str, Any], name: str, state: "AppState", dialect: str) -> dict[str, Any]:
+def _json_body(component: str) -> dict[str, Any]:
+    return {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": ref(component)}}}
+
+
+def mock_components() -> dict[str, Any]:
+    """The mock's own components (``schemas/mock/components.json``), read afresh for each document."""
+    components: dict[str, Any] = orjson.loads((schemas_dir() / "mock" / "components.json").read_bytes())["components"]
+    return components
+
+
+def _component(schema: dict[str, Any], name: str, state: AppState, dialect: str) -> dict[str, Any]:
     """A request schema as a component: no ``$id`` (it would rebase refs), local refs made document-wide.
 
     Where the dialect serves only its catalog's models, ``model`` lists them: any
@@ -461,7 +302,7 @@ def _admin_security(config: Config, own_view: bool) -> list[dict[str, list[str]]
 
 def _admin(summary: str, ok: dict[str, Any], *, body: str | None = None,
            query: list[dict[str, Any]] | None = None, own_view: bool = False) -> Any:
-    def build(state: "AppState") -> dict[str, Any]:
+    def build(state: AppState) -> dict[str, Any]:
         operation: dict[str, Any] = {
             "tags": ["admin"],
             "summary": summary,
@@ -479,7 +320,7 @@ def _admin(summary: str, ok: dict[str, Any], *, body: str | None = None,
 
 
 def _public(summary: str, ok: dict[str, Any], statuses: tuple[str, ...] = ()) -> Any:
-    def build(state: "AppState") -> dict[str, Any]:
+    def build(state: AppState) -> dict[str, Any]:
         responses = {"200": copy.deepcopy(ok), **{status: ERROR_RESPONSE for status in statuses}}
         return {"tags": ["admin"], "summary": summary, "security": [], "responses": responses}
 

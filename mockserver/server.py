@@ -20,7 +20,8 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from mockserver.app import AppState, create_app
+from mockserver.app import create_app
+from mockserver.state import AppState
 from mockserver.generation import prose
 from mockserver.config import Config
 from mockserver.expectations import Expectations

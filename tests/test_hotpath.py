@@ -205,7 +205,7 @@ def test_the_dispatcher_answers_an_unhandled_error_as_starlette_does(monkeypatch
         app = create_app(Config(seed=3, freeze_time=True))
         if through_starlette:
             app.app = app.app.app
-        monkeypatch.setattr(app.state.mock, "authenticate", broken)
+        monkeypatch.setattr(app.state.mock.keys, "authenticate", broken)
         sent: list = []
         with pytest.raises(ZeroDivisionError):  # re-raised after the 500, so the server logs it
             _call(app, "POST", CHAT, BODY, sent=sent)

@@ -50,8 +50,8 @@ def test_jobs_and_stored_completions_survive_a_restart(tmp_path: Path) -> None:
 
 def test_without_state_dir_nothing_is_written(tmp_path: Path) -> None:
     with MockServer() as server:
-        assert not isinstance(server.state.jobs, PersistentJobStore)
-        assert not isinstance(server.state.stored, PersistentCompletionStore)
+        assert not isinstance(server.state.stores.jobs, PersistentJobStore)
+        assert not isinstance(server.state.stores.completions, PersistentCompletionStore)
 
 
 def test_the_stores_stay_bounded(tmp_path: Path) -> None:

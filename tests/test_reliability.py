@@ -18,7 +18,8 @@ import pytest
 from mockserver import MockServer
 from mockserver.cli import exposure_warning
 from mockserver.config import Config
-from mockserver.pipeline import MAX_JSON_DEPTH, key_id
+from mockserver.asgi.body import MAX_JSON_DEPTH
+from mockserver.asgi.context import key_id
 from mockserver.asgi.protocol import MAX_HEAD_BYTES
 
 KEY = "sk-reliability-secret-0001"

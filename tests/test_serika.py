@@ -37,7 +37,7 @@ class FakeClock:
 
 def test_job_moves_queued_processing_completed(serika: MockServer) -> None:
     clock = FakeClock()
-    serika.state.jobs.clock = clock
+    serika.state.stores.jobs.clock = clock
     with _http(serika) as http:
         created = http.post("/jobs/image", json={"prompt": "a moonlit harbour", "n": 2, "size": "256x256"}).json()
         assert created["object"] == "job" and created["status"] == "queued" and created["id"].startswith("job_")

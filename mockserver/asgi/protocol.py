@@ -28,10 +28,9 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from mockserver.asgi.context import CONTEXT_KEY, TRANSPORT_KEY
 from mockserver.errors import ApiError
 
-TRANSPORT_KEY = "mockserver.transport"
-FAULTS_KEY = "mockserver.faults"  # set by the pipeline when the control plane chose faults (see wire.FAULTS_KEY)
 MAX_HEAD_BYTES = 64 * 1024
 LINGER_SECONDS = 1.0
 
@@ -127,7 +126,7 @@ class TransportInScopeProtocol(HttpToolsProtocol):
         Responses without faults still finish normally.
         """
         cycle = self.cycle
-        if cycle is not None and not cycle.response_complete and self.scope.get(FAULTS_KEY):
+        if cycle is not None and not cycle.response_complete and _faults_planned(self.scope):
             self.transport.close()
             return
         super().shutdown()
@@ -160,3 +159,8 @@ class TransportInScopeProtocol(HttpToolsProtocol):
             self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
             self.transport.close()
+
+
+def _faults_planned(scope: Any) -> bool:
+    context = scope.get(CONTEXT_KEY)
+    return context is not None and bool(context.faults)

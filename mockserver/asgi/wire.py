@@ -1,10 +1,11 @@
 """The wire layer: the outermost ASGI layer, which sees every message the app sends.
 
-For every request it opens the journal entry (``scope["mockserver.exchange"]``,
-filled in by the pipeline), records status, time to first byte, duration,
+For every request it opens the request's context (``scope["mockserver"]``, see
+:mod:`~mockserver.asgi.context`) and its journal entry, filled in by the
+pipeline; it records status, time to first byte, duration,
 chunks and how the response ended, and appends the entry to the journal. It
 also carries out the stream and socket faults the control plane decided
-(``scope["mockserver.faults"]``) as the response goes out: delays, pacing,
+(``context.faults``) as the response goes out: delays, pacing,
 stalls, cuts, bad bytes. Raw ASGI on purpose: Starlette's
 ``BaseHTTPMiddleware`` buffers streams and hides disconnects.
 
@@ -42,17 +43,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
 from mockserver.journal import Exchange, redact_headers
-from mockserver.asgi.protocol import TRANSPORT_KEY
+from mockserver.asgi.context import ADMIN_PREFIX, CONTEXT_KEY, FRAMES_KEY, TEST_ID_HEADER, TRANSPORT_KEY, RequestContext
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.control.plane import Control
+    from mockserver.journal import Journal
 
-FAULTS_KEY = "mockserver.faults"
-EXCHANGE_KEY = "mockserver.exchange"
-# In a body message: how many stream chunks (SSE frames) the body holds, when it holds more than one.
-FRAMES_KEY = "mockserver.frames"
-TEST_ID_HEADER = b"x-mock-test-id"
-ADMIN_PREFIX = "/_mock/"
 LOSS_TIMEOUT = 1.0
 SOCKET_FAULTS = ("reset", "empty", "garbage")
 
@@ -60,10 +56,11 @@ SOCKET_FAULTS = ("reset", "empty", "garbage")
 class WireLayer:
     """Wraps the Starlette app; ``state`` is the app's, so ``create_app(...).state.mock`` still works."""
 
-    def __init__(self, app: ASGIApp, mock: "AppState") -> None:
+    def __init__(self, app: ASGIApp, journal: Journal, control: Control, seed: int) -> None:
         self.app = app
-        self.mock = mock
-        self._random = random.Random(f"wire:{mock.config.seed}")
+        self.journal = journal
+        self.control = control
+        self._random = random.Random(f"wire:{seed}")
 
     @property
     def state(self) -> State:
@@ -73,13 +70,15 @@ class WireLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        test_id = self.mock.control.default_test_id
+        test_id = self.control.default_test_id
         if test_id is not None and not scope["path"].startswith(ADMIN_PREFIX):
             scope["headers"] = _with_test_id(scope["headers"], test_id)
-        exchange = self._open(scope)
-        self.mock.journal.begin(exchange)
-        scope[EXCHANGE_KEY] = exchange
-        transmission = Transmission(scope, receive, send, exchange, self._random)
+        context = RequestContext.from_scope(scope)
+        exchange = self._open(scope, context)
+        context.exchange = exchange
+        self.journal.begin(exchange)
+        scope[CONTEXT_KEY] = context
+        transmission = Transmission(scope, receive, send, context, self._random)
         try:
             await self.app(scope, receive, transmission.send)
         except BaseException:
@@ -87,20 +86,19 @@ class WireLayer:
             raise
         finally:
             transmission.finish()
-            self.mock.journal.append(exchange)
+            self.journal.append(exchange)
 
-    def _open(self, scope: Scope) -> Exchange:
+    def _open(self, scope: Scope, context: RequestContext) -> Exchange:
         headers = redact_headers(scope["headers"])
-        attempt = headers.get("x-stainless-retry-count", "0")
         return Exchange(
-            id=self.mock.journal.next_id(),
+            id=self.journal.next_id(),
             time=time.time(),
             method=scope["method"],
             path=scope["path"],
             query=scope["query_string"].decode("latin-1"),
             headers=headers,
-            attempt=int(attempt) if attempt.isdigit() else 0,
-            test_id=headers.get("x-mock-test-id"),
+            attempt=context.attempt,
+            test_id=context.test_id,
             admin=scope["path"].startswith(ADMIN_PREFIX),
         )
 
@@ -108,11 +106,13 @@ class WireLayer:
 class Transmission:
     """One response on its way out: what the journal records, and the faults applied as it goes."""
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange, rng: random.Random) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, context: RequestContext, rng: random.Random) -> None:
         self.scope = scope
+        self.context = context
         self.receive = receive
         self._send = send
-        self.exchange = exchange
+        assert context.exchange is not None
+        self.exchange = context.exchange
         self.rng = rng
         self.started = time.perf_counter()
         self.plan: dict[str, Fault] = {}
@@ -140,7 +140,7 @@ class Transmission:
             else:
                 await self._whole_body(body, more)
         elif kind == "http.response.start":
-            faults = self.scope.get(FAULTS_KEY)
+            faults = self.context.faults
             if faults:
                 self.plan = {fault.name: fault for fault in reversed(faults)}
                 await self._start_with_faults(message)

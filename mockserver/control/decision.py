@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.generation.chat import Script
 from mockserver.errors import ApiError
+
+
+@dataclass
+class Script:
+    """What the control plane decided the reply must be, if anything."""
+
+    reply: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    broken_tool_call: str | None = None
 
 
 @dataclass

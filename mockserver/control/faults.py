@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 import orjson
 
-from mockserver.generation.chat import Script
+from mockserver.control.decision import Script
 from mockserver.control.decision import Decision
 from mockserver.errors import ApiError
 from mockserver.control.ratelimit import format_duration, rate_limit_headers

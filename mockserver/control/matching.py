@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Mapping
 
-from mockserver.generation.chat import content_text, last_user_text, tool_result_pending
+from mockserver.messages import content_text, last_user_text, tool_result_pending
 from mockserver.control.faults import SpecError
 
 if TYPE_CHECKING:
-    from mockserver.pipeline import Call
+    from mockserver.asgi.context import RequestContext
 
 MATCH_KEYS = (
     "model", "dialect", "path", "message_contains", "message_regex", "system_contains",
@@ -28,7 +28,7 @@ MATCH_KEYS = (
 class RequestView:
     """One request as matches see it; each fact is computed on first use."""
 
-    def __init__(self, call: "Call", body: Any) -> None:
+    def __init__(self, call: RequestContext, body: Any) -> None:
         self.call = call
         self.body = body if isinstance(body, dict) else {}
 
@@ -101,9 +101,9 @@ class Match:
         call = view.call
         if self.model is not None and view.model not in self.model:
             return False
-        if self.dialect is not None and call.dialect.name not in self.dialect:
+        if self.dialect is not None and call.dialect not in self.dialect:
             return False
-        if self.path is not None and not call.request.scope["path"].endswith(self.path):
+        if self.path is not None and not call.path.endswith(self.path):
             return False
         if self.header is not None and any(call.header(name) != value for name, value in self.header):
             return False

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import orjson
 
-from mockserver.config import ConfigError
+from mockserver.config import Config, ConfigError
 from mockserver.control.decision import NOTHING, Decision
 from mockserver.errors import ApiError
 from mockserver.control.faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
@@ -33,8 +33,8 @@ from mockserver.control.matching import Match, RequestView
 from mockserver.control.ratelimit import RateLimiter, estimate_tokens
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
-    from mockserver.pipeline import Call
+    from mockserver.asgi.context import RequestContext
+    from mockserver.journal import Journal
 
 CONTROL_HEADERS = {
     b"x-mock-fault": "X-Mock-Fault",
@@ -248,9 +248,8 @@ class Chaos:
 class Control:
     """Everything the control plane knows for one app: scripts, rules, chaos and rate limits."""
 
-    def __init__(self, state: "AppState") -> None:
-        config = state.config
-        self.state = state
+    def __init__(self, config: Config, journal: Journal) -> None:
+        self.journal = journal
         self.headers_enabled = config.control
         self.scripts = ScriptQueue()
         # The test requests without X-Mock-Test-Id belong to (the pytest plugin sets it: a worker runs one
@@ -265,9 +264,10 @@ class Control:
         self.chaos = Chaos(config.fault, config.seed)
         self.limiter = RateLimiter(config.rpm, config.tpm) if (config.rpm or config.tpm) else None
 
-    def decide(self, call: "Call", body: Any) -> Decision:
+    def decide(self, call: RequestContext, body: Any) -> Decision:
+        """What answers this request: the first surface with a behaviour for it, then the rate limiter."""
         decision = self._surfaces(call, body)
-        if self.limiter is not None and call.endpoint.generation and decision.error is None:
+        if self.limiter is not None and call.generation and decision.error is None:
             model = body.get("model") if isinstance(body, dict) else None
             model = model if isinstance(model, str) else "the model"
             error, headers = self.limiter.admit(call.api_key, estimate_tokens(body), model)
@@ -276,9 +276,9 @@ class Control:
             return replace(decision, headers={**decision.headers, **headers})
         return decision
 
-    def _surfaces(self, call: "Call", body: Any) -> Decision:
+    def _surfaces(self, call: RequestContext, body: Any) -> Decision:
         if self.headers_enabled:
-            behavior = header_behavior(call.request.scope["headers"])
+            behavior = header_behavior(call.raw_headers)
             if behavior is not None:
                 decision = behavior.decision(call.attempt, "header")
                 if decision is not None:
@@ -301,7 +301,7 @@ class Control:
         return NOTHING
 
     @staticmethod
-    def _chosen(call: "Call", behavior: Behavior, decision: Decision) -> Decision:
+    def _chosen(call: RequestContext, behavior: Behavior, decision: Decision) -> Decision:
         if call.exchange is not None:
             call.exchange.faults = [fault.label for fault in behavior.faults if fault.applies_to(call.attempt)]
         return decision
@@ -325,17 +325,9 @@ class Control:
         self.added_rules = []
         self.rules = self.startup_rules
         if test_id is not None:
-            self.state.journal.discard(test_id)
+            self.journal.discard(test_id)
             return
-        self.state.journal.clear()
+        self.journal.clear()
         self.chaos.reset()
         if self.limiter is not None:
             self.limiter.reset()
-
-
-def install(state: "AppState") -> Control:
-    """Build the control plane for ``state`` and make it the pipeline's decide step."""
-    control = Control(state)
-    state.control = control
-    state.decide = control.decide
-    return control

@@ -17,7 +17,7 @@ import math
 import time
 from typing import Any, Callable
 
-from mockserver.generation.chat import content_text
+from mockserver.messages import content_text
 from mockserver.errors import ApiError
 
 

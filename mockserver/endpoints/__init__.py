@@ -1,0 +1,33 @@
+"""Every endpoint the mock serves, declared once (:class:`~mockserver.endpoints.base.Endpoint`).
+
+One module (or subpackage) per API family. The app mounts, for each dialect,
+the endpoints of the groups its data lists (``fixtures/dialects.yaml``); the
+OpenAPI document is built from the same tuple. Adding an endpoint means adding
+its declaration to its family's ``ENDPOINTS`` and, where a dialect serves a new
+group, naming the group in that dialect's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mockserver.endpoints import chat, embeddings, images, models, serika
+from mockserver.endpoints.base import Call, Endpoint, Stream
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *chat.ENDPOINTS,
+    *models.ENDPOINTS,
+    *embeddings.ENDPOINTS,
+    *images.ENDPOINTS,
+    *serika.ENDPOINTS,
+)
+GROUPS: frozenset[str] = frozenset(endpoint.group for endpoint in ENDPOINTS)
+
+
+def endpoints_for(groups: Iterable[str]) -> list[Endpoint]:
+    """The endpoints of ``groups``, group by group (sorted), each group in declaration order."""
+    wanted = sorted(set(groups))
+    return [endpoint for group in wanted for endpoint in ENDPOINTS if endpoint.group == group]
+
+
+__all__ = ["ENDPOINTS", "GROUPS", "Call", "Endpoint", "Stream", "endpoints_for"]

@@ -30,7 +30,9 @@ import orjson
 from mockserver.generation import media, prose
 from mockserver.dialects.catalog import Character, ModelInfo
 from mockserver.determinism import Identity, rng
+from mockserver.control.decision import Script
 from mockserver.errors import ApiError, invalid_request
+from mockserver.messages import last_user_text, tool_result_pending
 from mockserver.generation.jsongen import SchemaUnsupported
 from mockserver.generation.jsongen import generate as generate_json
 from mockserver.generation.tokens import Tokenizer
@@ -125,45 +127,10 @@ class Completion:
 
 
 @dataclass
-class Script:
-    """What the control plane decided the reply must be, if anything."""
-
-    reply: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
-    broken_tool_call: str | None = None
-
-
-@dataclass
 class ChatSettings:
     """Server-wide generation settings (from the config)."""
 
     reply_sentences: tuple[int, int] = (2, 4)
-
-
-def last_user_text(messages: list[dict[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user":
-            return content_text(message.get("content"))
-    return ""
-
-
-def content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return ""
-
-
-def tool_result_pending(messages: list[dict[str, Any]]) -> bool:
-    """True when a tool result arrived after the last user message (so the model should answer)."""
-    for message in reversed(messages):
-        role = message.get("role")
-        if role in ("tool", "function"):
-            return True
-        if role == "user":
-            return False
-    return False
 
 
 class ChatGenerator:

@@ -1,0 +1,70 @@
+"""The storage layer: the state a request can leave behind, behind small interfaces.
+
+Endpoints use :class:`JobStore` and :class:`CompletionStore` only; whether the
+state lives in memory (:mod:`~mockserver.storage.memory`, the default) or in
+SQLite under ``--state-dir`` (:mod:`~mockserver.storage.sqlite`) is decided once,
+by :func:`open_stores`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mockserver.storage.records import Job, StoredCompletion
+
+
+class JobStore(Protocol):
+    """Serika's async jobs, bounded (``limit``); ``clock`` is the wall clock their schedule counts from."""
+
+    limit: int
+
+    def clock(self) -> float: ...
+
+    def create(self, job_id: str, kind: str, request: dict[str, Any], created_at: int) -> Job: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+
+class CompletionStore(Protocol):
+    """Chat completions created with ``store: true``, in creation order, bounded (``capacity``)."""
+
+    capacity: int
+
+    def put(
+        self, body: dict[str, Any], messages: list[dict[str, Any]], metadata: dict[str, str] | None
+    ) -> StoredCompletion: ...
+
+    def find(self, completion_id: str) -> StoredCompletion | None: ...
+
+    def set_metadata(self, completion_id: str, metadata: dict[str, str]) -> StoredCompletion: ...
+
+    def delete(self, completion_id: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def values(self) -> list[StoredCompletion]: ...
+
+
+@dataclass
+class Stores:
+    """Everything requests can change, per server: stored completions, async jobs, deleted model ids."""
+
+    completions: CompletionStore
+    jobs: JobStore
+    deleted_models: set[str] = field(default_factory=set)
+
+
+def open_stores(state_dir: str | None) -> Stores:
+    """The stores of one server: in memory, or on disk under ``state_dir``."""
+    if not state_dir:
+        from mockserver.storage.memory import MemoryCompletionStore, MemoryJobStore
+
+        return Stores(MemoryCompletionStore(), MemoryJobStore())
+    from mockserver.storage.sqlite import PersistentCompletionStore, PersistentJobStore, StateDatabase
+
+    database = StateDatabase(state_dir)
+    return Stores(PersistentCompletionStore(database), PersistentJobStore(database))
+
+
+__all__ = ["CompletionStore", "Job", "JobStore", "StoredCompletion", "Stores", "open_stores"]

@@ -9,8 +9,8 @@ only on a power cut). Several worker processes may share the file (WAL readers
 never block, writers wait up to ``BUSY_TIMEOUT_MS``).
 
 The stores keep the small interfaces of their in-memory versions
-(:class:`~mockserver.jobs.JobStore`: ``create``/``get``;
-:class:`~mockserver.stored.CompletionStore`: ``put``/``find``/``set_metadata``/
+(:class:`~mockserver.storage.JobStore`: ``create``/``get``;
+:class:`~mockserver.storage.CompletionStore`: ``put``/``find``/``set_metadata``/
 ``delete``/``clear``/``values``), so nothing else knows whether state persists.
 A job's schedule counts from its wall-clock birth, so after a restart a job
 answers the status it has reached meanwhile.
@@ -25,8 +25,7 @@ from typing import Any, Callable
 
 import orjson
 
-from mockserver.endpoints.serika.jobs import MAX_JOBS, Job, JobStore
-from mockserver.endpoints.chat.stored import CAPACITY, CompletionStore, StoredCompletion
+from mockserver.storage.records import MAX_COMPLETIONS, MAX_JOBS, Job, StoredCompletion
 
 DATABASE_NAME = "mockserver.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -77,11 +76,12 @@ def _prune(table: str, limit: int) -> tuple[str, tuple[Any, ...]]:
     return f"DELETE FROM {table} WHERE rowid <= (SELECT MAX(rowid) FROM {table}) - ?", (limit,)
 
 
-class PersistentJobStore(JobStore):
-    """:class:`~mockserver.jobs.JobStore` on disk."""
+class PersistentJobStore:
+    """:class:`~mockserver.storage.JobStore` on disk."""
 
     def __init__(self, database: StateDatabase, limit: int = MAX_JOBS, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(limit, clock)
+        self.limit = limit
+        self.clock = clock
         self.database = database
 
     def create(self, job_id: str, kind: str, request: dict[str, Any], created_at: int) -> Job:
@@ -100,11 +100,11 @@ class PersistentJobStore(JobStore):
         return Job(job_id, kind, created_at, born, orjson.loads(request))
 
 
-class PersistentCompletionStore(CompletionStore):
-    """:class:`~mockserver.stored.CompletionStore` on disk."""
+class PersistentCompletionStore:
+    """:class:`~mockserver.storage.CompletionStore` on disk."""
 
-    def __init__(self, database: StateDatabase, capacity: int = CAPACITY) -> None:
-        super().__init__(capacity)
+    def __init__(self, database: StateDatabase, capacity: int = MAX_COMPLETIONS) -> None:
+        self.capacity = capacity
         self.database = database
 
     def put(
@@ -144,11 +144,3 @@ class PersistentCompletionStore(CompletionStore):
             self.database.write(upsert, _prune("completions", self.capacity))
         else:
             self.database.write(upsert)
-
-
-def open_stores(state_dir: str | None) -> tuple[CompletionStore, JobStore]:
-    """The stores of one server: in memory, or on disk under ``state_dir``."""
-    if not state_dir:
-        return CompletionStore(), JobStore()
-    database = StateDatabase(state_dir)
-    return PersistentCompletionStore(database), PersistentJobStore(database)

@@ -1,4 +1,4 @@
-"""Handlers of the chat, model and embedding endpoints (the "generate" and "encode" steps).
+"""``POST /chat/completions``: the chat endpoint (the "generate" and "encode" steps of chat).
 
 Each handler receives a parsed, validated body and the control plane's
 decision, and returns the response. Dialect differences arrive as data on
@@ -10,23 +10,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
-from mockserver.generation import vectors as embeddings, media
+from mockserver.generation import media
 
 from mockserver.dialects import semantics
-from mockserver.dialects.catalog import Character, ModelInfo
+from mockserver.dialects.catalog import Character
 from mockserver.generation.chat import Completion
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest
 from mockserver.endpoints.chat.encode import completion_body, sse_frames
 from mockserver.errors import ApiError, invalid_request
-from mockserver.pipeline import Call, Endpoint, json_response
+from mockserver.asgi.responses import FramesResponse, json_response
+from mockserver.endpoints.base import Call, Endpoint, Stream
+from mockserver.endpoints.models import resolve_model
 from mockserver.generation.tokens import encoding_for_model, tokenizer
-from mockserver.asgi.wire import FAULTS_KEY, FRAMES_KEY
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 # Fields that change how the answer travels, is billed, cut or annotated, not what the model
 # says: a stop sequence or a token limit truncates the very text the request would otherwise get.
@@ -35,65 +35,7 @@ NON_CONTENT_FIELDS = frozenset(
      "prompt_cache_key", "prompt_cache_retention", "stop", "max_tokens", "max_completion_tokens",
      "n", "logprobs", "top_logprobs"}
 )
-SSE_HEADERS = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
-    (b"x-accel-buffering", b"no"),
-]
 
-
-class FramesResponse(Response):
-    """A server-sent-event stream of pre-encoded frames.
-
-    Lighter than Starlette's ``StreamingResponse`` (no task group per
-    response). When the control plane planned faults, every frame is its own
-    ``send``, which is where the wire layer paces, stalls and cuts streams.
-    Without faults nothing can come between two frames, so they leave in one
-    ``send``: one socket write instead of one per token (a 30-token stream
-    made 33 writes), the same bytes, and the wire layer still counts every
-    frame (``FRAMES_KEY``).
-    """
-
-    def __init__(self, frames: list[bytes], headers: dict[str, str] | None = None) -> None:
-        # No Content-Length: the body is chunked, frame by frame.
-        self.status_code = 200
-        self.background = None
-        self.frames = frames
-        extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
-        self.raw_headers = SSE_HEADERS + extra
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        try:
-            if not scope.get(FAULTS_KEY):
-                body = b"".join(self.frames)
-                last = {"type": "http.response.body", "body": body, "more_body": False, FRAMES_KEY: len(self.frames)}
-                await send(last)
-                return
-            for frame in self.frames:
-                await send({"type": "http.response.body", "body": frame, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except OSError:
-            return  # the client went away; uvicorn has already closed the connection
-
-
-def resolve_model(call: Call, model_id: str, created: int) -> ModelInfo:
-    dialect = call.dialect
-    known = dialect.catalog.get(model_id)
-    if known is not None:
-        return known
-    if dialect.accept_any_model:
-        return dialect.catalog.describe(model_id, created)
-    raise model_not_found(model_id)
-
-
-def model_not_found(model_id: str) -> ApiError:
-    return ApiError(
-        404,
-        f"The model `{model_id}` does not exist or you do not have access to it.",
-        param="model",
-        code="model_not_found",
-    )
 
 
 def resolve_persona(state: "AppState", call: Call, body: dict[str, Any]) -> Character | None:
@@ -153,7 +95,7 @@ async def chat_completions(state: "AppState", call: Call, body: Any, decision: D
     completion = complete_chat(state, call, body, decision)
     headers = {"x-request-id": completion.request_id}
     if body.get("store"):
-        state.stored.put(completion_body(completion), body["messages"], body.get("metadata"))
+        state.stores.completions.put(completion_body(completion), body["messages"], body.get("metadata"))
     if body.get("stream"):
         if any(call.kind == "custom" for choice in completion.choices for call in choice.tool_calls):
             raise invalid_request(
@@ -206,63 +148,11 @@ def _check_audio_format(audio_format: Any) -> None:
         raise invalid_request(f"Invalid 'audio.format': {error}.", param="audio.format", code="invalid_value") from None
 
 
-async def list_models(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    return json_response({"object": "list", "data": call.dialect.catalog.list_objects()})
-
-
-async def retrieve_model(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    model_id = call.request.path_params["model"]
-    model = call.dialect.catalog.get(model_id)
-    if model is None:
-        if not state.synthesize_missing or model_id in state.deleted_models:
-            raise model_not_found(model_id)
-        model = call.dialect.catalog.describe(model_id, state.identity.created())
-    return json_response(model.as_model_object())
-
-
-CHAT = Endpoint("chat.completions", chat_completions, schema="chat_completion", generation=True)
-MODELS = Endpoint("models.list", list_models, reads_body=False)
-MODEL = Endpoint("models.retrieve", retrieve_model, reads_body=False)
-
-
-async def delete_model(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    """Only fine-tuned models (``ft:`` ids) can be deleted, each once (any id in ``schema`` mode)."""
-    model_id = call.request.path_params["model"]
-    deletable = model_id.startswith("ft:") or state.synthesize_missing
-    if not deletable or (model_id in state.deleted_models and not state.synthesize_missing):
-        raise model_not_found(model_id)
-    state.deleted_models.add(model_id)
-    return json_response({"id": model_id, "object": "model", "deleted": True})
-
-
-async def create_embeddings(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    model_id = body["model"]
-    resolve_model(call, model_id, state.identity.created())
-    dimensions = body.get("dimensions")
-    if dimensions is not None and state.config.validation == "strict" and not model_id.startswith("text-embedding-3"):
-        raise invalid_request(
-            f"This model does not support specifying dimensions: {model_id}.", param="dimensions", code="invalid_value"
-        )
-    size = dimensions or embeddings.default_dimensions(model_id)
-    inputs = body["input"]
-    if isinstance(inputs, str) or (isinstance(inputs, list) and inputs and isinstance(inputs[0], int)):
-        inputs = [inputs]
-    vocabulary = tokenizer(encoding_for_model(model_id))
-    as_base64 = body.get("encoding_format") == "base64"
-    data, tokens = [], 0
-    for index, item in enumerate(inputs):
-        if isinstance(item, str):
-            vector = embeddings.embed(item, size)
-            tokens += vocabulary.count(item)
-        else:
-            vector = embeddings.embed_tokens(item, size)
-            tokens += len(item)
-        encoded: Any = embeddings.encode_base64(vector) if as_base64 else vector
-        data.append({"object": "embedding", "index": index, "embedding": encoded})
-    return json_response(
-        {"object": "list", "data": data, "model": model_id, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-    )
-
-
-MODEL_DELETE = Endpoint("models.delete", delete_model, reads_body=False)
-EMBEDDINGS = Endpoint("embeddings", create_embeddings, schema="embeddings", generation=True)
+ENDPOINTS = (
+    Endpoint(
+        "chat.completions", "chat", "POST", "/chat/completions", chat_completions,
+        response="CreateChatCompletionResponse",
+        stream=Stream(("CreateChatCompletionStreamResponse", "ErrorResponse")),
+        schema="chat_completion", generation=True,
+    ),
+)

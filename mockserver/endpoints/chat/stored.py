@@ -7,9 +7,6 @@ exact body the client received, plus the request messages, so
 
 from __future__ import annotations
 
-import copy
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
@@ -18,60 +15,16 @@ from mockserver.control.decision import Decision
 from mockserver.determinism import digest
 from mockserver.endpoints.chat.encode import completion_body
 from mockserver.errors import ApiError, invalid_request
-from mockserver.pipeline import Call, Endpoint, json_response
+from mockserver.asgi.responses import json_response
+from mockserver.endpoints.base import Call, Endpoint
+from mockserver.storage import StoredCompletion
 from mockserver.generation.tokens import tokenizer
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-CAPACITY = 10_000
-
-
-@dataclass
-class StoredCompletion:
-    body: dict[str, Any]
-    messages: list[dict[str, Any]]
-
-
-class CompletionStore:
-    """Completions created with ``store: true``, in creation order.
-
-    In memory; ``--state-dir`` puts :class:`~mockserver.persistence.PersistentCompletionStore`,
-    which keeps the same methods, in its place.
-    """
-
-    def __init__(self, capacity: int = CAPACITY) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, StoredCompletion] = OrderedDict()
-
-    def put(
-        self, body: dict[str, Any], messages: list[dict[str, Any]], metadata: dict[str, str] | None
-    ) -> StoredCompletion:
-        stored = StoredCompletion({**copy.deepcopy(body), "metadata": dict(metadata or {})}, copy.deepcopy(messages))
-        self._items[body["id"]] = stored
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-        return stored
-
-    def find(self, completion_id: str) -> StoredCompletion | None:
-        return self._items.get(completion_id)
-
-    def set_metadata(self, completion_id: str, metadata: dict[str, str]) -> StoredCompletion:
-        """Replace a stored completion's metadata (``POST /chat/completions/{id}``); the id must exist."""
-        stored = self._items[completion_id]
-        stored.body["metadata"] = metadata
-        return stored
-
-    def delete(self, completion_id: str) -> None:
-        del self._items[completion_id]
-
-    def clear(self) -> None:
-        self._items.clear()
-
-    def values(self) -> list[StoredCompletion]:
-        return list(self._items.values())
 
 
 SYNTHETIC_REQUEST = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}
@@ -79,7 +32,7 @@ SYNTHETIC_REQUEST = {"model": "gpt-4o-mini", "messages": [{"role": "user", "cont
 
 def lookup(state: "AppState", completion_id: str) -> StoredCompletion:
     """The stored completion, or 404; in ``schema`` mode a missing one is synthesized (see README)."""
-    stored = state.stored.find(completion_id)
+    stored = state.stores.completions.find(completion_id)
     if stored is not None:
         return stored
     if not state.synthesize_missing:
@@ -98,7 +51,7 @@ def lookup(state: "AppState", completion_id: str) -> StoredCompletion:
         request_digest=digest({"stored": completion_id}, state.config.seed),
     )
     body = {**completion_body(completion), "id": completion_id}
-    return state.stored.put(body, SYNTHETIC_REQUEST["messages"], None)
+    return state.stores.completions.put(body, SYNTHETIC_REQUEST["messages"], None)
 
 
 def page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
@@ -138,7 +91,7 @@ async def list_completions(state: "AppState", call: Call, body: Any, decision: D
     model = query.get("model")
     wanted = _metadata_filter(query)
     items = [
-        stored.body for stored in state.stored.values()
+        stored.body for stored in state.stores.completions.values()
         if (model is None or stored.body["model"] == model)
         and all(stored.body["metadata"].get(key) == value for key, value in wanted.items())
     ]
@@ -161,13 +114,13 @@ async def update_completion(state: "AppState", call: Call, body: Any, decision: 
     ):
         raise invalid_request("Invalid 'metadata': expected an object of at most 16 string keys and string values.",
                               param="metadata", code="invalid_value")
-    return json_response(state.stored.set_metadata(stored.body["id"], dict(metadata or {})).body)
+    return json_response(state.stores.completions.set_metadata(stored.body["id"], dict(metadata or {})).body)
 
 
 async def delete_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
     completion_id = call.request.path_params["completion_id"]
     lookup(state, completion_id)
-    state.stored.delete(completion_id)
+    state.stores.completions.delete(completion_id)
     return json_response({"object": "chat.completion.deleted", "id": completion_id, "deleted": True})
 
 
@@ -195,8 +148,28 @@ async def list_messages(state: "AppState", call: Call, body: Any, decision: Deci
     return json_response(page(items, dict(call.request.query_params)))
 
 
-LIST = Endpoint("chat.completions.list", list_completions, reads_body=False)
-RETRIEVE = Endpoint("chat.completions.retrieve", retrieve_completion, reads_body=False)
-UPDATE = Endpoint("chat.completions.update", update_completion)
-DELETE = Endpoint("chat.completions.delete", delete_completion, reads_body=False)
-MESSAGES = Endpoint("chat.completions.messages.list", list_messages, reads_body=False)
+LIST_QUERY = (
+    {"name": "after", "in": "query", "schema": {"type": "string"}},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 100}},
+    {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+)
+LIST_COMPLETIONS_QUERY = (
+    {"name": "model", "in": "query", "schema": {"type": "string"}},
+    {"name": "metadata", "in": "query", "style": "deepObject", "explode": True,
+     "schema": {"type": "object", "additionalProperties": {"type": "string"}}},
+    *LIST_QUERY,
+)
+
+ID_PATH = "/chat/completions/{completion_id}"
+ENDPOINTS = (
+    Endpoint("chat.completions.list", "stored_completions", "GET", "/chat/completions", list_completions,
+             response="ChatCompletionList", query=LIST_COMPLETIONS_QUERY, reads_body=False),
+    Endpoint("chat.completions.retrieve", "stored_completions", "GET", ID_PATH, retrieve_completion,
+             response="CreateChatCompletionResponse", reads_body=False),
+    Endpoint("chat.completions.update", "stored_completions", "POST", ID_PATH, update_completion,
+             response="CreateChatCompletionResponse", request_component="UpdateChatCompletion"),
+    Endpoint("chat.completions.delete", "stored_completions", "DELETE", ID_PATH, delete_completion,
+             response="ChatCompletionDeleted", reads_body=False),
+    Endpoint("chat.completions.messages.list", "stored_completions", "GET", ID_PATH + "/messages", list_messages,
+             response="ChatCompletionMessageList", query=LIST_QUERY, reads_body=False),
+)

@@ -22,7 +22,6 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive
 
 from mockserver.endpoints.images import generations as images
 
@@ -30,12 +29,13 @@ from mockserver.generation import media
 from mockserver.control.decision import Decision
 from mockserver.errors import ApiError, invalid_request
 from mockserver.endpoints.images.generations import DALL_E_2, DALL_E_3, GPT_IMAGE
-from mockserver.pipeline import Call, Endpoint
+from mockserver.asgi.body import check_head, limited
+from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.resources import schemas_dir
 from mockserver.validation import BodyValidator
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 FILE_FIELDS = ("image", "mask")
 MAX_UPLOADS = 17  # 16 images and a mask
@@ -84,18 +84,8 @@ class Upload:
 async def read_form(state: "AppState", call: Call, kind: str) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
     """The text fields (typed per the schema) and the uploads of a multipart request."""
     limit = state.config.max_body
-    request = Request(call.request.scope, _limited(call.request.receive, limit))
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
-        raise ApiError(
-            415,
-            f"Unsupported content type {content_type or 'none'!r}: this endpoint takes multipart/form-data "
-            "with the image as a file part.",
-            code="unsupported_content_type",
-        )
+    request = Request(call.request.scope, limited(call.request.receive, limit))
+    check_head(request, limit, MULTIPART_MEDIA_TYPE, "multipart/form-data with the image as a file part")
     try:
         form = await request.form(max_files=MAX_UPLOADS, max_fields=MAX_FIELDS)
     except HTTPException as error:
@@ -122,32 +112,6 @@ async def read_form(state: "AppState", call: Call, kind: str) -> tuple[dict[str,
     finally:
         await form.close()
     return fields, uploads
-
-
-def _limited(receive: Receive, limit: int) -> Receive:
-    """``receive`` that refuses a body growing past ``limit`` bytes.
-
-    A chunked upload declares no Content-Length, and the form parser would
-    spool whatever arrives to disk: the limit is counted as the body comes in.
-    """
-    size = 0
-
-    async def guarded() -> Message:
-        nonlocal size
-        message = await receive()
-        if message["type"] == "http.request":
-            size += len(message.get("body", b""))
-            if size > limit:
-                raise _too_large(size, limit)
-        return message
-
-    return guarded
-
-
-def _too_large(size: int, limit: int) -> ApiError:
-    return ApiError(
-        413, f"Request body of {size} bytes exceeds the limit of {limit} bytes (--max-body).", code="request_too_large"
-    )
 
 
 def _param(name: str, position: int, key: str) -> str:
@@ -340,5 +304,11 @@ async def create_variations(state: "AppState", call: Call, body: Any, decision: 
     return images.images_response(state, call, order)
 
 
-EDITS = Endpoint("images.edit", edit_images, generation=True, reads_body=False)
-VARIATIONS = Endpoint("images.create_variation", create_variations, generation=True, reads_body=False)
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
+EDIT_EVENTS = Stream(("ImageEditStreamEvent",), ("image_edit.partial_image", "image_edit.completed"))
+ENDPOINTS = (
+    Endpoint("images.edit", "image_edits", "POST", "/images/edits", edit_images, response="ImagesResponse",
+             stream=EDIT_EVENTS, form="image_edit", generation=True, reads_body=False),
+    Endpoint("images.create_variation", "image_edits", "POST", "/images/variations", create_variations,
+             response="ImagesResponse", form="image_variation", generation=True, reads_body=False),
+)

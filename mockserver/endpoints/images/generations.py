@@ -30,13 +30,13 @@ from starlette.responses import Response
 from mockserver.generation import media, prose
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest, rng
-from mockserver.endpoints.chat.completions import FramesResponse, model_not_found
-from mockserver.errors import ApiError, invalid_request
-from mockserver.pipeline import Call, Endpoint, error_response, json_response
+from mockserver.asgi.responses import FramesResponse, error_response, json_response
+from mockserver.endpoints.base import Call, Endpoint, Stream
+from mockserver.errors import ApiError, invalid_request, model_not_found
 from mockserver.generation.tokens import IMAGE_TOKENS, tokenizer
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 GPT_IMAGE, DALL_E_2, DALL_E_3, OTHER = "gpt-image", "dall-e-2", "dall-e-3", "other"
 STANDARD_SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -415,4 +415,8 @@ async def create_images(state: "AppState", call: Call, body: Any, decision: Deci
     return images_response(state, call, order)
 
 
-GENERATIONS = Endpoint("images.generate", create_images, schema="image_generation", generation=True)
+GENERATION_EVENTS = Stream(("ImageGenStreamEvent",), ("image_generation.partial_image", "image_generation.completed"))
+ENDPOINTS = (
+    Endpoint("images.generate", "images", "POST", "/images/generations", create_images, response="ImagesResponse",
+             stream=GENERATION_EVENTS, schema="image_generation", generation=True),
+)

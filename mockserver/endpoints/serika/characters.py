@@ -14,10 +14,11 @@ from starlette.responses import Response
 
 from mockserver.control.decision import Decision
 from mockserver.errors import ApiError
-from mockserver.pipeline import Call, Endpoint, json_response
+from mockserver.asgi.responses import json_response
+from mockserver.endpoints.base import Call, Endpoint
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 
 def character_not_found(character_id: str, param: str | None = None) -> ApiError:
@@ -30,7 +31,7 @@ def character_not_found(character_id: str, param: str | None = None) -> ApiError
 
 
 async def list_characters(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
-    free_only = state.is_free_tier(call)
+    free_only = state.keys.is_free_tier(call.api_key, call.dialect)
     data = [character.as_object() for character in state.characters.values() if character.free or not free_only]
     return json_response({"object": "list", "data": data})
 
@@ -40,7 +41,7 @@ async def retrieve_character(state: "AppState", call: Call, body: Any, decision:
     character = state.characters.get(character_id)
     if character is None:
         raise character_not_found(character_id)
-    if not character.free and state.is_free_tier(call):
+    if not character.free and state.keys.is_free_tier(call.api_key, call.dialect):
         raise ApiError(
             403,
             f"Character '{character_id}' is only available to premium keys; the free tier includes only the "
@@ -51,5 +52,9 @@ async def retrieve_character(state: "AppState", call: Call, body: Any, decision:
     return json_response(character.as_object())
 
 
-CHARACTERS = Endpoint("characters.list", list_characters, reads_body=False)
-CHARACTER = Endpoint("characters.retrieve", retrieve_character, reads_body=False)
+ENDPOINTS = (
+    Endpoint("characters.list", "characters", "GET", "/characters", list_characters, response="CharacterList",
+             reads_body=False),
+    Endpoint("characters.retrieve", "characters", "GET", "/characters/{character_id}", retrieve_character,
+             response="Character", reads_body=False),
+)

@@ -13,11 +13,8 @@ the same 400 as ``/images/generations`` instead of as a failed job later.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from math import ceil
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
@@ -25,50 +22,14 @@ from mockserver.endpoints.images import generations as images
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest
 from mockserver.errors import ApiError
-from mockserver.pipeline import Call, Endpoint, json_response
+from mockserver.asgi.responses import json_response
+from mockserver.endpoints.base import Call, Endpoint
+from mockserver.storage import Job
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 QUEUED, PROCESSING, COMPLETED = "queued", "processing", "completed"
-MAX_JOBS = 10_000
-
-
-@dataclass(frozen=True)
-class Job:
-    """A submitted job. ``born`` is real wall-clock time, which the schedule counts from
-    even with ``--freeze-time`` (where ``created_at``, the reported time, is frozen)."""
-
-    id: str
-    kind: str
-    created_at: int
-    born: float
-    request: dict[str, Any]
-
-
-class JobStore:
-    """The jobs of one server, in memory, oldest dropped past ``limit``.
-
-    Only :meth:`create` and :meth:`get` are used, so a store that persists jobs
-    (``--state-dir``, :class:`~mockserver.persistence.PersistentJobStore`) takes
-    its place there. ``clock`` is wall-clock seconds; tests
-    may replace it to step through a job's states without sleeping.
-    """
-
-    def __init__(self, limit: int = MAX_JOBS, clock: Callable[[], float] = time.time) -> None:
-        self.limit = limit
-        self.clock = clock
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
-
-    def create(self, job_id: str, kind: str, request: dict[str, Any], created_at: int) -> Job:
-        job = Job(job_id, kind, created_at, self.clock(), request)
-        self._jobs[job_id] = job
-        while len(self._jobs) > self.limit:
-            self._jobs.popitem(last=False)
-        return job
-
-    def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
 
 
 def job_status(elapsed: float, steps: tuple[float, float]) -> str:
@@ -103,13 +64,13 @@ def _order(state: "AppState", call: Call, request: dict[str, Any]) -> images.Ima
 async def create_image_job(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
     _order(state, call, body)  # refuse a bad request now, with the 400 /images/generations gives
     salt = state.identity.salt(digest({"job": body}, state.config.seed))
-    job = state.jobs.create(Identity.make_id("job_", salt, 24), "image", body, state.identity.created())
+    job = state.stores.jobs.create(Identity.make_id("job_", salt, 24), "image", body, state.identity.created())
     return json_response(job_object(job, QUEUED, state.config.job_steps, None))
 
 
 async def retrieve_job(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
     job_id = call.request.path_params["job_id"]
-    job = state.jobs.get(job_id)
+    job = state.stores.jobs.get(job_id)
     if job is None:
         raise ApiError(
             404,
@@ -118,7 +79,7 @@ async def retrieve_job(state: "AppState", call: Call, body: Any, decision: Decis
             code="job_not_found",
         )
     steps = state.config.job_steps
-    status = job_status(state.jobs.clock() - job.born, steps)
+    status = job_status(state.stores.jobs.clock() - job.born, steps)
     result = None
     if status == COMPLETED:
         finished = job.created_at + ceil(steps[1])
@@ -126,5 +87,9 @@ async def retrieve_job(state: "AppState", call: Call, body: Any, decision: Decis
     return json_response(job_object(job, status, steps, result))
 
 
-CREATE_IMAGE_JOB = Endpoint("jobs.create_image", create_image_job, schema="image_generation", generation=True)
-RETRIEVE_JOB = Endpoint("jobs.retrieve", retrieve_job, generation=True, reads_body=False)
+ENDPOINTS = (
+    Endpoint("jobs.create_image", "jobs", "POST", "/jobs/image", create_image_job, response="Job",
+             schema="image_generation", generation=True),
+    Endpoint("jobs.retrieve", "jobs", "GET", "/jobs/{job_id}", retrieve_job, response="Job", generation=True,
+             reads_body=False),
+)

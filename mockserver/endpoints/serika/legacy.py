@@ -21,10 +21,11 @@ from mockserver.endpoints.images import generations as images
 from mockserver.control.decision import Decision
 from mockserver.endpoints.chat.completions import complete_chat, lenient_chat_body
 from mockserver.errors import invalid_request
-from mockserver.pipeline import Call, Endpoint, json_response
+from mockserver.asgi.responses import json_response
+from mockserver.endpoints.base import Call, Endpoint
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState
+    from mockserver.state import AppState
 
 
 def chat_request(body: Any) -> dict[str, Any]:
@@ -77,5 +78,18 @@ async def generate_text(state: "AppState", call: Call, body: Any, decision: Deci
     )
 
 
-TEXT = Endpoint("legacy.generate_text", generate_text, generation=True)
-IMAGE = Endpoint("legacy.generate_image", images.create_images, schema="image_generation", generation=True)
+def document_text_body(chat: dict[str, Any]) -> None:
+    """``/generate/text`` takes a chat body, or a ``prompt`` instead of its messages, and never streams."""
+    chat["properties"]["prompt"] = {"type": "string"}
+    chat["properties"]["stream"] = {"type": ["boolean", "null"], "enum": [False, None]}
+    chat["required"] = [key for key in chat["required"] if key != "messages"]
+    chat["oneOf"] = [{"required": ["prompt"], "not": {"required": ["messages"]}},
+                     {"required": ["messages"], "not": {"required": ["prompt"]}}]
+
+
+ENDPOINTS = (
+    Endpoint("legacy.generate_text", "legacy", "POST", "/generate/text", generate_text, response="TextGeneration",
+             derived_from="chat_completion", derive_body=document_text_body, generation=True),
+    Endpoint("legacy.generate_image", "legacy", "POST", "/generate/image", images.create_images,
+             response="ImagesResponse", stream=images.GENERATION_EVENTS, schema="image_generation", generation=True),
+)

@@ -1,0 +1,103 @@
+"""The body policy shared by every endpoint that reads one: size limit, ``Content-Length``, content type.
+
+JSON bodies (:func:`read_json`) and multipart uploads (``images/edits``) go
+through the same checks: a declared ``Content-Length`` above ``--max-body`` is
+refused before anything is read, and a body without one (chunked) is counted as
+it arrives (:func:`limited`), so no upload is spooled past the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.types import Message, Receive
+
+from mockserver.asgi.responses import JSON_MEDIA_TYPE
+from mockserver.errors import invalid_request, request_too_large, unsupported_content_type
+
+MAX_JSON_DEPTH = 64
+
+
+def check_head(request: Request, limit: int, media_type: str, expected: str) -> None:
+    """413 for a declared size above ``limit``; 415 unless the content type is ``media_type``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise request_too_large(int(declared), limit)
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != media_type:
+        raise unsupported_content_type(content_type, expected)
+
+
+def limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that refuses a body growing past ``limit`` bytes, counted as it arrives."""
+    size = 0
+
+    async def guarded() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise request_too_large(size, limit)
+        return message
+
+    return guarded
+
+
+async def read_json(request: Request, max_body: int) -> Any:
+    """The request body as JSON, or the 4xx a real provider would answer."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise request_too_large(int(declared), max_body)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise request_too_large(size, max_body)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    check_head(request, max_body, JSON_MEDIA_TYPE, "the body as JSON with 'Content-Type: application/json'")
+    if not raw.strip():
+        raise invalid_request(
+            "We could not parse the JSON body of your request: the body is empty. "
+            "The OpenAI API expects a JSON payload.",
+            code="invalid_json",
+        )
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise invalid_request(
+            f"We could not parse the JSON body of your request ({error}). The OpenAI API expects a JSON payload; "
+            "check for trailing commas, unquoted keys, NaN/Infinity or invalid UTF-8.",
+            code="invalid_json",
+        ) from None
+    if _nested_deeper(raw, body, MAX_JSON_DEPTH):
+        raise invalid_request(
+            f"We could not use the JSON body of your request: it nests arrays and objects more than "
+            f"{MAX_JSON_DEPTH} levels deep.",
+            code="invalid_json",
+        )
+    return body
+
+
+def _nested_deeper(raw: bytes, value: Any, limit: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``limit`` levels deep.
+
+    Deeper bodies would break what handles them later (the recursive schema
+    validator, orjson's 255-level encoder when the journal is read). Counting
+    brackets in ``raw`` (C speed) clears nearly every body; only bodies with
+    more brackets than ``limit`` are walked.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False

@@ -1,0 +1,98 @@
+"""What travels in the ASGI scope, and the header names the mock reads.
+
+The wire layer (the outermost layer) opens one :class:`RequestContext` per
+request and puts it under ``scope[CONTEXT_KEY]``; the pipeline fills in what it
+learns (dialect, endpoint, the faults the control plane chose), the control
+plane decides on it, and the wire layer carries the faults out. Nothing else is
+put in the scope, except the connection's transport, which the uvicorn hook
+sets for the whole connection (``TRANSPORT_KEY``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.control.faults import Fault
+    from mockserver.journal import Exchange
+
+CONTEXT_KEY = "mockserver"
+TRANSPORT_KEY = "mockserver.transport"
+# In an http.response.body message: how many stream chunks (SSE frames) the body holds, when more than one.
+FRAMES_KEY = "mockserver.frames"
+
+AUTHORIZATION_HEADER = b"authorization"
+TEST_ID_HEADER = b"x-mock-test-id"
+RETRY_COUNT_HEADER = b"x-stainless-retry-count"
+ADMIN_TOKEN_HEADER = "X-Mock-Admin-Token"
+ADMIN_PREFIX = "/_mock/"
+
+
+@dataclass
+class RequestContext:
+    """One request as every layer sees it; created by the wire layer, read by all the others."""
+
+    path: str
+    raw_headers: list[tuple[bytes, bytes]]
+    # The request's headers by (lower-case) name, the first of each name (as Starlette's ``headers.get`` has
+    # them): one dict per request instead of a scan of the header list for every lookup.
+    headers: dict[bytes, bytes]
+    exchange: Exchange | None = None
+    test_id: str | None = None
+    # The SDK's retry count (``x-stainless-retry-count``), parsed once; 0 for a first attempt.
+    attempt: int = 0
+    dialect: str | None = None
+    endpoint: str | None = None
+    generation: bool = False
+    faults: list[Fault] = field(default_factory=list)
+
+    @classmethod
+    def from_scope(cls, scope: Any, exchange: Exchange | None = None) -> RequestContext:
+        headers = dict(reversed(scope["headers"]))
+        test_id = headers.get(TEST_ID_HEADER)
+        return cls(
+            path=scope["path"],
+            raw_headers=scope["headers"],
+            headers=headers,
+            exchange=exchange,
+            test_id=None if test_id is None else test_id.decode("latin-1"),
+            attempt=retry_count(headers.get(RETRY_COUNT_HEADER, b"0")),
+        )
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name.lower().encode("latin-1"))
+        return None if value is None else value.decode("latin-1")
+
+    @property
+    def api_key(self) -> str:
+        return bearer_key(self.headers.get(AUTHORIZATION_HEADER, b"").decode("latin-1"))
+
+
+def context_of(scope: Any) -> RequestContext:
+    """The request's context; one made on the spot when the app runs without the wire layer around it."""
+    context: RequestContext | None = scope.get(CONTEXT_KEY)
+    if context is None:
+        context = scope[CONTEXT_KEY] = RequestContext.from_scope(scope)
+    return context
+
+
+def retry_count(raw: bytes | str) -> int:
+    return int(raw) if raw.isdigit() else 0
+
+
+def bearer_key(authorization: str) -> str:
+    """The key of an ``Authorization: Bearer <key>`` header value, or ""."""
+    scheme, _, key = authorization.partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+@lru_cache(maxsize=256)
+def key_id(api_key: str) -> str | None:
+    """A short, stable, non-reversible label for an API key (the journal never holds keys).
+
+    Cached: a server sees a handful of keys, each on every request.
+    """
+    return "key_" + hashlib.sha256(api_key.encode()).hexdigest()[:12] if api_key else None

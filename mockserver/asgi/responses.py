@@ -1,0 +1,84 @@
+"""The responses every endpoint sends: JSON bodies, errors in the provider envelope, SSE frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from mockserver.asgi.context import CONTEXT_KEY, FRAMES_KEY
+from mockserver.errors import ApiError
+
+OPENAI_VERSION = "2020-10-01"
+JSON_MEDIA_TYPE = "application/json"
+SSE_MEDIA_TYPE = "text/event-stream"
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=JSON_MEDIA_TYPE)
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.envelope(), error.status, error.headers)
+
+
+def add_headers(response: Response, headers: dict[str, str]) -> set[bytes]:
+    """``response.headers.update(headers)``, and the header names the response then has.
+
+    Appends to the raw list instead of going through ``MutableHeaders``, which
+    scans every header for each one set; a name already present is replaced
+    exactly as ``update`` replaces it.
+    """
+    raw = response.raw_headers
+    present = {name for name, _ in raw}
+    for name, value in headers.items():
+        key = name.lower().encode("latin-1")
+        if key in present:
+            response.headers[name] = value
+        else:
+            raw.append((key, value.encode("latin-1")))
+            present.add(key)
+    return present
+
+
+class FramesResponse(Response):
+    """A server-sent-event stream of pre-encoded frames.
+
+    Lighter than Starlette's ``StreamingResponse`` (no task group per
+    response). When the control plane planned faults, every frame is its own
+    ``send``, which is where the wire layer paces, stalls and cuts streams.
+    Without faults nothing can come between two frames, so they leave in one
+    ``send``: one socket write instead of one per token (a 30-token stream
+    made 33 writes), the same bytes, and the wire layer still counts every
+    frame (``FRAMES_KEY``).
+    """
+
+    def __init__(self, frames: list[bytes], headers: dict[str, str] | None = None) -> None:
+        # No Content-Length: the body is chunked, frame by frame.
+        self.status_code = 200
+        self.background = None
+        self.frames = frames
+        extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
+        self.raw_headers = SSE_HEADERS + extra
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        context = scope.get(CONTEXT_KEY)
+        try:
+            if context is None or not context.faults:
+                body = b"".join(self.frames)
+                last = {"type": "http.response.body", "body": body, "more_body": False, FRAMES_KEY: len(self.frames)}
+                await send(last)
+                return
+            for frame in self.frames:
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            return  # the client went away; uvicorn has already closed the connection

@@ -1,0 +1,91 @@
+"""An endpoint, declared once, and one call to it.
+
+An :class:`Endpoint` says everything the app needs to know about an operation:
+where it is mounted (``path``, ``method``), which dialects serve it (``group``,
+named in ``fixtures/dialects.yaml``), how its body is checked (``schema``), what
+it answers (``response``, ``stream``: component names of the OpenAPI document)
+and the handler that generates the answer. The route table, the OpenAPI document
+and what each dialect documents are all derived from these declarations
+(:data:`mockserver.endpoints.ENDPOINTS`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockserver.asgi.context import RequestContext
+from mockserver.control.decision import Decision
+from mockserver.dialects.dialect import Dialect
+
+if TYPE_CHECKING:
+    from mockserver.journal import Exchange
+    from mockserver.state import AppState
+
+
+@dataclass
+class Call:
+    """One request to one endpoint of one dialect, as the handler sees it."""
+
+    request: Request
+    dialect: Dialect
+    endpoint: Endpoint
+    context: RequestContext
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def api_key(self) -> str:
+        return self.context.api_key
+
+    @property
+    def attempt(self) -> int:
+        return self.context.attempt
+
+    @property
+    def test_id(self) -> str | None:
+        return self.context.test_id
+
+    @property
+    def exchange(self) -> Exchange | None:
+        return self.context.exchange
+
+    def header(self, name: str) -> str | None:
+        return self.context.header(name)
+
+
+Handler = Callable[["AppState", Call, Any, Decision], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """What a streamed answer's events carry, for the OpenAPI document."""
+
+    data: tuple[str, ...]  # component names the ``data:`` JSON is one of
+    events: tuple[str, ...] | None = None  # the ``event:`` names, for APIs that send them
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One operation: its place, its contract and its handler."""
+
+    name: str
+    group: str
+    method: str
+    path: str
+    handler: Handler
+    response: str  # the component of the 200 JSON body
+    stream: Stream | None = None
+    schema: str | None = None  # the request schema kind the body is validated with (schemas/requests)
+    form: str | None = None  # a multipart body: the form schema kind
+    request_component: str | None = None  # a JSON body described by a mock component (schemas/mock)
+    # A body documented as another request schema (``derived_from``), rewritten by ``derive_body`` in place.
+    derived_from: str | None = None
+    derive_body: Callable[[dict[str, Any]], None] | None = None
+    query: tuple[dict[str, Any], ...] = ()
+    generation: bool = False
+    reads_body: bool = True

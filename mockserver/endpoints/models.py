@@ -1,0 +1,59 @@
+"""``GET /models``, ``GET /models/{id}`` and ``DELETE /models/{id}``; which model a request names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from mockserver.asgi.responses import json_response
+from mockserver.control.decision import Decision
+from mockserver.dialects.catalog import ModelInfo
+from mockserver.endpoints.base import Call, Endpoint
+from mockserver.errors import model_not_found
+
+if TYPE_CHECKING:
+    from mockserver.state import AppState
+
+
+def resolve_model(call: Call, model_id: str, created: int) -> ModelInfo:
+    dialect = call.dialect
+    known = dialect.catalog.get(model_id)
+    if known is not None:
+        return known
+    if dialect.accept_any_model:
+        return dialect.catalog.describe(model_id, created)
+    raise model_not_found(model_id)
+
+
+async def list_models(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    return json_response({"object": "list", "data": call.dialect.catalog.list_objects()})
+
+
+async def retrieve_model(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    model_id = call.request.path_params["model"]
+    model = call.dialect.catalog.get(model_id)
+    if model is None:
+        if not state.synthesize_missing or model_id in state.stores.deleted_models:
+            raise model_not_found(model_id)
+        model = call.dialect.catalog.describe(model_id, state.identity.created())
+    return json_response(model.as_model_object())
+
+
+async def delete_model(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+    """Only fine-tuned models (``ft:`` ids) can be deleted, each once (any id in ``schema`` mode)."""
+    model_id = call.request.path_params["model"]
+    deletable = model_id.startswith("ft:") or state.synthesize_missing
+    if not deletable or (model_id in state.stores.deleted_models and not state.synthesize_missing):
+        raise model_not_found(model_id)
+    state.stores.deleted_models.add(model_id)
+    return json_response({"id": model_id, "object": "model", "deleted": True})
+
+
+ENDPOINTS = (
+    Endpoint("models.list", "models", "GET", "/models", list_models, response="ListModelsResponse", reads_body=False),
+    Endpoint("models.retrieve", "models", "GET", "/models/{model:path}", retrieve_model, response="Model",
+             reads_body=False),
+    Endpoint("models.delete", "models", "DELETE", "/models/{model:path}", delete_model,
+             response="DeleteModelResponse", reads_body=False),
+)

@@ -1,0 +1,55 @@
+"""``AppState``: everything one mock server knows, built in one step from its configuration.
+
+All state lives here, owned by the app (no module globals), so several servers
+can run in one process, e.g. under pytest.
+"""
+
+from __future__ import annotations
+
+from mockserver.auth import KeyPolicy
+from mockserver.config import Config, ConfigError
+from mockserver.control.plane import Control
+from mockserver.determinism import Identity
+from mockserver.dialects.catalog import load_catalogs, load_characters
+from mockserver.dialects.dialect import Dialect, load_dialects
+from mockserver.generation.chat import ChatGenerator, ChatSettings
+from mockserver.journal import Journal
+from mockserver.storage import open_stores
+from mockserver.validation import KINDS, BodyValidator, validator_for
+
+
+class AppState:
+    """Config, catalogs, dialects, validators, generator, journal, stores and control plane of one server."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.identity = Identity(config.seed, config.freeze_time)
+        self.catalogs = load_catalogs()
+        self.dialects = load_dialects(self.catalogs)
+        if config.dialect not in self.dialects:
+            raise ConfigError(f"unknown dialect {config.dialect!r}; known: {', '.join(self.dialects)}")
+        self.characters = load_characters()
+        self.keys = KeyPolicy(config)
+        self.chat = ChatGenerator(self.identity, ChatSettings(config.reply_range))
+        self.journal = Journal(config.journal_size)
+        # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
+        self.stores = open_stores(config.state_dir)
+        self.control = Control(config, self.journal)
+        # Contract-test mode: unknown stored completions and models are synthesized, not 404.
+        self.synthesize_missing = config.validation == "schema"
+        self._validators: dict[tuple[str, str], BodyValidator] = {
+            (kind, name): validator_for(kind, name, ignore_unknown=config.validation == "schema")
+            for kind in KINDS
+            for name in self.dialects
+        }
+
+    def validator(self, kind: str, dialect: str) -> BodyValidator:
+        return self._validators[(kind, dialect)]
+
+    def mounts(self) -> list[tuple[str, Dialect]]:
+        """Every (path prefix, dialect) pair the app serves, default dialect first at /v1."""
+        pairs = [("/v1", self.dialects[self.config.dialect])]
+        for dialect in self.dialects.values():
+            pairs.append((dialect.mount_path, dialect))
+            pairs.extend((path, dialect) for path in dialect.also_at)
+        return pairs
