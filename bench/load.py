@@ -61,7 +61,7 @@ class Server:
         )
 
     @classmethod
-    def hello(cls) -> "Server":
+    def hello(cls) -> Server:
         port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "hello:app", "--port", str(port),
                 "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
@@ -69,12 +69,12 @@ class Server:
         return cls("hello", argv, port, "/")
 
     @classmethod
-    def mockserver(cls, *flags: str, name: str = "mockserver") -> "Server":
+    def mockserver(cls, *flags: str, name: str = "mockserver") -> Server:
         port = free_port()
         argv = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", *flags]
         return cls(name, argv, port, "/_mock/health")
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
@@ -147,7 +147,7 @@ def wrk(url: str, script: str | None, seconds: float, connections: int = CONNECT
     argv = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{whole}s", "--latency", "--timeout", "5s"]
     if script:
         argv += ["-s", str(BENCH / "wrk" / script)]
-    output = subprocess.run(argv + [url], capture_output=True, text=True, check=True, preexec_fn=pinned(CLIENT_CPU),
+    output = subprocess.run([*argv, url], capture_output=True, text=True, check=True, preexec_fn=pinned(CLIENT_CPU),
                             timeout=seconds + 30).stdout
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)

@@ -86,7 +86,10 @@ def table(rows: list[dict]) -> str:
 
 def scenario_row(label: str, runs: list[dict], hellos: list[dict], size: int) -> dict:
     """One table row from a scenario's rounds: each round's ratio is to the hello runs just before and after it."""
-    ratios = [run["rps"] / ((before["rps"] + after["rps"]) / 2) for run, before, after in zip(runs, hellos, hellos[1:])]
+    ratios = [
+        run["rps"] / ((before["rps"] + after["rps"]) / 2)
+        for run, before, after in zip(runs, hellos, hellos[1:], strict=False)
+    ]
     requests = sum(run["requests"] for run in runs)
     return {
         "name": label,
@@ -113,7 +116,9 @@ def main() -> None:
     args = parser.parse_args()
     seconds = max(1, round((3.0 if args.quick else args.duration) / args.rounds))  # wrk takes whole seconds
     load.ensure_wrk()
-    results: dict = {"machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds, "rounds": args.rounds}
+    results: dict = {
+        "machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds, "rounds": args.rounds
+    }
 
     print(f"wrk -t1 -c{load.CONNECTIONS}, {args.rounds} rounds of {seconds} s per scenario, each between two "
           f"hello runs; {results['machine']['cpus']} cpus", flush=True)
@@ -151,7 +156,8 @@ def main() -> None:
     results["rows"] = [baseline, *rows]
     print()
     print(table(results["rows"]))
-    print(f"hello: mean of {len(every_hello)} runs, {baseline['rps_range'][0]:.0f}-{baseline['rps_range'][1]:.0f} req/s; "
+    low, high = baseline["rps_range"]
+    print(f"hello: mean of {len(every_hello)} runs, {low:.0f}-{high:.0f} req/s; "
           "x hello: median over the rounds of each scenario's ratio to the hello runs around it")
 
     if not args.quick:

@@ -130,7 +130,7 @@ def run(settings: Settings) -> dict:
     errors = [
         abs((later - earlier) * 1000 - interval)
         for stream in complete
-        for earlier, later in zip(stream.arrivals, stream.arrivals[1:])
+        for earlier, later in zip(stream.arrivals, stream.arrivals[1:], strict=False)
     ]
     return {
         "settings": settings.__dict__,

@@ -17,7 +17,8 @@ def test_tool_call_round_trip(mockserver, openai_client):
     assert answer("What's the weather in Oslo?", openai_client) == "It is 22 °C and sunny in Oslo."
     second = mockserver.requests[1]
     assistant, tool = second.body["messages"][-2:]  # what the app sent back: the call, then the tool's result
-    assert tool == {"role": "tool", "tool_call_id": assistant["tool_calls"][0]["id"], "content": "22 °C and sunny in Oslo"}
+    call_id = assistant["tool_calls"][0]["id"]
+    assert tool == {"role": "tool", "tool_call_id": call_id, "content": "22 °C and sunny in Oslo"}
 
 
 def test_streaming(mockserver, openai_client):

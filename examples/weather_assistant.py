@@ -41,7 +41,8 @@ def answer(question: str, client: OpenAI | None = None) -> str:
     client = client or OpenAI()
     messages: list[dict] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
     for _ in range(MAX_TOOL_ROUNDS):
-        message = client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL]).choices[0].message
+        reply = client.chat.completions.create(model=MODEL, messages=messages, tools=[WEATHER_TOOL])
+        message = reply.choices[0].message
         if not message.tool_calls:
             return message.content or ""
         messages.append(message.model_dump(exclude_none=True))

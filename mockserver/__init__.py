@@ -1,26 +1,58 @@
-"""mockserver: a faithful, deterministic, fault-injecting OpenAI-compatible mock."""
+"""mockserver: a faithful, deterministic, fault-injecting OpenAI-compatible mock.
+
+What users touch is listed in ``__all__``; everything else is internal and may move.
+"""
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mockserver.app import AppState, create_app
-    from mockserver.config import Config
-    from mockserver.errors import ApiError
+    from mockserver.app import create_app
+    from mockserver.config import Config, ConfigError
+    from mockserver.control.faults import SpecError
+    from mockserver.control.fixtures import FixtureError
+    from mockserver.control.plane import ScriptEntry
+    from mockserver.errors import ApiError, MockserverError
+    from mockserver.journal import Exchange
     from mockserver.server import MockServer
 
+# The one version source: pyproject.toml reads it from here (hatch's dynamic version).
 __version__ = "0.1.0"
 
 # Exports are imported on first use (PEP 562): pytest loads mockserver.plugin, and so this package, in every
 # run where mockserver is installed, and the server's imports take about 2 s.
-_EXPORTS = {"AppState": ".app", "create_app": ".app", "Config": ".config", "ApiError": ".errors", "MockServer": ".server"}
+_EXPORTS = {
+    "ApiError": "mockserver.errors",
+    "Config": "mockserver.config",
+    "ConfigError": "mockserver.config",
+    "Exchange": "mockserver.journal",
+    "FixtureError": "mockserver.control.fixtures",
+    "MockServer": "mockserver.server",
+    "MockserverError": "mockserver.errors",
+    "ScriptEntry": "mockserver.control.plane",
+    "SpecError": "mockserver.control.faults",
+    "create_app": "mockserver.app",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'mockserver' has no attribute {name!r}")
-    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    value = getattr(import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value
 
-__all__ = ["ApiError", "AppState", "Config", "MockServer", "create_app", "__version__"]
+
+__all__ = [
+    "ApiError",
+    "Config",
+    "ConfigError",
+    "Exchange",
+    "FixtureError",
+    "MockServer",
+    "MockserverError",
+    "ScriptEntry",
+    "SpecError",
+    "__version__",
+    "create_app",
+]

@@ -12,18 +12,19 @@ Bearer key (exchanges carry ``key_id``, a hash label, never the key).
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockserver.errors import ApiError
-from mockserver.control.faults import SpecError
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import bearer_key, key_id
 from mockserver.asgi.responses import error_response, json_response
+from mockserver.control.faults import SpecError
+from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
     from mockserver.state import AppState

@@ -84,7 +84,9 @@ def create_app(config: Config | None = None) -> WireLayer:
     request and carries out stream and socket faults.
     """
     state = AppState(config or Config())
-    routes: list[BaseRoute] = [Mount(prefix, routes=dialect_routes(state, dialect)) for prefix, dialect in state.mounts()]
+    routes: list[BaseRoute] = [
+        Mount(prefix, routes=dialect_routes(state, dialect)) for prefix, dialect in state.mounts()
+    ]
     # Image URLs point here: public like a provider's signed CDN link, so no key is needed.
     routes.insert(0, Route("/_mock/files/images/{name}", images.serve_file, methods=["GET"], name=images.FILE_ROUTE))
     routes[:0] = admin_routes(state)

@@ -7,7 +7,7 @@ import gc
 import ipaddress
 import socket
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from mockserver import __version__
 from mockserver.config import Config, ConfigError
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
 
     check = commands.add_parser("check-fixtures", help="validate fixture rule files",
-                                description="Parse and compile every rule file; report each mistake with file and line.")
+                                description="Parse and compile every rule file; report each mistake with its line.")
     check.add_argument("locations", nargs="+", metavar="DIR", help="fixture directories or files")
     return parser
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
+
+from mockserver.errors import MockserverError
 
 VALIDATION_MODES = ("strict", "schema", "off")
 
 
-class ConfigError(ValueError):
+class ConfigError(MockserverError, ValueError):
     """A configuration value that cannot be used; the message says which and why."""
 
 
@@ -53,7 +56,7 @@ class Config:
         flags: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
         file: str | os.PathLike[str] | None = None,
-    ) -> "Config":
+    ) -> Config:
         """Merge the sources; ``flags`` holds only what the user actually passed."""
         flags = {key: value for key, value in (flags or {}).items() if value is not None}
         env = os.environ if env is None else env
@@ -69,7 +72,7 @@ class Config:
         return cls.from_mapping(values)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "Config":
+    def from_mapping(cls, values: Mapping[str, Any]) -> Config:
         known = {item.name: item for item in dataclasses.fields(cls)}
         converted = {}
         for raw_key, value in values.items():
@@ -86,12 +89,14 @@ class Config:
             raise ConfigError(f"validation must be one of {', '.join(VALIDATION_MODES)}, got {self.validation!r}")
         low, high = self.reply_range
         if not 1 <= low <= high:
-            raise ConfigError(f"reply_sentences must look like '2-4' with 1 <= min <= max, got {self.reply_sentences!r}")
+            raise ConfigError(
+                f"reply_sentences must look like '2-4' with 1 <= min <= max, got {self.reply_sentences!r}"
+            )
         if self.journal_size < 0 or self.max_body < 1 or self.workers < 1:
             raise ConfigError("journal_size must be >= 0, max_body and workers >= 1")
         if any(limit is not None and limit < 1 for limit in (self.rpm, self.tpm)):
             raise ConfigError("rpm and tpm must be >= 1 (leave them unset for no limit)")
-        self.job_steps  # a malformed --job-schedule fails at start-up, not at the first GET /jobs/{id}
+        _ = self.job_steps  # a malformed --job-schedule fails at start-up, not at the first GET /jobs/{id}
 
     @property
     def reply_range(self) -> tuple[int, int]:
@@ -109,7 +114,9 @@ class Config:
         except ValueError:
             parts = []
         if len(parts) != 2 or not 0 <= parts[0] <= parts[1]:
-            raise ConfigError(f"job_schedule must be 'PROCESSING_AT,COMPLETED_AT' in seconds, got {self.job_schedule!r}")
+            raise ConfigError(
+                f"job_schedule must be 'PROCESSING_AT,COMPLETED_AT' in seconds, got {self.job_schedule!r}"
+            )
         return parts[0], parts[1]
 
     def as_public_dict(self) -> dict[str, Any]:
@@ -133,7 +140,9 @@ def _read_file(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
-        raise ConfigError(f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}")
+        raise ConfigError(
+            f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

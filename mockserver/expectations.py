@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import orjson
 
-from mockserver.messages import last_user_text
-from mockserver.control.plane import UNLIMITED, ScriptEntry
 from mockserver.control.faults import SpecError
 from mockserver.control.fixtures import Rule, load_rules, rules_from_mapping
+from mockserver.control.plane import UNLIMITED, ScriptEntry
 from mockserver.journal import Exchange
+from mockserver.messages import last_user_text
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
@@ -407,7 +407,8 @@ def _called_message(
     )
     if misses:
         lines.append("Near misses, closest first:")
-        lines += [f"  {request.summary}\n      differs: {', '.join(diff)}" for diff, request in misses[:NEAR_MISSES_SHOWN]]
+        shown = misses[:NEAR_MISSES_SHOWN]
+        lines += [f"  {request.summary}\n      differs: {', '.join(diff)}" for diff, request in shown]
         if len(misses) > NEAR_MISSES_SHOWN:
             lines.append(f"  ... and {len(misses) - NEAR_MISSES_SHOWN} more (mockserver.requests has them all)")
     return "\n".join(lines)

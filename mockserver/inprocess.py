@@ -9,7 +9,9 @@ that is never started lends its app and keeps its Python API::
     client = OpenAI(base_url="http://mockserver/v1", api_key="sk-mock",
                     http_client=httpx2.Client(transport=SyncTransport(server.app)))
 
-openai 3.x uses ``httpx2``; pass ``http=httpx`` for openai 1.x/2.x clients.
+openai 3.x uses ``httpx2``; pass ``http=httpx`` for openai 1.x/2.x clients
+(``httpx2`` is imported only when no ``http`` module is given, so the ``httpx``
+path works without it installed).
 
 What these transports cannot do, honestly (measured with the SDK): there is
 no socket and no clock between client and server. A streamed response is
@@ -25,29 +27,33 @@ timing and transport faults against a started :class:`~mockserver.MockServer`.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
-from types import ModuleType
+from types import ModuleType, TracebackType
 from typing import Any
 
-import httpx2
+
+def _client_module(http: ModuleType | None) -> ModuleType:
+    return http if http is not None else importlib.import_module("httpx2")
 
 
-def async_transport(app: Any, *, http: ModuleType = httpx2) -> Any:
+def async_transport(app: Any, *, http: ModuleType | None = None) -> Any:
     """An async transport for ``AsyncOpenAI(http_client=http.AsyncClient(transport=...))``."""
-    return http.ASGITransport(app=app)
+    return _client_module(http).ASGITransport(app=app)
 
 
-class SyncTransport(httpx2.BaseTransport):
+class SyncTransport:
     """A sync transport that runs the ASGI app on a private event loop thread.
 
     ``httpx2`` (and ``httpx``) ship only an async ASGI transport; sync SDK
     clients need this bridge. One loop thread per transport, started lazily
-    and stopped by :meth:`close`.
+    and stopped by :meth:`close`. It has the methods of ``BaseTransport`` of
+    either library (``handle_request``, ``close``, the context manager).
     """
 
-    def __init__(self, app: Any, *, http: ModuleType = httpx2) -> None:
-        self._http = http
-        self._asgi = http.ASGITransport(app=app)
+    def __init__(self, app: Any, *, http: ModuleType | None = None) -> None:
+        self._http = _client_module(http)
+        self._asgi = self._http.ASGITransport(app=app)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -79,3 +85,11 @@ class SyncTransport(httpx2.BaseTransport):
                     self._thread.join(5)
                 self._loop.close()
                 self._loop = self._thread = None
+
+    def __enter__(self) -> SyncTransport:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 REDACTED_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-mock-admin-token", "cookie"})
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
@@ -30,13 +31,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mockserver import __version__
+from mockserver.asgi.responses import JSON_MEDIA_TYPE, OPENAI_VERSION, SSE_MEDIA_TYPE
 from mockserver.config import Config
 from mockserver.conformance import official_document
-from mockserver.journal import Exchange
-from mockserver.asgi.responses import JSON_MEDIA_TYPE, OPENAI_VERSION, SSE_MEDIA_TYPE
 from mockserver.endpoints import endpoints_for
 from mockserver.endpoints.base import Endpoint, Stream
 from mockserver.endpoints.images.edits import MULTIPART_MEDIA_TYPE, form_validator
+from mockserver.journal import Exchange
 from mockserver.resources import schemas_dir
 
 if TYPE_CHECKING:
@@ -156,7 +157,9 @@ def openapi_path(path: str) -> str:
     return _CONVERTER.sub(r"{\1}", path)
 
 
-def _operation(state: AppState, prefix: str, dialect: str, endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    state: AppState, prefix: str, dialect: str, endpoint: Endpoint, schemas: dict[str, Any]
+) -> dict[str, Any]:
     ok = _ok(endpoint)
     statuses = ["400", "401", "404"]
     if endpoint.reads_body or endpoint.form is not None:
@@ -294,7 +297,7 @@ def _annotation_schema(annotation: str) -> dict[str, Any]:
 
 def _admin_security(config: Config, own_view: bool) -> list[dict[str, list[str]]]:
     """The admin token when one is set; a route with a per-key view also takes an API key under --api-key."""
-    schemes = [{"adminToken": []}] if config.admin_token else []
+    schemes: list[dict[str, list[str]]] = [{"adminToken": []}] if config.admin_token else []
     if own_view and config.api_key:
         schemes.append({"bearer": []})
     return schemes

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 UNCHECKED_BODY_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
-def make_route_handler(state: AppState, dialect: Dialect, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+def make_route_handler(
+    state: AppState, dialect: Dialect, endpoint: Endpoint
+) -> Callable[[Request], Awaitable[Response]]:
     """The Starlette endpoint that runs ``endpoint`` of ``dialect`` through the pipeline."""
 
     async def run(request: Request) -> Response:

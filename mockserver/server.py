@@ -21,12 +21,12 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from mockserver.app import create_app
-from mockserver.state import AppState
-from mockserver.generation import prose
+from mockserver.asgi.protocol import TransportInScopeProtocol
 from mockserver.config import Config
 from mockserver.expectations import Expectations
-from mockserver.asgi.protocol import TransportInScopeProtocol
+from mockserver.generation import prose
 from mockserver.generation.tokens import tokenizer
+from mockserver.state import AppState
 
 START_TIMEOUT = 10.0
 GRACEFUL_SHUTDOWN_SECONDS = 1
@@ -142,7 +142,7 @@ class MockServer(Expectations):
             raise KeyError(f"unknown dialect {dialect!r}; known: {', '.join(self.state.dialects)}")
         return self.origin + self.state.dialects[dialect].mount_path
 
-    def start(self) -> "MockServer":
+    def start(self) -> MockServer:
         if self._thread is not None:
             return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -178,7 +178,7 @@ class MockServer(Expectations):
             self._socket.close()
         self._server = self._thread = self._socket = None
 
-    def __enter__(self) -> "MockServer":
+    def __enter__(self) -> MockServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

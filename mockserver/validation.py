@@ -165,10 +165,10 @@ class BodyValidator:
         walked. A long conversation before a bad ``temperature`` then costs
         nothing: the Python walk of ``messages`` was most of a 400's time.
         """
-        fields = set()
+        fields: set[str] = set()
         for error in self._fast.iter_errors(body):
             field = error.instance_path[0] if error.instance_path else None
-            if field not in self._field_order:
+            if not isinstance(field, str) or field not in self._field_order:
                 return next(self._precise.iter_errors(body), None)
             fields.add(field)
         if not fields:
@@ -204,7 +204,7 @@ class BodyValidator:
             error = narrowed
         return _describe(error)
 
-    def _narrow(self, error: ValidationError) -> ValidationError | ApiError:
+    def _narrow(self, error: Any) -> ValidationError | ApiError:
         """Pick the union branch the client meant and return its error.
 
         Branches are first filtered by JSON type; among objects, a property
@@ -221,13 +221,13 @@ class BodyValidator:
             key = self._discriminator([branches[i] for i in fitting])
             if key is not None:
                 if key not in instance:
-                    return _missing(path + [key])
+                    return _missing([*path, key])
                 value = instance[key]
                 if not isinstance(value, str):
-                    return _type_error(path + [key], ["string"], value)
+                    return _type_error([*path, key], ["string"], value)
                 matching = [i for i in fitting if self._const(branches[i], key) == value]
                 if not matching:
-                    return _invalid_value(path + [key], value, [self._const(branches[i], key) for i in fitting])
+                    return _invalid_value([*path, key], value, [self._const(branches[i], key) for i in fitting])
                 fitting = matching
         by_branch: dict[int, list[ValidationError]] = {i: [] for i in fitting}
         for sub in error.context:
@@ -288,12 +288,13 @@ class BodyValidator:
         return None if prop is None else self._resolve(prop).get("const")
 
 
-def _describe(error: ValidationError) -> ApiError:
+def _describe(error: Any) -> ApiError:
+    # ``error`` is a jsonschema ValidationError; its stubs type every attribute as possibly unset.
     path = list(error.absolute_path)
     keyword, limit, instance = error.validator, error.validator_value, error.instance
     if keyword == "required":
         missing = next(name for name in limit if name not in instance)
-        return _missing(path + [missing])
+        return _missing([*path, missing])
     if keyword == "type":
         schema_types = [limit] if isinstance(limit, str) else limit
         items = _types_of(error.schema.get("items"))
@@ -308,7 +309,7 @@ def _describe(error: ValidationError) -> ApiError:
         if not path:
             plural = "s" if len(extra) > 1 else ""
             return invalid_request(f"Unrecognized request argument{plural} supplied: {', '.join(extra)}")
-        param = _param(path + [extra[0]])
+        param = _param([*path, extra[0]])
         return invalid_request(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
     param = _param(path)
     if keyword in ("maximum", "minimum"):

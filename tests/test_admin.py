@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx2
 import openai
@@ -81,7 +81,7 @@ def test_script_reset_health_config(fresh: MockServer) -> None:
         posted = api.post("/script", json={"behaviors": [{"reply": "a", "times": 3}]},
                           headers={"X-Mock-Test-Id": "one"}).json()["behaviors"]
         api.post("/script", json={"behaviors": [{"fault": "hang", "match": {"model": "gpt-4o"}}]})
-        assert posted == [{"id": 1, "test_id": "one", "remaining": 3, "behavior": {"reply": "a", "times": 3}}]
+        assert posted == [{"id": 1, "test_id": "one", "remaining": 3, "used": 0, "behavior": {"reply": "a", "times": 3}}]
         assert [entry["id"] for entry in api.get("/script").json()["behaviors"]] == [1, 2]
         mine = api.get("/script", headers={"X-Mock-Test-Id": "one"}).json()["behaviors"]
         assert [entry["id"] for entry in mine] == [1]
@@ -89,6 +89,8 @@ def test_script_reset_health_config(fresh: MockServer) -> None:
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, extra_headers={"X-Mock-Test-Id": "one"})
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
         assert len(requests(fresh)) == 2
+        (used,) = api.get("/script", headers={"X-Mock-Test-Id": "one"}).json()["behaviors"]
+        assert (used["remaining"], used["used"]) == (2, 1)  # the scripted reply answered the request of test "one"
         assert api.post("/reset", headers={"X-Mock-Test-Id": "one"}).json() == {"reset": {"test_id": "one"}}
         assert [entry["id"] for entry in api.get("/script").json()["behaviors"]] == [2]
         assert [entry["test_id"] for entry in requests(fresh)] == [None]

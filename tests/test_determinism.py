@@ -7,8 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import httpx2
 import pytest
@@ -39,7 +39,7 @@ def serve_process(*flags: str) -> Iterator[str]:
                 break
             except httpx2.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stdout.read().decode() if process.stdout else "server did not start")
+                    raise RuntimeError(process.stdout.read().decode() if process.stdout else "server did not start") from None
                 time.sleep(0.05)
         yield origin
     finally:

@@ -7,7 +7,7 @@ persona, required system message and parameter limits.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import openai
 import pytest
@@ -113,7 +113,7 @@ def test_openserv_requires_a_system_or_developer_message(server: MockServer) -> 
     with pytest.raises(openai.BadRequestError) as raised:
         client.chat.completions.create(model="gpt-5.4-mini", messages=HELLO)
     assert raised.value.param == "messages"
-    developer = [{"role": "developer", "content": "Be brief."}] + HELLO
+    developer = [{"role": "developer", "content": "Be brief."}, *HELLO]
     assert client.chat.completions.create(model="gpt-5.4-mini", messages=developer).choices
 
 

@@ -26,7 +26,7 @@ FIFTY_WORDS = (
 
 
 def cosine(a: list[float], b: list[float]) -> float:
-    return math.fsum(x * y for x, y in zip(a, b))
+    return math.fsum(x * y for x, y in zip(a, b, strict=False))
 
 
 @pytest.mark.parametrize("dimensions", [1, 2, 3, 64, 256, 1536, 3072])
@@ -131,7 +131,7 @@ def test_base64_round_trips_as_little_endian_float32(dimensions: int) -> None:
     assert len(raw) == 4 * dimensions
     decoded = list(struct.unpack(f"<{dimensions}f", raw))
     assert decoded == [struct.unpack("<f", struct.pack("<f", value))[0] for value in vector]
-    assert all(abs(a - b) < 1e-7 for a, b in zip(decoded, vector))
+    assert all(abs(a - b) < 1e-7 for a, b in zip(decoded, vector, strict=False))
 
 
 def test_base64_matches_a_hand_built_payload() -> None:

@@ -91,7 +91,7 @@ def test_strict_mode_enforces_live_api_rules_beyond_the_schema(client: openai.Op
     assert raised.value.code == "unsupported_parameter"
     with pytest.raises(openai.BadRequestError) as raised:
         client.chat.completions.create(
-            model="gpt-4o", messages=HELLO + [{"role": "tool", "tool_call_id": "call_x", "content": "42"}]
+            model="gpt-4o", messages=[*HELLO, {"role": "tool", "tool_call_id": "call_x", "content": "42"}]
         )
     assert raised.value.param == "messages[1].tool_call_id"
     with pytest.raises(openai.BadRequestError) as raised:

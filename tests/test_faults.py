@@ -18,9 +18,9 @@ import pytest
 import uvicorn
 
 from mockserver import MockServer
+from mockserver.asgi.protocol import TRANSPORT_KEY, TransportInScopeProtocol
 from mockserver.config import Config
 from mockserver.journal import Exchange
-from mockserver.asgi.protocol import TRANSPORT_KEY, TransportInScopeProtocol
 from mockserver.server import uvicorn_config
 
 API_KEY = "sk-test-key"

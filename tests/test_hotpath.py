@@ -16,13 +16,13 @@ from typing import Any
 import orjson
 import pytest
 
-from mockserver.generation import prose
 from mockserver.app import create_app
-from mockserver.config import Config
-from mockserver.dialects.catalog import load_characters
-from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
-from mockserver.endpoints.chat.encode import _text_deltas
 from mockserver.asgi.protocol import CoalescingTransport
+from mockserver.config import Config
+from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
+from mockserver.dialects.catalog import load_characters
+from mockserver.endpoints.chat.encode import _text_deltas
+from mockserver.generation import prose
 from mockserver.generation.tokens import ROLES, tokenizer
 from mockserver.validation import validator_for
 

@@ -13,8 +13,8 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.generation import media
 from mockserver.conformance import validate_official
+from mockserver.generation import media
 
 API_KEY = "sk-test-key"
 

@@ -78,7 +78,7 @@ def test_fine_tuned_models_delete_once(client: openai.OpenAI, http) -> None:
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=False))
 
 
 def test_embeddings_are_unit_length_similar_for_similar_text(client: openai.OpenAI, http) -> None:

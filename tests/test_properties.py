@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import base64
 import copy
+from collections.abc import Iterator
 from functools import cache
-from typing import Any, Iterator
+from typing import Any
 
 import httpx2
 import orjson
@@ -183,9 +184,11 @@ def bodies(dialect: str) -> st.SearchStrategy[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def http() -> Iterator[httpx2.Client]:
-    with MockServer(validation="schema", reply_sentences="1-2") as server:
-        with httpx2.Client(base_url=server.origin, headers={"Authorization": "Bearer sk-prop"}, timeout=30) as client:
-            yield client
+    with (
+        MockServer(validation="schema", reply_sentences="1-2") as server,
+        httpx2.Client(base_url=server.origin, headers={"Authorization": "Bearer sk-prop"}, timeout=30) as client,
+    ):
+        yield client
 
 
 def _post(http: httpx2.Client, dialect: str, body: dict[str, Any]) -> httpx2.Response:

@@ -6,21 +6,23 @@ request checks that the server still answers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx2
 import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.cli import exposure_warning
-from mockserver.config import Config
 from mockserver.asgi.body import MAX_JSON_DEPTH
 from mockserver.asgi.context import key_id
 from mockserver.asgi.protocol import MAX_HEAD_BYTES
+from mockserver.cli import exposure_warning
+from mockserver.config import Config
 
 KEY = "sk-reliability-secret-0001"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -159,10 +161,8 @@ def test_unknown_admin_script_field(server: MockServer) -> None:
 def raw_exchange(server: MockServer, data: bytes) -> bytes:
     """Send raw bytes, read until the server closes (it must: these requests cannot be trusted)."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        try:
+        with contextlib.suppress(OSError):  # the server may answer and close before the whole head is sent
             sock.sendall(data)
-        except OSError:
-            pass  # the server may answer and close before the whole head is sent
         received = b""
         while chunk := sock.recv(65536):
             received += chunk

@@ -17,7 +17,7 @@ writes ``Node._nodeid``, which pytest 9.2 no longer has.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx2
 import pytest

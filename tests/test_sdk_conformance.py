@@ -21,9 +21,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sdk_conformance import fetch_sdk_tests, run_sdk_tests
 
 from mockserver import MockServer
-from sdk_conformance import fetch_sdk_tests, run_sdk_tests
 
 pytestmark = pytest.mark.sdk_conformance
 

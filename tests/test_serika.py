@@ -9,10 +9,10 @@ import openai
 import pytest
 
 from mockserver import Config, MockServer
-from mockserver.generation import media
 from mockserver.cli import build_parser
 from mockserver.config import ConfigError
 from mockserver.conformance import validate_official
+from mockserver.generation import media
 
 FREE, PREMIUM, OTHER = "sk-free-key-0001", "sk-premium-key-0001", "sk-anyone-else-0001"
 

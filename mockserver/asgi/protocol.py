@@ -45,7 +45,7 @@ class CoalescingTransport:
     produces. Everything else is the real transport's.
     """
 
-    __slots__ = ("transport", "_loop", "_pending")
+    __slots__ = ("_loop", "_pending", "transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self.transport = transport

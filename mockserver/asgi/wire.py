@@ -41,9 +41,9 @@ import orjson
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mockserver.asgi.context import ADMIN_PREFIX, CONTEXT_KEY, FRAMES_KEY, TEST_ID_HEADER, TRANSPORT_KEY, RequestContext
 from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
 from mockserver.journal import Exchange, redact_headers
-from mockserver.asgi.context import ADMIN_PREFIX, CONTEXT_KEY, FRAMES_KEY, TEST_ID_HEADER, TRANSPORT_KEY, RequestContext
 
 if TYPE_CHECKING:
     from mockserver.control.plane import Control
@@ -64,7 +64,7 @@ class WireLayer:
 
     @property
     def state(self) -> State:
-        return self.app.state  # type: ignore[attr-defined, no-any-return]
+        return self.app.state  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,9 +184,10 @@ class Transmission:
     async def _start_with_faults(self, message: Message) -> None:
         plan = self.plan
         latency = plan.get("latency")
-        if latency is not None:
-            if await self._paused((latency.value("ms") + self.rng.uniform(0, latency.value("jitter"))) / 1000):
-                return
+        if latency is not None and await self._paused(
+            (latency.value("ms") + self.rng.uniform(0, latency.value("jitter"))) / 1000
+        ):
+            return
         for name in SOCKET_FAULTS:
             if name in plan:
                 await self._socket_fault(name)
@@ -208,9 +209,11 @@ class Transmission:
             if index == 0 and "ttft" in plan:
                 if await self._paused(plan["ttft"].value("ms") / 1000):
                     return
-            elif index > 0 and "tokens_per_second" in plan:
-                if await self._paused(1 / plan["tokens_per_second"].value("rate")):
-                    return
+            elif (
+                index > 0 and "tokens_per_second" in plan
+                and await self._paused(1 / plan["tokens_per_second"].value("rate"))
+            ):
+                return
             if self._fires("stall", index) and await self._client_gone(plan["stall"].value("seconds")):
                 self._stop("client_disconnect")
                 return

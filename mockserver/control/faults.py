@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
-from mockserver.control.decision import Script
-from mockserver.control.decision import Decision
-from mockserver.errors import ApiError
+from mockserver.control.decision import Decision, Script
 from mockserver.control.ratelimit import format_duration, rate_limit_headers
+from mockserver.errors import ApiError, MockserverError
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
@@ -115,7 +115,7 @@ FAULTS: dict[str, FaultSpec] = {
 }
 
 
-class SpecError(ValueError):
+class SpecError(MockserverError, ValueError):
     """A mistake in a behaviour's spec; ``path`` says where it is, from the top of the document."""
 
     def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
@@ -123,7 +123,7 @@ class SpecError(ValueError):
         self.message = message
         self.path = path
 
-    def within(self, *prefix: str | int) -> "SpecError":
+    def within(self, *prefix: str | int) -> SpecError:
         return SpecError(self.message, prefix + self.path)
 
     @property
@@ -399,7 +399,7 @@ def behavior_from_mapping(data: Mapping[str, Any], extra: Iterable[str] = (), fa
     reply = data.get("reply")
     if reply is not None and not isinstance(reply, str):
         raise SpecError("reply must be text", ("reply",))
-    tool_calls = None
+    tool_calls: tuple[dict[str, Any], ...] | None = None
     if "tool_call" in data and "tool_calls" in data:
         raise SpecError("give tool_call or tool_calls, not both", ("tool_calls",))
     if "tool_call" in data:
@@ -439,11 +439,11 @@ def tool_call(value: Any, path: tuple[str | int, ...]) -> dict[str, Any]:
         raise SpecError("a tool call must be a mapping {name, arguments}", path)
     for key in value:
         if key not in ("name", "arguments"):
-            raise SpecError(f"unknown field {key!r}; a tool call has name and arguments", path + (key,))
+            raise SpecError(f"unknown field {key!r}; a tool call has name and arguments", (*path, key))
     name = value.get("name")
     if not isinstance(name, str) or not TOOL_NAME.match(name):
-        raise SpecError("name must be a function name (letters, digits, _ or -, up to 64)", path + ("name",))
+        raise SpecError("name must be a function name (letters, digits, _ or -, up to 64)", (*path, "name"))
     arguments = value.get("arguments")
     if arguments is not None and not isinstance(arguments, (dict, str)):
-        raise SpecError("arguments must be a mapping, JSON text or null", path + ("arguments",))
+        raise SpecError("arguments must be a mapping, JSON text or null", (*path, "arguments"))
     return {"name": name, "arguments": arguments}

@@ -20,14 +20,16 @@ check-fixtures DIR`` and at start-up, which refuses to run with a broken rule.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
 from mockserver.control.faults import Behavior, SpecError, behavior_from_mapping
 from mockserver.control.matching import Match, RequestView
+from mockserver.errors import MockserverError
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -55,7 +57,7 @@ class FixtureProblem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-class FixtureError(ValueError):
+class FixtureError(MockserverError, ValueError):
     """Fixture files with mistakes; the message lists each as ``file:line: what is wrong``."""
 
     def __init__(self, problems: list[FixtureProblem]) -> None:
@@ -133,7 +135,7 @@ def rules_from_mapping(data: Any, source: str) -> list[Rule]:
         raise SpecError(f"unknown top-level key {extra[0]!r}; only 'rules' is allowed", (extra[0],))
     if not isinstance(data["rules"], list):
         raise SpecError("rules must be a list of rules", ("rules",))
-    rules = []
+    rules: list[Rule] = []
     for index, entry in enumerate(data["rules"]):
         try:
             rules.append(_rule(entry, source, index + 1, index))
@@ -173,7 +175,7 @@ def _load_file(path: Path, start: int) -> tuple[list[Rule], list[FixtureProblem]
         return [], [problem(SpecError("a rule file holds a mapping with a 'rules:' list"))]
     extra = [key for key in data if key != "rules"]
     problems = [problem(SpecError(f"unknown top-level key {key!r}; only 'rules' is allowed", (key,))) for key in extra]
-    rules = []
+    rules: list[Rule] = []
     for index, entry in enumerate(data["rules"]):
         try:
             rules.append(_rule(entry, name, lines.get(("rules", index), 1), start + len(rules)))
@@ -197,8 +199,8 @@ def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, 
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            _index_lines(value, path + (key.value,), lines)
-            lines[path + (key.value,)] = key.start_mark.line + 1
+            _index_lines(value, (*path, key.value), lines)
+            lines[(*path, key.value)] = key.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, path + (index,), lines)
+            _index_lines(item, (*path, index), lines)

@@ -9,12 +9,13 @@ request, and only if some match asks for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from mockserver.messages import content_text, last_user_text, tool_result_pending
 from mockserver.control.faults import SpecError
+from mockserver.messages import content_text, last_user_text, tool_result_pending
 
 if TYPE_CHECKING:
     from mockserver.asgi.context import RequestContext
@@ -84,7 +85,7 @@ class Match:
     header: tuple[tuple[str, str], ...] | None = None
 
     @classmethod
-    def from_mapping(cls, data: Any) -> "Match":
+    def from_mapping(cls, data: Any) -> Match:
         """A match from ``{model: ..., message_regex: ...}``; mistakes raise :class:`SpecError` naming the key."""
         if data is None:
             return cls()
@@ -117,9 +118,7 @@ class Match:
             return False
         if self.message_regex is not None and self.message_regex.search(view.last_user_message) is None:
             return False
-        if self.system_contains is not None and self.system_contains not in view.system_text.lower():
-            return False
-        return True
+        return not (self.system_contains is not None and self.system_contains not in view.system_text.lower())
 
 
 def _condition(key: str, value: Any) -> Any:

@@ -19,18 +19,19 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mockserver.config import Config, ConfigError
 from mockserver.control.decision import NOTHING, Decision
-from mockserver.errors import ApiError
 from mockserver.control.faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
 from mockserver.control.fixtures import FixtureError, Rule, RuleSet, load_rules
 from mockserver.control.matching import Match, RequestView
 from mockserver.control.ratelimit import RateLimiter, estimate_tokens
+from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
     from mockserver.asgi.context import RequestContext
@@ -101,7 +102,7 @@ def _invalid(header: str, problem: str) -> ApiError:
 
 @dataclass
 class ScriptEntry:
-    """One posted behaviour and how many more requests it answers (None: unlimited)."""
+    """One posted behaviour: how many more requests it answers (None: unlimited), and how many it has answered."""
 
     id: int
     behavior: Behavior
@@ -109,10 +110,12 @@ class ScriptEntry:
     remaining: int | None
     test_id: str | None
     spec: dict[str, Any]
+    used: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         remaining = UNLIMITED if self.remaining is None else self.remaining
-        return {"id": self.id, "test_id": self.test_id, "remaining": remaining, "behavior": self.spec}
+        return {"id": self.id, "test_id": self.test_id, "remaining": remaining, "used": self.used,
+                "behavior": self.spec}
 
 
 class ScriptQueue:
@@ -180,6 +183,7 @@ class ScriptQueue:
                 decision = entry.behavior.decision(call.attempt, f"script #{entry.id}")
                 if decision is None:
                     continue
+                entry.used += 1
                 if entry.remaining is not None:
                     entry.remaining -= 1
                     if entry.remaining == 0:

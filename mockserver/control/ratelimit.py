@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from mockserver.messages import content_text
 from mockserver.errors import ApiError
+from mockserver.messages import content_text
 
 
 def format_duration(seconds: float) -> str:

@@ -53,7 +53,7 @@ class Catalog:
         self.models = {model.id: model for model in models}
 
     @classmethod
-    def from_file(cls, path: Path) -> "Catalog":
+    def from_file(cls, path: Path) -> Catalog:
         data = read_yaml(path)
         created = int(data.get("created", 0))
         owned_by = data.get("owned_by", data["dialect"])

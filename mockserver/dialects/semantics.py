@@ -48,7 +48,8 @@ def check_chat(body: dict[str, Any], model: ModelInfo, prompt_tokens: int, *, di
         )
     if dialect == "openai" and model.reasoning and body.get("max_tokens") is not None:
         raise invalid_request(
-            "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
             param="max_tokens",
             code="unsupported_parameter",
         )
@@ -87,14 +88,13 @@ def _check_tool_results(messages: list[dict[str, Any]]) -> None:
         role = message.get("role")
         if role == "assistant":
             offered = {call.get("id") for call in message.get("tool_calls") or ()}
-        elif role == "tool":
-            if message.get("tool_call_id") not in offered:
-                raise invalid_request(
-                    "Invalid parameter: messages with role 'tool' must be a response to a preceding message "
-                    f"with 'tool_calls' (no tool call has id {message.get('tool_call_id')!r}).",
-                    param=f"messages[{position}].tool_call_id",
-                    code="invalid_value",
-                )
+        elif role == "tool" and message.get("tool_call_id") not in offered:
+            raise invalid_request(
+                "Invalid parameter: messages with role 'tool' must be a response to a preceding message "
+                f"with 'tool_calls' (no tool call has id {message.get('tool_call_id')!r}).",
+                param=f"messages[{position}].tool_call_id",
+                code="invalid_value",
+            )
 
 
 def _text_of(message: dict[str, Any]) -> str:

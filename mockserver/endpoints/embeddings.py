@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mockserver.state import AppState
 
 
-async def create_embeddings(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def create_embeddings(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     model_id = body["model"]
     resolve_model(call, model_id, state.identity.created())
     dimensions = body.get("dimensions")

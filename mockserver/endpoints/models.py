@@ -26,11 +26,11 @@ def resolve_model(call: Call, model_id: str, created: int) -> ModelInfo:
     raise model_not_found(model_id)
 
 
-async def list_models(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def list_models(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     return json_response({"object": "list", "data": call.dialect.catalog.list_objects()})
 
 
-async def retrieve_model(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def retrieve_model(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     model_id = call.request.path_params["model"]
     model = call.dialect.catalog.get(model_id)
     if model is None:
@@ -40,7 +40,7 @@ async def retrieve_model(state: "AppState", call: Call, body: Any, decision: Dec
     return json_response(model.as_model_object())
 
 
-async def delete_model(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def delete_model(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     """Only fine-tuned models (``ft:`` ids) can be deleted, each once (any id in ``schema`` mode)."""
     model_id = call.request.path_params["model"]
     deletable = model_id.startswith("ft:") or state.synthesize_missing

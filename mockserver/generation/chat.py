@@ -27,15 +27,15 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from mockserver.generation import media, prose
-from mockserver.dialects.catalog import Character, ModelInfo
-from mockserver.determinism import Identity, rng
 from mockserver.control.decision import Script
+from mockserver.determinism import Identity, rng
+from mockserver.dialects.catalog import Character, ModelInfo
 from mockserver.errors import ApiError, invalid_request
-from mockserver.messages import last_user_text, tool_result_pending
+from mockserver.generation import media, prose
 from mockserver.generation.jsongen import SchemaUnsupported
 from mockserver.generation.jsongen import generate as generate_json
 from mockserver.generation.tokens import Tokenizer
+from mockserver.messages import last_user_text, tool_result_pending
 
 REASONING_SENTENCES = {"none": 0, "minimal": 1, "low": 2, "medium": 4, "high": 7, "xhigh": 10}
 AUDIO_WORDS_PER_SECOND = 2.5
@@ -53,10 +53,11 @@ JSON_OBJECT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
-    "the and for with what how who when where which this that from into about are was were you your get set "
-    "please can could would should will tell give show find current latest".split()
-)
+_STOPWORDS = frozenset({
+    "the", "and", "for", "with", "what", "how", "who", "when", "where", "which", "this", "that", "from",
+    "into", "about", "are", "was", "were", "you", "your", "get", "set", "please", "can", "could", "would",
+    "should", "will", "tell", "give", "show", "find", "current", "latest"
+})
 
 
 class PlannedCall(NamedTuple):
@@ -184,7 +185,7 @@ class ChatGenerator:
             request_id=Identity.request_id(salt),
         )
 
-    def _choice(self, ctx: "_ChoiceContext", index: int, generator: random.Random) -> Choice:
+    def _choice(self, ctx: _ChoiceContext, index: int, generator: random.Random) -> Choice:
         budget = ctx.budget
         reasoning, reasoning_counts = self._reasoning(ctx, generator)
         reasoning_tokens = sum(reasoning_counts)
@@ -232,7 +233,7 @@ class ChatGenerator:
             self._attach_audio(ctx, choice, index)
         return choice
 
-    def _reasoning(self, ctx: "_ChoiceContext", generator: random.Random) -> tuple[list[str], list[int]]:
+    def _reasoning(self, ctx: _ChoiceContext, generator: random.Random) -> tuple[list[str], list[int]]:
         """The reasoning text's pieces and their token counts (empty for other models)."""
         if not ctx.model.reasoning:
             return [], []
@@ -247,7 +248,7 @@ class ChatGenerator:
         pieces, counts = prose.phrasebook(ctx.tokenizer).paragraph(generator, sentences, first=False)
         return opening + pieces, opening_counts + counts
 
-    def _content(self, ctx: "_ChoiceContext", generator: random.Random) -> tuple[list[str], list[int]]:
+    def _content(self, ctx: _ChoiceContext, generator: random.Random) -> tuple[list[str], list[int]]:
         """The answer's token pieces and the token count of each."""
         if ctx.script.reply is not None:
             return ctx.tokenizer.pieces(ctx.script.reply)
@@ -255,7 +256,8 @@ class ChatGenerator:
         kind = response_format.get("type")
         if kind == "json_schema":
             schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
-            return ctx.tokenizer.pieces(self._json(schema, generator, ctx.user_text, "response_format.json_schema.schema"))
+            param = "response_format.json_schema.schema"
+            return ctx.tokenizer.pieces(self._json(schema, generator, ctx.user_text, param))
         if kind == "json_object":
             return ctx.tokenizer.pieces(self._json(JSON_OBJECT_SCHEMA, generator, ctx.user_text, "response_format"))
         low, high = self.settings.reply_sentences
@@ -271,10 +273,12 @@ class ChatGenerator:
         try:
             value = generate_json(schema, generator, hint=hint)
         except SchemaUnsupported as error:
-            raise invalid_request(f"Invalid schema for '{param}': {error}", param=param, code="invalid_json_schema")
+            raise invalid_request(
+                f"Invalid schema for '{param}': {error}", param=param, code="invalid_json_schema"
+            ) from None
         return orjson.dumps(value).decode()
 
-    def _tool_calls(self, ctx: "_ChoiceContext", index: int, generator: random.Random) -> list[PlannedCall] | None:
+    def _tool_calls(self, ctx: _ChoiceContext, index: int, generator: random.Random) -> list[PlannedCall] | None:
         """The calls this choice makes, or None for a text answer."""
         script = ctx.script
         if script.broken_tool_call is not None:
@@ -286,7 +290,7 @@ class ChatGenerator:
         choice = ctx.body.get("tool_choice", "auto")
         custom = self._custom_call(ctx, choice, generator)
         if custom is not None:
-            return None if custom == "none" else [custom]
+            return None if isinstance(custom, str) else [custom]
         allowed = ctx.tools
         if isinstance(choice, dict) and choice.get("type") == "allowed_tools":
             spec = choice.get("allowed_tools") or {}
@@ -308,7 +312,7 @@ class ChatGenerator:
             chosen = chosen[:1]
         return [self._generated_call(ctx, tool, generator) for tool in chosen]
 
-    def _custom_call(self, ctx: "_ChoiceContext", choice: Any, generator: random.Random) -> PlannedCall | str | None:
+    def _custom_call(self, ctx: _ChoiceContext, choice: Any, generator: random.Random) -> PlannedCall | str | None:
         """A call to a custom (free-form input) tool, when the request forces one or offers only those.
 
         Returns ``"none"`` when custom tools alone are offered and no call is due.
@@ -327,13 +331,13 @@ class ChatGenerator:
             tool = generator.choice(ctx.custom_tools)
         return PlannedCall(tool["custom"]["name"], prose.sentence(generator), "custom")
 
-    def _generated_call(self, ctx: "_ChoiceContext", tool: dict[str, Any], generator: random.Random) -> PlannedCall:
+    def _generated_call(self, ctx: _ChoiceContext, tool: dict[str, Any], generator: random.Random) -> PlannedCall:
         function = tool["function"]
         schema = function.get("parameters") or {"type": "object", "properties": {}}
         param = f"tools[{ctx.tools.index(tool)}].function.parameters"
         return PlannedCall(function["name"], self._json(schema, generator, ctx.user_text, param))
 
-    def _scripted_call(self, ctx: "_ChoiceContext", call: dict[str, Any], generator: random.Random) -> PlannedCall:
+    def _scripted_call(self, ctx: _ChoiceContext, call: dict[str, Any], generator: random.Random) -> PlannedCall:
         name = call["name"]
         arguments = call.get("arguments")
         if arguments is None:
@@ -345,19 +349,22 @@ class ChatGenerator:
             return PlannedCall(name, arguments)
         return PlannedCall(name, orjson.dumps(arguments).decode())
 
-    def _broken_call(self, ctx: "_ChoiceContext", kind: str, generator: random.Random) -> PlannedCall:
+    def _broken_call(self, ctx: _ChoiceContext, kind: str, generator: random.Random) -> PlannedCall:
         if kind == "unknown_tool":
             known = {tool["function"]["name"] for tool in ctx.tools}
-            name = next(candidate for candidate in ("lookup_record", "search_index", "fetch_data_v2") if candidate not in known)
+            candidates = ("lookup_record", "search_index", "fetch_data_v2")
+            name = next(candidate for candidate in candidates if candidate not in known)
             return PlannedCall(name, '{"query": "' + prose.sentence(generator).rstrip(".") + '"}')
         name, arguments, _ = (
-            self._generated_call(ctx, ctx.tools[0], generator) if ctx.tools else PlannedCall("get_data", '{"query": "data"}')
+            self._generated_call(ctx, ctx.tools[0], generator)
+            if ctx.tools
+            else PlannedCall("get_data", '{"query": "data"}')
         )
         return PlannedCall(name, arguments[: max(1, len(arguments) // 2)])
 
     def _tool_choice(
         self,
-        ctx: "_ChoiceContext",
+        ctx: _ChoiceContext,
         index: int,
         calls: list[PlannedCall],
         reasoning: list[str],
@@ -390,11 +397,11 @@ class ChatGenerator:
         )
 
     @staticmethod
-    def _tool_call(ctx: "_ChoiceContext", index: int, position: int, call: PlannedCall, pieces: list[str]) -> ToolCall:
+    def _tool_call(ctx: _ChoiceContext, index: int, position: int, call: PlannedCall, pieces: list[str]) -> ToolCall:
         call_id = Identity.make_id("call_", ctx.salt + f"{index}:{position}".encode(), 24)
         return ToolCall(call_id, call.name, "".join(pieces), pieces, call.kind)
 
-    def _attach_audio(self, ctx: "_ChoiceContext", choice: Choice, index: int) -> None:
+    def _attach_audio(self, ctx: _ChoiceContext, choice: Choice, index: int) -> None:
         transcript = choice.text or ""
         audio_format = ctx.body["audio"].get("format", "wav")
         seconds = max(0.5, len(transcript.split()) / AUDIO_WORDS_PER_SECOND)
@@ -455,7 +462,7 @@ def _stop_list(stop: Any) -> list[str]:
 def _cut(pieces: list[str], counts: list[int], budget: int) -> tuple[list[str], int]:
     """The longest prefix of pieces that fits in ``budget`` tokens, and its token count."""
     kept, used = [], 0
-    for piece, count in zip(pieces, counts):
+    for piece, count in zip(pieces, counts, strict=False):
         if used + count > budget:
             break
         kept.append(piece)
@@ -493,6 +500,9 @@ def _logprobs(pieces: list[str], top: int, generator: random.Random) -> list[dic
             word = " " + generator.choice(prose.WORDS)
             alternatives.append({"token": word, "logprob": float(floor), "bytes": list(word.encode())})
         entries.append(
-            {"token": piece, "logprob": float(logprob), "bytes": list(piece.encode()), "top_logprobs": alternatives[:top]}
+            {
+                "token": piece, "logprob": float(logprob), "bytes": list(piece.encode()),
+                "top_logprobs": alternatives[:top],
+            }
         )
     return entries

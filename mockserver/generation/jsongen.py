@@ -31,10 +31,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, overload
 from urllib.parse import unquote
 
 from jsonschema import Draft202012Validator
+
+from mockserver.errors import MockserverError
 
 __all__ = ["SchemaUnsupported", "generate"]
 
@@ -74,7 +76,7 @@ _KEYWORD_TYPES = {
 """The type a schema without ``type`` is taken to describe, judged by its keywords."""
 
 
-class SchemaUnsupported(ValueError):
+class SchemaUnsupported(MockserverError, ValueError):
     """The schema admits no value, or asks for something this generator cannot produce.
 
     ``path`` is a JSON Pointer fragment into the schema (``#/properties/unit``)
@@ -101,7 +103,7 @@ def generate(schema: dict[str, Any] | bool, rng: random.Random, *, hint: str = "
 class _Context:
     """What every step of one :func:`generate` call shares."""
 
-    __slots__ = ("rng", "root", "hint_phrase", "frames", "steps", "_validator")
+    __slots__ = ("_validator", "frames", "hint_phrase", "rng", "root", "steps")
 
     def __init__(self, rng: random.Random, root: dict[str, Any] | bool, hint: str) -> None:
         self.rng = rng
@@ -194,7 +196,7 @@ def _gen_any_of(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, n
     failure: SchemaUnsupported | None = None
     for index in _branch_order(branches, ctx, depth):
         try:
-            return _gen(_with_branch(rest, branches[index]), ctx, path + ("anyOf", str(index)), depth, name)
+            return _gen(_with_branch(rest, branches[index]), ctx, (*path, "anyOf", str(index)), depth, name)
         except SchemaUnsupported as error:
             failure = error
     raise SchemaUnsupported(_pointer(path), "no anyOf branch can be satisfied") from failure
@@ -208,7 +210,7 @@ def _gen_one_of(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, n
     for index in _branch_order(branches, ctx, depth):
         others = branches[:index] + branches[index + 1:]
         branch_schema = _with_branch(rest, branches[index])
-        branch_path = path + ("oneOf", str(index))
+        branch_path = (*path, "oneOf", str(index))
         try:
             for _ in range(_ATTEMPTS):
                 value = _gen(branch_schema, ctx, branch_path, depth, name)
@@ -381,7 +383,7 @@ def _flatten(schema: Any, ctx: _Context, path: Path, parts: list[dict[str, Any]]
             _flatten(target, ctx, target_path, parts)
         if "allOf" in schema:
             for index, part in enumerate(_branches(schema, "allOf", path)):
-                _flatten(part, ctx, path + ("allOf", str(index)), parts)
+                _flatten(part, ctx, (*path, "allOf", str(index)), parts)
         rest = _without(schema, "$ref", "allOf")
         if _constrains(rest):
             parts.append(rest)
@@ -511,15 +513,15 @@ def _property_schema(schema: dict[str, Any], key: str, path: Path) -> tuple[Any,
     parts: list[tuple[Any, Path]] = []
     properties = schema.get("properties", {})
     if key in properties:
-        parts.append((properties[key], path + ("properties", key)))
+        parts.append((properties[key], (*path, "properties", key)))
     for pattern, subschema in schema.get("patternProperties", {}).items():
-        if _compile(pattern, path + ("patternProperties",)).search(key):
-            parts.append((subschema, path + ("patternProperties", pattern)))
+        if _compile(pattern, (*path, "patternProperties")).search(key):
+            parts.append((subschema, (*path, "patternProperties", pattern)))
     if not parts:
         extra = schema.get("additionalProperties", True)
         if extra is False:
             raise SchemaUnsupported(_pointer(path), f"property {key!r} is required but additionalProperties is false")
-        return extra, path + ("additionalProperties",)
+        return extra, (*path, "additionalProperties")
     if len(parts) == 1:
         return parts[0]
     return {"allOf": [part for part, _ in parts]}, parts[0][1]
@@ -540,12 +542,12 @@ def _add_undeclared(
         for _ in range(_ATTEMPTS):
             if patterns and (extra is False or ctx.rng.random() < 0.5):
                 pattern = ctx.rng.choice(patterns)
-                key = _string_from_pattern(pattern, None, 0, None, ctx, path + ("patternProperties",))
+                key = _string_from_pattern(pattern, None, 0, None, ctx, (*path, "patternProperties"))
                 longer = key + _words(ctx.rng, 1)  # "^S_" alone only ever builds "S_"
                 if key in value and _compile(pattern, path).search(longer):
                     key = longer
             elif names is not None:
-                key = _gen(names, ctx, path + ("propertyNames",), depth, "")
+                key = _gen(names, ctx, (*path, "propertyNames"), depth, "")
             else:
                 key = _words(ctx.rng, 1)
             if isinstance(key, str) and key not in value:
@@ -581,9 +583,9 @@ def _gen_array(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, na
     result: list[Any] = []
     for index in range(size):
         if index < len(prefix):
-            subschema, subpath = prefix[index], path + ("prefixItems", str(index))
+            subschema, subpath = prefix[index], (*path, "prefixItems", str(index))
         else:
-            subschema, subpath = items, path + ("items",)
+            subschema, subpath = items, (*path, "items")
         if index in hits:
             subschema = _conjoin(subschema, contains)
         item = _gen(subschema, ctx, subpath, depth + 1, name)
@@ -625,7 +627,7 @@ def _gen_string(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, n
     fmt = schema.get("format")
     if "pattern" in schema:
         return _string_from_pattern(schema["pattern"], fmt, low, high, ctx, path)
-    maker = _FORMATS.get(fmt)
+    maker = _FORMATS.get(fmt) if isinstance(fmt, str) else None
     if maker is not None:
         for _ in range(_ATTEMPTS):
             text = maker(ctx.rng)
@@ -973,7 +975,7 @@ def _compile(pattern: Any, path: Path) -> re.Pattern[str]:
 
 def _gen_integer(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, name: str) -> int:
     if "multipleOf" in schema:
-        return _multiple_in_range(schema, True, ctx, path)
+        return int(_multiple_in_range(schema, True, ctx, path))
     lower, lower_strict, upper, upper_strict = _bounds(schema, path)
     low = None if lower is None else (math.floor(lower) + 1 if lower_strict else math.ceil(lower))
     high = None if upper is None else (math.ceil(upper) - 1 if upper_strict else math.floor(upper))
@@ -1041,7 +1043,7 @@ def _multiple_in_range(schema: dict[str, Any], integer: bool, ctx: _Context, pat
 
 def _bounds(schema: dict[str, Any], path: Path) -> tuple[Any, bool, Any, bool]:
     """(lower, lower is exclusive, upper, upper is exclusive), the tighter of each inclusive/exclusive pair."""
-    found = []
+    found: list[Any] = []
     for inclusive, exclusive, tighter in (("minimum", "exclusiveMinimum", max), ("maximum", "exclusiveMaximum", min)):
         bound, strict = _number(schema, inclusive, path), False
         limit = _number(schema, exclusive, path)
@@ -1089,6 +1091,14 @@ def _number(schema: dict[str, Any], key: str, path: Path) -> int | float | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise SchemaUnsupported(_pointer(path), f"{key} must be a number")
     return value
+
+
+@overload
+def _count(schema: dict[str, Any], key: str, path: Path, default: int) -> int: ...
+
+
+@overload
+def _count(schema: dict[str, Any], key: str, path: Path, default: None) -> int | None: ...
 
 
 def _count(schema: dict[str, Any], key: str, path: Path, default: int | None) -> int | None:

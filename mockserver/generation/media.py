@@ -66,7 +66,7 @@ def _rgb(hue: float, lightness: float, saturation: float) -> bytes:
 
 
 def _mix(a: bytes, b: bytes, num: int, den: int) -> bytes:
-    return bytes(x + (y - x) * num // den for x, y in zip(a, b))
+    return bytes(x + (y - x) * num // den for x, y in zip(a, b, strict=False))
 
 
 def _gradient(stops: list[bytes], count: int, bpp: int) -> bytes:
@@ -78,7 +78,8 @@ def _gradient(stops: list[bytes], count: int, bpp: int) -> bytes:
     out = bytearray(count * bpp)
     for c in range(3):
         out[c::bpp] = bytes(
-            stops[k][c] + (stops[k + 1][c] - stops[k][c]) * (pos - (k << 8)) // 256 for pos, k in zip(positions, starts)
+            stops[k][c] + (stops[k + 1][c] - stops[k][c]) * (pos - (k << 8)) // 256
+            for pos, k in zip(positions, starts, strict=True)
         )
     return bytes(out)
 
@@ -200,12 +201,15 @@ def jpeg_image(seed: bytes, width: int, height: int) -> bytes:
     for y in range(4, height + 7 - (height + 7) % 8, 8):
         line = rows[min(y, height - 1)]
         line = line + line[-3:] * 4  # the last block's centre may lie past the right edge
-        for r, g, b in zip(line[12::24], line[13::24], line[14::24]):
+        for r, g, b in zip(line[12::24], line[13::24], line[14::24], strict=False):
             lum.append(((19595 * r + 38470 * g + 7471 * b + 32768) >> 16) - 128)
             blue.append(min(127, (-11059 * r - 21709 * g + 32768 * b + 32768) >> 16))
             red.append(min(127, (32768 * r - 27439 * g - 5329 * b + 32768) >> 16))
-    deltas = [[value - before + 255 for value, before in zip(channel, [0, *channel])] for channel in (lum, blue, red)]
-    blocks = [_JPEG_BLOCKS[delta] for mcu in zip(*deltas) for delta in mcu]
+    deltas = [
+        [value - before + 255 for value, before in zip(channel, [0, *channel], strict=False)]
+        for channel in (lum, blue, red)
+    ]
+    blocks = [_JPEG_BLOCKS[delta] for mcu in zip(*deltas, strict=False) for delta in mcu]
     bits = "".join(blocks)
     bits += "1" * (-len(bits) % 8)
     scan = int(bits, 2).to_bytes(len(bits) // 8, "big").replace(b"\xff", b"\xff\x00")
@@ -244,10 +248,10 @@ def webp_image(seed: bytes, width: int, height: int, *, transparent: bool = Fals
         pixels[target::bpp] = raw[source::bpp]
     fields = [(0x2F, 8), (width - 1, 14), (height - 1, 14), (int(transparent), 1), (0, 3)]
     fields += [(0, 1), (0, 1), (0, 1)]  # no transforms, no colour cache, one prefix-code group
-    fields += _VP8L_FLAT_CODE + [(1, 1), (3, 3), (254, 8)]  # green: 256 literal lengths, no length codes
-    fields += _VP8L_FLAT_CODE + [(0, 1)]  # red
-    fields += _VP8L_FLAT_CODE + [(0, 1)]  # blue
-    fields += (_VP8L_FLAT_CODE + [(0, 1)]) if transparent else _VP8L_SINGLE_255  # alpha
+    fields += [*_VP8L_FLAT_CODE, (1, 1), (3, 3), (254, 8)]  # green: 256 literal lengths, no length codes
+    fields += [*_VP8L_FLAT_CODE, (0, 1)]  # red
+    fields += [*_VP8L_FLAT_CODE, (0, 1)]  # blue
+    fields += ([*_VP8L_FLAT_CODE, (0, 1)]) if transparent else _VP8L_SINGLE_255  # alpha
     fields += _VP8L_SINGLE_ZERO  # distance: never used, as there are no back-references
     bits = offset = 0
     for value, size in fields:

@@ -67,7 +67,7 @@ class Phrasebook:
     the space that joins it to what comes before.
     """
 
-    def __init__(self, tokenizer: "Tokenizer") -> None:
+    def __init__(self, tokenizer: Tokenizer) -> None:
         known: dict[str, tuple[list[str], list[int]]] = {}
 
         def word_pieces(word: str) -> tuple[list[str], list[int]]:
@@ -114,6 +114,6 @@ class Phrasebook:
 
 
 @cache
-def phrasebook(tokenizer: "Tokenizer") -> Phrasebook:
+def phrasebook(tokenizer: Tokenizer) -> Phrasebook:
     """The phrasebook of ``tokenizer``'s vocabulary, built on first use and kept for the process."""
     return Phrasebook(tokenizer)

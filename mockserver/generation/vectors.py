@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import math
 import re
 import struct
@@ -97,7 +98,7 @@ def embed_tokens(tokens: list[int], dimensions: int) -> list[float]:
     :func:`embed` gives the decoded text: that would need the model's tokenizer.
     """
     ids = [str(int(token)) for token in tokens]
-    pairs = [f"{first},{second}" for first, second in zip(ids, ids[1:])]
+    pairs = [f"{first},{second}" for first, second in itertools.pairwise(ids)]
     return _vector([(map(_token_hash, ids), _WORD_WEIGHT), (map(_pair_hash, pairs), _GRAM_WEIGHT)], dimensions)
 
 

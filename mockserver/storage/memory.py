@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import time
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mockserver.storage.records import MAX_COMPLETIONS, MAX_JOBS, Job, StoredCompletion
 

@@ -11,18 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.generation import media
-
-from mockserver.dialects import semantics
-from mockserver.dialects.catalog import Character
-from mockserver.generation.chat import Completion
+from mockserver.asgi.responses import FramesResponse, json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest
-from mockserver.endpoints.chat.encode import completion_body, sse_frames
-from mockserver.errors import ApiError, invalid_request
-from mockserver.asgi.responses import FramesResponse, json_response
+from mockserver.dialects import semantics
+from mockserver.dialects.catalog import Character
 from mockserver.endpoints.base import Call, Endpoint, Stream
+from mockserver.endpoints.chat.encode import completion_body, sse_frames
 from mockserver.endpoints.models import resolve_model
+from mockserver.errors import ApiError, invalid_request
+from mockserver.generation import media
+from mockserver.generation.chat import Completion
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ NON_CONTENT_FIELDS = frozenset(
 
 
 
-def resolve_persona(state: "AppState", call: Call, body: dict[str, Any]) -> Character | None:
+def resolve_persona(state: AppState, call: Call, body: dict[str, Any]) -> Character | None:
     if not call.dialect.persona or body.get("character_id") is None:
         return None
     character = state.characters.get(str(body["character_id"]))
@@ -62,7 +61,7 @@ def require_system_message(body: dict[str, Any]) -> None:
         )
 
 
-def complete_chat(state: "AppState", call: Call, body: dict[str, Any], decision: Decision) -> Completion:
+def complete_chat(state: AppState, call: Call, body: dict[str, Any], decision: Decision) -> Completion:
     """Generate the completion for a chat body (validated, or cleaned by :func:`lenient_chat_body`).
 
     The chat endpoint encodes it as JSON or SSE; Serika's legacy ``/generate/text``
@@ -89,7 +88,7 @@ def complete_chat(state: "AppState", call: Call, body: dict[str, Any], decision:
     )
 
 
-async def chat_completions(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def chat_completions(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     if state.config.validation == "off":
         body = lenient_chat_body(body)
     completion = complete_chat(state, call, body, decision)
@@ -116,7 +115,8 @@ def lenient_chat_body(body: Any) -> dict[str, Any]:
     messages = body.get("messages")
     cleaned = dict(body)
     cleaned["model"] = str(body.get("model") or "unknown")
-    cleaned["messages"] = [message for message in messages if isinstance(message, dict)] if isinstance(messages, list) else []
+    listed = messages if isinstance(messages, list) else []
+    cleaned["messages"] = [message for message in listed if isinstance(message, dict)]
     tools = body.get("tools")
     cleaned["tools"] = [
         tool for tool in tools if isinstance(tool, dict) and isinstance(tool.get("function"), dict)

@@ -12,7 +12,8 @@ serialised once and each frame only serialises its own choice.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import orjson
 
@@ -102,7 +103,7 @@ def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes) -> list[bytes]:
     elif choice.content and choice.logprobs is None:
         frames += _text_deltas(index, b'{"content":', choice.content, prefix, suffix)
     elif choice.content:
-        for piece, logprob in zip(choice.content, choice.logprobs):  # type: ignore[arg-type]
+        for piece, logprob in zip(choice.content, choice.logprobs, strict=False):  # type: ignore[arg-type]
             frames.append(chunk({"content": piece}, {"content": [logprob], "refusal": None}))
     for position, call in enumerate(choice.tool_calls):
         first = {"index": position, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}

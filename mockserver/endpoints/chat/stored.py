@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
+from mockserver.asgi.responses import json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest
+from mockserver.endpoints.base import Call, Endpoint
 from mockserver.endpoints.chat.encode import completion_body
 from mockserver.errors import ApiError, invalid_request
-from mockserver.asgi.responses import json_response
-from mockserver.endpoints.base import Call, Endpoint
-from mockserver.storage import StoredCompletion
 from mockserver.generation.tokens import tokenizer
+from mockserver.storage import StoredCompletion
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
@@ -27,10 +27,12 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
 
-SYNTHETIC_REQUEST = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}
+SYNTHETIC_MODEL = "gpt-4o-mini"
+SYNTHETIC_MESSAGES: list[dict[str, Any]] = [{"role": "user", "content": "Hello!"}]
+SYNTHETIC_REQUEST = {"model": SYNTHETIC_MODEL, "messages": SYNTHETIC_MESSAGES}
 
 
-def lookup(state: "AppState", completion_id: str) -> StoredCompletion:
+def lookup(state: AppState, completion_id: str) -> StoredCompletion:
     """The stored completion, or 404; in ``schema`` mode a missing one is synthesized (see README)."""
     stored = state.stores.completions.find(completion_id)
     if stored is not None:
@@ -45,13 +47,13 @@ def lookup(state: "AppState", completion_id: str) -> StoredCompletion:
         )
     completion = state.chat.complete(
         SYNTHETIC_REQUEST,
-        model=state.catalogs["openai"].describe(SYNTHETIC_REQUEST["model"], state.identity.created()),
+        model=state.catalogs["openai"].describe(SYNTHETIC_MODEL, state.identity.created()),
         tokenizer=tokenizer("o200k_base"),
-        prompt_tokens=tokenizer("o200k_base").count_prompt(SYNTHETIC_REQUEST["messages"], None),
+        prompt_tokens=tokenizer("o200k_base").count_prompt(SYNTHETIC_MESSAGES, None),
         request_digest=digest({"stored": completion_id}, state.config.seed),
     )
     body = {**completion_body(completion), "id": completion_id}
-    return state.stores.completions.put(body, SYNTHETIC_REQUEST["messages"], None)
+    return state.stores.completions.put(body, SYNTHETIC_MESSAGES, None)
 
 
 def page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def _metadata_filter(query: Any) -> dict[str, str]:
             if key.startswith("metadata[") and key.endswith("]")}
 
 
-async def list_completions(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def list_completions(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     query = call.request.query_params
     model = query.get("model")
     wanted = _metadata_filter(query)
@@ -98,11 +100,11 @@ async def list_completions(state: "AppState", call: Call, body: Any, decision: D
     return json_response(page(items, dict(query)))
 
 
-async def retrieve_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def retrieve_completion(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     return json_response(lookup(state, call.request.path_params["completion_id"]).body)
 
 
-async def update_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def update_completion(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     stored = lookup(state, call.request.path_params["completion_id"])
     if not isinstance(body, dict) or "metadata" not in body:
         raise invalid_request("Missing required parameter: 'metadata'.", param="metadata",
@@ -117,7 +119,7 @@ async def update_completion(state: "AppState", call: Call, body: Any, decision: 
     return json_response(state.stores.completions.set_metadata(stored.body["id"], dict(metadata or {})).body)
 
 
-async def delete_completion(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def delete_completion(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     completion_id = call.request.path_params["completion_id"]
     lookup(state, completion_id)
     state.stores.completions.delete(completion_id)
@@ -141,7 +143,7 @@ def message_object(completion_id: str, position: int, message: dict[str, Any]) -
     }
 
 
-async def list_messages(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def list_messages(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     completion_id = call.request.path_params["completion_id"]
     stored = lookup(state, completion_id)
     items = [message_object(completion_id, position, message) for position, message in enumerate(stored.messages)]

@@ -23,14 +23,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.endpoints.images import generations as images
-
-from mockserver.generation import media
-from mockserver.control.decision import Decision
-from mockserver.errors import ApiError, invalid_request
-from mockserver.endpoints.images.generations import DALL_E_2, DALL_E_3, GPT_IMAGE
 from mockserver.asgi.body import check_head, limited
+from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint, Stream
+from mockserver.endpoints.images import generations as images
+from mockserver.endpoints.images.generations import DALL_E_2, DALL_E_3, GPT_IMAGE
+from mockserver.errors import ApiError, invalid_request
+from mockserver.generation import media
 from mockserver.resources import schemas_dir
 from mockserver.validation import BodyValidator
 
@@ -61,7 +60,7 @@ def form_validator(kind: str, *, ignore_unknown: bool = False) -> BodyValidator:
     return BodyValidator(schema)
 
 
-def validate_form(state: "AppState", kind: str, fields: dict[str, Any], uploads: dict[str, list[Upload]]) -> None:
+def validate_form(state: AppState, kind: str, fields: dict[str, Any], uploads: dict[str, list[Upload]]) -> None:
     """The schema check of the text fields (all modes but ``off``), and an image is required."""
     if state.config.validation != "off":
         form_validator(kind, ignore_unknown=state.config.validation == "schema").validate(fields)
@@ -81,7 +80,7 @@ class Upload:
         return hashlib.sha256(self.data).hexdigest()
 
 
-async def read_form(state: "AppState", call: Call, kind: str) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
+async def read_form(state: AppState, call: Call, kind: str) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
     """The text fields (typed per the schema) and the uploads of a multipart request."""
     limit = state.config.max_body
     request = Request(call.request.scope, limited(call.request.receive, limit))
@@ -263,7 +262,7 @@ def auto_size(width: int, height: int) -> tuple[int, int]:
     return 1024, 1024
 
 
-async def edit_images(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def edit_images(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     fields, uploads = await read_form(state, call, "image_edit")
     validate_form(state, "image_edit", fields, uploads)
     strict = state.config.validation == "strict"
@@ -289,7 +288,7 @@ async def edit_images(state: "AppState", call: Call, body: Any, decision: Decisi
     return images.images_response(state, call, order, kind="image_edit")
 
 
-async def create_variations(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def create_variations(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     fields, uploads = await read_form(state, call, "image_variation")
     validate_form(state, "image_variation", fields, uploads)
     model = fields.get("model") if isinstance(fields.get("model"), str) else VARIATION_DEFAULT_MODEL

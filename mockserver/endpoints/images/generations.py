@@ -21,18 +21,18 @@ import base64
 import hashlib
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.generation import media, prose
+from mockserver.asgi.responses import FramesResponse, error_response, json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest, rng
-from mockserver.asgi.responses import FramesResponse, error_response, json_response
 from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.errors import ApiError, invalid_request, model_not_found
+from mockserver.generation import media, prose
 from mockserver.generation.tokens import IMAGE_TOKENS, tokenizer
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ GPT_IMAGE, DALL_E_2, DALL_E_3, OTHER = "gpt-image", "dall-e-2", "dall-e-3", "oth
 STANDARD_SIZES = ("1024x1024", "1024x1536", "1536x1024")
 """The sizes GPT image models draw, and the only ones ``ImagesResponse.size`` may report."""
 SIZES = {
-    GPT_IMAGE: STANDARD_SIZES + ("auto",),
+    GPT_IMAGE: (*STANDARD_SIZES, "auto"),
     DALL_E_2: ("256x256", "512x512", "1024x1024"),
     DALL_E_3: ("1024x1024", "1792x1024", "1024x1792"),
 }
@@ -112,7 +112,7 @@ def family_of(model: str | None, body: dict[str, Any]) -> str:
 
 
 def image_order(
-    state: "AppState",
+    state: AppState,
     call: Call,
     body: Any,
     *,
@@ -159,7 +159,7 @@ def image_order(
     )
 
 
-def check_model(state: "AppState", call: Call, model: str | None, family: str) -> None:
+def check_model(state: AppState, call: Call, model: str | None, family: str) -> None:
     """404 for a model the dialect does not serve, as for chat; 400 for a known non-image model.
 
     Only catalogs that list image models can say a model is unknown: a provider whose
@@ -188,7 +188,7 @@ def check_image_request(body: dict[str, Any], family: str, model: str | None) ->
     if family == OTHER:
         return
     label = model or family
-    for name in GPT_ONLY + ("stream",):
+    for name in (*GPT_ONLY, "stream"):
         value = body.get(name)
         if family != GPT_IMAGE and value is not None and value is not False:
             raise _unknown_parameter(name, f"'{name}' is only supported by the GPT image models, not {label}.")
@@ -254,7 +254,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -300,7 +300,7 @@ def _check(payload: bytes, server_seed: int) -> bytes:
 
 async def serve_file(request: Request) -> Response:
     """``GET /_mock/files/images/{name}``: draw the picture a URL names, without any store."""
-    state: "AppState" = request.app.state.mock
+    state: AppState = request.app.state.mock
     token, _, extension = request.path_params["name"].partition(".")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -341,7 +341,7 @@ def usage(order: ImageOrder) -> dict[str, Any]:
     }
 
 
-def images_body(state: "AppState", request: Request, order: ImageOrder, created: int) -> dict[str, Any]:
+def images_body(state: AppState, request: Request, order: ImageOrder, created: int) -> dict[str, Any]:
     """The official ``ImagesResponse``; GPT image models add what they resolved, and usage.
 
     Models the mock does not know take GPT-style arguments and report what they resolved
@@ -403,14 +403,14 @@ def _event_frame(event: dict[str, Any]) -> bytes:
     return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
-def images_response(state: "AppState", call: Call, order: ImageOrder, kind: str = "image_generation") -> Response:
+def images_response(state: AppState, call: Call, order: ImageOrder, kind: str = "image_generation") -> Response:
     created = state.identity.created()
     if order.stream:
         return FramesResponse(image_events(order, created, kind))
     return json_response(images_body(state, call.request, order, created))
 
 
-async def create_images(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def create_images(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     order = image_order(state, call, body, material={"prompt": body.get("prompt") if isinstance(body, dict) else None})
     return images_response(state, call, order)
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.control.decision import Decision
-from mockserver.errors import ApiError
 from mockserver.asgi.responses import json_response
+from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint
+from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
@@ -30,13 +30,13 @@ def character_not_found(character_id: str, param: str | None = None) -> ApiError
     )
 
 
-async def list_characters(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def list_characters(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     free_only = state.keys.is_free_tier(call.api_key, call.dialect)
     data = [character.as_object() for character in state.characters.values() if character.free or not free_only]
     return json_response({"object": "list", "data": data})
 
 
-async def retrieve_character(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def retrieve_character(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     character_id = call.request.path_params["character_id"]
     character = state.characters.get(character_id)
     if character is None:

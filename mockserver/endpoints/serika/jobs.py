@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.endpoints.images import generations as images
+from mockserver.asgi.responses import json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest
-from mockserver.errors import ApiError
-from mockserver.asgi.responses import json_response
 from mockserver.endpoints.base import Call, Endpoint
+from mockserver.endpoints.images import generations as images
+from mockserver.errors import ApiError
 from mockserver.storage import Job
 
 if TYPE_CHECKING:
@@ -57,18 +57,18 @@ def job_object(job: Job, status: str, steps: tuple[float, float], result: dict[s
     }
 
 
-def _order(state: "AppState", call: Call, request: dict[str, Any]) -> images.ImageOrder:
+def _order(state: AppState, call: Call, request: dict[str, Any]) -> images.ImageOrder:
     return images.image_order(state, call, request, material={"prompt": request.get("prompt")})
 
 
-async def create_image_job(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def create_image_job(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     _order(state, call, body)  # refuse a bad request now, with the 400 /images/generations gives
     salt = state.identity.salt(digest({"job": body}, state.config.seed))
     job = state.stores.jobs.create(Identity.make_id("job_", salt, 24), "image", body, state.identity.created())
     return json_response(job_object(job, QUEUED, state.config.job_steps, None))
 
 
-async def retrieve_job(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def retrieve_job(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     job_id = call.request.path_params["job_id"]
     job = state.stores.jobs.get(job_id)
     if job is None:

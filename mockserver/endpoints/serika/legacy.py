@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.endpoints.images import generations as images
-from mockserver.control.decision import Decision
-from mockserver.endpoints.chat.completions import complete_chat, lenient_chat_body
-from mockserver.errors import invalid_request
 from mockserver.asgi.responses import json_response
+from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint
+from mockserver.endpoints.chat.completions import complete_chat, lenient_chat_body
+from mockserver.endpoints.images import generations as images
+from mockserver.errors import invalid_request
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
@@ -55,7 +55,7 @@ def chat_request(body: Any) -> dict[str, Any]:
     return chat
 
 
-async def generate_text(state: "AppState", call: Call, body: Any, decision: Decision) -> Response:
+async def generate_text(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     chat = chat_request(body)
     if state.config.validation == "off":
         chat = lenient_chat_body(chat)
