@@ -8,13 +8,21 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from mockserver import __version__
-from mockserver.config import Config, ConfigError
+from mockserver.config import LOG_LEVELS, Config, ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line that says where the help is, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mockserver", description="OpenAI-compatible mock server for tests.")
+    parser = _Parser(prog="mockserver", description="OpenAI-compatible mock server for tests.")
     parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -27,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--freeze-time", action="store_const", const=True, dest="freeze_time",
                        help="derive ids and timestamps from the request too: byte-identical responses across runs")
     serve.add_argument("--config", help="YAML or JSON file of settings")
-    serve.add_argument("--log-level", dest="log_level", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
+                       help="info (the default) prints one line per request; warning silences them")
     serve.add_argument("--dialect", help="dialect served at /v1 (openai, serika, openserv, samurai)")
     serve.add_argument("--validation", choices=["strict", "schema", "off"], help="request validation mode")
     serve.add_argument("--api-key", dest="api_key", action="append", help="accept only these keys (repeatable)")
@@ -74,16 +83,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def banner(config: Config, dialects: dict) -> str:
-    origin = f"http://{config.host}:{config.port}"
+def banner(config: Config, dialects: dict, port: int) -> str:
+    """What the terminal shows once the socket is bound: every base URL, and how to point the SDK at it."""
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    origin = f"http://{host}:{port}"
+    key = "<one of your --api-key keys>" if config.api_key else "sk-mock"
     lines = [f"mockserver {__version__} on {origin} (seed {config.seed}, validation {config.validation})"]
     lines.append(f"  {'default':<9} {origin}/v1  ({config.dialect})")
     for dialect in dialects.values():
         extra = "".join(f", also {origin}{path}" for path in dialect.also_at)
         lines.append(f"  {dialect.name:<9} {origin}{dialect.mount_path}{extra}")
     lines.append("Point the openai SDK at it:")
-    lines.append(f"  export OPENAI_BASE_URL={origin}/v1 OPENAI_API_KEY=sk-mock")
-    lines.append(f"  or OpenAI(base_url='{origin}/v1', api_key='sk-mock')")
+    lines.append(f"  export OPENAI_BASE_URL={origin}/v1 OPENAI_API_KEY={key}")
+    lines.append(f"  or OpenAI(base_url='{origin}/v1', api_key='{key}')")
     return "\n".join(lines)
 
 
@@ -109,20 +121,21 @@ def serve(config: Config) -> int:
     import uvicorn
 
     from mockserver.app import create_app
-    from mockserver.server import serve_workers, uvicorn_config, warm_up
+    from mockserver.server import bind_socket, serve_workers, uvicorn_config, warm_up
 
     # Built here even with workers: a broken setting or fixture stops the command before any worker starts.
     app = create_app(config)
-    print(banner(config, app.state.mock.dialects), flush=True)
+    sock = bind_socket(config.host, config.port)
+    print(banner(config, app.state.mock.dialects, sock.getsockname()[1]), flush=True)
     warning = exposure_warning(config)
     if warning:
         print(warning, file=sys.stderr, flush=True)
     try:
         if config.workers > 1:
-            serve_workers(config)
+            serve_workers(config, sock)
             return 0
         warm_up()
-        uvicorn.Server(uvicorn_config(app, config)).run()
+        uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
     except KeyboardInterrupt:
         # uvicorn re-raises Ctrl-C once it has shut down cleanly: the exit status says so, without a traceback.
         return 130

@@ -19,6 +19,10 @@ import yaml
 from mockserver.errors import MockserverError
 
 VALIDATION_MODES = ("strict", "schema", "off")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# Flags spelt as the negation of the setting they change: MOCKSERVER_NO_CONTROL=1 (or ``no_control: true``
+# in a file) is ``control: false``, like ``--no-control``.
+NEGATED = {"no_control": "control"}
 
 
 class ConfigError(MockserverError, ValueError):
@@ -64,19 +68,22 @@ class Config:
         values: dict[str, Any] = {}
         if file:
             values.update(_read_file(Path(file)))
-        for item in dataclasses.fields(cls):
-            raw = env.get("MOCKSERVER_" + item.name.upper())
+        for name in [item.name for item in dataclasses.fields(cls)] + list(NEGATED):
+            raw = env.get("MOCKSERVER_" + name.upper())
             if raw is not None:
-                values[item.name] = raw
+                values[name] = raw
         values.update({key: value for key, value in flags.items() if key != "config"})
         return cls.from_mapping(values)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:
         known = {item.name: item for item in dataclasses.fields(cls)}
-        converted = {}
+        converted: dict[str, Any] = {}
         for raw_key, value in values.items():
             key = raw_key.replace("-", "_")
+            if key in NEGATED:
+                converted[NEGATED[key]] = not _coerce(key, "bool", value)
+                continue
             if key not in known:
                 raise ConfigError(f"unknown setting {raw_key!r}; known settings: {', '.join(sorted(known))}")
             converted[key] = _coerce(key, known[key].type, value)
@@ -85,6 +92,9 @@ class Config:
         return config
 
     def check(self) -> None:
+        if str(self.log_level).lower() not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        self.log_level = self.log_level.lower()
         if self.validation not in VALIDATION_MODES:
             raise ConfigError(f"validation must be one of {', '.join(VALIDATION_MODES)}, got {self.validation!r}")
         low, high = self.reply_range

@@ -79,6 +79,16 @@ class Exchange:
             parts.append(f"ended={self.ended}")
         return " ".join(parts)
 
+    @property
+    def log_line(self) -> str:
+        """The terminal's line for this request: the summary, how long it took, and a stream's chunks."""
+        line = self.summary
+        if self.duration_ms is not None:
+            line += f" {self.duration_ms:.1f} ms"
+        if self.stream and self.status == 200:
+            line += f" ({self.chunks_sent} chunks)"
+        return line
+
     def __repr__(self) -> str:
         # The dataclass repr would print every header and the whole body; the summary is what tests need to see.
         return f"<Exchange {self.summary}>"

@@ -8,7 +8,9 @@ a free port), so the URL is known at once and there is no port race.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import errno
 import gc
 import json
 import os
@@ -18,11 +20,12 @@ import time
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
 from mockserver.app import create_app
 from mockserver.asgi.protocol import TransportInScopeProtocol
-from mockserver.config import Config
+from mockserver.config import Config, ConfigError
 from mockserver.expectations import Expectations
 from mockserver.generation import prose
 from mockserver.generation.tokens import tokenizer
@@ -33,6 +36,32 @@ GRACEFUL_SHUTDOWN_SECONDS = 1
 # How `mockserver serve --workers N` hands its merged configuration to the worker processes it spawns.
 WORKER_CONFIG_ENV = "MOCKSERVER_WORKER_CONFIG"
 WORKER_APP = "mockserver.server:worker_app"
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging setup plus the ``mockserver`` logger (one line per request at ``info``)."""
+    settings = copy.deepcopy(LOGGING_CONFIG)
+    settings["loggers"]["mockserver"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return settings
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0: a free port); a :class:`ConfigError` saying why it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        hint = " (another server is using it: pick another --port, or --port 0 for a free one)"
+        reason = error.strerror or str(error)
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {reason}{hint if error.errno == errno.EADDRINUSE else ''}"
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)  # worker processes (--workers) serve this very socket
+    return sock
 
 
 def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
@@ -51,6 +80,7 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
         lifespan="off",
         access_log=False,
         log_level=config.log_level,
+        log_config=log_config(config.log_level),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         **extra,
     )
@@ -81,7 +111,7 @@ def warm_up() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def serve_workers(config: Config) -> None:
+def serve_workers(config: Config, sock: socket.socket) -> None:
     """Run ``config.workers`` worker processes on one socket (uvicorn's supervisor), until SIGINT or SIGTERM.
 
     uvicorn spawns fresh interpreters that import the app by name, so the
@@ -92,7 +122,7 @@ def serve_workers(config: Config) -> None:
     """
     os.environ[WORKER_CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
     settings = uvicorn_config(WORKER_APP, config, factory=True, workers=config.workers)
-    Multiprocess(settings, sockets=[settings.bind_socket()]).run()
+    Multiprocess(settings, sockets=[sock]).run()
 
 
 def worker_app() -> Any:
@@ -145,10 +175,7 @@ class MockServer(Expectations):
     def start(self) -> MockServer:
         if self._thread is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.config.host, self.config.port))
-        sock.listen(2048)
+        sock = bind_socket(self.config.host, self.config.port)
         self._socket = sock
         self.port = sock.getsockname()[1]
         self._server = uvicorn.Server(uvicorn_config(self.app, self.config))

@@ -1,6 +1,17 @@
-"""Helpers shared by the tests: SSE parsing and stream conformance checks."""
+"""Helpers shared by the tests: SSE parsing, stream conformance checks, ``mockserver serve`` subprocesses."""
 
 from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 
@@ -31,3 +42,64 @@ def assert_stream_conforms(events: list[dict | str]) -> list[dict]:
         for key in ("id", "created", "model", "system_fingerprint"):
             assert chunk[key] == first[key]
     return chunks  # type: ignore[return-value]
+
+
+BANNER = re.compile(r"^mockserver \S+ on (http://127\.0\.0\.1:(\d+)) ")
+SERVE_START_SECONDS = 20
+
+
+@dataclass
+class ServeProcess:
+    """A ``mockserver serve`` subprocess; its output is read as it comes (``stdout``, ``stderr``)."""
+
+    process: subprocess.Popen[str]
+    origin: str
+    port: int
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+
+    def wait_for_line(self, text: str, timeout: float = 5) -> str:
+        """The first stderr line holding ``text`` (the request log is there), waiting up to ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.stderr):
+                if text in line:
+                    return line
+            time.sleep(0.01)
+        raise AssertionError(f"no line with {text!r} in {self.stderr}")
+
+
+@contextmanager
+def serve_process(*flags: str, cwd: Path | None = None, new_session: bool = False) -> Iterator[ServeProcess]:
+    """Start ``mockserver serve --port 0 FLAGS`` and yield once its banner names the port; stop it after."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", *flags],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    stderr: list[str] = []
+    threading.Thread(target=lambda: stderr.extend(process.stderr), daemon=True).start()  # type: ignore[arg-type]
+    deadline = time.monotonic() + SERVE_START_SECONDS
+    found = None
+    stdout: list[str] = []
+    while found is None:
+        line = process.stdout.readline()
+        if not line:
+            process.wait(5)
+            raise AssertionError(f"mockserver serve exited {process.returncode}: {''.join(stderr)}")
+        stdout.append(line)
+        found = BANNER.match(line)
+        assert time.monotonic() < deadline, "mockserver serve printed no banner in time"
+    threading.Thread(target=lambda: stdout.extend(process.stdout), daemon=True).start()  # type: ignore[arg-type]
+    running = ServeProcess(process, found.group(1), int(found.group(2)), stdout, stderr)
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)

@@ -15,9 +15,10 @@ import wave
 
 import openai
 import pytest
-from helpers import assert_stream_conforms, parse_sse
 
 from mockserver.conformance import validate_official
+
+from helpers import assert_stream_conforms, parse_sse
 
 ASK = [{"role": "user", "content": "Say something nice about the sea."}]
 

@@ -8,10 +8,11 @@ import re
 import jsonschema
 import openai
 import pytest
-from helpers import assert_stream_conforms, parse_sse
 
 from mockserver.conformance import validate_official
 from mockserver.generation.tokens import tokenizer
+
+from helpers import assert_stream_conforms, parse_sse
 
 HELLO = [{"role": "user", "content": "Hello there, how are you?"}]
 WEATHER_TOOL = {

@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx2
 import pytest
 
+from helpers import serve_process as start_serve
+
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Tell me a story"}], "n": 2}
 HEADERS = {"Authorization": "Bearer sk-test"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serve_process(*flags: str) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx2.get(origin + "/v1/models", headers=HEADERS, timeout=1)
-                break
-            except httpx2.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stdout.read().decode() if process.stdout else "server did not start") from None
-                time.sleep(0.05)
-        yield origin
-    finally:
-        process.terminate()
-        process.wait(10)
+    with start_serve("--log-level", "warning", *flags) as served:
+        yield served.origin
 
 
 def _fetch(origin: str) -> tuple[bytes, bytes]:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx2
@@ -17,6 +15,8 @@ import pytest
 
 from mockserver import MockServer
 from mockserver.storage.sqlite import DATABASE_NAME, PersistentCompletionStore, PersistentJobStore, StateDatabase
+
+from helpers import ServeProcess, serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = {"Authorization": "Bearer sk-persist"}
@@ -66,23 +66,18 @@ def test_the_stores_stay_bounded(tmp_path: Path) -> None:
     assert [stored.body["id"] for stored in completions.values()] == ["chatcmpl-1", "chatcmpl-2"]
 
 
-def start_serve(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "info",
-         "--state-dir", str(state_dir), "--job-schedule", "0,0"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    for line in process.stderr:  # type: ignore[union-attr]
-        found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
-        if found:
-            threading.Thread(target=process.stderr.read, daemon=True).start()  # type: ignore[union-attr]
-            return process, found.group(1)
-    raise AssertionError(f"the server did not start: {process.wait(5)}")
+def start_serve(state_dir: Path) -> AbstractContextManager[ServeProcess]:
+    return serve_process("--state-dir", str(state_dir), "--job-schedule", "0,0", cwd=ROOT)
 
 
 @pytest.mark.slow
 def test_sigkill_mid_run_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    process, origin = start_serve(tmp_path)
+    with start_serve(tmp_path) as served:
+        _write_until_killed(served, tmp_path)
+
+
+def _write_until_killed(served: ServeProcess, tmp_path: Path) -> None:
+    process, origin = served.process, served.origin
     jobs: list[str] = []
     completions: list[str] = []
     stop = threading.Event()
@@ -125,15 +120,10 @@ def test_sigkill_mid_run_loses_nothing_acknowledged(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / DATABASE_NAME) as database:
         assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
-    process, origin = start_serve(tmp_path)
-    try:
-        with httpx2.Client(base_url=origin, headers=KEY, timeout=5) as http:
-            for job_id in jobs:
-                job = http.get(f"/serika/api/openai/v1/jobs/{job_id}")
-                assert job.status_code == 200 and job.json()["status"] == "completed", job_id
-            for completion_id in completions:
-                stored = http.get(f"/v1/chat/completions/{completion_id}")
-                assert stored.status_code == 200 and stored.json()["choices"][0]["message"]["content"]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(5)
+    with start_serve(tmp_path) as restarted, httpx2.Client(base_url=restarted.origin, headers=KEY, timeout=5) as http:
+        for job_id in jobs:
+            job = http.get(f"/serika/api/openai/v1/jobs/{job_id}")
+            assert job.status_code == 200 and job.json()["status"] == "completed", job_id
+        for completion_id in completions:
+            stored = http.get(f"/v1/chat/completions/{completion_id}")
+            assert stored.status_code == 200 and stored.json()["choices"][0]["message"]["content"]

@@ -17,6 +17,8 @@ from mockserver import MockServer
 from mockserver.inprocess import SyncTransport, async_transport
 
 pytest_plugins = ["pytester"]
+# What a user's project with pytest-asyncio sets (without it, pytest-asyncio warns in every inner run).
+USER_INI = "asyncio_default_fixture_loop_scope = function"
 
 HELLO = [{"role": "user", "content": "Hello"}]
 # xdist workers are new processes: skip loading the plugins these suites never use (2 s of imports per worker).
@@ -26,8 +28,7 @@ LIGHT_WORKERS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no
 def run(pytester: pytest.Pytester, source: str, *args: str, ini: str = "") -> pytest.RunResult:
     """Run ``source`` as the only test module of a fresh project (no conftest.py: fixtures come from the plugin)."""
     pytester.makepyfile(test_user=source)
-    if ini:
-        pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makeini(f"[pytest]\n{USER_INI}\n{ini}\n")
     return pytester.runpytest("-p", "no:cacheprovider", *args)
 
 

@@ -8,10 +8,7 @@ connection. The same holds for ``MockServer.stop()`` and the pytest plugin.
 
 from __future__ import annotations
 
-import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +19,8 @@ import httpx2
 import pytest
 
 from mockserver import MockServer
+
+from helpers import serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Tell me a long story."}]}
@@ -65,18 +64,8 @@ def wait_until_held(count: int, pending: callable) -> None:  # type: ignore[vali
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_stops_within_a_second_with_held_responses(sig: signal.Signals) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--log-level", "info"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        port = None
-        for line in process.stderr:  # type: ignore[union-attr]
-            found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
-                break
-        assert port is not None, "the server did not start"
+    with serve_process(cwd=ROOT) as served:
+        process, port = served.process, served.port
         base = f"http://127.0.0.1:{port}/v1"
         clients = [hold_open(base, fault, stream) for fault, stream in HELD]
 
@@ -90,15 +79,12 @@ def test_serve_stops_within_a_second_with_held_responses(sig: signal.Signals) ->
         process.send_signal(sig)
         returncode = process.wait(10)
         elapsed = time.monotonic() - started
-        _, errors = process.communicate()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        served.wait_for_line("Finished server process")
+        errors = "".join(served.stderr)
     assert elapsed < STOP_WITHIN, f"{sig.name}: stopped after {elapsed:.2f} s"
     # SIGTERM: uvicorn re-raises it after its clean shutdown; Ctrl-C: exit status 130, no traceback.
     assert returncode == (-signal.SIGTERM if sig == signal.SIGTERM else 130)
-    assert "Traceback" not in errors and "ERROR" not in errors and "Finished server process" in errors
+    assert "Traceback" not in errors and "ERROR" not in errors
     for client in clients:
         client.join(5)
         assert not client.is_alive()
@@ -158,6 +144,7 @@ def test_plugin_session_stops_cleanly_with_a_stalled_stream(pytester: pytest.Pyt
                 time.sleep(0.01)
             assert mockserver.state.journal.live()
     ''')
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert float((pytester.path / "stop_seconds.txt").read_text()) < STOP_WITHIN

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+
 from helpers import assert_stream_conforms, parse_sse
 
 START_TIMEOUT = 60.0

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import random
 import socket
 import struct
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
     from mockserver.journal import Journal
 
 LOSS_TIMEOUT = 1.0
+# One line per request at info (``mockserver serve``'s default); ``--log-level warning`` silences it.
+request_log = logging.getLogger("mockserver.requests")
 SOCKET_FAULTS = ("reset", "empty", "garbage")
 
 
@@ -87,6 +90,8 @@ class WireLayer:
         finally:
             transmission.finish()
             self.journal.append(exchange)
+            if request_log.isEnabledFor(logging.INFO):
+                request_log.info(exchange.log_line)
 
     def _open(self, scope: Scope, context: RequestContext) -> Exchange:
         headers = redact_headers(scope["headers"])

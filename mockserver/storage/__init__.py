@@ -8,10 +8,14 @@ by :func:`open_stores`.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mockserver.config import ConfigError
+from mockserver.storage.memory import MemoryCompletionStore, MemoryJobStore
 from mockserver.storage.records import Job, StoredCompletion
+from mockserver.storage.sqlite import PersistentCompletionStore, PersistentJobStore, StateDatabase
 
 
 class JobStore(Protocol):
@@ -58,12 +62,12 @@ class Stores:
 def open_stores(state_dir: str | None) -> Stores:
     """The stores of one server: in memory, or on disk under ``state_dir``."""
     if not state_dir:
-        from mockserver.storage.memory import MemoryCompletionStore, MemoryJobStore
-
         return Stores(MemoryCompletionStore(), MemoryJobStore())
-    from mockserver.storage.sqlite import PersistentCompletionStore, PersistentJobStore, StateDatabase
-
-    database = StateDatabase(state_dir)
+    try:
+        database = StateDatabase(state_dir)
+    except (OSError, sqlite3.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ConfigError(f"--state-dir {state_dir}: cannot keep state there: {reason}") from None
     return Stores(PersistentCompletionStore(database), PersistentJobStore(database))
 
 
