@@ -6,6 +6,8 @@ What users touch is listed in ``__all__``; everything else is internal and may m
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from mockserver._version import __version__
+
 if TYPE_CHECKING:
     from mockserver.app import create_app
     from mockserver.config import Config, ConfigError
@@ -15,9 +17,6 @@ if TYPE_CHECKING:
     from mockserver.errors import ApiError, MockserverError
     from mockserver.journal import Exchange
     from mockserver.server import MockServer
-
-# The one version source: pyproject.toml reads it from here (hatch's dynamic version).
-__version__ = "0.1.0"
 
 # Exports are imported on first use (PEP 562): pytest loads mockserver.plugin, and so this package, in every
 # run where mockserver is installed, and the server's imports take about 2 s.

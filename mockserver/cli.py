@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from mockserver import __version__
+from mockserver._version import __version__
 from mockserver.config import LOG_LEVELS, Config, ConfigError
 
 

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from mockserver import __version__
+from mockserver._version import __version__
 from mockserver.asgi.responses import JSON_MEDIA_TYPE, OPENAI_VERSION, SSE_MEDIA_TYPE
 from mockserver.config import Config
 from mockserver.conformance import official_document

@@ -1,0 +1,152 @@
+"""The layers of the package hold: who may import whom, no import cycle, and a light control plane.
+
+The map is docs/architecture.md; ``LAYERS`` below is the same picture as data.
+Imports are read from the source (every ``import`` statement, those under
+``TYPE_CHECKING`` and inside functions included), so a cycle hidden from the
+interpreter is still a cycle here.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mockserver"
+
+CORE = ("mockserver._version", "mockserver.errors", "mockserver.config", "mockserver.determinism",
+        "mockserver.messages", "mockserver.resources", "mockserver.journal")
+# Each layer, by module prefix, and the layers it may import besides its own. The app layer (everything
+# else: state, pipeline, app, openapi, admin, server, cli, plugin, ...) composes them all.
+LAYERS: dict[str, tuple[str, ...]] = {
+    "core": (),
+    "mockserver.dialects": ("core",),
+    "mockserver.storage": ("core",),
+    "mockserver.validation": ("core",),
+    "mockserver.conformance": ("core",),
+    "mockserver.control": ("core", "mockserver.asgi.context"),
+    "mockserver.generation": ("core", "mockserver.dialects", "mockserver.control.decision"),
+    "mockserver.asgi": ("core", "mockserver.control"),
+    "mockserver.endpoints": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation",
+                             "mockserver.control", "mockserver.generation", "mockserver.asgi", "mockserver.state"),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def imports_of(module: str) -> set[str]:
+    """The mockserver modules ``module`` imports, wherever the import statement stands."""
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "mockserver":
+            for alias in node.names:
+                name = f"{node.module}.{alias.name}"
+                found.add(name if name in MODULES else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "mockserver")
+    return found
+
+
+GRAPH = {module: imports_of(module) for module in MODULES}
+
+
+def layer_of(module: str) -> str | None:
+    """The layer a module belongs to (the longest matching prefix), None for the app layer."""
+    if module in CORE:
+        return "core"
+    owners = [prefix for prefix in LAYERS if prefix != "core" and (module == prefix or module.startswith(prefix + "."))]
+    return max(owners, key=len) if owners else None
+
+
+def allowed(source: str, target: str) -> bool:
+    layer = layer_of(source)
+    if layer is None:
+        return True
+    target_layer = layer_of(target)
+    if target_layer == layer:
+        return True
+    return any(target == grant or target.startswith(grant + ".") or target_layer == grant for grant in LAYERS[layer])
+
+
+def test_every_module_imports_only_what_its_layer_may() -> None:
+    wrong = sorted(
+        f"{source} imports {target}"
+        for source, targets in GRAPH.items()
+        for target in targets
+        if not allowed(source, target)
+    )
+    assert not wrong, "layer rules broken (see docs/architecture.md):\n" + "\n".join(wrong)
+
+
+def test_the_rules_would_catch_a_violation() -> None:
+    assert not allowed("mockserver.generation.chat", "mockserver.asgi.wire")
+    assert not allowed("mockserver.control.plane", "mockserver.generation.chat")
+    assert not allowed("mockserver.journal", "mockserver.control.faults")
+    assert not allowed("mockserver.storage.sqlite", "mockserver.endpoints.serika.jobs")
+    assert not allowed("mockserver.asgi.wire", "mockserver.state")
+    assert allowed("mockserver.endpoints.models", "mockserver.state")
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` as a path that returns to its start, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in graph:
+                continue
+            if state.get(target) == 1:
+                return [*path[path.index(target):], target]
+            if target not in state:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_there_is_no_import_cycle() -> None:
+    cycle = find_cycle(GRAPH)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("module", ["mockserver.control.decision", "mockserver.control.faults",
+                                    "mockserver.control.plane"])
+def test_the_control_plane_is_light(module: str) -> None:
+    """Importing the control plane loads neither the generator nor jsonschema, faker or the tokenizer."""
+    heavy = ("mockserver.generation", "mockserver.endpoints", "jsonschema", "faker", "bpe_openai", "starlette")
+    probe = f"import sys, {module}; print('\\n'.join(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert not [name for name in loaded if name.startswith(heavy)]
+
+
+def test_generation_does_not_import_the_asgi_or_app_layer() -> None:
+    for module, targets in GRAPH.items():
+        if module.startswith("mockserver.generation"):
+            assert all(layer_of(target) is not None for target in targets), (module, targets)
+            assert not any(target.startswith("mockserver.asgi") for target in targets), module
