@@ -270,6 +270,29 @@ class Expectations:
         }
         return [found[key] for key in sorted(found)]
 
+    def wait_for_requests(self, count: int, timeout: float = 5.0, *, test_id: str | None = None) -> list[Exchange]:
+        """The finished requests of this test (or of ``test_id``), once there are at least ``count``.
+
+        A request is journaled when its response ends, which can be a moment
+        after the client has read it (a stream's last frame, a cut connection):
+        wait for it here rather than sleeping. An AssertionError after
+        ``timeout`` seconds says how many arrived.
+        """
+        __tracebackhide__ = True
+        wanted = test_id if test_id is not None else self.test_id
+        journal = self.state.journal
+
+        def finished(entries: list[Exchange]) -> list[Exchange]:
+            return [entry for entry in entries if not entry.admin and (wanted is None or entry.test_id == wanted)]
+
+        found = finished(journal.wait_until(lambda entries: len(finished(entries)) >= count, timeout))
+        if len(found) < count:
+            if not self.state.config.journal_size:
+                raise AssertionError("the journal is off (journal_size=0): no request is ever recorded")
+            shown = "".join(f"\n  {entry.summary}" for entry in found) or " none"
+            raise AssertionError(f"waited {timeout:g} s for {_count(count, 'request')}; {len(found)} finished:{shown}")
+        return found
+
     @property
     def last_request(self) -> Exchange:
         """The newest request of this test; an AssertionError says so when there is none."""

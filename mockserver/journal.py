@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -102,8 +103,9 @@ class Journal:
         self._live: dict[int, Exchange] = {}
         self._ids = itertools.count(1)
         # The server's loop appends while a test's thread may discard (MockServer.reset); a deque iterated in
-        # Python while another thread appends raises.
+        # Python while another thread appends raises. Waiters (wait_until) are woken on every append.
         self._lock = threading.Lock()
+        self._appended = threading.Condition(self._lock)
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -115,8 +117,20 @@ class Journal:
     def append(self, exchange: Exchange) -> None:
         self._live.pop(exchange.id, None)
         if self._entries.maxlen:
-            with self._lock:
+            with self._appended:
                 self._entries.append(exchange)
+                self._appended.notify_all()
+
+    def wait_until(self, predicate: Callable[[list[Exchange]], bool], timeout: float) -> list[Exchange]:
+        """The entries once ``predicate(entries)`` holds, or when ``timeout`` seconds have passed."""
+        deadline = time.monotonic() + timeout
+        with self._appended:
+            while True:
+                entries = list(self._entries)
+                left = deadline - time.monotonic()
+                if predicate(entries) or left <= 0:
+                    return entries
+                self._appended.wait(left)
 
     def live(self) -> list[Exchange]:
         """Requests still in flight, oldest first.

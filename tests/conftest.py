@@ -10,7 +10,7 @@ import pytest
 
 from mockserver import MockServer
 
-API_KEY = "sk-test-key"
+from helpers import API_KEY, sdk_client
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +21,7 @@ def server() -> Iterator[MockServer]:
 
 @pytest.fixture
 def client(server: MockServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    return sdk_client(server.url)
 
 
 @pytest.fixture

@@ -13,9 +13,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openai
 import orjson
 
 from mockserver.conformance import validate_official
+
+API_KEY = "sk-test-key"
+
+
+def sdk_client(
+    base_url: str, *, key: str = API_KEY, retries: int = 0, timeout: float = 10, **headers: str
+) -> openai.OpenAI:
+    """The openai SDK pointed at the mock: no retries unless asked, a short timeout, extra default headers."""
+    return openai.OpenAI(base_url=base_url, api_key=key, max_retries=retries, timeout=timeout,
+                         default_headers=headers or None)
 
 
 def parse_sse(raw: bytes) -> list[dict | str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -26,12 +25,9 @@ def admin(server: MockServer, **headers: str) -> httpx2.Client:
 
 
 def requests(server: MockServer, **params: object) -> list[dict]:
-    deadline = time.monotonic() + 5
-    while True:  # a request is journaled as its response ends; give the server a moment
-        data = httpx2.get(server.origin + "/_mock/requests", params=params).json()["data"]
-        if data or time.monotonic() > deadline:
-            return data
-        time.sleep(0.005)
+    """GET /_mock/requests, once the server has journaled what it answered (a request is journaled as it ends)."""
+    server.wait_for_requests(1)
+    return httpx2.get(server.origin + "/_mock/requests", params=params).json()["data"]
 
 
 def test_journal_records_each_request(fresh: MockServer) -> None:

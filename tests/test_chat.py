@@ -153,11 +153,22 @@ def test_token_limit_cuts_with_finish_length(client: openai.OpenAI, parameter: s
 
 
 def test_sampling_parameters_accepted(client: openai.OpenAI) -> None:
-    completion = client.chat.completions.create(
-        model="gpt-4o-mini", messages=HELLO, temperature=0.2, top_p=0.9, frequency_penalty=0.5,
-        presence_penalty=-0.5, logit_bias={"1234": -100}, user="user-1", seed=42,
-    )
-    assert completion.choices[0].message.content
+    """Every sampling parameter is taken; those that steer the model change the reply, reproducibly."""
+    sampling = {"temperature": 0.2, "top_p": 0.9, "frequency_penalty": 0.5, "presence_penalty": -0.5,
+                "logit_bias": {"1234": -100}, "seed": 42}
+
+    def reply(**arguments: object) -> str:
+        completion = client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, **arguments)
+        assert completion.choices[0].finish_reason == "stop"
+        return completion.choices[0].message.content or ""
+
+    first = reply(**sampling, user="user-1")
+    assert first and reply(**sampling, user="someone-else") == first  # `user` only labels the request
+    for name, other in [("temperature", 1.4), ("top_p", 0.5), ("seed", 43), ("presence_penalty", 1.0)]:
+        assert reply(**{**sampling, name: other}) != first, f"{name} should change the reply"
+    with pytest.raises(openai.BadRequestError) as refused:
+        reply(**{**sampling, "top_p": 1.5})
+    assert refused.value.body["param"] == "top_p"
 
 
 def test_logprobs_are_floats_and_match_tokens(http) -> None:
@@ -274,12 +285,22 @@ def test_json_schema_response_format(client: openai.OpenAI) -> None:
 
 
 def test_json_object_response_format(client: openai.OpenAI) -> None:
-    completion = client.chat.completions.create(
-        model="gpt-4o-mini",
-        messages=[{"role": "user", "content": "Answer in JSON please."}],
-        response_format={"type": "json_object"},
-    )
-    assert isinstance(json.loads(completion.choices[0].message.content), dict)
+    def answer(text: str, stream: bool = False) -> str:
+        messages = [{"role": "user", "content": text}]
+        if stream:
+            chunks = client.chat.completions.create(model="gpt-4o-mini", messages=messages, stream=True,
+                                                    response_format={"type": "json_object"})
+            return "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
+        completion = client.chat.completions.create(model="gpt-4o-mini", messages=messages,
+                                                    response_format={"type": "json_object"})
+        assert completion.choices[0].finish_reason == "stop"
+        return completion.choices[0].message.content or ""
+
+    text = answer("Answer in JSON please.")
+    value = json.loads(text)
+    assert isinstance(value, dict) and value
+    assert answer("Answer in JSON please.", stream=True) == text  # the stream carries the same JSON
+    assert json.loads(answer("Another question, in JSON.")) != value  # a new conversation, a new object
 
 
 def test_sdk_parse_with_pydantic_model(client: openai.OpenAI) -> None:
@@ -293,7 +314,11 @@ def test_sdk_parse_with_pydantic_model(client: openai.OpenAI) -> None:
     completion = client.chat.completions.parse(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "Alice and Bob meet on Friday."}], response_format=Event
     )
-    assert isinstance(completion.choices[0].message.parsed, Event)
+    message = completion.choices[0].message
+    assert isinstance(message.parsed, Event) and message.refusal is None
+    # The SDK sent the model's strict JSON schema; the reply is exactly the parsed object, every field typed.
+    assert Event.model_validate_json(message.content or "") == message.parsed
+    assert isinstance(message.parsed.day, int) and all(isinstance(name, str) for name in message.parsed.attendees)
 
 
 def test_reasoning_model_reports_reasoning(client: openai.OpenAI, http) -> None:

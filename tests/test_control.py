@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 import threading
 import uuid
@@ -16,7 +17,8 @@ from mockserver import MockServer
 from mockserver.cli import main as cli_main
 from mockserver.config import ConfigError
 
-API_KEY = "sk-test-key"
+from helpers import sdk_client
+
 HELLO = [{"role": "user", "content": "Hello there"}]
 
 RULES = """\
@@ -39,7 +41,7 @@ rules:
 
 
 def client_for(server: MockServer, retries: int = 0, **headers: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=retries, default_headers=headers)
+    return sdk_client(server.url, retries=retries, **headers)
 
 
 def say(client: openai.OpenAI, text: str, model: str = "gpt-4o-mini", **extra: object) -> str | None:
@@ -224,15 +226,29 @@ def test_fixture_rule_matched_by_regex_then_tool_result(ruled: MockServer) -> No
 
 
 def test_fixture_rule_answers(ruled: MockServer) -> None:
-    client = client_for(ruled)
+    with ruled.scope("fixture-rule-answers"):
+        _answers_by_rules(ruled, client_for(ruled))
+
+
+def _answers_by_rules(ruled: MockServer, client: openai.OpenAI) -> None:
     with pytest.raises(openai.InternalServerError) as raised:
         say(client, "please explode")
     assert raised.value.status_code == 502 and raised.value.body["message"] == "upstream exploded"
     system = [{"role": "system", "content": "You are a PIRATE."}, {"role": "user", "content": "hello"}]
     assert client.chat.completions.create(model="gpt-4o", messages=system).choices[0].message.content == "Arr."
     cut = [{"role": "user", "content": "cut me"}]
-    stream = client.chat.completions.create(model="gpt-4o", messages=cut, stream=True)
-    assert all(chunk.choices[0].finish_reason is None for chunk in stream)
+    chunks = list(client.chat.completions.create(model="gpt-4o", messages=cut, stream=True))
+    # truncate;after_chunks=2: the role chunk and one token, then the stream ends without a finish or [DONE].
+    assert len(chunks) == 2 and chunks[0].choices[0].delta.role == "assistant" and chunks[1].choices[0].delta.content
+    assert all(chunk.choices[0].finish_reason is None for chunk in chunks)
+    truncated = ruled.wait_for_requests(3)[-1]
+    assert (truncated.ended, truncated.chunks_sent, truncated.faults) == ("truncate", 2, ["truncate;after_chunks=2"])
+    assert re.fullmatch(r"fixture .*/10-rules\.yaml:\d+", truncated.decided_by or "")
+    # The rule asks for turn 1: a second turn is not its to answer (chaos answers it, with its 500).
+    later = [*cut, {"role": "assistant", "content": "ok"}, {"role": "user", "content": "cut me"}]
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="gpt-4o", messages=later, stream=True)
+    assert ruled.wait_for_requests(4)[-1].decided_by == "chaos"
 
 
 def test_check_fixtures_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

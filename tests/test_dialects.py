@@ -17,7 +17,8 @@ from mockserver import MockServer
 from mockserver.conformance import validate_official
 from mockserver.resources import fixtures_dir
 
-API_KEY = "sk-test-key"
+from helpers import sdk_client
+
 HELLO = [{"role": "user", "content": "Hello there!"}]
 SYSTEM = [{"role": "system", "content": "You are concise."}]
 
@@ -37,7 +38,7 @@ def _catalog_ids(dialect: str) -> list[str]:
 
 
 def _client(server: MockServer, dialect: str, mount: int = 0) -> openai.OpenAI:
-    return openai.OpenAI(base_url=MOUNTS[dialect][mount](server), api_key=API_KEY, max_retries=0)
+    return sdk_client(MOUNTS[dialect][mount](server))
 
 
 def _messages(dialect: str) -> list[dict]:
@@ -118,10 +119,17 @@ def test_openserv_requires_a_system_or_developer_message(server: MockServer) -> 
 
 
 def test_openserv_accepts_unknown_parameters(server: MockServer) -> None:
-    completion = _client(server, "openserv").chat.completions.create(
-        model="gpt-5.4-mini", messages=SYSTEM + HELLO, extra_body={"provider_routing": {"order": ["a"]}, "top_k": 5}
-    )
-    assert completion.choices[0].message.content
+    """OpenServ forwards parameters it does not know; SamuraiAPI refuses them, as OpenAI does."""
+    extra = {"provider_routing": {"order": ["a"]}, "top_k": 5}
+    openserv = _client(server, "openserv").with_options(default_headers={"X-Mock-Test-Id": "openserv-unknown"})
+    completion = openserv.chat.completions.create(model="gpt-5.4-mini", messages=SYSTEM + HELLO, extra_body=extra)
+    assert completion.choices[0].message.content and completion.choices[0].finish_reason == "stop"
+    (sent,) = server.wait_for_requests(1, test_id="openserv-unknown")
+    assert sent.dialect == "openserv" and sent.status == 200 and sent.body["provider_routing"] == {"order": ["a"]}
+    with pytest.raises(openai.BadRequestError) as refused:
+        _client(server, "samurai").chat.completions.create(model="gpt-4o", messages=HELLO, extra_body=extra)
+    prefix, _, names = refused.value.body["message"].partition(": ")
+    assert prefix == "Unrecognized request arguments supplied" and set(names.split(", ")) == set(extra)
 
 
 @pytest.mark.parametrize(
@@ -156,7 +164,7 @@ def test_openai_rejects_an_unknown_argument_by_name(server: MockServer) -> None:
 
 def test_default_dialect_flag() -> None:
     with MockServer(dialect="samurai") as server:
-        client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+        client = sdk_client(server.url)
         assert [model.id for model in client.models.list().data] == _catalog_ids("samurai")
         with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(model="gpt-5.4", messages=HELLO)
@@ -164,6 +172,6 @@ def test_default_dialect_flag() -> None:
             client.chat.completions.create(model="gpt-4o", messages=HELLO, stop=["1", "2", "3", "4", "5"])
         assert raised.value.param == "stop"
         assert client.chat.completions.create(model="gpt-4o", messages=HELLO).model == "gpt-4o"
-        openai_mount = openai.OpenAI(base_url=server.url_for("openai"), api_key=API_KEY, max_retries=0)
+        openai_mount = sdk_client(server.url_for("openai"))
         moved = openai_mount.chat.completions.create(model="gpt-5.4", messages=HELLO)
         assert moved.choices, "the openai dialect stays reachable at /openai/v1"

@@ -23,7 +23,8 @@ from mockserver.config import Config
 from mockserver.journal import Exchange
 from mockserver.server import uvicorn_config
 
-API_KEY = "sk-test-key"
+from helpers import sdk_client
+
 HELLO = [{"role": "user", "content": "Tell me about the weather."}]
 WEATHER_TOOL = {
     "type": "function",
@@ -44,20 +45,13 @@ def sdk(server: MockServer, *, retries: int = 0, timeout: float = 10, **headers:
     """An SDK client whose requests carry a fresh test id (to find them in the journal) and ``headers``."""
     test_id = uuid.uuid4().hex
     default_headers = {"X-Mock-Test-Id": test_id, **{key.replace("_", "-"): value for key, value in headers.items()}}
-    client = openai.OpenAI(
-        base_url=server.url, api_key=API_KEY, max_retries=retries, timeout=timeout, default_headers=default_headers
-    )
+    client = sdk_client(server.url, retries=retries, timeout=timeout, **default_headers)
     return client, test_id
 
 
 def journal(server: MockServer, test_id: str, count: int) -> list[Exchange]:
     """The test's exchanges once ``count`` of them are journaled (the server appends as a response ends)."""
-    deadline = time.monotonic() + 5
-    while True:
-        found = [exchange for exchange in server.state.journal.entries() if exchange.test_id == test_id]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.005)
+    return server.wait_for_requests(count, test_id=test_id)
 
 
 def stream_text(client: openai.OpenAI, received: list[str] | None = None, **extra: Any) -> str:
@@ -113,8 +107,7 @@ def test_http_error_503_is_retried_unless_should_retry_false(server: MockServer)
     client, test_id = sdk(server, retries=2, X_Mock_Fault="http_error;status=503;should_retry=false")
     with pytest.raises(openai.InternalServerError):
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
-    time.sleep(0.05)
-    assert len(journal(server, test_id, 1)) == 1
+    assert len(journal(server, test_id, 1)) == 1  # the client returned after one try: nothing else can arrive
 
 
 def test_http_error_with_custom_status_and_body(server: MockServer) -> None:

@@ -16,7 +16,7 @@ from mockserver import MockServer
 from mockserver.conformance import validate_official
 from mockserver.generation import media
 
-API_KEY = "sk-test-key"
+from helpers import sdk_client
 
 
 def _png(data: bytes) -> media.PngInfo:
@@ -218,7 +218,7 @@ def test_variations(client: openai.OpenAI) -> None:
 
 
 def test_edits_and_variations_are_openai_only(server: MockServer) -> None:
-    serika = openai.OpenAI(base_url=server.url_for("serika"), api_key=API_KEY, max_retries=0)
+    serika = sdk_client(server.url_for("serika"))
     with pytest.raises(openai.NotFoundError):
         serika.images.edit(image=("i.png", _upload(b"i", 64, 64), "image/png"), prompt="x")
     assert serika.images.generate(prompt="a cat", size="256x256", response_format="b64_json").data
@@ -226,7 +226,7 @@ def test_edits_and_variations_are_openai_only(server: MockServer) -> None:
 
 def test_schema_mode_skips_model_rules() -> None:
     with MockServer(validation="schema") as server:
-        client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+        client = sdk_client(server.url)
         response = client.images.generate(model="dall-e-3", prompt="x", n=2, size="256x256", quality="low")
         assert len(response.data) == 2
         with pytest.raises(openai.BadRequestError):

@@ -514,3 +514,18 @@ def test_generated_schemas_yield_valid_values(schema: dict[str, Any], seed: int)
     value = generate(schema, random.Random(seed))
     assert_valid(schema, value)
     assert generate(schema, random.Random(seed)) == value
+
+
+def test_a_pattern_under_a_tight_max_length_takes_its_shortest_strings() -> None:
+    """Found by the property test above: repeats drawn at random rarely fit a maxLength at the pattern's minimum."""
+    schema = {"type": "string", "pattern": r"^[A-Z]{2,4}\d*$", "maxLength": 2}
+    for seed in range(200):
+        value = generate(schema, random.Random(seed))
+        assert len(value) == 2 and value.isupper(), value
+
+
+def test_a_pattern_inside_a_length_window_is_found() -> None:
+    schema = {"type": "string", "pattern": "^(ab|cd)+$", "minLength": 8, "maxLength": 10}
+    for seed in range(200):
+        value = generate(schema, random.Random(seed))
+        assert 8 <= len(value) <= 10 and len(value) % 2 == 0, value

@@ -180,8 +180,16 @@ def test_premium_and_unconfigured_keys_get_everything(serika: MockServer, key: s
 
 
 def test_free_key_is_not_limited_outside_serika(serika: MockServer) -> None:
-    client = openai.OpenAI(base_url=serika.url, api_key=FREE, max_retries=0)
-    assert client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}]).choices
+    """Tiers are Serika's: its free key generates on the other dialects, and only Serika refuses it."""
+    hello = [{"role": "user", "content": "hi"}]
+    for dialect, model in (("openai", "gpt-4o"), ("openserv", "gpt-5.4-mini"), ("samurai", "gpt-4o")):
+        client = openai.OpenAI(base_url=serika.url_for(dialect), api_key=FREE, max_retries=0)
+        messages = [{"role": "system", "content": "Be brief."}, *hello] if dialect == "openserv" else hello
+        completion = client.chat.completions.create(model=model, messages=messages)
+        assert completion.choices[0].message.content and completion.choices[0].finish_reason == "stop", dialect
+    on_serika = openai.OpenAI(base_url=serika.url_for("serika"), api_key=FREE, max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError):
+        on_serika.chat.completions.create(model="openai/gpt-4o", messages=hello)
 
 
 def test_rate_limit_429_applies_to_serika_generation() -> None:

@@ -640,6 +640,9 @@ def _gen_string(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, n
     return _fit(_words(ctx.rng, ctx.rng.randint(1, 3)), low, high, ctx.rng)
 
 
+_SPAN_STEPS = 32
+
+
 def _string_from_pattern(
     pattern: Any, fmt: Any, low: int, high: int | None, ctx: _Context, path: Path
 ) -> str:
@@ -664,6 +667,21 @@ def _string_from_pattern(
             text = "".join(out)
             if fits(text):
                 return text
+        for _ in range(_ATTEMPTS):  # a tight maxLength: every repeat at its minimum ("[A-Z]{2,4}\d*" in 2)
+            out = []
+            _emit(tree, ctx.rng, 0, out, shortest=True)
+            text = "".join(out)
+            if fits(text):
+                return text
+        # A length window the draws above keep missing ("(ab|cd)+" in 8..10): sweep how far repeats may run.
+        widest = max(low, high or 0, 3)
+        for span in sorted({round(step * widest / (_SPAN_STEPS - 1)) for step in range(_SPAN_STEPS)}):
+            for _ in range(4):
+                out = []
+                _emit(tree, ctx.rng, span, out)
+                text = "".join(out)
+                if fits(text):
+                    return text
     makers = [_FORMATS[fmt]] if fmt in _FORMATS else []
     makers += _FALLBACK_MAKERS
     for _ in range(_ATTEMPTS):
@@ -919,11 +937,13 @@ def _complement(ranges: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> 
     return []
 
 
-def _emit(node: _Node, rng: random.Random, span: int, out: list[str], *, stretch: bool = False) -> None:
+def _emit(
+    node: _Node, rng: random.Random, span: int, out: list[str], *, stretch: bool = False, shortest: bool = False
+) -> None:
     """Append one random string of ``node``'s language.
 
     Open-ended repeats run at most ``span`` past their minimum; with
-    ``stretch`` they always run that far.
+    ``stretch`` they always run that far, with ``shortest`` never past it.
     """
     kind = node[0]
     if kind == "lit":
@@ -932,14 +952,18 @@ def _emit(node: _Node, rng: random.Random, span: int, out: list[str], *, stretch
         out.append(_pick_char(node[1], node[2], rng))
     elif kind == "seq":
         for child in node[1]:
-            _emit(child, rng, span, out, stretch=stretch)
+            _emit(child, rng, span, out, stretch=stretch, shortest=shortest)
     elif kind == "alt":
-        _emit(rng.choice(node[1]), rng, span, out, stretch=stretch)
+        _emit(rng.choice(node[1]), rng, span, out, stretch=stretch, shortest=shortest)
     else:
         _, child, low, high = node
         top = low + span if high is None else min(high, low + span)
-        for _ in range(top if stretch and high is None else rng.randint(low, top)):
-            _emit(child, rng, span, out, stretch=stretch)
+        if shortest:
+            count = low
+        else:
+            count = top if stretch and high is None else rng.randint(low, top)
+        for _ in range(count):
+            _emit(child, rng, span, out, stretch=stretch, shortest=shortest)
 
 
 def _pick_char(ranges: tuple[tuple[int, int], ...], total: int, rng: random.Random) -> str:
