@@ -958,10 +958,10 @@ def _emit(
     else:
         _, child, low, high = node
         top = low + span if high is None else min(high, low + span)
-        if shortest:
-            count = low
+        if shortest or (stretch and high is None):
+            count = low if shortest else top
         else:
-            count = top if stretch and high is None else rng.randint(low, top)
+            count = rng.randint(low, top)
         for _ in range(count):
             _emit(child, rng, span, out, stretch=stretch, shortest=shortest)
 
