@@ -958,10 +958,8 @@ def _emit(
     else:
         _, child, low, high = node
         top = low + span if high is None else min(high, low + span)
-        if shortest or (stretch and high is None):
-            count = low if shortest else top
-        else:
-            count = rng.randint(low, top)
+        stretched = stretch and high is None
+        count = low if shortest else top if stretched else rng.randint(low, top)
         for _ in range(count):
             _emit(child, rng, span, out, stretch=stretch, shortest=shortest)
 
