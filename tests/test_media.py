@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import itertools
+import os
 import shutil
 import struct
 import subprocess
