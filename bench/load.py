@@ -51,13 +51,16 @@ def pinned(cpu: int):  # type: ignore[no-untyped-def]
 class Server:
     """A server subprocess on a free loopback port: ``with Server.mockserver(...) as server:``."""
 
-    def __init__(self, name: str, argv: list[str], port: int, ready_path: str) -> None:
+    def __init__(self, name: str, argv: list[str], port: int, ready_path: str, source: Path = ROOT) -> None:
         self.name = name
         self.port = port
         self.origin = f"http://127.0.0.1:{port}"
         self._ready_path = ready_path
+        # Another checkout (bench/run.py --compare) runs from its own tree: first on the path, its own cwd.
+        env = None if source == ROOT else {**os.environ, "PYTHONPATH": str(source)}
         self.process = subprocess.Popen(
-            argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pinned(SERVER_CPU)
+            argv, cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=pinned(SERVER_CPU),
         )
 
     @classmethod
@@ -69,10 +72,10 @@ class Server:
         return cls("hello", argv, port, "/")
 
     @classmethod
-    def mockserver(cls, *flags: str, name: str = "mockserver") -> Server:
+    def mockserver(cls, *flags: str, name: str = "mockserver", source: Path = ROOT) -> Server:
         port = free_port()
         argv = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", *flags]
-        return cls(name, argv, port, "/_mock/health")
+        return cls(name, argv, port, "/_mock/health", source)
 
     def __enter__(self) -> Server:
         deadline = time.monotonic() + START_TIMEOUT

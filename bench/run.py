@@ -1,11 +1,13 @@
-"""The benchmark: ``python bench/run.py [--duration 10] [--quick]``.
+"""The benchmark: ``python bench/run.py [--duration 10] [--quick] [--compare DIR]``.
 
 Starts a raw-ASGI hello app and mockserver on loopback (one uvicorn worker
 each, uvloop + httptools, each pinned to its own core with wrk on the other)
 and drives both with wrk in the same run, so every mockserver number is read
 as a fraction of what the bare server manages on this machine right now.
 Then, unless ``--quick``, the paced-streams check (``streams.py``) and the
-memory check (``memory.py``). Prints a table and writes ``bench/results/*.json``.
+memory check (``memory.py``). ``--compare DIR`` also runs another checkout of
+mockserver (``git worktree add DIR REV``) through the same scenarios, each of
+its rounds next to the current one's: a before/after from one run. Prints a table and writes ``bench/results/*.json``.
 
 Load never goes through the openai SDK: it tops out near 400 req/s per core
 and would measure itself.
@@ -14,11 +16,13 @@ and would measure itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import statistics
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import load
 import memory
@@ -75,10 +79,10 @@ def measure(server: load.Server, name: str, script: str, status: int, seconds: f
 
 
 def table(rows: list[dict]) -> str:
-    lines = [f"{'scenario':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'CPU us/req':>11}"]
+    lines = [f"{'scenario':<30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'CPU us/req':>11}"]
     for row in rows:
         lines.append(
-            f"{row['name']:<22} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+            f"{row['name']:<30} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
             f"{row['x_hello']:>8.2f} {row['cpu_us']:>11.1f}"
         )
     return "\n".join(lines)
@@ -110,11 +114,14 @@ def scenario_row(label: str, runs: list[dict], hellos: list[dict], size: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=12.0, help="seconds of wrk per scenario (default 12)")
+    parser.add_argument("--duration", type=float, help="seconds of wrk per scenario (default 12; 3 with --quick)")
     parser.add_argument("--rounds", type=int, default=3, help="hello/scenario alternations per scenario (default 3)")
     parser.add_argument("--quick", action="store_true", help="3 s per scenario, and no paced-streams or memory check")
+    parser.add_argument("--compare", type=Path, metavar="DIR",
+                        help="another mockserver checkout to run through the same scenarios, e.g. a git worktree")
     args = parser.parse_args()
-    seconds = max(1, round((3.0 if args.quick else args.duration) / args.rounds))  # wrk takes whole seconds
+    duration = args.duration if args.duration is not None else 3.0 if args.quick else 12.0
+    seconds = max(1, round(duration / args.rounds))  # wrk takes whole seconds
     load.ensure_wrk()
     results: dict = {
         "machine": load.machine(), "connections": load.CONNECTIONS, "seconds": seconds, "rounds": args.rounds
@@ -125,13 +132,24 @@ def main() -> None:
     # All three servers stay up (idle ones cost nothing). On a machine whose speed drifts (shared, throttled),
     # only numbers taken seconds apart compare: each round of a scenario is read against the hello runs around
     # it, and the row's ratio is the median of its rounds.
-    with load.Server.hello() as hello, load.Server.mockserver() as journal_on, \
-            load.Server.mockserver("--journal-size", "0", name="mockserver, journal off") as journal_off:
+    with contextlib.ExitStack() as servers:
+        hello = servers.enter_context(load.Server.hello())
+        journal_on = servers.enter_context(load.Server.mockserver())
+        journal_off = servers.enter_context(
+            load.Server.mockserver("--journal-size", "0", name="mockserver, journal off")
+        )
+        compared = []
+        if args.compare is not None:
+            label = args.compare.resolve().name
+            compared.append(servers.enter_context(load.Server.mockserver(name=label, source=args.compare.resolve())))
         load.wrk(hello.origin + "/", None, 1)  # warm-up
-        for server in (journal_on, journal_off):
+        for server in (journal_on, journal_off, *compared):
             check(server, "chat.lua", 200)
             load.wrk(server.origin + CHAT_PATH, "chat.lua", 1)  # warm-up
-        plan = [(journal_on, name, *rest) for name, *rest in SCENARIOS]
+        plan = []
+        for name, *rest in SCENARIOS:
+            plan.append((journal_on, name, *rest))
+            plan += [(other, f"{name} @{other.name}", *rest) for other in compared]
         plan += [
             (journal_off, f"{name}, journal off", *rest) for name, *rest in SCENARIOS if name in JOURNAL_OFF_SCENARIOS
         ]

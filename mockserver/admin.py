@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockserver.asgi.body import read_json
-from mockserver.asgi.context import bearer_key, key_id
+from mockserver.asgi.context import ADMIN_TOKEN_HEADER, bearer_key, key_id
 from mockserver.asgi.responses import error_response, json_response
 from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
@@ -29,7 +29,6 @@ from mockserver.errors import ApiError
 if TYPE_CHECKING:
     from mockserver.state import AppState
 
-TOKEN_HEADER = "x-mock-admin-token"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -39,7 +38,7 @@ def admin_routes(state: AppState) -> list[Route]:
 
     def admin_token_given(request: Request) -> bool:
         expected = state.config.admin_token
-        given = request.headers.get(TOKEN_HEADER, "")
+        given = request.headers.get(ADMIN_TOKEN_HEADER, "")
         return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
 
     def guarded(handler: Endpoint, *, per_key: bool = False) -> Endpoint:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 API_KEY = "sk-mock"
 # The SDK's default is 600 s; a test that hits an unexpected stall or hang should fail well before that.
 CLIENT_TIMEOUT = 10.0
+# The header that ties a request to its test (mockserver.asgi.context.TEST_ID_HEADER, as clients spell it).
 TEST_ID_HEADER = "X-Mock-Test-Id"
 MARKER = "mockserver"
 

@@ -46,9 +46,21 @@ def fetch_sdk_tests(workdir: Path) -> Path:
     with tarfile.open(workdir / f"openai-{SDK_VERSION}.tar.gz") as archive:
         # The tests and the project file that configures pytest-asyncio for them.
         wanted = (f"openai-{SDK_VERSION}/pyproject.toml",)
-        members = [member for member in archive.getmembers() if "/tests/" in member.name or member.name in wanted]
-        archive.extractall(workdir, members=members, filter="data")
+        members = [
+            member for member in archive.getmembers()
+            if ("/tests/" in member.name or member.name in wanted) and _plain_member(member)
+        ]
+        if hasattr(tarfile, "data_filter"):  # Python 3.11.4+
+            archive.extractall(workdir, members=members, filter="data")
+        else:  # older 3.11 (Debian's 3.11.2): every member was checked by _plain_member
+            archive.extractall(workdir, members=members)
     return root
+
+
+def _plain_member(member: tarfile.TarInfo) -> bool:
+    """A file or folder that stays inside the extraction folder (what the "data" filter allows, for these)."""
+    parts = Path(member.name).parts
+    return (member.isfile() or member.isdir()) and not member.name.startswith("/") and ".." not in parts
 
 
 @dataclass

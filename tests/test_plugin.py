@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 # pytester's inline runs drop every module first imported during the run. httpx2 imports httpcore2 lazily and
 # keeps its exception classes: dropped, a fresh httpcore2 would make httpx2 leak raw errors to every later test
@@ -367,3 +369,11 @@ def test_inprocess_limits_are_as_documented(unstarted: MockServer) -> None:
         unstarted.disconnect(after_chunks=3)
         with pytest.raises(AssertionError):
             list(client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True))
+
+
+def test_the_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
+    """The README's 'In pytest' example, run as a user would paste it."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = re.search(r"```python\n(def test_answer.*?)```", readme, re.S)
+    assert example is not None, "the README lost its pytest example"
+    run(pytester, example.group(1)).assert_outcomes(passed=2)

@@ -27,7 +27,7 @@ FRAMES_KEY = "mockserver.frames"
 AUTHORIZATION_HEADER = b"authorization"
 TEST_ID_HEADER = b"x-mock-test-id"
 RETRY_COUNT_HEADER = b"x-stainless-retry-count"
-ADMIN_TOKEN_HEADER = "X-Mock-Admin-Token"
+ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 ADMIN_PREFIX = "/_mock/"
 
 
