@@ -146,23 +146,24 @@ def main() -> None:
         for server in (journal_on, journal_off, *compared):
             check(server, "chat.lua", 200)
             load.wrk(server.origin + CHAT_PATH, "chat.lua", 1)  # warm-up
-        plan = []
-        for name, *rest in SCENARIOS:
-            plan.append((journal_on, name, *rest))
-            plan += [(other, f"{name} @{other.name}", *rest) for other in compared]
-        plan += [
-            (journal_off, f"{name}, journal off", *rest) for name, *rest in SCENARIOS if name in JOURNAL_OFF_SCENARIOS
-        ]
+        # A scenario's servers: the current mockserver and any --compare checkout, measured in the same
+        # rounds (each round runs every server once, between two hello runs), so both see the same drift.
+        plan = [([(journal_on, name), *((other, f"{name} @{other.name}") for other in compared)], *rest)
+                for name, *rest in SCENARIOS]
+        plan += [([(journal_off, f"{name}, journal off")], *rest)
+                 for name, *rest in SCENARIOS if name in JOURNAL_OFF_SCENARIOS]
         rows, every_hello = [], []
-        for server, label, script, status, what in plan:
-            print(f"  {label}: {what} ...", flush=True)
-            size = check(server, script, status)
+        for contenders, script, status, what in plan:
+            print(f"  {' / '.join(label for _, label in contenders)}: {what} ...", flush=True)
+            sizes = [check(server, script, status) for server, _ in contenders]
             hellos = [drive(hello, "/", None, seconds)]
-            runs = []
+            runs: list[list[dict]] = [[] for _ in contenders]
             for _ in range(args.rounds):
-                runs.append(measure(server, label, script, status, seconds))
+                for (server, label), own in zip(contenders, runs, strict=True):
+                    own.append(measure(server, label, script, status, seconds))
                 hellos.append(drive(hello, "/", None, seconds))
-            rows.append(scenario_row(label, runs, hellos, size))
+            rows += [scenario_row(label, own, hellos, size)
+                     for (_, label), own, size in zip(contenders, runs, sizes, strict=True)]
             every_hello += hellos
     baseline = {
         "name": "hello (raw ASGI)",

@@ -106,6 +106,7 @@ class Journal:
         # Python while another thread appends raises. Waiters (wait_until) are woken on every append.
         self._lock = threading.Lock()
         self._appended = threading.Condition(self._lock)
+        self._waiting = 0  # threads in wait_until: an append notifies only when someone waits
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -117,20 +118,25 @@ class Journal:
     def append(self, exchange: Exchange) -> None:
         self._live.pop(exchange.id, None)
         if self._entries.maxlen:
-            with self._appended:
+            with self._lock:
                 self._entries.append(exchange)
-                self._appended.notify_all()
+                if self._waiting:
+                    self._appended.notify_all()
 
     def wait_until(self, predicate: Callable[[list[Exchange]], bool], timeout: float) -> list[Exchange]:
         """The entries once ``predicate(entries)`` holds, or when ``timeout`` seconds have passed."""
         deadline = time.monotonic() + timeout
         with self._appended:
-            while True:
-                entries = list(self._entries)
-                left = deadline - time.monotonic()
-                if predicate(entries) or left <= 0:
-                    return entries
-                self._appended.wait(left)
+            self._waiting += 1
+            try:
+                while True:
+                    entries = list(self._entries)
+                    left = deadline - time.monotonic()
+                    if predicate(entries) or left <= 0:
+                        return entries
+                    self._appended.wait(left)
+            finally:
+                self._waiting -= 1
 
     def live(self) -> list[Exchange]:
         """Requests still in flight, oldest first.

@@ -8,24 +8,34 @@ it arrives (:func:`limited`), so no upload is spooled past the limit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.types import Message, Receive
 
+from mockserver.asgi.context import context_of
 from mockserver.asgi.responses import JSON_MEDIA_TYPE
 from mockserver.errors import invalid_request, request_too_large, unsupported_content_type
 
 MAX_JSON_DEPTH = 64
 
 
-def check_head(request: Request, limit: int, media_type: str, expected: str) -> None:
+def check_head(headers: Mapping[bytes, bytes], limit: int, media_type: str, expected: str) -> None:
     """413 for a declared size above ``limit``; 415 unless the content type is ``media_type``."""
-    declared = request.headers.get("content-length")
+    check_declared_size(headers, limit)
+    check_content_type(headers, media_type, expected)
+
+
+def check_declared_size(headers: Mapping[bytes, bytes], limit: int) -> None:
+    declared = headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise request_too_large(int(declared), limit)
-    content_type = request.headers.get("content-type", "")
+
+
+def check_content_type(headers: Mapping[bytes, bytes], media_type: str, expected: str) -> None:
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
     if content_type.split(";", 1)[0].strip().lower() != media_type:
         raise unsupported_content_type(content_type, expected)
 
@@ -48,9 +58,8 @@ def limited(receive: Receive, limit: int) -> Receive:
 
 async def read_json(request: Request, max_body: int) -> Any:
     """The request body as JSON, or the 4xx a real provider would answer."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_body:
-        raise request_too_large(int(declared), max_body)
+    headers = context_of(request.scope).headers
+    check_declared_size(headers, max_body)
     chunks = []
     size = 0
     async for chunk in request.stream():
@@ -59,7 +68,7 @@ async def read_json(request: Request, max_body: int) -> Any:
             raise request_too_large(size, max_body)
         chunks.append(chunk)
     raw = b"".join(chunks)
-    check_head(request, max_body, JSON_MEDIA_TYPE, "the body as JSON with 'Content-Type: application/json'")
+    check_content_type(headers, JSON_MEDIA_TYPE, "the body as JSON with 'Content-Type: application/json'")
     if not raw.strip():
         raise invalid_request(
             "We could not parse the JSON body of your request: the body is empty. "

@@ -37,6 +37,7 @@ class RequestContext:
 
     path: str
     raw_headers: list[tuple[bytes, bytes]]
+    api_key: str  # the Bearer key of the Authorization header, "" without one
     # The request's headers by (lower-case) name, the first of each name (as Starlette's ``headers.get`` has
     # them): one dict per request instead of a scan of the header list for every lookup.
     headers: dict[bytes, bytes]
@@ -56,6 +57,7 @@ class RequestContext:
         return cls(
             path=scope["path"],
             raw_headers=scope["headers"],
+            api_key=bearer_key(headers.get(AUTHORIZATION_HEADER, b"").decode("latin-1")),
             headers=headers,
             exchange=exchange,
             test_id=None if test_id is None else test_id.decode("latin-1"),
@@ -65,10 +67,6 @@ class RequestContext:
     def header(self, name: str) -> str | None:
         value = self.headers.get(name.lower().encode("latin-1"))
         return None if value is None else value.decode("latin-1")
-
-    @property
-    def api_key(self) -> str:
-        return bearer_key(self.headers.get(AUTHORIZATION_HEADER, b"").decode("latin-1"))
 
 
 def context_of(scope: Any) -> RequestContext:

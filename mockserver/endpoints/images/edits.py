@@ -84,7 +84,7 @@ async def read_form(state: AppState, call: Call, kind: str) -> tuple[dict[str, A
     """The text fields (typed per the schema) and the uploads of a multipart request."""
     limit = state.config.max_body
     request = Request(call.request.scope, limited(call.request.receive, limit))
-    check_head(request, limit, MULTIPART_MEDIA_TYPE, "multipart/form-data with the image as a file part")
+    check_head(call.context.headers, limit, MULTIPART_MEDIA_TYPE, "multipart/form-data with the image as a file part")
     try:
         form = await request.form(max_files=MAX_UPLOADS, max_fields=MAX_FIELDS)
     except HTTPException as error:
