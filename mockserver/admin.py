@@ -111,7 +111,7 @@ def admin_routes(state: AppState) -> list[Route]:
 
     async def reset(request: Request) -> Response:
         test_id = request.headers.get("x-mock-test-id")
-        control.reset(test_id)
+        state.reset(test_id)
         return json_response({"reset": "all" if test_id is None else {"test_id": test_id}})
 
     async def health(request: Request) -> Response:

@@ -47,6 +47,7 @@ class Config:
     rpm: int | None = None
     tpm: int | None = None
     journal_size: int = 1000
+    journal_bytes: int = 64 * 1024 * 1024
     control: bool = True
     admin_token: str | None = None
     max_body: int = 32 * 1024 * 1024
@@ -102,8 +103,8 @@ class Config:
             raise ConfigError(
                 f"reply_sentences must look like '2-4' with 1 <= min <= max, got {self.reply_sentences!r}"
             )
-        if self.journal_size < 0 or self.max_body < 1 or self.workers < 1:
-            raise ConfigError("journal_size must be >= 0, max_body and workers >= 1")
+        if self.journal_size < 0 or self.max_body < 1 or self.workers < 1 or self.journal_bytes < 1:
+            raise ConfigError("journal_size must be >= 0, max_body, journal_bytes and workers >= 1")
         if any(limit is not None and limit < 1 for limit in (self.rpm, self.tpm)):
             raise ConfigError("rpm and tpm must be >= 1 (leave them unset for no limit)")
         _ = self.job_steps  # a malformed --job-schedule fails at start-up, not at the first GET /jobs/{id}

@@ -87,8 +87,9 @@ class Expectations:
 
     def reset(self) -> None:
         """Forget scripts, recorded requests and added fixture rules (only this test's scripts and requests
-        when a test is being served; with no test, also rate-limit buckets and the chaos sequence)."""
-        self.state.control.reset(self.test_id)
+        when a test is being served; with no test, also rate-limit buckets, the chaos sequence, stored
+        completions, async jobs and deleted models)."""
+        self.state.reset(self.test_id)
 
     # ------------------------------------------------------------------ scripting
 

@@ -16,6 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# A body above this many bytes is journaled as its first JOURNAL_BODY_BYTES, with its full size (as aimock does).
+JOURNAL_BODY_BYTES = 64 * 1024
+# What an entry costs besides its body (headers, fields, the objects around them), for the journal's byte bound.
+ENTRY_OVERHEAD_BYTES = 2048
+
 REDACTED_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-mock-admin-token", "cookie"})
 
 
@@ -43,6 +48,7 @@ class Exchange:
     model: str | None = None
     stream: bool = False
     body: Any = None
+    body_bytes: int = 0
     status: int | None = None
     error_code: str | None = None
     decided_by: str | None = None
@@ -55,6 +61,19 @@ class Exchange:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def keep_body(self, body: Any, size: int, preview: bytes | None) -> None:
+        """Journal the parsed body; one above :data:`JOURNAL_BODY_BYTES` is kept as the start of its text."""
+        self.body_bytes = size
+        if preview is None:
+            self.body = body
+        else:
+            self.body = {"truncated": True, "bytes": size, "preview": preview.decode("utf-8", "replace")}
+
+    @property
+    def journal_bytes(self) -> int:
+        """What the entry costs the journal, as its byte bound counts it."""
+        return ENTRY_OVERHEAD_BYTES + min(self.body_bytes, JOURNAL_BODY_BYTES)
 
     @property
     def summary(self) -> str:
@@ -96,9 +115,12 @@ class Exchange:
 
 
 class Journal:
-    """A bounded, in-memory list of finished exchanges (oldest dropped first)."""
+    """A bounded, in-memory list of finished exchanges: at most ``size`` of them and ``max_bytes`` in all
+    (each entry counted as :attr:`Exchange.journal_bytes`), oldest dropped first."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: deque[Exchange] = deque(maxlen=size)
         self._live: dict[int, Exchange] = {}
         self._ids = itertools.count(1)
@@ -119,7 +141,13 @@ class Journal:
         self._live.pop(exchange.id, None)
         if self._entries.maxlen:
             with self._lock:
-                self._entries.append(exchange)
+                entries = self._entries
+                if len(entries) == entries.maxlen:
+                    self.bytes -= entries.popleft().journal_bytes
+                entries.append(exchange)
+                self.bytes += exchange.journal_bytes
+                while self.bytes > self.max_bytes and len(entries) > 1:
+                    self.bytes -= entries.popleft().journal_bytes
                 if self._waiting:
                     self._appended.notify_all()
 
@@ -148,7 +176,9 @@ class Journal:
         return sorted(self._live.values(), key=lambda exchange: exchange.id)
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self.bytes = 0
 
     def discard(self, test_id: str) -> None:
         """Forget one test's exchanges (``POST /_mock/reset`` with its ``X-Mock-Test-Id``)."""
@@ -156,6 +186,7 @@ class Journal:
             kept = [exchange for exchange in self._entries if exchange.test_id != test_id]
             self._entries.clear()
             self._entries.extend(kept)
+            self.bytes = sum(exchange.journal_bytes for exchange in kept)
 
     def __len__(self) -> int:
         return len(self._entries)

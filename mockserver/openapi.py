@@ -352,7 +352,10 @@ ROOT_OPERATIONS: dict[tuple[str, str], Any] = {
     ("/_mock/script", "GET"): _admin("Pending scripted behaviours", _json(ref("ScriptList"))),
     ("/_mock/script", "POST"): _admin("Append scripted behaviours (all or none)", _json(ref("ScriptList")),
                                       body="Script"),
-    ("/_mock/reset", "POST"): _admin("Forget scripts, journal, rate-limit buckets; restart chaos", _json(ref("Reset"))),
+    ("/_mock/reset", "POST"): _admin(
+        "Forget scripts, journal, rate-limit buckets, stored completions, jobs and deleted models; restart chaos",
+        _json(ref("Reset")),
+    ),
     ("/_mock/health", "GET"): _public("Liveness; always on, never needs a token", _json(ref("Health"))),
     ("/_mock/config", "GET"): _admin("The running configuration, secrets masked", _json(ref("Config"))),
     ("/_mock/files/images/{name}", "GET"): _public("An image a URL in an images response points to", IMAGE_FILE,

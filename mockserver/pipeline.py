@@ -55,7 +55,7 @@ def make_route_handler(
             state.keys.authenticate(context.api_key, dialect, endpoint.generation)
             body = await read_json(request, state.config.max_body) if endpoint.reads_body else None
             if exchange is not None and isinstance(body, dict):
-                exchange.body = body
+                exchange.keep_body(body, context.body_bytes, context.body_preview)
                 model = body.get("model")
                 exchange.model = model if isinstance(model, str) else None
                 exchange.stream = body.get("stream") is True

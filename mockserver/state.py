@@ -31,7 +31,7 @@ class AppState:
         self.characters = load_characters()
         self.keys = KeyPolicy(config)
         self.chat = ChatGenerator(self.identity, ChatSettings(config.reply_range))
-        self.journal = Journal(config.journal_size)
+        self.journal = Journal(config.journal_size, config.journal_bytes)
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir)
         self.control = Control(config, self.journal)
@@ -42,6 +42,14 @@ class AppState:
             for kind in KINDS
             for name in self.dialects
         }
+
+    def reset(self, test_id: str | None = None) -> None:
+        """Forget what requests changed: scripts, journal entries and added rules (only one test's scripts and
+        entries with ``test_id``); with no test id also rate-limit buckets, the chaos sequence and every store
+        (stored completions, async jobs, deleted models), which carry no test id."""
+        self.control.reset(test_id)
+        if test_id is None:
+            self.stores.clear()
 
     def validator(self, kind: str, dialect: str) -> BodyValidator:
         return self._validators[(kind, dialect)]

@@ -81,12 +81,20 @@ class ServeProcess:
 
 
 @contextmanager
-def serve_process(*flags: str, cwd: Path | None = None, new_session: bool = False) -> Iterator[ServeProcess]:
-    """Start ``mockserver serve --port 0 FLAGS`` and yield once its banner names the port; stop it after."""
+def serve_process(
+    *flags: str, cwd: Path | None = None, new_session: bool = False, measured: bool = True
+) -> Iterator[ServeProcess]:
+    """Start ``mockserver serve --port 0 FLAGS`` and yield once its banner names the port; stop it after.
+
+    ``measured=False`` keeps coverage out of the process (tests that time the server's event loop).
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if not measured:
+        env.pop("COVERAGE_PROCESS_CONFIG", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", *flags],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=env,
     )
     assert process.stdout is not None and process.stderr is not None
     stderr: list[str] = []

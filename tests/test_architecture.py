@@ -17,7 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mockserver"
 
-CORE = ("mockserver._version", "mockserver.errors", "mockserver.config", "mockserver.determinism",
+CORE = ("mockserver._version", "mockserver.errors", "mockserver.config", "mockserver.determinism", "mockserver.patterns",
         "mockserver.messages", "mockserver.resources", "mockserver.journal")
 # Each layer, by module prefix, and the layers it may import besides its own. The app layer (everything
 # else: state, pipeline, app, openapi, admin, server, cli, plugin, ...) composes them all.

@@ -160,11 +160,10 @@ PATTERNS = {
         "unanchored": {"type": "string", "pattern": "[abc]x"},
         "zip": {"type": "string", "pattern": r"^\d{5}(?:-\d{4})?$"},
         "named_group": {"type": "string", "pattern": r"^(?P<major>\d+)\.(?:\d+)$"},
-        "lookahead": {"type": "string", "pattern": "^(?!admin$).+$"},
         "bounded": {"type": "string", "pattern": "^[a-z]+$", "minLength": 8, "maxLength": 10},
         "with_format": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$", "format": "date"},
     },
-    "required": ["code", "phone", "us_phone", "slug", "hex", "alternation", "email_like", "unanchored", "zip", "named_group", "lookahead", "bounded", "with_format"],
+    "required": ["code", "phone", "us_phone", "slug", "hex", "alternation", "email_like", "unanchored", "zip", "named_group", "bounded", "with_format"],
 }
 
 ONE_OF_OVERLAPPING = {
@@ -529,3 +528,11 @@ def test_a_pattern_inside_a_length_window_is_found() -> None:
     for seed in range(200):
         value = generate(schema, random.Random(seed))
         assert 8 <= len(value) <= 10 and len(value) % 2 == 0, value
+
+
+@pytest.mark.parametrize("pattern", ["^(?!admin$).+$", r"^(\w)\1$", "(?<=a)b"])
+def test_patterns_re2_cannot_run_are_refused_naming_the_field(pattern: str) -> None:
+    """Lookarounds and backreferences need a backtracking engine: refused, never run (see mockserver.patterns)."""
+    schema = {"type": "object", "properties": {"name": {"type": "string", "pattern": pattern}}, "required": ["name"]}
+    with pytest.raises(SchemaUnsupported, match=r"#/properties/name: invalid pattern: .*linear-time"):
+        generate(schema, random.Random(0))

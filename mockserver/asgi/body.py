@@ -18,6 +18,7 @@ from starlette.types import Message, Receive
 from mockserver.asgi.context import context_of
 from mockserver.asgi.responses import JSON_MEDIA_TYPE
 from mockserver.errors import invalid_request, request_too_large, unsupported_content_type
+from mockserver.journal import JOURNAL_BODY_BYTES
 
 MAX_JSON_DEPTH = 64
 
@@ -68,6 +69,10 @@ async def read_json(request: Request, max_body: int) -> Any:
             raise request_too_large(size, max_body)
         chunks.append(chunk)
     raw = b"".join(chunks)
+    context = context_of(request.scope)
+    context.body_bytes = len(raw)
+    if len(raw) > JOURNAL_BODY_BYTES:
+        context.body_preview = raw[:JOURNAL_BODY_BYTES]
     check_content_type(headers, JSON_MEDIA_TYPE, "the body as JSON with 'Content-Type: application/json'")
     if not raw.strip():
         raise invalid_request(

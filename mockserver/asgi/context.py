@@ -49,6 +49,9 @@ class RequestContext:
     endpoint: str | None = None
     generation: bool = False
     faults: list[Fault] = field(default_factory=list)
+    # The JSON body as it arrived: its size, and its start when it is too large to journal whole.
+    body_bytes: int = 0
+    body_preview: bytes | None = None
 
     @classmethod
     def from_scope(cls, scope: Any, exchange: Exchange | None = None) -> RequestContext:

@@ -8,7 +8,6 @@ request, and only if some match asks for it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.control.faults import SpecError
 from mockserver.messages import content_text, last_user_text, tool_result_pending
+from mockserver.patterns import PatternUnsupported, compile_pattern
 
 if TYPE_CHECKING:
     from mockserver.asgi.context import RequestContext
@@ -77,7 +77,7 @@ class Match:
     dialect: frozenset[str] | None = None
     path: str | None = None
     message_contains: str | None = None
-    message_regex: re.Pattern[str] | None = None
+    message_regex: Any = None  # a compiled RE2 pattern (mockserver.patterns)
     system_contains: str | None = None
     tools_include: frozenset[str] | None = None
     has_tool_result: bool | None = None
@@ -136,9 +136,9 @@ def _condition(key: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise SpecError("message_regex must be a regular expression as text", path)
         try:
-            return re.compile(value)
-        except re.error as error:
-            raise SpecError(f"message_regex {value!r} is not a valid regular expression: {error}", path) from None
+            return compile_pattern(value)
+        except PatternUnsupported as error:
+            raise SpecError(f"message_regex: {error}", path) from None
     if key == "has_tool_result":
         if not isinstance(value, bool):
             raise SpecError("has_tool_result must be true or false", path)

@@ -26,7 +26,7 @@ import math
 import random
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -34,9 +34,11 @@ from functools import cache, lru_cache
 from typing import Any, overload
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
 
 from mockserver.errors import MockserverError
+from mockserver.patterns import PatternUnsupported, compile_pattern
 
 __all__ = ["SchemaUnsupported", "generate"]
 
@@ -54,6 +56,15 @@ _ATTEMPTS = 20
 
 _MAX_STEPS = 50_000
 """Schema frames one call may visit: retries nested in failing branches multiply, and a request must not hang."""
+
+MAX_STRING_LENGTH = 32_768
+"""The longest string generated for one schema (a larger ``minLength`` is refused)."""
+
+MAX_ITEMS = 4096
+"""The most items generated for one array (a larger ``minItems`` is refused)."""
+
+MAX_GENERATED_CHARS = 65_536
+"""Characters of strings one value may hold in all: a few tens of ms of generation, so no request holds the loop."""
 
 _ANNOTATIONS = frozenset({
     "$schema", "$id", "$anchor", "$comment", "$defs", "definitions", "title", "description",
@@ -103,7 +114,7 @@ def generate(schema: dict[str, Any] | bool, rng: random.Random, *, hint: str = "
 class _Context:
     """What every step of one :func:`generate` call shares."""
 
-    __slots__ = ("_validator", "frames", "hint_phrase", "rng", "root", "steps")
+    __slots__ = ("_validator", "frames", "generated", "hint_phrase", "rng", "root", "steps")
 
     def __init__(self, rng: random.Random, root: dict[str, Any] | bool, hint: str) -> None:
         self.rng = rng
@@ -111,7 +122,8 @@ class _Context:
         self.hint_phrase = _hint_phrase(hint) if hint else None
         self.frames = 0
         self.steps = 0
-        self._validator: Draft202012Validator | None = None
+        self.generated = 0
+        self._validator: Any = None
 
     def enter(self, path: Path) -> None:
         """Count a schema frame; a ``$ref`` cycle that builds no value would otherwise never stop."""
@@ -122,10 +134,19 @@ class _Context:
         if self.steps > _MAX_STEPS:
             raise SchemaUnsupported(_pointer(path), "the schema is too costly to satisfy")
 
+    def spend(self, text: str, path: Path) -> str:
+        """Count ``text`` against :data:`MAX_GENERATED_CHARS`; the value is refused once past it."""
+        self.generated += len(text)
+        if self.generated > MAX_GENERATED_CHARS:
+            raise SchemaUnsupported(
+                _pointer(path), f"the value would hold more than {MAX_GENERATED_CHARS} characters of text"
+            )
+        return text
+
     def is_valid(self, schema: Any, value: Any) -> bool:
         """Check ``value`` against a subschema whose ``$ref``s point into the root schema."""
         if self._validator is None:
-            self._validator = Draft202012Validator(self.root, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            self._validator = _Validator(self.root, format_checker=Draft202012Validator.FORMAT_CHECKER)
         return self._validator.evolve(schema=schema).is_valid(value)
 
 
@@ -576,6 +597,8 @@ def _gen_array(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, na
     low = max(low, wanted)
     if high is not None and low > high:
         raise SchemaUnsupported(_pointer(path), f"the array needs at least {low} items but at most {high} are allowed")
+    if low > MAX_ITEMS:
+        raise SchemaUnsupported(_pointer(path), f"minItems {low} is above the {MAX_ITEMS} items the mock generates")
     size = _array_size(low, high, len(prefix), ctx, depth)
     hits = set(ctx.rng.sample(range(size), wanted))
     unique = schema.get("uniqueItems", False)
@@ -619,8 +642,16 @@ def _array_size(low: int, high: int | None, prefix: int, ctx: _Context, depth: i
 
 
 def _gen_string(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, name: str) -> str:
+    return ctx.spend(_string_value(schema, ctx, path, name), path)
+
+
+def _string_value(schema: dict[str, Any], ctx: _Context, path: Path, name: str) -> str:
     """Pattern first, then format, then a value fitting the property's name, then plain words."""
     low = _count(schema, "minLength", path, 0)
+    if low > MAX_STRING_LENGTH:
+        raise SchemaUnsupported(
+            _pointer(path), f"minLength {low} is above the {MAX_STRING_LENGTH} characters the mock generates"
+        )
     high = _count(schema, "maxLength", path, None)
     if high is not None and low > high:
         raise SchemaUnsupported(_pointer(path), f"minLength {low} is greater than maxLength {high}")
@@ -641,6 +672,13 @@ def _gen_string(schema: dict[str, Any], ctx: _Context, path: Path, depth: int, n
 
 
 _SPAN_STEPS = 32
+# Characters all the candidates for one pattern may take together: past it the pattern is refused.
+_PATTERN_BUDGET = 16_384
+_LONG_STRING = 64
+
+
+class _Spent(Exception):
+    """The candidates for one pattern used up :data:`_PATTERN_BUDGET`."""
 
 
 def _string_from_pattern(
@@ -658,30 +696,28 @@ def _string_from_pattern(
         )
 
     tree = _parse_regex(pattern)
+    spent = 0
+
+    def emit(span: int, *, stretch: bool = False, shortest: bool = False) -> str:
+        nonlocal spent
+        out: list[str] = []
+        _emit(tree, ctx.rng, span, out, stretch=stretch, shortest=shortest)  # type: ignore[arg-type]
+        text = "".join(out)
+        spent += len(text)
+        if spent > _PATTERN_BUDGET:
+            raise _Spent
+        return text
+
     if tree is not None:
-        span = max(3, low)
-        for attempt in range(_ATTEMPTS):
-            out: list[str] = []
-            # Later attempts run every open-ended repeat to its longest, to reach a large minLength.
-            _emit(tree, ctx.rng, span, out, stretch=attempt >= _ATTEMPTS // 2)
-            text = "".join(out)
-            if fits(text):
-                return text
-        for _ in range(_ATTEMPTS):  # a tight maxLength: every repeat at its minimum ("[A-Z]{2,4}\d*" in 2)
-            out = []
-            _emit(tree, ctx.rng, 0, out, shortest=True)
-            text = "".join(out)
-            if fits(text):
-                return text
-        # A length window the draws above keep missing ("(ab|cd)+" in 8..10): sweep how far repeats may run.
-        widest = max(low, high or 0, 3)
-        for span in sorted({round(step * widest / (_SPAN_STEPS - 1)) for step in range(_SPAN_STEPS)}):
-            for _ in range(4):
-                out = []
-                _emit(tree, ctx.rng, span, out)
-                text = "".join(out)
-                if fits(text):
-                    return text
+        try:
+            found = _from_tree(emit, fits, low, high)
+        except _Spent:
+            raise SchemaUnsupported(
+                _pointer(path), f"no string matching {pattern!r} with length {low}..{high} was found within "
+                f"{_PATTERN_BUDGET} characters of candidates"
+            ) from None
+        if found is not None:
+            return found
     makers = [_FORMATS[fmt]] if fmt in _FORMATS else []
     makers += _FALLBACK_MAKERS
     for _ in range(_ATTEMPTS):
@@ -692,6 +728,30 @@ def _string_from_pattern(
     raise SchemaUnsupported(
         _pointer(path), f"cannot produce a string matching pattern {pattern!r} with length {low}..{high}"
     )
+
+
+def _from_tree(emit: Callable[..., str], fits: Callable[[str], bool], low: int, high: int | None) -> str | None:
+    """Draw candidates from the parsed pattern until one fits the length window, or None."""
+    span = max(3, low)
+    # Half the attempts run every open-ended repeat to its longest, to reach a large minLength: those first
+    # when the minLength is large (random draws would spend the budget on short strings).
+    stretch_first = low > _LONG_STRING
+    for attempt in range(_ATTEMPTS):
+        text = emit(span, stretch=(attempt < _ATTEMPTS // 2) == stretch_first)
+        if fits(text):
+            return text
+    for _ in range(_ATTEMPTS):  # a tight maxLength: every repeat at its minimum ("[A-Z]{2,4}\d*" in 2)
+        text = emit(0, shortest=True)
+        if fits(text):
+            return text
+    # A length window the draws above keep missing ("(ab|cd)+" in 8..10): sweep how far repeats may run.
+    widest = max(low, high or 0, 3)
+    for span in sorted({round(step * widest / (_SPAN_STEPS - 1)) for step in range(_SPAN_STEPS)}):
+        for _ in range(4):
+            text = emit(span)
+            if fits(text):
+                return text
+    return None
 
 
 def _fit(text: str, low: int, high: int | None, rng: random.Random) -> str:
@@ -977,19 +1037,66 @@ def _pick_char(ranges: tuple[tuple[int, int], ...], total: int, rng: random.Rand
             return chr(code)
 
 
-@lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _compile(pattern: Any, path: Path) -> re.Pattern[str]:
-    """Compile with Python's ``re``, the same engine ``jsonschema`` checks ``pattern`` with."""
+def _compile(pattern: Any, path: Path) -> Any:
+    """Compile on RE2 (linear time), the engine the values are checked with too (:data:`_Validator`)."""
     if not isinstance(pattern, str):
         raise SchemaUnsupported(_pointer(path), "pattern must be a string")
     try:
-        return _compiled(pattern)
-    except re.error as error:
-        raise SchemaUnsupported(_pointer(path), f"invalid pattern {pattern!r}: {error}") from None
+        return compile_pattern(pattern)
+    except PatternUnsupported as error:
+        raise SchemaUnsupported(_pointer(path), f"invalid pattern: {error}") from None
+
+
+# jsonschema checks ``pattern`` and ``patternProperties`` with Python's backtracking ``re``; the checks of
+# generated values use RE2 instead, so a client's pattern never runs on a backtracking engine.
+def _re2_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and _safe_pattern(pattern).search(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _re2_pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        regex = _safe_pattern(pattern)
+        for key, value in instance.items():
+            if regex.search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _re2_additional_properties(
+    validator: Any, additional: Any, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    patterns = [_safe_pattern(pattern) for pattern in schema.get("patternProperties", {})]
+    extras = [
+        key for key in instance
+        if key not in declared and not any(regex.search(key) for regex in patterns)
+    ]
+    if validator.is_type(additional, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], additional, path=key)
+    elif additional is False and extras:
+        yield ValidationError(f"additional properties are not allowed ({', '.join(map(repr, sorted(extras)))})")
+
+
+def _safe_pattern(pattern: str) -> Any:
+    try:
+        return compile_pattern(pattern)
+    except PatternUnsupported:
+        return _NEVER  # generation has refused such a pattern already; as a check it matches nothing
+
+
+_NEVER = compile_pattern(r"[^\s\S]")
+_Validator = validators.extend(Draft202012Validator, {
+    "pattern": _re2_pattern,
+    "patternProperties": _re2_pattern_properties,
+    "additionalProperties": _re2_additional_properties,
+})
 
 
 # -- numbers --------------------------------------------------------------------

@@ -29,6 +29,8 @@ class JobStore(Protocol):
 
     def get(self, job_id: str) -> Job | None: ...
 
+    def clear(self) -> None: ...
+
 
 class CompletionStore(Protocol):
     """Chat completions created with ``store: true``, in creation order, bounded (``capacity``)."""
@@ -57,6 +59,12 @@ class Stores:
     completions: CompletionStore
     jobs: JobStore
     deleted_models: set[str] = field(default_factory=set)
+
+    def clear(self) -> None:
+        """Empty every store (``POST /_mock/reset``, ``MockServer.reset()``, the plugin before each test)."""
+        self.completions.clear()
+        self.jobs.clear()
+        self.deleted_models.clear()
 
 
 def open_stores(state_dir: str | None) -> Stores:

@@ -35,6 +35,9 @@ class MemoryJobStore:
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
 
+    def clear(self) -> None:
+        self._jobs.clear()
+
 
 class MemoryCompletionStore:
     """Completions created with ``store: true``, in creation order.

@@ -100,6 +100,9 @@ class PersistentJobStore:
         kind, created_at, born, request = found[0]
         return Job(job_id, kind, created_at, born, orjson.loads(request))
 
+    def clear(self) -> None:
+        self.database.write(("DELETE FROM jobs", ()))
+
 
 class PersistentCompletionStore:
     """:class:`~mockserver.storage.CompletionStore` on disk."""

@@ -1,0 +1,197 @@
+"""No single request may hold the worker: user-supplied patterns run on RE2 (linear time).
+
+Each hostile request goes over a real socket to a ``mockserver serve`` process while a health check keeps
+asking; the health check must answer within 100 ms the whole time, and the hostile request must be
+answered (a 200 or a clear 400) within its own bound.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx2
+import pytest
+
+from mockserver import MockServer
+from mockserver.patterns import MAX_PATTERN_LENGTH, PatternUnsupported, compile_pattern
+
+from helpers import serve_process
+
+AUTH = {"Authorization": "Bearer sk-budget"}
+HEALTH_WITHIN = 0.1
+ANSWER_WITHIN = 5.0
+# Exponential on a backtracking engine: Python's re takes minutes on these with 40 characters of input.
+CATASTROPHIC = r"(a+)+$"
+
+
+@dataclass
+class Served:
+    origin: str
+
+    @property
+    def url(self) -> str:
+        return self.origin + "/v1"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Served]:
+    """A server process of its own: the health check measures its event loop, not this process's threads."""
+    with serve_process("--seed", "11", "--log-level", "warning", measured=False) as running:
+        served = Served(running.origin)
+        chat(served)()  # a first request, so nothing measured pays for a cold start
+        yield served
+
+
+def while_healthy(server: Served, hostile: Callable[[], httpx2.Response]) -> httpx2.Response:
+    """Send ``hostile`` on one thread while another checks /_mock/health; both bounds are asserted."""
+    answer: list[httpx2.Response] = []
+    thread = threading.Thread(target=lambda: answer.append(hostile()), daemon=True)
+    started = time.monotonic()
+    thread.start()
+    slowest = 0.0
+    with httpx2.Client(base_url=server.origin, timeout=5) as health:
+        while thread.is_alive() and time.monotonic() - started < ANSWER_WITHIN:
+            asked = time.monotonic()
+            assert health.get("/_mock/health").status_code == 200
+            slowest = max(slowest, time.monotonic() - asked)
+            time.sleep(0.005)
+    thread.join(ANSWER_WITHIN)
+    assert answer, f"the hostile request was not answered within {ANSWER_WITHIN} s"
+    assert slowest < HEALTH_WITHIN, f"the health check waited {slowest * 1000:.0f} ms"
+    return answer[0]
+
+
+def chat(server: Served, **body: object) -> Callable[[], httpx2.Response]:
+    payload = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], **body}
+    return lambda: httpx2.post(server.url + "/chat/completions", json=payload, headers=AUTH, timeout=30)
+
+
+def test_a_lookahead_pattern_in_a_response_schema_is_a_clear_400(server: Served) -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(?=.)(.|.)*#$"}},
+              "required": ["code"], "additionalProperties": False}
+    response_format = {"type": "json_schema", "json_schema": {"name": "c", "schema": schema, "strict": True}}
+    answer = while_healthy(server, chat(server, response_format=response_format))
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_json_schema" and error["param"] == "response_format.json_schema.schema"
+    assert "linear-time" in error["message"] and "#/properties/code" in error["message"]
+
+
+def test_a_catastrophic_pattern_is_generated_for_in_linear_time(server: Served) -> None:
+    """(a+)+$ is fine for RE2: the value is generated and checked without backtracking."""
+    tool = {"type": "function", "function": {"name": "store", "parameters": {
+        "type": "object", "required": ["key"],
+        "properties": {"key": {"anyOf": [{"type": "string", "pattern": CATASTROPHIC, "minLength": 30}]}},
+    }}}
+    answer = while_healthy(server, chat(server, tools=[tool], tool_choice="required"))
+    assert answer.status_code == 200, answer.text
+    arguments = answer.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    assert compile_pattern(CATASTROPHIC).search(httpx2.Response(200, content=arguments).json()["key"])
+
+
+def test_a_catastrophic_message_regex_matches_in_linear_time(server: Served) -> None:
+    script = {"behaviors": [{"reply": "matched", "match": {"message_regex": CATASTROPHIC}, "times": "unlimited"}]}
+    assert httpx2.post(server.origin + "/_mock/script", json=script, headers={"X-Mock-Test-Id": "re2"}).status_code == 200
+    hostile = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a" * 5_000 + "b"}]}
+
+    def send() -> httpx2.Response:
+        headers = {**AUTH, "X-Mock-Test-Id": "re2"}
+        return httpx2.post(server.url + "/chat/completions", json=hostile, headers=headers, timeout=30)
+
+    answer = while_healthy(server, send)
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] != "matched"
+    httpx2.post(server.origin + "/_mock/reset", headers={"X-Mock-Test-Id": "re2"})
+
+
+def test_a_message_regex_re2_cannot_run_is_refused_naming_it(server: Served) -> None:
+    script = {"behaviors": [{"reply": "x", "match": {"message_regex": r"(\w)\1"}}]}
+    answer = httpx2.post(server.origin + "/_mock/script", json=script)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_script" and error["param"] == "behaviors[0].match.message_regex"
+    assert "backreferences" in error["message"]
+
+
+def test_patterns_are_bounded_in_length() -> None:
+    with pytest.raises(PatternUnsupported, match="at most"):
+        compile_pattern("a" * (MAX_PATTERN_LENGTH + 1))
+    assert compile_pattern("(?i)weather in (paris|oslo)").search("Weather in Oslo?")
+
+
+def tool_with(parameters: dict) -> dict:
+    return {"type": "function", "function": {"name": "fill", "parameters": parameters}}
+
+
+@pytest.mark.parametrize(("field", "parameters", "says"), [
+    ("text", {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 1_000_000}}},
+     "minLength 1000000 is above"),
+    ("rows", {"type": "object", "required": ["rows"], "properties": {"rows": {
+        "type": "array", "minItems": 40_000, "items": {"type": "string", "minLength": 1000}}}},
+     "minItems 40000 is above"),
+    ("rows", {"type": "object", "required": ["rows"], "properties": {"rows": {
+        "type": "array", "minItems": 100, "items": {"type": "string", "minLength": 1000}}}},
+     "more than 65536 characters"),
+    ("code", {"type": "object", "required": ["code"], "properties": {"code": {
+        "type": "string", "pattern": "^(ab|cd)+$", "minLength": 20_000, "maxLength": 20_001}}},
+     "within 16384 characters of candidates"),
+    ("code", {"type": "object", "required": ["code"], "properties": {"code": {
+        "type": "string", "pattern": "^[a-z]+$", "minLength": 5_000}}},
+     None),
+])
+def test_generation_from_a_schema_is_bounded(server: Served, field: str, parameters: dict, says: str | None) -> None:
+    answer = while_healthy(server, chat(server, tools=[tool_with(parameters)], tool_choice="required"))
+    if says is None:
+        assert answer.status_code == 200, answer.text
+        assert len(answer.content) < 200_000
+        return
+    assert answer.status_code == 400, answer.text[:300]
+    error = answer.json()["error"]
+    assert error["code"] == "invalid_json_schema" and error["param"] == "tools[0].function.parameters"
+    assert says in error["message"] and f"#/properties/{field}" in error["message"]
+
+
+def test_reset_forgets_stored_completions_jobs_and_deleted_models() -> None:
+    """What one test stores never reaches the next: POST /_mock/reset and MockServer.reset() empty every store."""
+    with MockServer() as server, httpx2.Client(base_url=server.origin, headers=AUTH, timeout=10) as http:
+        for reset in (lambda: http.post("/_mock/reset"), server.reset):
+            stored = http.post("/v1/chat/completions", json={
+                "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Keep me"}], "store": True}).json()
+            job = http.post("/serika/api/openai/v1/jobs/image", json={"prompt": "A boat", "size": "256x256"}).json()
+            model = f"ft:gpt-4o-mini:acme::{id(reset)}"
+            assert http.delete(f"/v1/models/{model}").status_code == 200
+            assert http.delete(f"/v1/models/{model}").status_code == 404  # deleted once
+            assert http.get("/v1/chat/completions").json()["data"]
+            reset()
+            assert http.get(f"/v1/chat/completions/{stored['id']}").status_code == 404
+            assert http.get("/v1/chat/completions").json()["data"] == []
+            assert http.get(f"/serika/api/openai/v1/jobs/{job['id']}").status_code == 404
+            assert http.delete(f"/v1/models/{model}").status_code == 200  # forgotten, so deletable again
+
+
+def test_the_journal_is_bounded_in_bytes_and_keeps_large_bodies_cut() -> None:
+    from mockserver.journal import ENTRY_OVERHEAD_BYTES, JOURNAL_BODY_BYTES
+
+    bound = 1_000_000
+    entry = ENTRY_OVERHEAD_BYTES + JOURNAL_BODY_BYTES
+    with MockServer(journal_bytes=bound) as server, httpx2.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
+        large = "word " * 40_000  # 200 KB of message
+        for index in range(20):
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"{index} {large}"}]}
+            assert http.post("/chat/completions", json=body).status_code == 200
+        small = http.post("/chat/completions", json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+        assert small.status_code == 200
+        journal = server.state.journal
+        kept = server.wait_for_requests(1)
+        large_kept = [exchange for exchange in kept if exchange.body_bytes > JOURNAL_BODY_BYTES]
+        assert journal.bytes <= bound and len(large_kept) == (bound - kept[-1].journal_bytes) // entry < 20
+        assert kept[-1].body["messages"][0]["content"] == "hi"  # a small body is kept whole
+        cut = kept[0].body
+        assert cut["truncated"] is True and cut["bytes"] == kept[0].body_bytes > 200_000
+        assert len(cut["preview"]) == JOURNAL_BODY_BYTES and cut["preview"].startswith('{"model":"gpt-4o-mini"')
+        listed = httpx2.get(server.origin + "/_mock/requests")
+        assert listed.status_code == 200 and len(listed.content) < bound * 1.5
+        server.reset()
+        assert journal.bytes == 0
