@@ -104,9 +104,9 @@ def admin_routes(state: AppState) -> list[Route]:
         payload = await read_json(request, state.config.max_body)
         try:
             entries = control.scripts.parse(payload, request.headers.get("x-mock-test-id"))
+            control.scripts.add(entries)
         except SpecError as error:
             raise ApiError(400, f"Invalid script: {error}", param=error.where or None, code="invalid_script") from None
-        control.scripts.add(entries)
         return json_response({"behaviors": [entry.as_dict() for entry in entries]})
 
     async def reset(request: Request) -> Response:

@@ -15,21 +15,38 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import unquote_plus
 
 # A body above this many bytes is journaled as its first JOURNAL_BODY_BYTES, with its full size (as aimock does).
 JOURNAL_BODY_BYTES = 64 * 1024
 # What an entry costs besides its body (headers, fields, the objects around them), for the journal's byte bound.
 ENTRY_OVERHEAD_BYTES = 2048
 
-REDACTED_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-mock-admin-token", "cookie"})
+REDACTED_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "x-mock-admin-token", "cookie",
+})
+# Query parameters that carry credentials (some SDKs and gateways put the key there).
+REDACTED_QUERY = frozenset({"api_key", "api-key", "key", "access_token", "token"})
+REDACTED = "[redacted]"
 
 
 def redact_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     headers = {}
     for name, value in raw_headers:
         key = name.decode("latin-1").lower()
-        headers[key] = "[redacted]" if key in REDACTED_HEADERS else value.decode("latin-1")
+        headers[key] = REDACTED if key in REDACTED_HEADERS else value.decode("latin-1")
     return headers
+
+
+def redact_query(query: str) -> str:
+    """The query string with the values of credential parameters replaced, the rest as it came."""
+    if "=" not in query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        parts.append(f"{name}={REDACTED}" if equals and unquote_plus(name).lower() in REDACTED_QUERY else part)
+    return "&".join(parts)
 
 
 @dataclass

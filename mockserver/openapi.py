@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from mockserver.state import AppState
 
 OPENAPI_PATH = "/openapi.json"
+# The admin routes --no-control turns off (they answer 404): left out of the document then.
+CONTROL_ROUTES = frozenset({"/_mock/requests", "/_mock/script", "/_mock/reset", "/_mock/config"})
 OPENAPI = "3.1.0"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -108,7 +110,7 @@ def build_document(state: AppState, routes: Iterable[BaseRoute]) -> dict[str, An
             item = paths.setdefault(openapi_path(prefix + endpoint.path), {})
             item[endpoint.method.lower()] = _operation(state, prefix, dialect.name, endpoint, schemas)
     for route in routes:
-        if isinstance(route, Route):
+        if isinstance(route, Route) and (state.config.control or route.path not in CONTROL_ROUTES):
             for method in sorted((route.methods or set()) - {"HEAD"}):
                 operation = ROOT_OPERATIONS[(route.path, method)](state)
                 parameters = _path_parameters(route.path) + operation.get("parameters", [])

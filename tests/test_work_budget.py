@@ -195,3 +195,71 @@ def test_the_journal_is_bounded_in_bytes_and_keeps_large_bodies_cut() -> None:
         assert listed.status_code == 200 and len(listed.content) < bound * 1.5
         server.reset()
         assert journal.bytes == 0
+
+
+def test_scripts_are_capped_overall_and_per_test() -> None:
+    from mockserver.control.plane import MAX_SCRIPTS_PER_TEST
+
+    with MockServer() as server:
+        many = {"behaviors": [{"reply": "x"}] * MAX_SCRIPTS_PER_TEST}
+        headers = {"X-Mock-Test-Id": "flood"}
+        assert httpx2.post(server.origin + "/_mock/script", json=many, headers=headers).status_code == 200
+        refused = httpx2.post(server.origin + "/_mock/script", json={"behaviors": [{"reply": "x"}]}, headers=headers)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_script"
+        assert "at most 1000" in refused.json()["error"]["message"]
+        assert len(server.state.control.scripts.pending("flood")) == MAX_SCRIPTS_PER_TEST  # all or none
+        other = httpx2.post(server.origin + "/_mock/script", json={"behaviors": [{"reply": "y"}]})
+        assert other.status_code == 200  # another test's queue is its own
+
+
+def test_rate_limit_buckets_and_deleted_models_are_bounded() -> None:
+    from mockserver.control.ratelimit import RateLimiter
+    from mockserver.storage.memory import IdSet
+
+    clock = [0.0]
+    limiter = RateLimiter(rpm=10, tpm=None, clock=lambda: clock[0], max_keys=100)
+    limiter.admit("busy", 1, "m")  # one request taken: its bucket is not full
+    for index in range(500):
+        assert limiter.admit(f"key-{index}", 1, "m")[0] is None
+    assert len(limiter) <= 100
+    deleted = IdSet(capacity=3)
+    for model in ("ft:a", "ft:b", "ft:c", "ft:d"):
+        deleted.add(model)
+    assert len(deleted) == 3 and "ft:a" not in deleted and "ft:d" in deleted
+
+
+@pytest.mark.parametrize("status", ["204", "205", "304"])
+def test_an_http_error_fault_needs_a_status_with_a_body(status: str) -> None:
+    with MockServer() as server:
+        answer = httpx2.post(server.url + "/chat/completions", headers={**AUTH, "X-Mock-Fault": f"http_error;status={status}"},
+                             json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]})
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_control_header"
+        assert "carry a body" in answer.json()["error"]["message"]
+
+
+def test_a_deeply_nested_fault_body_is_refused() -> None:
+    import json
+
+    body = json.dumps(json.loads("[" * 300 + "]" * 300))
+    with MockServer() as server:
+        script = {"behaviors": [{"fault": "http_error", "status": 418, "body": body}]}
+        answer = httpx2.post(server.origin + "/_mock/script", json=script)
+        assert answer.status_code == 400 and "nests deeper than 64" in answer.json()["error"]["message"]
+
+
+def test_credentials_are_redacted_from_the_journal() -> None:
+    secrets = ["sk-proxy-secret", "goog-secret", "query-secret"]
+    with MockServer() as server:
+        httpx2.get(server.url + "/models", params={"api_key": secrets[2], "limit": "5"}, headers={
+            **AUTH, "Proxy-Authorization": f"Basic {secrets[0]}", "x-goog-api-key": secrets[1]})
+        (entry,) = server.wait_for_requests(1)
+        journaled = str(entry.as_dict())
+        assert not any(secret in journaled for secret in secrets)
+        assert entry.query == "api_key=[redacted]&limit=5"
+        assert entry.headers["proxy-authorization"] == entry.headers["x-goog-api-key"] == "[redacted]"
+
+
+def test_the_openapi_document_leaves_out_the_admin_api_under_no_control() -> None:
+    with MockServer(control=False) as server:
+        paths = httpx2.get(server.origin + "/openapi.json").json()["paths"]
+    assert "/_mock/health" in paths and not [path for path in paths if path.startswith(("/_mock/script", "/_mock/requests"))]

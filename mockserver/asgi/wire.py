@@ -44,7 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.asgi.context import ADMIN_PREFIX, CONTEXT_KEY, FRAMES_KEY, TEST_ID_HEADER, TRANSPORT_KEY, RequestContext
 from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
-from mockserver.journal import Exchange, redact_headers
+from mockserver.journal import Exchange, redact_headers, redact_query
 
 if TYPE_CHECKING:
     from mockserver.control.plane import Control
@@ -100,7 +100,7 @@ class WireLayer:
             time=time.time(),
             method=scope["method"],
             path=scope["path"],
-            query=scope["query_string"].decode("latin-1"),
+            query=redact_query(scope["query_string"].decode("latin-1")),
             headers=headers,
             attempt=context.attempt,
             test_id=context.test_id,

@@ -37,6 +37,9 @@ from mockserver.control.decision import Decision, Script
 from mockserver.control.ratelimit import format_duration, rate_limit_headers
 from mockserver.errors import ApiError, MockserverError
 
+# An injected error needs a body to carry its envelope: these statuses have none.
+BODILESS_STATUSES = frozenset({204, 205, 304})
+MAX_BODY_DEPTH = 64
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
 MALFORMED_FRAME = b'data: {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "choices": [{"delta": \n\n'
@@ -283,12 +286,31 @@ def make_fault(name: str, params: Mapping[str, Any]) -> Fault:
             known = ", ".join([*spec.params, "attempts"])
             raise SpecError(f"fault {name!r} has no parameter {key!r}; its parameters: {known}")
         checked[key] = _coerce(name, key, param, raw)
+    status = checked.get("status", 500)
+    if name == "http_error" and (status in BODILESS_STATUSES or status > 599):
+        raise SpecError(
+            f"parameter 'status' of fault 'http_error' must be 200-599 and carry a body (not "
+            f"{', '.join(map(str, sorted(BODILESS_STATUSES)))}), got {status}"
+        )
     if name == "http_error" and "body" in checked:
         try:
-            orjson.loads(checked["body"])
+            body = orjson.loads(checked["body"])
         except orjson.JSONDecodeError:
             raise SpecError("parameter 'body' of fault 'http_error' must be JSON text") from None
+        if _depth(body) > MAX_BODY_DEPTH:
+            raise SpecError(f"parameter 'body' of fault 'http_error' nests deeper than {MAX_BODY_DEPTH} levels")
     return Fault(name, checked, attempts)
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _coerce(name: str, key: str, param: Param, raw: Any) -> Any:

@@ -45,6 +45,9 @@ CONTROL_HEADERS = {
 }
 SCRIPT_KEYS = ("match", "times")
 UNLIMITED = "unlimited"
+# Behaviours that may wait at once, in all and for one test id: a runaway loop posting scripts is refused.
+MAX_SCRIPTS = 10_000
+MAX_SCRIPTS_PER_TEST = 1_000
 
 
 def header_behavior(raw_headers: Iterable[tuple[bytes, bytes]]) -> Behavior | None:
@@ -166,7 +169,22 @@ class ScriptQueue:
         return ScriptEntry(0, behavior, match, remaining, test_id, spec)
 
     def add(self, entries: list[ScriptEntry]) -> None:
+        """Queue ``entries`` (all or none); :class:`SpecError` when the queue would pass its bounds."""
         with self._lock:
+            if len(self._entries) + len(entries) > MAX_SCRIPTS:
+                raise SpecError(
+                    f"{len(self._entries)} behaviors are waiting and at most {MAX_SCRIPTS} may; "
+                    "POST /_mock/reset forgets them", ("behaviors",)
+                )
+            test_ids = {entry.test_id for entry in entries}
+            for test_id in test_ids:
+                waiting = sum(1 for entry in self._entries if entry.test_id == test_id)
+                adding = sum(1 for entry in entries if entry.test_id == test_id)
+                if waiting + adding > MAX_SCRIPTS_PER_TEST:
+                    raise SpecError(
+                        f"{waiting} behaviors of test {test_id!r} are waiting and at most {MAX_SCRIPTS_PER_TEST} "
+                        "may; reset that test's scripts", ("behaviors",)
+                    )
             for entry in entries:
                 entry.id = next(self._ids)
                 self._entries.append(entry)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -85,14 +86,22 @@ class TokenBucket:
         return rate_limit_headers(scope, self.limit, math.floor(self.level), (self.limit - self.level) / self.rate)
 
 
-class RateLimiter:
-    """The ``--rpm`` / ``--tpm`` buckets of every API key seen."""
+# API keys whose buckets are kept at once. Past it, full buckets go first (a full bucket is what a new key
+# gets anyway, so forgetting one changes nothing), then the least recently used.
+MAX_KEYS = 10_000
 
-    def __init__(self, rpm: int | None, tpm: int | None, clock: Callable[[], float] = time.monotonic) -> None:
+
+class RateLimiter:
+    """The ``--rpm`` / ``--tpm`` buckets of every API key seen, for at most :data:`MAX_KEYS` keys."""
+
+    def __init__(
+        self, rpm: int | None, tpm: int | None, clock: Callable[[], float] = time.monotonic, max_keys: int = MAX_KEYS
+    ) -> None:
         self.rpm = rpm
         self.tpm = tpm
         self.clock = clock
-        self._buckets: dict[str, dict[str, TokenBucket]] = {}
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, dict[str, TokenBucket]] = OrderedDict()
 
     def admit(self, key: str, tokens: int, model: str) -> tuple[ApiError | None, dict[str, str]]:
         """Take one request and ``tokens`` from ``key``'s buckets, or the 429 saying when to retry.
@@ -102,7 +111,11 @@ class RateLimiter:
         now = self.clock()
         buckets = self._buckets.get(key)
         if buckets is None:
+            if len(self._buckets) >= self.max_keys:
+                self._evict(now)
             buckets = self._buckets[key] = self._new_buckets(now)
+        else:
+            self._buckets.move_to_end(key)
         costs = {"requests": 1, "tokens": tokens}
         for bucket in buckets.values():
             bucket.refill(now)
@@ -120,6 +133,18 @@ class RateLimiter:
 
     def reset(self) -> None:
         self._buckets.clear()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _evict(self, now: float) -> None:
+        for key, buckets in list(self._buckets.items()):
+            for bucket in buckets.values():
+                bucket.refill(now)
+            if all(bucket.level >= bucket.limit for bucket in buckets.values()):
+                del self._buckets[key]
+        while len(self._buckets) >= self.max_keys:
+            self._buckets.popitem(last=False)
 
     def _new_buckets(self, now: float) -> dict[str, TokenBucket]:
         buckets = {}

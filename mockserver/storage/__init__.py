@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mockserver.config import ConfigError
-from mockserver.storage.memory import MemoryCompletionStore, MemoryJobStore
+from mockserver.storage.memory import IdSet, MemoryCompletionStore, MemoryJobStore
 from mockserver.storage.records import Job, StoredCompletion
 from mockserver.storage.sqlite import PersistentCompletionStore, PersistentJobStore, StateDatabase
 
@@ -58,7 +58,7 @@ class Stores:
 
     completions: CompletionStore
     jobs: JobStore
-    deleted_models: set[str] = field(default_factory=set)
+    deleted_models: IdSet = field(default_factory=IdSet)
 
     def clear(self) -> None:
         """Empty every store (``POST /_mock/reset``, ``MockServer.reset()``, the plugin before each test)."""

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.storage.records import MAX_COMPLETIONS, MAX_JOBS, Job, StoredCompletion
+from mockserver.storage.records import MAX_COMPLETIONS, MAX_DELETED_IDS, MAX_JOBS, Job, StoredCompletion
 
 
 class MemoryJobStore:
@@ -76,3 +76,25 @@ class MemoryCompletionStore:
 
     def values(self) -> list[StoredCompletion]:
         return list(self._items.values())
+
+
+class IdSet:
+    """A set of ids bounded at ``capacity``: past it the oldest is forgotten (deleted model ids)."""
+
+    def __init__(self, capacity: int = MAX_DELETED_IDS) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, item: str) -> None:
+        self._ids[item] = None
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def clear(self) -> None:
+        self._ids.clear()

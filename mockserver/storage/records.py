@@ -7,6 +7,7 @@ from typing import Any
 
 MAX_JOBS = 10_000
 MAX_COMPLETIONS = 10_000
+MAX_DELETED_IDS = 10_000
 
 
 @dataclass(frozen=True)
