@@ -263,3 +263,17 @@ def test_the_openapi_document_leaves_out_the_admin_api_under_no_control() -> Non
     with MockServer(control=False) as server:
         paths = httpx2.get(server.origin + "/openapi.json").json()["paths"]
     assert "/_mock/health" in paths and not [path for path in paths if path.startswith(("/_mock/script", "/_mock/requests"))]
+
+
+def test_a_body_of_ten_million_empty_arrays_is_refused_before_parsing(server: Served) -> None:
+    from mockserver.asgi.body import MAX_JSON_CONTAINERS
+
+    arrays = b"[" + b"[]," * 10_000_000 + b"[]]"  # 28.6 MiB, under the 32 MiB --max-body
+
+    def send() -> httpx2.Response:
+        headers = {**AUTH, "Content-Type": "application/json"}
+        return httpx2.post(server.url + "/chat/completions", content=arrays, headers=headers, timeout=30)
+
+    answer = while_healthy(server, send)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_json"
+    assert f"at most {MAX_JSON_CONTAINERS}" in answer.json()["error"]["message"]

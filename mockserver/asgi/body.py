@@ -21,6 +21,10 @@ from mockserver.errors import invalid_request, request_too_large, unsupported_co
 from mockserver.journal import JOURNAL_BODY_BYTES
 
 MAX_JSON_DEPTH = 64
+# '[' and '{' one body may hold, counted in the raw bytes (C speed, strings included) before anything is
+# parsed: a body of ten million empty arrays is refused in milliseconds instead of parsed into gigabytes and
+# walked for seconds. A chat of 5,000 messages with tool calls holds about 20,000.
+MAX_JSON_CONTAINERS = 250_000
 
 
 def check_head(headers: Mapping[bytes, bytes], limit: int, media_type: str, expected: str) -> None:
@@ -74,6 +78,13 @@ async def read_json(request: Request, max_body: int) -> Any:
     if len(raw) > JOURNAL_BODY_BYTES:
         context.body_preview = raw[:JOURNAL_BODY_BYTES]
     check_content_type(headers, JSON_MEDIA_TYPE, "the body as JSON with 'Content-Type: application/json'")
+    containers = raw.count(b"[") + raw.count(b"{")
+    if containers > MAX_JSON_CONTAINERS:
+        raise invalid_request(
+            f"We could not use the JSON body of your request: it holds {containers} '[' and '{{' characters; "
+            f"at most {MAX_JSON_CONTAINERS} are accepted.",
+            code="invalid_json",
+        )
     if not raw.strip():
         raise invalid_request(
             "We could not parse the JSON body of your request: the body is empty. "
@@ -88,7 +99,7 @@ async def read_json(request: Request, max_body: int) -> Any:
             "check for trailing commas, unquoted keys, NaN/Infinity or invalid UTF-8.",
             code="invalid_json",
         ) from None
-    if _nested_deeper(raw, body, MAX_JSON_DEPTH):
+    if containers > MAX_JSON_DEPTH and _nested_deeper(body, MAX_JSON_DEPTH):
         raise invalid_request(
             f"We could not use the JSON body of your request: it nests arrays and objects more than "
             f"{MAX_JSON_DEPTH} levels deep.",
@@ -97,16 +108,14 @@ async def read_json(request: Request, max_body: int) -> Any:
     return body
 
 
-def _nested_deeper(raw: bytes, value: Any, limit: int) -> bool:
+def _nested_deeper(value: Any, limit: int) -> bool:
     """Whether ``value`` nests arrays and objects more than ``limit`` levels deep.
 
     Deeper bodies would break what handles them later (the recursive schema
-    validator, orjson's 255-level encoder when the journal is read). Counting
-    brackets in ``raw`` (C speed) clears nearly every body; only bodies with
-    more brackets than ``limit`` are walked.
+    validator, orjson's 255-level encoder when the journal is read). Only bodies
+    with more brackets than ``limit`` are walked, and the walk is bounded by
+    :data:`MAX_JSON_CONTAINERS`, checked before parsing.
     """
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return False
     stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, (dict, list)) else []
     while stack:
         item, depth = stack.pop()
