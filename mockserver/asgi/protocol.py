@@ -82,11 +82,44 @@ class CoalescingTransport:
         return getattr(self.transport, name)
 
 
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback: httptools stops, uvicorn calls send_400_response, which answers 431."""
+
+
+class _LingeringClose:
+    """The transport a request's cycle closes: while the request body is still arriving, the close lingers.
+
+    uvicorn closes the connection as soon as a ``Connection: close`` (or HTTP/1.0) response is sent; when the
+    client is still sending a body the mock refused (a 413), closing with unread bytes sends a TCP reset that
+    destroys the answer before the client reads it. So the close becomes a FIN, with the rest of the body read
+    and dropped for up to ``LINGER_SECONDS``, as for the protocol's own refusals.
+    """
+
+    __slots__ = ("_cycle", "_protocol", "transport")
+
+    def __init__(self, transport: Any, protocol: TransportInScopeProtocol, cycle: Any) -> None:
+        self.transport = transport
+        self._protocol = protocol
+        self._cycle = cycle
+
+    def close(self) -> None:
+        if self._cycle.more_body and not self.transport.is_closing():
+            self._protocol.linger()
+        else:
+            self.transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
 class TransportInScopeProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, plus the connection's transport in every request's scope."""
 
     _in_head = False
-    _head_bytes = 0
+    _head_bytes = 0  # of the current request's head: its URL and headers as the parser reported them
+    _unparsed = 0  # bytes read since the parser last reported a piece of a head
+    _parsed_piece = False
+    _head_too_large = False
     _refused = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -97,25 +130,55 @@ class TransportInScopeProtocol(HttpToolsProtocol):
         self.scope[TRANSPORT_KEY] = self.transport  # type: ignore[literal-required]
         self._in_head = True
         self._head_bytes = 0
+        self._parsed_piece = True
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._parsed_piece = True
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = _LingeringClose(self.transport, self, self.cycle)  # type: ignore[assignment]
+
+    def _count_head(self, size: int) -> None:
+        """Count one request's head as the parser reports it: per request, so pipelined ones never add up."""
+        self._parsed_piece = True
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._head_too_large = True
+            raise _HeadTooLarge
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # the rest of a refused request: read and dropped until the connection closes
+        self._parsed_piece = False
         super().data_received(data)
-        if self._in_head and not self.transport.is_closing():
-            # The head goes on past this read; count it (a read that began with the end of the previous
-            # request is counted whole, which only errs towards refusing a little earlier).
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._refuse(
-                    431,
-                    f"The request line and headers exceed {MAX_HEAD_BYTES} bytes.",
-                    "request_header_fields_too_large",
-                )
+        # A head piece that never ends (one endless header) reports nothing to the parser callbacks: count
+        # the reads that brought no piece of a head.
+        self._unparsed = 0 if self._parsed_piece or not self._in_head else self._unparsed + len(data)
+        if self._in_head and not self.transport.is_closing() and self._head_bytes + self._unparsed > MAX_HEAD_BYTES:
+            self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        self._refuse(431, f"The request line and headers exceed {MAX_HEAD_BYTES} bytes.",
+                     "request_header_fields_too_large")
+
+    def linger(self) -> None:
+        """Close gently: a FIN now, the rest of what the client sends read and dropped, the close later."""
+        self._refused = True
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
     def shutdown(self) -> None:
         """Server shutdown: a response a fault is holding back (stall, hang, pacing) is cut now.
@@ -132,6 +195,9 @@ class TransportInScopeProtocol(HttpToolsProtocol):
         super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
+        if self._head_too_large:
+            self._refuse_head()
+            return
         self._refuse(400, f"{msg} The request is not valid HTTP/1.1.", "invalid_http_request")
 
     def _refuse(self, status: int, message: str, code: str) -> None:
@@ -153,12 +219,7 @@ class TransportInScopeProtocol(HttpToolsProtocol):
             body,
         ])
         self.transport.write(b"".join(content))
-        self._refused = True
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-            self.loop.call_later(LINGER_SECONDS, self.transport.close)
-        else:
-            self.transport.close()
+        self.linger()
 
 
 def _faults_planned(scope: Any) -> bool:
