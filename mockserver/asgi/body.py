@@ -25,6 +25,7 @@ MAX_JSON_DEPTH = 64
 # parsed: a body of ten million empty arrays is refused in milliseconds instead of parsed into gigabytes and
 # walked for seconds. A chat of 5,000 messages with tool calls holds about 20,000.
 MAX_JSON_CONTAINERS = 250_000
+_JSON_EXPECTED = "the body as JSON with 'Content-Type: application/json'"
 
 
 def check_head(headers: Mapping[bytes, bytes], limit: int, media_type: str, expected: str) -> None:
@@ -63,28 +64,30 @@ def limited(receive: Receive, limit: int) -> Receive:
 
 async def read_json(request: Request, max_body: int) -> Any:
     """The request body as JSON, or the 4xx a real provider would answer."""
-    headers = context_of(request.scope).headers
+    context = context_of(request.scope)
+    headers = context.headers
     check_declared_size(headers, max_body)
     chunks = []
-    size = 0
+    size = containers = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_body:
             raise request_too_large(size, max_body)
+        # Counted as the body arrives, so a body of millions of arrays is refused before it is even joined.
+        containers += chunk.count(b"[") + chunk.count(b"{")
+        if containers > MAX_JSON_CONTAINERS:
+            check_content_type(headers, JSON_MEDIA_TYPE, _JSON_EXPECTED)
+            raise invalid_request(
+                f"We could not use the JSON body of your request: it holds more than {MAX_JSON_CONTAINERS} "
+                "'[' and '{' characters.",
+                code="invalid_json",
+            )
         chunks.append(chunk)
     raw = b"".join(chunks)
-    context = context_of(request.scope)
     context.body_bytes = len(raw)
     if len(raw) > JOURNAL_BODY_BYTES:
         context.body_preview = raw[:JOURNAL_BODY_BYTES]
-    check_content_type(headers, JSON_MEDIA_TYPE, "the body as JSON with 'Content-Type: application/json'")
-    containers = raw.count(b"[") + raw.count(b"{")
-    if containers > MAX_JSON_CONTAINERS:
-        raise invalid_request(
-            f"We could not use the JSON body of your request: it holds {containers} '[' and '{{' characters; "
-            f"at most {MAX_JSON_CONTAINERS} are accepted.",
-            code="invalid_json",
-        )
+    check_content_type(headers, JSON_MEDIA_TYPE, _JSON_EXPECTED)
     if not raw.strip():
         raise invalid_request(
             "We could not parse the JSON body of your request: the body is empty. "
