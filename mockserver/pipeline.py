@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
@@ -74,6 +74,9 @@ def make_route_handler(
             response = await endpoint.handler(state, call, body, decision)
         except ApiError as error:
             response = _failed(exchange, error)
+        except ClientDisconnect:
+            context.client_gone = True  # the wire layer drops the answer and journals client_disconnect
+            return Response(status_code=499)
         except UNCHECKED_BODY_FAILURES as failure:
             if state.config.validation != "off":
                 raise

@@ -341,3 +341,19 @@ def test_the_async_sdk_client_of_the_plugin_sees_the_413() -> None:
 
     with serve_process("--max-body", "1048576", "--log-level", "warning", measured=False) as served:
         assert asyncio.run(call(served.origin + "/v1")) == 413
+
+
+def test_a_client_leaving_mid_upload_is_journaled_without_a_traceback() -> None:
+    import socket
+
+    with serve_process() as served:
+        head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
+            sock.sendall(head + b'{"model": "gpt-4o-mini", "messages": [' + b" " * 1000)
+        line = served.wait_for_line("ended=client_disconnect")
+        assert "POST /v1/chat/completions" in line and "-> no response" in line
+        assert httpx2.get(served.origin + "/_mock/health").status_code == 200
+        entries = httpx2.get(served.origin + "/_mock/requests").json()["data"]
+    assert [(entry["status"], entry["ended"]) for entry in entries] == [(None, "client_disconnect")]
+    assert "Traceback" not in "".join(served.stderr) and "500" not in "".join(served.stderr)

@@ -52,6 +52,8 @@ class RequestContext:
     # The JSON body as it arrived: its size, and its start when it is too large to journal whole.
     body_bytes: int = 0
     body_preview: bytes | None = None
+    # The client left before the request was read whole: nothing is sent, the journal says so.
+    client_gone: bool = False
 
     @classmethod
     def from_scope(cls, scope: Any, exchange: Exchange | None = None) -> RequestContext:

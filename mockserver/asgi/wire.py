@@ -130,6 +130,9 @@ class Transmission:
     async def send(self, message: Message) -> None:
         if self.stopped:
             return
+        if self.context.client_gone:
+            self._stop("client_disconnect")
+            return
         kind = message["type"]
         if kind == "http.response.body" and not self.plan:
             # The path of every response without faults: count its frames and pass it on as it is.
