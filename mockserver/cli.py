@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ignore X-Mock-* control headers and turn the /_mock/ admin API off")
     serve.add_argument("--admin-token", dest="admin_token",
                        help="require this X-Mock-Admin-Token header on the /_mock/ admin API")
+    serve.add_argument("--request-timeout", dest="request_timeout", type=float, metavar="SECONDS",
+                       help="a request not received whole within this many seconds of its connection's last "
+                       "answer (or its start) gets a 408 and the connection is closed (default 30)")
     serve.add_argument("--state-dir", dest="state_dir", metavar="DIR",
                        help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
 

@@ -54,6 +54,7 @@ class Config:
     workers: int = 1
     state_dir: str | None = None
     job_schedule: str = "1,2"
+    request_timeout: float = 30.0
 
     @classmethod
     def load(
@@ -105,6 +106,8 @@ class Config:
             )
         if self.journal_size < 0 or self.max_body < 1 or self.workers < 1 or self.journal_bytes < 1:
             raise ConfigError("journal_size must be >= 0, max_body, journal_bytes and workers >= 1")
+        if not self.request_timeout > 0:
+            raise ConfigError(f"request_timeout must be a number of seconds above 0, got {self.request_timeout!r}")
         if any(limit is not None and limit < 1 for limit in (self.rpm, self.tpm)):
             raise ConfigError("rpm and tpm must be >= 1 (leave them unset for no limit)")
         _ = self.job_steps  # a malformed --job-schedule fails at start-up, not at the first GET /jobs/{id}
@@ -178,6 +181,8 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
             return bool(value)
         if kind.startswith("int"):
             return None if value in (None, "") else int(value)
+        if kind == "float":
+            return float(value)
         if kind.startswith("str |"):
             return None if value in (None, "") else str(value)
         return str(value) if kind == "str" else value

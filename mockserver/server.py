@@ -70,7 +70,7 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
     The HTTP protocol is uvicorn's httptools one plus the transport in the
     scope, which socket faults (reset, empty, garbage) need.
     """
-    return uvicorn.Config(
+    settings = uvicorn.Config(
         app,
         host=config.host,
         port=config.port,
@@ -84,6 +84,9 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         **extra,
     )
+    # Read by TransportInScopeProtocol, which uvicorn builds with this config (workers get it pickled).
+    settings.mockserver_request_timeout = config.request_timeout  # type: ignore[attr-defined]
+    return settings
 
 
 # Allocations before a young collection, then young collections per middle one, middle ones per full one.

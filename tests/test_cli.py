@@ -122,6 +122,7 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--no-control": ("control", "1", False),
     "--admin-token": ("admin_token", "t0k", None),
     "--state-dir": ("state_dir", "/tmp/x", None),
+    "--request-timeout": ("request_timeout", "2.5", 2.5),
 }
 
 

@@ -357,3 +357,23 @@ def test_a_client_leaving_mid_upload_is_journaled_without_a_traceback() -> None:
         entries = httpx2.get(served.origin + "/_mock/requests").json()["data"]
     assert [(entry["status"], entry["ended"]) for entry in entries] == [(None, "client_disconnect")]
     assert "Traceback" not in "".join(served.stderr) and "500" not in "".join(served.stderr)
+
+
+def test_slow_and_silent_clients_are_let_go() -> None:
+    """--request-timeout: a head trickling in gets a 408; a connection that sends nothing is closed."""
+    import socket
+
+    with serve_process("--request-timeout", "0.5", "--log-level", "warning") as served:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", served.port), timeout=5) as slow:
+            slow.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")  # and nothing more: slowloris
+            answer = slow.recv(65536)
+            assert slow.recv(65536) == b""  # then the connection is closed
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer
+        assert 0.4 < time.monotonic() - started < 3
+        with socket.create_connection(("127.0.0.1", served.port), timeout=5) as silent:
+            assert silent.recv(65536).startswith(b"HTTP/1.1 408 ")
+        # A request that arrives in time is served, however long its answer takes.
+        held = httpx2.post(served.origin + "/v1/chat/completions", timeout=10, headers={**AUTH, "X-Mock-Fault": "latency;ms=1200"},
+                           json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]})
+        assert held.status_code == 200

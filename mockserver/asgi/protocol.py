@@ -32,6 +32,7 @@ from mockserver.asgi.context import CONTEXT_KEY, TRANSPORT_KEY
 from mockserver.errors import ApiError
 
 MAX_HEAD_BYTES = 64 * 1024
+DEFAULT_REQUEST_TIMEOUT = 30.0
 LINGER_SECONDS = 1.0
 
 
@@ -121,9 +122,49 @@ class TransportInScopeProtocol(HttpToolsProtocol):
     _parsed_piece = False
     _head_too_large = False
     _refused = False
+    _request_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def request_timeout(self) -> float:
+        return getattr(self.config, "mockserver_request_timeout", DEFAULT_REQUEST_TIMEOUT)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._arm_request_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_request_timer()
+        super().connection_lost(exc)
+
+    def on_message_complete(self) -> None:
+        self._cancel_request_timer()  # received whole: what follows is the app's time, not the client's
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        idle = not self.pipeline and (self.cycle is None or self.cycle.response_complete)
+        if idle and not self.transport.is_closing():
+            self._arm_request_timer()  # the next request's clock (uvicorn's keep-alive timeout closes idle ones)
+
+    def _arm_request_timer(self) -> None:
+        self._cancel_request_timer()
+        self._request_timer = self.loop.call_later(self.request_timeout, self._request_timed_out)
+
+    def _cancel_request_timer(self) -> None:
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+            self._request_timer = None
+
+    def _request_timed_out(self) -> None:
+        """Slow or silent clients (a head or a body trickling in, a connection that sends nothing) let go."""
+        self._request_timer = None
+        if self.transport.is_closing() or self._refused:
+            return
+        if self.cycle is not None and self.cycle.response_started:
+            self.linger()
+            return
+        self._refuse(408, f"The request was not received within {self.request_timeout:g} s (--request-timeout).",
+                     "request_timeout")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
