@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -122,3 +124,19 @@ def serve_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+
+def raw_exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes on one connection to the mock on ``port``, then read until it closes (within ``timeout``).
+
+    Sending may fail halfway: the server may answer and close before the whole request is sent.
+    """
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(data)
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(OSError):
+            while time.monotonic() < deadline and (chunk := sock.recv(65536)):
+                received += chunk
+    return received

@@ -6,10 +6,8 @@ request checks that the server still answers.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +21,8 @@ from mockserver.asgi.context import key_id
 from mockserver.asgi.protocol import MAX_HEAD_BYTES
 from mockserver.cli import exposure_warning
 from mockserver.config import Config
+
+from helpers import raw_exchange
 
 KEY = "sk-reliability-secret-0001"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -158,17 +158,6 @@ def test_unknown_admin_script_field(server: MockServer) -> None:
     assert top.status_code == 400 and top.json()["error"]["param"] == "behaviours"
 
 
-def raw_exchange(server: MockServer, data: bytes) -> bytes:
-    """Send raw bytes, read until the server closes (it must: these requests cannot be trusted)."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        with contextlib.suppress(OSError):  # the server may answer and close before the whole head is sent
-            sock.sendall(data)
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-    return received
-
-
 @pytest.mark.parametrize(
     ("data", "status", "code"),
     [
@@ -181,7 +170,7 @@ def raw_exchange(server: MockServer, data: bytes) -> bytes:
     ids=["garbage request line", "header too large", "URL too long"],
 )
 def test_protocol_level_refusals_use_the_envelope(server: MockServer, data: bytes, status: int, code: str) -> None:
-    head, _, body = raw_exchange(server, data).partition(b"\r\n\r\n")
+    head, _, body = raw_exchange(server.port, data).partition(b"\r\n\r\n")
     assert head.startswith(f"HTTP/1.1 {status} ".encode()) and b"connection: close" in head
     assert json.loads(body)["error"]["code"] == code
     assert httpx2.get(server.url + "/models", headers=AUTH).status_code == 200

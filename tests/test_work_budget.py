@@ -18,7 +18,7 @@ import pytest
 from mockserver import MockServer
 from mockserver.patterns import MAX_PATTERN_LENGTH, PatternUnsupported, compile_pattern
 
-from helpers import serve_process
+from helpers import raw_exchange, serve_process
 
 AUTH = {"Authorization": "Bearer sk-budget"}
 HEALTH_WITHIN = 0.1
@@ -34,6 +34,10 @@ class Served:
     @property
     def url(self) -> str:
         return self.origin + "/v1"
+
+    @property
+    def port(self) -> int:
+        return int(self.origin.rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="module")
@@ -279,32 +283,15 @@ def test_a_body_of_ten_million_empty_arrays_is_refused_before_parsing(server: Se
     assert f"more than {MAX_JSON_CONTAINERS}" in answer.json()["error"]["message"]
 
 
-def raw_exchange(origin: str, data: bytes, *, send_all: bool = True, timeout: float = 10) -> bytes:
-    """Send raw bytes on one connection, then read until the server closes (bounded by ``timeout``)."""
-    import contextlib
-    import socket
-
-    host, port = origin.removeprefix("http://").split(":")
-    received = b""
-    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        with contextlib.suppress(OSError):
-            sock.sendall(data if send_all else data[:4096])
-        deadline = time.monotonic() + timeout
-        with contextlib.suppress(OSError):
-            while time.monotonic() < deadline and (chunk := sock.recv(65536)):
-                received += chunk
-    return received
-
-
 def test_the_head_limit_is_per_request(server: Served) -> None:
     """5,000 pipelined GETs on one connection are all answered; one header above the limit is a 431."""
     from mockserver.asgi.protocol import MAX_HEAD_BYTES
 
     one = b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n"
-    answered = raw_exchange(server.origin, one * 4_999 + b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answered = raw_exchange(server.port, one * 4_999 + b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert answered.count(b"HTTP/1.1 200 OK") == 5_000 and b" 431 " not in answered
     big = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 6_000) + b"\r\n\r\n"
-    refused = raw_exchange(server.origin, big)
+    refused = raw_exchange(server.port, big)
     assert refused.startswith(b"HTTP/1.1 431 ") and b"request_header_fields_too_large" in refused
 
 
@@ -316,7 +303,7 @@ def test_a_413_is_read_by_a_client_that_closes_the_connection(closing: str) -> N
         version, extra = ("HTTP/1.0", b"") if closing == "HTTP/1.0" else ("HTTP/1.1", b"Connection: close\r\n")
         head = (f"POST /v1/chat/completions {version}\r\nHost: x\r\nAuthorization: Bearer sk\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n").encode() + extra + b"\r\n"
-        answer = raw_exchange(served.origin, head + body)
+        answer = raw_exchange(served.port, head + body)
     assert answer.split(b"\r\n", 1)[0].endswith(b"413 Request Entity Too Large"), answer[:200]
     assert b"request_too_large" in answer
 

@@ -11,9 +11,8 @@ and what each dialect documents are all derived from these declarations
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -36,7 +35,7 @@ class Call:
     dialect: Dialect
     endpoint: Endpoint
     context: RequestContext
-    started: float = field(default_factory=time.perf_counter)
+    started: float  # time.perf_counter() when the pipeline took the request
 
     @property
     def api_key(self) -> str:
