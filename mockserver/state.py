@@ -6,6 +6,8 @@ can run in one process, e.g. under pytest.
 
 from __future__ import annotations
 
+import anyio
+
 from mockserver.auth import KeyPolicy
 from mockserver.config import Config, ConfigError
 from mockserver.control.plane import Control
@@ -16,6 +18,8 @@ from mockserver.generation.chat import ChatGenerator, ChatSettings
 from mockserver.journal import Journal
 from mockserver.storage import open_stores
 from mockserver.validation import KINDS, BodyValidator, validator_for
+
+HEAVY_WORK_SLOTS = 2
 
 
 class AppState:
@@ -35,6 +39,8 @@ class AppState:
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir)
         self.control = Control(config, self.journal)
+        # Worker threads for work too big for the event loop (drawing pictures); the cap bounds its memory.
+        self.heavy_work = anyio.CapacityLimiter(HEAVY_WORK_SLOTS)
         # Contract-test mode: unknown stored completions and models are synthesized, not 404.
         self.synthesize_missing = config.validation == "schema"
         self._validators: dict[tuple[str, str], BodyValidator] = {

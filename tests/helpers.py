@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -82,13 +83,22 @@ class ServeProcess:
         raise AssertionError(f"no line with {text!r} in {self.stderr}")
 
 
+def _limit_descriptors(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+
 @contextmanager
 def serve_process(
-    *flags: str, cwd: Path | None = None, new_session: bool = False, measured: bool = True
+    *flags: str,
+    cwd: Path | None = None,
+    new_session: bool = False,
+    measured: bool = True,
+    descriptor_limit: int | None = None,
 ) -> Iterator[ServeProcess]:
     """Start ``mockserver serve --port 0 FLAGS`` and yield once its banner names the port; stop it after.
 
-    ``measured=False`` keeps coverage out of the process (tests that time the server's event loop).
+    ``measured=False`` keeps coverage out of the process (tests that time the server's event loop);
+    ``descriptor_limit`` sets its open-file limit.
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if not measured:
@@ -96,7 +106,7 @@ def serve_process(
     process = subprocess.Popen(
         [sys.executable, "-m", "mockserver", "serve", "--port", "0", *flags],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session,
-        env=env,
+        env=env, preexec_fn=None if descriptor_limit is None else lambda: _limit_descriptors(descriptor_limit),
     )
     assert process.stdout is not None and process.stderr is not None
     stderr: list[str] = []

@@ -364,3 +364,82 @@ def test_slow_and_silent_clients_are_let_go() -> None:
         held = httpx2.post(served.origin + "/v1/chat/completions", timeout=10, headers={**AUTH, "X-Mock-Fault": "latency;ms=1200"},
                            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]})
         assert held.status_code == 200
+
+
+def test_more_idle_sockets_than_descriptors_do_not_lock_new_clients_out() -> None:
+    """Idle connections are closed after --request-timeout, so clients arriving after a flood are served.
+
+    While every descriptor is taken, the event loop (libuv's) accepts and drops each new connection, so a
+    client retries, as the SDKs do; without the timeout it would retry forever.
+    """
+    import socket
+
+    limit, idle = 256, 320
+    with serve_process("--request-timeout", "0.5", "--log-level", "error", descriptor_limit=limit) as served:
+        sockets = [socket.create_connection(("127.0.0.1", served.port), timeout=5) for _ in range(idle)]
+        try:
+            started, answer = time.monotonic(), None
+            while answer is None and time.monotonic() - started < 5:
+                try:
+                    answer = httpx2.get(served.origin + "/v1/models", headers=AUTH, timeout=5)
+                except httpx2.TransportError:
+                    time.sleep(0.05)
+            assert answer is not None and answer.status_code == 200, "no client got in within 5 s"
+            assert time.monotonic() - started < 2
+        finally:
+            for sock in sockets:
+                sock.close()
+
+
+def forged_image_url(origin: str, seed: int, side: int, fmt: str = "webp", index: int = 0) -> str:
+    """The URL anyone who knows the server seed can forge: the check is no secret."""
+    from mockserver.endpoints.images.generations import ImageOrder, file_name
+
+    order = ImageOrder(model="m", family="other", prompt="", n=index + 1, width=side, height=side, quality="high",
+                       background="transparent", output_format=fmt, response_format="url", stream=False,
+                       partial_images=0, picture_seed=bytes(16))
+    return f"{origin}/_mock/files/images/{file_name(order, index, seed)}"
+
+
+def test_forged_urls_for_the_largest_picture_are_drawn_off_the_event_loop(server: Served) -> None:
+    """Four 4096x4096 lossless pictures (64 MiB each) at once: the health check keeps answering."""
+    url = forged_image_url(server.origin, 11, 4096)
+
+    def four_at_once() -> httpx2.Response:
+        answers: list[httpx2.Response] = []
+        fetchers = [threading.Thread(target=lambda: answers.append(httpx2.get(url, timeout=30))) for _ in range(4)]
+        for fetcher in fetchers:
+            fetcher.start()
+        for fetcher in fetchers:
+            fetcher.join(30)
+        assert [answer.status_code for answer in answers] == [200] * 4
+        return answers[0]
+
+    picture = while_healthy(server, four_at_once)
+    assert picture.headers["content-type"] == "image/webp" and len(picture.content) > 4096 * 4096 * 4
+
+
+@pytest.mark.parametrize(("side", "index"), [(4096, 1), (0, 0)])
+def test_a_url_the_mock_never_issues_is_a_404(server: Served, side: int, index: int) -> None:
+    """Past the per-request pixel budget (a second 4096x4096 picture) or an empty one: signed, but never issued."""
+    answer = httpx2.get(forged_image_url(server.origin, 11, side, index=index), timeout=10)
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "file_not_found"
+
+
+def test_a_request_for_more_pixels_than_the_budget_is_a_400_naming_the_field() -> None:
+    body = {"model": "my-image-model", "prompt": "a hill", "size": "4096x4096", "n": 2}
+    with serve_process("--validation", "off", "--log-level", "warning") as served:
+        answer = httpx2.post(served.origin + "/v1/images/generations", json=body, headers=AUTH, timeout=10)
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["param"] == "n" and "18,350,080" in error["message"]
+
+
+def test_the_largest_inline_answer_is_drawn_off_the_event_loop(server: Served) -> None:
+    """Ten 1792x1024 lossless pictures with transparency, inline as base64 (~100 MB of JSON)."""
+    body = {"model": "my-image-model", "prompt": "a hill", "size": "1792x1024", "n": 10, "output_format": "webp",
+            "background": "transparent", "response_format": "b64_json"}
+    inline = while_healthy(server, lambda: httpx2.post(server.url + "/images/generations", json=body, headers=AUTH,
+                                                       timeout=30))
+    assert inline.status_code == 200
+    assert [len(item["b64_json"]) > 1792 * 1024 * 5 for item in inline.json()["data"]] == [True] * 10

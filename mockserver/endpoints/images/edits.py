@@ -285,7 +285,7 @@ async def edit_images(state: AppState, call: Call, body: Any, decision: Decision
         state, call, fields, material=material, default_model=model, input_images=len(uploads["image"]),
         auto_size=auto_size(width, height) if family != DALL_E_2 else (1024, 1024),
     )
-    return images.images_response(state, call, order, kind="image_edit")
+    return await images.images_response(state, call, order, kind="image_edit")
 
 
 async def create_variations(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
@@ -300,7 +300,7 @@ async def create_variations(state: AppState, call: Call, body: Any, decision: De
     order = images.image_order(
         state, call, fields, material={"variation_of": uploads["image"][0].sha256()}, default_model=model
     )
-    return images.images_response(state, call, order)
+    return await images.images_response(state, call, order)
 
 
 MULTIPART_MEDIA_TYPE = "multipart/form-data"

@@ -23,6 +23,7 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+import anyio.to_thread
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,6 +64,10 @@ MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 FILE_ROUTE = "images.file"
 _FILE_LAYOUT = ">16sBHHB"  # picture seed, index, width, height, flags (bit 0 transparent, bits 1-2 format)
 _CHECK_BYTES = 4
+MAX_REQUEST_PIXELS = 10 * 1792 * 1024
+"""Pixels one request may draw (``n`` x width x height): the most the documented sizes
+allow (ten 1792x1024 pictures), which leaves room for one 4096x4096 picture under
+``--validation off``."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,11 @@ class ImageOrder:
 
     def render(self, index: int) -> bytes:
         return render(self.picture_seed, index, self.width, self.height, self.output_format, self.transparent)
+
+    @property
+    def inline(self) -> bool:
+        """Whether the pictures travel in the answer (``b64_json`` or a stream) rather than as URLs."""
+        return self.stream or self.response_format != "url"
 
 
 def family_of(model: str | None, body: dict[str, Any]) -> str:
@@ -141,11 +151,13 @@ def image_order(
     output_format = fmt if fmt in FORMATS else "png"
     partial = body.get("partial_images")
     width, height = _size(body.get("size"), auto_size)
+    count = n if _is_int(n) and 1 <= n <= 10 else 1
+    check_pixels(count, width, height)
     return ImageOrder(
         model=model or DALL_E_2,
         family=family,
         prompt=_text(body.get("prompt")) or "",
-        n=n if _is_int(n) and 1 <= n <= 10 else 1,
+        n=count,
         width=width,
         height=height,
         quality=_quality(body.get("quality")),
@@ -157,6 +169,19 @@ def image_order(
         picture_seed=digest(material, state.config.seed)[:16],
         input_images=input_images,
     )
+
+
+def check_pixels(n: int, width: int, height: int) -> None:
+    """The work bound of one request: at most :data:`MAX_REQUEST_PIXELS`, whatever the validation mode."""
+    pixels = n * width * height
+    if pixels > MAX_REQUEST_PIXELS:
+        raise invalid_request(
+            f"Invalid value for '{'n' if n > 1 else 'size'}': {n} x {width}x{height} is {pixels:,} pixels, and "
+            f"this mock draws at most {MAX_REQUEST_PIXELS:,} per request (ten 1792x1024 images, or one "
+            "4096x4096). Ask for fewer or smaller images.",
+            param="n" if n > 1 else "size",
+            code="invalid_value",
+        )
 
 
 def check_model(state: AppState, call: Call, model: str | None, family: str) -> None:
@@ -307,7 +332,11 @@ async def serve_file(request: Request) -> Response:
         payload, check = raw[: -_CHECK_BYTES], raw[-_CHECK_BYTES:]
         picture_seed, index, width, height, flags = struct.unpack(_FILE_LAYOUT, payload)
         fmt = FORMATS[flags >> 1]
-        valid = check == _check(payload, state.config.seed) and extension == fmt and flags < 6
+        valid = (
+            check == _check(payload, state.config.seed) and extension == fmt and flags < 6
+            and 1 <= width <= media.MAX_SIDE and 1 <= height <= media.MAX_SIDE
+            and width * height * (index + 1) <= MAX_REQUEST_PIXELS  # picture i came with i others this size
+        )
     except (ValueError, struct.error, IndexError):
         valid = False
     if not valid:
@@ -315,7 +344,9 @@ async def serve_file(request: Request) -> Response:
             ApiError(404, f"No image file named '{request.path_params['name']}' on this mock server.",
                      code="file_not_found")
         )
-    data = render(picture_seed, index, width, height, fmt, bool(flags & 1))
+    data = await anyio.to_thread.run_sync(
+        render, picture_seed, index, width, height, fmt, bool(flags & 1), limiter=state.heavy_work
+    )
     return Response(data, media_type=MEDIA_TYPES[fmt], headers={"cache-control": "public, max-age=3600, immutable"})
 
 
@@ -341,8 +372,28 @@ def usage(order: ImageOrder) -> dict[str, Any]:
     }
 
 
-def images_body(state: AppState, request: Request, order: ImageOrder, created: int) -> dict[str, Any]:
+async def draw(state: AppState, order: ImageOrder) -> list[str]:
+    """The base64 of every picture an answer carries inline (none for URLs), drawn on a worker thread.
+
+    A large picture takes a few hundred milliseconds to draw; the encoders release the
+    GIL often, so the event loop keeps answering meanwhile, and ``state.heavy_work``
+    caps how many are drawn at once (and so the memory they hold).
+    """
+    if not order.inline:
+        return []
+    return await anyio.to_thread.run_sync(_draw_all, order, limiter=state.heavy_work)
+
+
+def _draw_all(order: ImageOrder) -> list[str]:
+    return [base64.b64encode(order.render(index)).decode() for index in range(order.n)]
+
+
+def images_body(
+    state: AppState, request: Request, order: ImageOrder, created: int, pictures: list[str]
+) -> dict[str, Any]:
     """The official ``ImagesResponse``; GPT image models add what they resolved, and usage.
+
+    ``pictures`` is what :func:`draw` returned for ``order``.
 
     Models the mock does not know take GPT-style arguments and report what they resolved
     too, without usage: there is no price list to count by.
@@ -353,7 +404,7 @@ def images_body(state: AppState, request: Request, order: ImageOrder, created: i
             name = file_name(order, index, state.config.seed)
             item: dict[str, Any] = {"url": str(request.url_for(FILE_ROUTE, name=name))}
         else:
-            item = {"b64_json": base64.b64encode(order.render(index)).decode()}
+            item = {"b64_json": pictures[index]}
         if order.family == DALL_E_3:
             item["revised_prompt"] = revised_prompt(order, index)
         data.append(item)
@@ -375,7 +426,7 @@ def revised_prompt(order: ImageOrder, index: int) -> str:
     return f"{order.prompt.strip().rstrip('.')}. {detail}".lstrip(". ")
 
 
-def image_events(order: ImageOrder, created: int, kind: str) -> list[bytes]:
+def image_events(order: ImageOrder, created: int, kind: str, pictures: list[str]) -> list[bytes]:
     """SSE frames for ``stream: true``: ``partial_images`` previews, then the finished picture.
 
     ``kind`` is ``image_generation`` or ``image_edit``. A mock has no half-drawn
@@ -390,8 +441,7 @@ def image_events(order: ImageOrder, created: int, kind: str) -> list[bytes]:
         "background": order.background,
         "output_format": order.output_format,
     }
-    for index in range(order.n):
-        picture = base64.b64encode(order.render(index)).decode()
+    for picture in pictures:
         for position in range(order.partial_images):
             event = {"type": f"{kind}.partial_image", "b64_json": picture, **common, "partial_image_index": position}
             frames.append(_event_frame(event))
@@ -403,16 +453,19 @@ def _event_frame(event: dict[str, Any]) -> bytes:
     return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
-def images_response(state: AppState, call: Call, order: ImageOrder, kind: str = "image_generation") -> Response:
+async def images_response(
+    state: AppState, call: Call, order: ImageOrder, kind: str = "image_generation"
+) -> Response:
     created = state.identity.created()
+    pictures = await draw(state, order)
     if order.stream:
-        return FramesResponse(image_events(order, created, kind))
-    return json_response(images_body(state, call.request, order, created))
+        return FramesResponse(image_events(order, created, kind, pictures))
+    return json_response(images_body(state, call.request, order, created, pictures))
 
 
 async def create_images(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     order = image_order(state, call, body, material={"prompt": body.get("prompt") if isinstance(body, dict) else None})
-    return images_response(state, call, order)
+    return await images_response(state, call, order)
 
 
 GENERATION_EVENTS = Stream(("ImageGenStreamEvent",), ("image_generation.partial_image", "image_generation.completed"))

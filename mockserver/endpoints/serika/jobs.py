@@ -83,7 +83,8 @@ async def retrieve_job(state: AppState, call: Call, body: Any, decision: Decisio
     result = None
     if status == COMPLETED:
         finished = job.created_at + ceil(steps[1])
-        result = images.images_body(state, call.request, _order(state, call, job.request), finished)
+        order = _order(state, call, job.request)
+        result = images.images_body(state, call.request, order, finished, await images.draw(state, order))
     return json_response(job_object(job, status, steps, result))
 
 
