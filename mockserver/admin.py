@@ -22,14 +22,17 @@ from starlette.routing import Route
 
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import ADMIN_TOKEN_HEADER, bearer_key, key_id
-from mockserver.asgi.responses import error_response, json_response
+from mockserver.asgi.responses import JsonListResponse, error_response, json_response
 from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
+from mockserver.journal import Exchange
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+DEFAULT_PAGE = 100
+"""Entries per page of ``GET /_mock/requests?after=ID`` without a ``limit``."""
 
 
 def admin_routes(state: AppState) -> list[Route]:
@@ -68,15 +71,24 @@ def admin_routes(state: AppState) -> list[Route]:
 
     async def requests(request: Request) -> Response:
         query = request.query_params
-        entries = state.journal.query(
+        after = _number(query, "after")
+        limit = _number(query, "limit")
+        page = state.journal.query(
             path=query.get("path"),
             model=query.get("model"),
             status=_number(query, "status"),
             test_id=query.get("test_id"),
             key_id=own_key(request),
-            limit=_number(query, "limit"),
+            after=after,
+            limit=DEFAULT_PAGE if limit is None and after is not None else limit,
         )
-        return json_response({"object": "list", "data": [entry.as_dict() for entry in entries]})
+        fields = {
+            "object": "list",
+            "first_id": page.entries[0].id if page.entries else None,
+            "last_id": page.entries[-1].id if page.entries else None,
+            "has_more": page.has_more,
+        }
+        return JsonListResponse(fields, page.entries, Exchange.as_dict)
 
     def own_key(request: Request) -> str | None:
         """The key label the caller may see the journal of; None: everything.

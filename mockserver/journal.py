@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
 
 # A body above this many bytes is journaled as its first JOURNAL_BODY_BYTES, with its full size (as aimock does).
@@ -220,17 +220,31 @@ class Journal:
         test_id: str | None = None,
         key_id: str | None = None,
         include_admin: bool = False,
+        after: int | None = None,
         limit: int | None = None,
-    ) -> list[Exchange]:
-        """Matching exchanges, oldest first; ``limit`` keeps the newest ones."""
+    ) -> JournalPage:
+        """Matching exchanges, oldest first. With ``after`` (an exchange id), the first ``limit`` of those
+        after it; without, the newest ``limit``. ``has_more`` says whether matching entries were left out."""
+        with self._lock:
+            entries = list(self._entries)
         found = [
             exchange
-            for exchange in self._entries
-            if (include_admin or not exchange.admin)
+            for exchange in entries
+            if (after is None or exchange.id > after)
+            and (include_admin or not exchange.admin)
             and (path is None or exchange.path == path or exchange.path.endswith(path))
             and (model is None or exchange.model == model)
             and (status is None or exchange.status == status)
             and (test_id is None or exchange.test_id == test_id)
             and (key_id is None or exchange.key_id == key_id)
         ]
-        return found[-limit:] if limit else found
+        if limit is None or len(found) <= limit:
+            return JournalPage(found, False)
+        return JournalPage(found[:limit] if after is not None else found[len(found) - limit :], True)
+
+
+class JournalPage(NamedTuple):
+    """One answer of :meth:`Journal.query`."""
+
+    entries: list[Exchange]
+    has_more: bool

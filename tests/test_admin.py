@@ -69,6 +69,24 @@ def test_requests_filters(fresh: MockServer) -> None:
     assert bad.status_code == 400 and "status" in bad.json()["error"]["message"]
 
 
+def test_the_journal_pages_with_after_and_limit(fresh: MockServer) -> None:
+    client = openai.OpenAI(base_url=fresh.url, api_key="sk-x", max_retries=0)
+    for _ in range(5):
+        client.models.list()
+    ids = [entry["id"] for entry in requests(fresh)]
+    pages, after = [], 0
+    while after is not None and len(pages) < 10:
+        page = httpx2.get(fresh.origin + "/_mock/requests", params={"after": after, "limit": 2}).json()
+        pages.append([entry["id"] for entry in page["data"]])
+        assert page["first_id"] == pages[-1][0] and page["last_id"] == pages[-1][-1]
+        after = page["last_id"] if page["has_more"] else None
+    assert pages == [ids[0:2], ids[2:4], ids[4:5]]
+    newest = httpx2.get(fresh.origin + "/_mock/requests", params={"limit": 2}).json()
+    assert [entry["id"] for entry in newest["data"]] == ids[3:] and newest["has_more"] is True
+    past_the_end = httpx2.get(fresh.origin + "/_mock/requests", params={"after": ids[-1]}).json()
+    assert past_the_end == {"object": "list", "first_id": None, "last_id": None, "has_more": False, "data": []}
+
+
 def test_script_reset_health_config(fresh: MockServer) -> None:
     with admin(fresh) as api:
         assert api.get("/health").json() == {"status": "ok"}

@@ -11,8 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx2
+import orjson
 import pytest
 
 from mockserver import MockServer
@@ -199,6 +201,39 @@ def test_the_journal_is_bounded_in_bytes_and_keeps_large_bodies_cut() -> None:
         assert listed.status_code == 200 and len(listed.content) < bound * 1.5
         server.reset()
         assert journal.bytes == 0
+
+
+def test_reading_a_full_journal_is_streamed_while_the_server_answers() -> None:
+    """A journal at its default bound (64 MiB, bodies cut at 64 KiB) leaves in pieces, never as one string."""
+    from mockserver.journal import JOURNAL_BODY_BYTES
+
+    with serve_process("--log-level", "warning", measured=False) as served:
+        served_at = Served(served.origin)
+        large = "word " * 20_000  # 100 KB of message
+        with httpx2.Client(base_url=served_at.url, headers=AUTH, timeout=30) as http:
+            for index in range(900):
+                body = {"model": "gpt-4o-mini", "max_tokens": 1, "messages": [{"role": "user", "content": f"{index} {large}"}]}
+                assert http.post("/chat/completions", json=body).status_code == 200
+        rss_before = _rss_kib(served.process.pid)
+
+        pieces: list[bytes] = []
+
+        def read_journal() -> httpx2.Response:
+            with httpx2.stream("GET", served.origin + "/_mock/requests", timeout=30) as listed:
+                pieces.extend(listed.iter_raw())
+                return listed
+
+        listed = while_healthy(served_at, read_journal)
+        assert listed.status_code == 200 and "content-length" not in listed.headers
+        assert listed.headers["transfer-encoding"] == "chunked" and len(pieces) > 100
+        entries = orjson.loads(b"".join(pieces))["data"]
+        assert len(entries) == 900 and all(len(entry["body"]["preview"]) == JOURNAL_BODY_BYTES for entry in entries)
+        assert _rss_kib(served.process.pid) - rss_before < 64 * 1024  # no second copy of the journal
+
+
+def _rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
 
 
 def test_scripts_are_capped_overall_and_per_test() -> None:

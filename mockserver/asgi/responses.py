@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -46,6 +47,39 @@ def add_headers(response: Response, headers: dict[str, str]) -> set[bytes]:
             raw.append((key, value.encode("latin-1")))
             present.add(key)
     return present
+
+
+class JsonListResponse(Response):
+    """A JSON object whose ``data`` list is encoded and sent piece by piece, never as one giant string.
+
+    ``fields`` come first, then ``data`` holding ``encode(item)`` for each item; about
+    :data:`LIST_CHUNK_BYTES` leave per ``send``, so a large list neither builds one big
+    buffer nor holds the event loop while it is encoded.
+    """
+
+    def __init__(self, fields: dict[str, Any], items: Sequence[Any], encode: Callable[[Any], Any]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.fields, self.items, self.encode = fields, items, encode
+        self.raw_headers = [(b"content-type", JSON_MEDIA_TYPE.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        buffer = bytearray(orjson.dumps({**self.fields, "data": []})[:-2])  # the object, open at its data list
+        try:
+            for index, item in enumerate(self.items):
+                if index:
+                    buffer += b","
+                buffer += orjson.dumps(self.encode(item))
+                if len(buffer) >= LIST_CHUNK_BYTES:
+                    await send({"type": "http.response.body", "body": bytes(buffer), "more_body": True})
+                    buffer.clear()
+            await send({"type": "http.response.body", "body": bytes(buffer + b"]}"), "more_body": False})
+        except OSError:
+            return  # the client went away
+
+
+LIST_CHUNK_BYTES = 256 * 1024
 
 
 class FramesResponse(Response):
