@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -58,9 +59,10 @@ class Server:
         self._ready_path = ready_path
         # Another checkout (bench/run.py --compare) runs from its own tree: first on the path, its own cwd.
         env = None if source == ROOT else {**os.environ, "PYTHONPATH": str(source)}
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the server on its next log line.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(
-            argv, cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=pinned(SERVER_CPU),
+            argv, cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=self.log, preexec_fn=pinned(SERVER_CPU),
         )
 
     @classmethod
@@ -81,7 +83,7 @@ class Server:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start-up: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"{self.name} exited at start-up: {self.stderr()[-2000:]}")
             try:
                 with urllib.request.urlopen(self.origin + self._ready_path, timeout=1) as response:
                     response.read()
@@ -103,6 +105,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        self.log.close()
+
+    def stderr(self) -> str:
+        """What the server has written to its standard error so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def rss_kib(self) -> int:
         """Resident memory of the server process (all its workers' would need their pids)."""

@@ -49,6 +49,8 @@ def server() -> Iterator[Served]:
         served = Served(running.origin)
         chat(served)()  # a first request, so nothing measured pays for a cold start
         yield served
+        logged = "".join(running.stderr)
+    assert "Traceback" not in logged and "ERROR" not in logged, logged[-3000:]
 
 
 def while_healthy(server: Served, hostile: Callable[[], httpx2.Response]) -> httpx2.Response:

@@ -247,8 +247,11 @@ class TransportInScopeProtocol(HttpToolsProtocol):
         The close lingers: the answer is followed by a FIN while what the client
         is still sending is read and dropped, for up to ``LINGER_SECONDS``.
         Closing at once with unread bytes would send a TCP reset, which can
-        destroy the answer before the client reads it.
+        destroy the answer before the client reads it. A connection is refused once: the parser's error and
+        the head count can both find the same oversized head.
         """
+        if self._refused:
+            return
         body = orjson.dumps(ApiError(status, message, code=code).envelope())
         content = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
