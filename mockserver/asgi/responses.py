@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio.lowlevel
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -74,6 +75,9 @@ class JsonListResponse(Response):
                 if len(buffer) >= LIST_CHUNK_BYTES:
                     await send({"type": "http.response.body", "body": bytes(buffer), "more_body": True})
                     buffer.clear()
+                    # Writes leave at the end of the loop step (CoalescingTransport): yield so this piece is
+                    # written, and the next send waits for the client when the socket is full.
+                    await anyio.lowlevel.checkpoint()
             await send({"type": "http.response.body", "body": bytes(buffer + b"]}"), "more_body": False})
         except OSError:
             return  # the client went away
