@@ -141,12 +141,12 @@ def raw_exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
 
     Sending may fail halfway: the server may answer and close before the whole request is sent.
     """
-    received = b""
+    received = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         with contextlib.suppress(OSError):
             sock.sendall(data)
         deadline = time.monotonic() + timeout
         with contextlib.suppress(OSError):
-            while time.monotonic() < deadline and (chunk := sock.recv(65536)):
+            while time.monotonic() < deadline and (chunk := sock.recv(1 << 20)):
                 received += chunk
-    return received
+    return bytes(received)

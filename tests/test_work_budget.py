@@ -7,6 +7,8 @@ answered (a 200 or a clear 400) within its own bound.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,20 +55,42 @@ def server() -> Iterator[Served]:
     assert "Traceback" not in logged and "ERROR" not in logged, logged[-3000:]
 
 
+# The health check runs in a process of its own: a thread of this one would also wait for this process's GIL,
+# which a hostile request's client (parsing a 100 MB answer) can hold for a long while.
+HEALTH_PROBE = """
+import http.client, select, sys, time
+port, within = int(sys.argv[1]), float(sys.argv[2])
+connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+slowest, started = 0.0, time.monotonic()
+print("ready", flush=True)
+while not select.select([sys.stdin], [], [], 0)[0] and time.monotonic() - started < within:
+    asked = time.monotonic()
+    connection.request("GET", "/_mock/health")
+    answer = connection.getresponse()
+    answer.read()
+    assert answer.status == 200, answer.status
+    slowest = max(slowest, time.monotonic() - asked)
+    time.sleep(0.005)
+print(slowest, flush=True)
+"""
+
+
 def while_healthy(server: Served, hostile: Callable[[], httpx2.Response]) -> httpx2.Response:
-    """Send ``hostile`` on one thread while another checks /_mock/health; both bounds are asserted."""
-    answer: list[httpx2.Response] = []
-    thread = threading.Thread(target=lambda: answer.append(hostile()), daemon=True)
-    started = time.monotonic()
-    thread.start()
-    slowest = 0.0
-    with httpx2.Client(base_url=server.origin, timeout=5) as health:
-        while thread.is_alive() and time.monotonic() - started < ANSWER_WITHIN:
-            asked = time.monotonic()
-            assert health.get("/_mock/health").status_code == 200
-            slowest = max(slowest, time.monotonic() - asked)
-            time.sleep(0.005)
-    thread.join(ANSWER_WITHIN)
+    """Send ``hostile`` while a probe process checks /_mock/health every 5 ms; both bounds are asserted."""
+    probe = subprocess.Popen([sys.executable, "-c", HEALTH_PROBE, str(server.port), str(ANSWER_WITHIN)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert probe.stdin is not None and probe.stdout is not None
+    try:
+        assert probe.stdout.readline().strip() == "ready"
+        answer: list[httpx2.Response] = []
+        thread = threading.Thread(target=lambda: answer.append(hostile()), daemon=True)
+        thread.start()
+        thread.join(ANSWER_WITHIN)
+        probe.stdin.close()
+        slowest = float(probe.stdout.readline())
+    finally:
+        probe.kill()
+        probe.wait(5)
     assert answer, f"the hostile request was not answered within {ANSWER_WITHIN} s"
     assert slowest < HEALTH_WITHIN, f"the health check waited {slowest * 1000:.0f} ms"
     return answer[0]
@@ -440,20 +464,25 @@ def forged_image_url(origin: str, seed: int, side: int, fmt: str = "webp", index
 
 def test_forged_urls_for_the_largest_picture_are_drawn_off_the_event_loop(server: Served) -> None:
     """Four 4096x4096 lossless pictures (64 MiB each) at once: the health check keeps answering."""
-    url = forged_image_url(server.origin, 11, 4096)
+    path = forged_image_url("", 11, 4096)
+    request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    answers: list[bytes] = []
 
     def four_at_once() -> httpx2.Response:
-        answers: list[httpx2.Response] = []
-        fetchers = [threading.Thread(target=lambda: answers.append(httpx2.get(url, timeout=30))) for _ in range(4)]
+        # Raw sockets: four httpx clients reading 64 MiB each would hold this process's GIL, and the health
+        # check measured here would wait for them rather than for the server.
+        fetchers = [threading.Thread(target=lambda: answers.append(raw_exchange(server.port, request, 30)))
+                    for _ in range(4)]
         for fetcher in fetchers:
             fetcher.start()
         for fetcher in fetchers:
             fetcher.join(30)
-        assert [answer.status_code for answer in answers] == [200] * 4
-        return answers[0]
+        return httpx2.Response(200)
 
-    picture = while_healthy(server, four_at_once)
-    assert picture.headers["content-type"] == "image/webp" and len(picture.content) > 4096 * 4096 * 4
+    while_healthy(server, four_at_once)
+    assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * 4
+    head, _, picture = answers[0].partition(b"\r\n\r\n")
+    assert b"content-type: image/webp" in head and len(picture) > 4096 * 4096 * 4
 
 
 @pytest.mark.parametrize(("side", "index"), [(4096, 1), (0, 0)])
@@ -474,9 +503,19 @@ def test_a_request_for_more_pixels_than_the_budget_is_a_400_naming_the_field() -
 
 def test_the_largest_inline_answer_is_drawn_off_the_event_loop(server: Served) -> None:
     """Ten 1792x1024 lossless pictures with transparency, inline as base64 (~100 MB of JSON)."""
-    body = {"model": "my-image-model", "prompt": "a hill", "size": "1792x1024", "n": 10, "output_format": "webp",
-            "background": "transparent", "response_format": "b64_json"}
-    inline = while_healthy(server, lambda: httpx2.post(server.url + "/images/generations", json=body, headers=AUTH,
-                                                       timeout=30))
-    assert inline.status_code == 200
-    assert [len(item["b64_json"]) > 1792 * 1024 * 5 for item in inline.json()["data"]] == [True] * 10
+    body = orjson.dumps({"model": "my-image-model", "prompt": "a hill", "size": "1792x1024", "n": 10,
+                         "output_format": "webp", "background": "transparent", "response_format": "b64_json"})
+    request = (b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-budget\r\n"
+               b"Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
+               + str(len(body)).encode() + b"\r\n\r\n" + body)
+    answers: list[bytes] = []
+
+    def ask() -> httpx2.Response:
+        answers.append(raw_exchange(server.port, request, 30))  # a raw socket: see the forged URLs' test
+        return httpx2.Response(200)
+
+    while_healthy(server, ask)
+    head, _, content = answers[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"content-length: " + str(len(content)).encode() in head
+    data = orjson.loads(content)["data"]
+    assert [len(item["b64_json"]) > 1792 * 1024 * 5 for item in data] == [True] * 10

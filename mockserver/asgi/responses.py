@@ -86,6 +86,31 @@ class JsonListResponse(Response):
 LIST_CHUNK_BYTES = 256 * 1024
 
 
+class PiecesResponse(Response):
+    """A JSON body already encoded in pieces (some of them megabytes), sent piece by piece without joining."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.pieces = pieces
+        length = str(sum(len(piece) for piece in pieces)).encode()
+        self.raw_headers = [(b"content-type", JSON_MEDIA_TYPE.encode()), (b"content-length", length)]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        try:
+            for piece in self.pieces:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                await anyio.lowlevel.checkpoint()  # let the piece be written (see JsonListResponse)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except OSError:
+            return  # the client went away
+
+
+JOIN_FRAMES_BYTES = 1024 * 1024
+"""Unpaced frames up to this size in all leave in one write; larger streams (pictures) go frame by frame."""
+
+
 class FramesResponse(Response):
     """A server-sent-event stream of pre-encoded frames.
 
@@ -110,13 +135,16 @@ class FramesResponse(Response):
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         context = scope.get(CONTEXT_KEY)
         try:
-            if context is None or not context.faults:
+            unpaced = context is None or not context.faults
+            if unpaced and sum(len(frame) for frame in self.frames) <= JOIN_FRAMES_BYTES:
                 body = b"".join(self.frames)
                 last = {"type": "http.response.body", "body": body, "more_body": False, FRAMES_KEY: len(self.frames)}
                 await send(last)
                 return
             for frame in self.frames:
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
+                if unpaced:
+                    await anyio.lowlevel.checkpoint()  # megabytes of pictures: let each frame be written
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             return  # the client went away; uvicorn has already closed the connection

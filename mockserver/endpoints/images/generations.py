@@ -28,7 +28,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, error_response, json_response
+from mockserver.asgi.responses import FramesResponse, PiecesResponse, error_response, json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest, rng
 from mockserver.endpoints.base import Call, Endpoint, Stream
@@ -372,7 +372,7 @@ def usage(order: ImageOrder) -> dict[str, Any]:
     }
 
 
-async def draw(state: AppState, order: ImageOrder) -> list[str]:
+async def draw(state: AppState, order: ImageOrder) -> list[bytes]:
     """The base64 of every picture an answer carries inline (none for URLs), drawn on a worker thread.
 
     A large picture takes a few hundred milliseconds to draw; the encoders release the
@@ -384,12 +384,12 @@ async def draw(state: AppState, order: ImageOrder) -> list[str]:
     return await anyio.to_thread.run_sync(_draw_all, order, limiter=state.heavy_work)
 
 
-def _draw_all(order: ImageOrder) -> list[str]:
-    return [base64.b64encode(order.render(index)).decode() for index in range(order.n)]
+def _draw_all(order: ImageOrder) -> list[bytes]:
+    return [base64.b64encode(order.render(index)) for index in range(order.n)]
 
 
 def images_body(
-    state: AppState, request: Request, order: ImageOrder, created: int, pictures: list[str]
+    state: AppState, request: Request, order: ImageOrder, created: int, pictures: list[bytes]
 ) -> dict[str, Any]:
     """The official ``ImagesResponse``; GPT image models add what they resolved, and usage.
 
@@ -404,7 +404,7 @@ def images_body(
             name = file_name(order, index, state.config.seed)
             item: dict[str, Any] = {"url": str(request.url_for(FILE_ROUTE, name=name))}
         else:
-            item = {"b64_json": pictures[index]}
+            item = {"b64_json": pictures[index].decode()}
         if order.family == DALL_E_3:
             item["revised_prompt"] = revised_prompt(order, index)
         data.append(item)
@@ -426,7 +426,7 @@ def revised_prompt(order: ImageOrder, index: int) -> str:
     return f"{order.prompt.strip().rstrip('.')}. {detail}".lstrip(". ")
 
 
-def image_events(order: ImageOrder, created: int, kind: str, pictures: list[str]) -> list[bytes]:
+def image_events(order: ImageOrder, created: int, kind: str, pictures: list[bytes]) -> list[bytes]:
     """SSE frames for ``stream: true``: ``partial_images`` previews, then the finished picture.
 
     ``kind`` is ``image_generation`` or ``image_edit``. A mock has no half-drawn
@@ -443,10 +443,27 @@ def image_events(order: ImageOrder, created: int, kind: str, pictures: list[str]
     }
     for picture in pictures:
         for position in range(order.partial_images):
-            event = {"type": f"{kind}.partial_image", "b64_json": picture, **common, "partial_image_index": position}
-            frames.append(_event_frame(event))
-        frames.append(_event_frame({"type": f"{kind}.completed", "b64_json": picture, **common, "usage": usage(order)}))
+            event = {"type": f"{kind}.partial_image", "b64_json": "", **common, "partial_image_index": position}
+            frames.append(b"".join(splice_pictures(_event_frame(event), [picture])))
+        completed = {"type": f"{kind}.completed", "b64_json": "", **common, "usage": usage(order)}
+        frames.append(b"".join(splice_pictures(_event_frame(completed), [picture])))
     return frames
+
+
+_NO_PICTURE = b'"b64_json":""'
+
+
+def splice_pictures(encoded: bytes, pictures: list[bytes]) -> list[bytes]:
+    """``encoded`` JSON whose ``b64_json`` values were left empty, as pieces with the pictures in their place.
+
+    Encoding megabytes of base64 through the JSON encoder would scan and copy them on the event loop;
+    base64 needs no escaping, and an empty ``"b64_json":""`` cannot occur inside any JSON string.
+    """
+    parts = encoded.split(_NO_PICTURE)
+    pieces = [parts[0]]
+    for picture, rest in zip(pictures, parts[1:], strict=True):
+        pieces += [b'"b64_json":"', picture, b'"', rest]
+    return pieces
 
 
 def _event_frame(event: dict[str, Any]) -> bytes:
@@ -460,7 +477,10 @@ async def images_response(
     pictures = await draw(state, order)
     if order.stream:
         return FramesResponse(image_events(order, created, kind, pictures))
-    return json_response(images_body(state, call.request, order, created, pictures))
+    if not order.inline:
+        return json_response(images_body(state, call.request, order, created, pictures))
+    body = images_body(state, call.request, order, created, [b""] * order.n)
+    return PiecesResponse(splice_pictures(orjson.dumps(body), pictures))
 
 
 async def create_images(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
