@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--journal-size", dest="journal_size", type=int, help="requests kept in the journal")
     serve.add_argument("--journal-bytes", dest="journal_bytes", type=int,
                        help="bytes the journal may hold in all (default 64 MiB; a body above 64 KiB is kept cut)")
+    serve.add_argument("--store-bytes", dest="store_bytes", type=int,
+                       help="bytes each store (stored completions, async jobs) may hold (default 64 MiB)")
     serve.add_argument("--job-schedule", dest="job_schedule", metavar="PROCESSING_AT,COMPLETED_AT",
                        help="seconds after creation at which a Serika async job is processing, then completed "
                        "(default 1,2)")

@@ -48,6 +48,7 @@ class Config:
     tpm: int | None = None
     journal_size: int = 1000
     journal_bytes: int = 64 * 1024 * 1024
+    store_bytes: int = 64 * 1024 * 1024
     control: bool = True
     admin_token: str | None = None
     max_body: int = 32 * 1024 * 1024
@@ -104,8 +105,8 @@ class Config:
             raise ConfigError(
                 f"reply_sentences must look like '2-4' with 1 <= min <= max, got {self.reply_sentences!r}"
             )
-        if self.journal_size < 0 or self.max_body < 1 or self.workers < 1 or self.journal_bytes < 1:
-            raise ConfigError("journal_size must be >= 0, max_body, journal_bytes and workers >= 1")
+        if self.journal_size < 0 or min(self.max_body, self.workers, self.journal_bytes, self.store_bytes) < 1:
+            raise ConfigError("journal_size must be >= 0, max_body, journal_bytes, store_bytes and workers >= 1")
         if not self.request_timeout > 0:
             raise ConfigError(f"request_timeout must be a number of seconds above 0, got {self.request_timeout!r}")
         if any(limit is not None and limit < 1 for limit in (self.rpm, self.tpm)):

@@ -39,7 +39,7 @@ class AppState:
         self.chat = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.journal = Journal(config.journal_size, config.journal_bytes)
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
-        self.stores = open_stores(config.state_dir)
+        self.stores = open_stores(config.state_dir, config.store_bytes)
         self.control = Control(config, self.journal)
         # Worker threads for work too big for the event loop (drawing pictures); the cap also bounds its memory.
         self.heavy_work = anyio.CapacityLimiter(HEAVY_WORK_SLOTS)

@@ -114,6 +114,7 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--max-body": ("max_body", "1024", 1024),
     "--journal-size": ("journal_size", "5", 5),
     "--journal-bytes": ("journal_bytes", "1048576", 1048576),
+    "--store-bytes": ("store_bytes", "2097152", 2097152),
     "--job-schedule": ("job_schedule", "0,1", None),
     "--fixtures": ("fixtures", "a,b", ["a", "b"]),
     "--fault": ("fault", "disconnect=0.5", ["disconnect=0.5"]),

@@ -262,6 +262,34 @@ def _rss_kib(pid: int) -> int:
     return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
 
 
+@pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "state-dir"])
+def test_stored_completions_and_jobs_are_bounded_in_bytes(on_disk: bool, tmp_path: Path) -> None:
+    """--store-bytes: 200 KB requests into a 1 MB store keep the newest few, by bytes, not 10,000 of them."""
+    bound = 1_000_000
+    state = {"state_dir": str(tmp_path)} if on_disk else {}
+    large = "word " * 40_000
+    with MockServer(store_bytes=bound, **state) as server, httpx2.Client(base_url=server.url, headers=AUTH,
+                                                                        timeout=30) as http:
+        ids = []
+        for index in range(12):
+            stored = http.post("/chat/completions", json={"model": "gpt-4o-mini", "store": True, "messages": [
+                {"role": "user", "content": f"{index} {large}"}]})
+            ids.append(stored.json()["id"])
+        kept = [completion_id for completion_id in ids if http.get(f"/chat/completions/{completion_id}").status_code == 200]
+        assert 3 <= len(kept) <= 5 and kept == ids[-len(kept):]  # ~200 KB each: the newest that fit in 1 MB
+        listed = http.get("/chat/completions", params={"limit": 100}).json()["data"]
+        assert sorted(item["id"] for item in listed) == sorted(kept)
+    serika = {"dialect": "serika", "store_bytes": bound // 10, **state}
+    prompt = "hill " * 6_000  # 30 KB: the longest prompt gpt-image-1 takes is 32,000 characters
+    with MockServer(**serika) as server, httpx2.Client(base_url=server.url, headers=AUTH, timeout=30) as http:
+        jobs = [http.post("/jobs/image", json={"model": "gpt-image-1", "prompt": f"{index} {prompt}"}).json()["id"]
+                for index in range(12)]
+        found = [job for job in jobs if http.get(f"/jobs/{job}").status_code == 200]
+        assert 3 <= len(found) <= 5 and found == jobs[-len(found):]
+        if not on_disk:
+            assert server.state.stores.jobs._jobs.bytes <= bound // 10  # type: ignore[attr-defined]
+
+
 def test_scripts_are_capped_overall_and_per_test() -> None:
     from mockserver.control.plane import MAX_SCRIPTS_PER_TEST
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from mockserver.config import ConfigError
 from mockserver.storage.memory import IdSet, MemoryCompletionStore, MemoryJobStore
-from mockserver.storage.records import Job, StoredCompletion
+from mockserver.storage.records import MAX_STORE_BYTES, Job, StoredCompletion
 from mockserver.storage.sqlite import PersistentCompletionStore, PersistentJobStore, StateDatabase
 
 
@@ -67,16 +67,18 @@ class Stores:
         self.deleted_models.clear()
 
 
-def open_stores(state_dir: str | None) -> Stores:
-    """The stores of one server: in memory, or on disk under ``state_dir``."""
+def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES) -> Stores:
+    """The stores of one server: in memory, or on disk under ``state_dir``; each holds at most ``max_bytes``."""
     if not state_dir:
-        return Stores(MemoryCompletionStore(), MemoryJobStore())
+        return Stores(MemoryCompletionStore(max_bytes=max_bytes), MemoryJobStore(max_bytes=max_bytes))
     try:
         database = StateDatabase(state_dir)
     except (OSError, sqlite3.Error) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise ConfigError(f"--state-dir {state_dir}: cannot keep state there: {reason}") from None
-    return Stores(PersistentCompletionStore(database), PersistentJobStore(database))
+    return Stores(
+        PersistentCompletionStore(database, max_bytes=max_bytes), PersistentJobStore(database, max_bytes=max_bytes)
+    )
 
 
 __all__ = ["CompletionStore", "Job", "JobStore", "StoredCompletion", "Stores", "open_stores"]

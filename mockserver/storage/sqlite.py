@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from mockserver.storage.records import MAX_COMPLETIONS, MAX_JOBS, Job, StoredCompletion
+from mockserver.storage.records import MAX_COMPLETIONS, MAX_JOBS, MAX_STORE_BYTES, Job, StoredCompletion
 
 DATABASE_NAME = "mockserver.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -77,11 +77,28 @@ def _prune(table: str, limit: int) -> tuple[str, tuple[Any, ...]]:
     return f"DELETE FROM {table} WHERE rowid <= (SELECT MAX(rowid) FROM {table}) - ?", (limit,)
 
 
+def _prune_bytes(table: str, size: str, max_bytes: int) -> tuple[str, tuple[Any, ...]]:
+    """Drop the oldest rows while the rows' ``size`` (an SQL expression) adds up past ``max_bytes``; the newest
+    row always stays, as in memory."""
+    return (
+        f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, SUM({size}) OVER (ORDER BY rowid DESC)"
+        f" AS newer FROM {table}) WHERE newer > ?) AND rowid < (SELECT MAX(rowid) FROM {table})",
+        (max_bytes,),
+    )
+
+
 class PersistentJobStore:
     """:class:`~mockserver.storage.JobStore` on disk."""
 
-    def __init__(self, database: StateDatabase, limit: int = MAX_JOBS, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        database: StateDatabase,
+        limit: int = MAX_JOBS,
+        max_bytes: int = MAX_STORE_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
         self.clock = clock
         self.database = database
 
@@ -90,6 +107,7 @@ class PersistentJobStore:
         self.database.write(
             (UPSERT_JOB, (job.id, job.kind, job.created_at, job.born, orjson.dumps(job.request))),
             _prune("jobs", self.limit),
+            _prune_bytes("jobs", "length(request)", self.max_bytes),
         )
         return job
 
@@ -107,8 +125,11 @@ class PersistentJobStore:
 class PersistentCompletionStore:
     """:class:`~mockserver.storage.CompletionStore` on disk."""
 
-    def __init__(self, database: StateDatabase, capacity: int = MAX_COMPLETIONS) -> None:
+    def __init__(
+        self, database: StateDatabase, capacity: int = MAX_COMPLETIONS, max_bytes: int = MAX_STORE_BYTES
+    ) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self.database = database
 
     def put(
@@ -145,6 +166,10 @@ class PersistentCompletionStore:
     def _save(self, stored: StoredCompletion, *, prune: bool) -> None:
         upsert = (UPSERT_COMPLETION, (stored.body["id"], orjson.dumps(stored.body), orjson.dumps(stored.messages)))
         if prune:
-            self.database.write(upsert, _prune("completions", self.capacity))
+            self.database.write(
+                upsert,
+                _prune("completions", self.capacity),
+                _prune_bytes("completions", "length(body) + length(messages)", self.max_bytes),
+            )
         else:
             self.database.write(upsert)
