@@ -78,7 +78,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(config: Config | None = None) -> WireLayer:
     """Build the mock for ``config`` (defaults if None). ``app.state.mock`` is its :class:`AppState`,
-    ``app.state.openapi`` the document it serves at ``/openapi.json``.
+    ``app.state.openapi.document`` the document it serves at ``/openapi.json``.
 
     The Starlette app is wrapped in the wire layer, which journals every
     request and carries out stream and socket faults.
@@ -90,13 +90,13 @@ def create_app(config: Config | None = None) -> WireLayer:
     # Image URLs point here: public like a provider's signed CDN link, so no key is needed.
     routes.insert(0, Route("/_mock/files/images/{name}", images.serve_file, methods=["GET"], name=images.FILE_ROUTE))
     routes[:0] = admin_routes(state)
-    # The self-description is built from the same tables, once, so it cannot drift from the routes.
-    document = openapi.build_document(state, routes)
-    routes.insert(0, openapi.openapi_route(document))
+    # The self-description is built from the same tables (on first use), so it cannot drift from the routes.
+    described = openapi.OpenApiDocument(state, routes)
+    routes.insert(0, openapi.openapi_route(described))
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.mock = state
-    app.state.openapi = document
+    app.state.openapi = described
     return WireLayer(Dispatcher(app), state.journal, state.control, state.config.seed)

@@ -3,7 +3,7 @@
 The mock's request validation uses hand-written schemas (``schemas/requests``)
 tuned for readable errors; this module is the independent oracle on the other
 side: the official OpenAPI components, vendored in
-``schemas/openai/openapi-subset.json``, answer "would the real contract accept
+``schemas/openai/openapi-components.json``, answer "would the real contract accept
 this?" for responses, chunks and errors the mock produces. Tests use it, and
 so can the server's own ``/openapi.json``.
 """
@@ -21,26 +21,26 @@ from referencing.jsonschema import DRAFT202012
 
 from mockserver.resources import schemas_dir
 
-SUBSET_URI = "urn:mockserver:openai-openapi-subset"
+COMPONENTS_URI = "urn:mockserver:openai-openapi-components"
 
 
 @cache
 def official_document() -> dict[str, Any]:
-    """The vendored subset: ``{"$schema", "$comment", "$defs": {Name: schema}}``."""
-    return orjson.loads((schemas_dir() / "openai" / "openapi-subset.json").read_bytes())
+    """Every vendored component: ``{"$schema", "$comment", "$defs": {Name: schema}}``."""
+    return orjson.loads((schemas_dir() / "openai" / "openapi-components.json").read_bytes())
 
 
 @cache
 def _registry() -> Registry:
     resource = Resource.from_contents(official_document(), default_specification=DRAFT202012)
-    return Registry().with_resource(SUBSET_URI, resource)
+    return Registry().with_resource(COMPONENTS_URI, resource)
 
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
     if name not in official_document()["$defs"]:
-        raise KeyError(f"the official subset has no schema named {name!r}")
-    return Draft202012Validator({"$ref": f"{SUBSET_URI}#/$defs/{name}"}, registry=_registry())
+        raise KeyError(f"the official components have no schema named {name!r}")
+    return Draft202012Validator({"$ref": f"{COMPONENTS_URI}#/$defs/{name}"}, registry=_registry())
 
 
 def official_errors(name: str, instance: Any) -> list[str]:

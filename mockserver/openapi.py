@@ -23,6 +23,7 @@ import copy
 import dataclasses
 import re
 from collections.abc import Iterable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -369,11 +370,26 @@ ROOT_OPERATIONS: dict[tuple[str, str], Any] = {
 }
 
 
-def openapi_route(document: dict[str, Any]) -> Route:
-    """``GET /openapi.json``: the document, encoded once."""
-    encoded = orjson.dumps(document)
+class OpenApiDocument:
+    """The document of one app, built on first use: building it costs more than the rest of start-up."""
+
+    def __init__(self, state: AppState, routes: list[BaseRoute]) -> None:
+        self._state = state
+        self._routes = list(routes)
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        return build_document(self._state, self._routes)
+
+    @cached_property
+    def encoded(self) -> bytes:
+        return orjson.dumps(self.document)
+
+
+def openapi_route(described: OpenApiDocument) -> Route:
+    """``GET /openapi.json``: the document, built and encoded on the first request."""
 
     async def serve(request: Request) -> Response:
-        return Response(encoded, media_type=JSON_MEDIA_TYPE)
+        return Response(described.encoded, media_type=JSON_MEDIA_TYPE)
 
     return Route(OPENAPI_PATH, serve, methods=["GET"], name="openapi")

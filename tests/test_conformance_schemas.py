@@ -112,14 +112,14 @@ def _walk(node: Any) -> Any:
             yield from _walk(value)
 
 
-def test_subset_holds_every_root_and_is_a_valid_2020_12_schema() -> None:
+def test_the_components_hold_every_root_and_are_a_valid_2020_12_schema() -> None:
     document = official_document()
     assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(vendor.ROOTS) <= document["$defs"].keys()
     Draft202012Validator.check_schema(document)
 
 
-def test_subset_is_plain_json_schema() -> None:
+def test_the_components_are_plain_json_schema() -> None:
     """No OpenAPI-only vocabulary survives, and every $ref points inside the file."""
     defs = official_document()["$defs"]
     for node in _walk(defs):

@@ -26,7 +26,7 @@ METHODS = {"get", "post", "delete", "put", "patch"}
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return create_app(Config()).state.openapi
+    return create_app(Config()).state.openapi.document
 
 
 def routed(app: Any) -> set[tuple[str, str]]:
@@ -51,7 +51,7 @@ def test_served_without_a_key_and_equal_to_the_built_document() -> None:
     with MockServer(api_key=["sk-only"]) as server:
         response = httpx2.get(server.origin + "/openapi.json")
         assert response.status_code == 200 and response.headers["content-type"] == "application/json"
-        assert response.json() == server.app.state.openapi
+        assert response.json() == server.app.state.openapi.document
 
 
 def test_valid_openapi_31(document: dict[str, Any]) -> None:
@@ -70,7 +70,7 @@ def test_every_route_is_documented_and_nothing_else(settings: dict[str, Any]) ->
     app = create_app(Config(**settings))
     answering = {(path, method) for path, method in routed(app) if settings.get("control", True)
                  or path not in CONTROL_ROUTES}
-    assert answering == documented(app.state.openapi)
+    assert answering == documented(app.state.openapi.document)
 
 
 def test_every_dialect_mount_is_described(document: dict[str, Any]) -> None:
@@ -119,10 +119,10 @@ def test_response_schemas_are_the_official_ones(document: dict[str, Any]) -> Non
 
 
 def test_security_follows_the_configuration() -> None:
-    plain = create_app(Config()).state.openapi["paths"]
+    plain = create_app(Config()).state.openapi.document["paths"]
     assert plain["/v1/models"]["get"]["security"] == [{"bearer": []}]
     assert plain["/_mock/config"]["get"]["security"] == [] and plain["/openapi.json"]["get"]["security"] == []
-    guarded = create_app(Config(admin_token="t", api_key=["k"])).state.openapi["paths"]
+    guarded = create_app(Config(admin_token="t", api_key=["k"])).state.openapi.document["paths"]
     assert guarded["/_mock/config"]["get"]["security"] == [{"adminToken": []}]
     assert guarded["/_mock/requests"]["get"]["security"] == [{"adminToken": []}, {"bearer": []}]
     assert guarded["/_mock/health"]["get"]["security"] == []

@@ -52,7 +52,7 @@ FUZZ_SETTINGS = settings(
 )
 ALIASES = r"^/(v1|api/openai/v1)/"
 SETTINGS = {"seed": 11, "journal_size": 100, "job_schedule": "0,0"}
-DOCUMENT = create_app(Config(**SETTINGS)).state.openapi
+DOCUMENT = create_app(Config(**SETTINGS)).state.openapi.document
 
 
 @pytest.fixture(scope="module")
