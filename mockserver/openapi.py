@@ -37,7 +37,8 @@ from mockserver.config import Config
 from mockserver.conformance import official_document
 from mockserver.endpoints import endpoints_for
 from mockserver.endpoints.base import Endpoint, Stream
-from mockserver.endpoints.images.edits import MULTIPART_MEDIA_TYPE, form_validator
+from mockserver.endpoints.forms import MULTIPART_MEDIA_TYPE
+from mockserver.endpoints.images.edits import form_validator
 from mockserver.journal import Exchange
 from mockserver.resources import schemas_dir
 

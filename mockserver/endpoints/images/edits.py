@@ -12,20 +12,15 @@ by :mod:`mockserver.images` from the prompt and the uploads' digests.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.asgi.body import check_head, limited
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint, Stream
+from mockserver.endpoints.forms import Upload, read_form
 from mockserver.endpoints.images import generations as images
 from mockserver.endpoints.images.generations import DALL_E_2, DALL_E_3, GPT_IMAGE
 from mockserver.errors import ApiError, invalid_request
@@ -38,13 +33,11 @@ if TYPE_CHECKING:
 
 FILE_FIELDS = ("image", "mask")
 MAX_UPLOADS = 17  # 16 images and a mask
-MAX_FIELDS = 64
 DALL_E_UPLOAD_LIMIT = 4 * 1024 * 1024
 GPT_UPLOAD_LIMIT = 50 * 1024 * 1024
 EDIT_DEFAULT_MODEL = "gpt-image-1.5"
 VARIATION_DEFAULT_MODEL = "dall-e-2"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @cache
@@ -60,71 +53,20 @@ def form_validator(kind: str, *, ignore_unknown: bool = False) -> BodyValidator:
     return BodyValidator(schema)
 
 
+IMAGE_PARTS = "multipart/form-data with the image as a file part"
+
+
+def form_properties(kind: str) -> dict[str, Any]:
+    properties: dict[str, Any] = form_validator(kind).schema["properties"]
+    return properties
+
+
 def validate_form(state: AppState, kind: str, fields: dict[str, Any], uploads: dict[str, list[Upload]]) -> None:
     """The schema check of the text fields (all modes but ``off``), and an image is required."""
     if state.config.validation != "off":
         form_validator(kind, ignore_unknown=state.config.validation == "schema").validate(fields)
     if "image" not in uploads:
         raise invalid_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
-
-
-class Upload:
-    """One uploaded file, read whole (the limits keep it small) and named for errors."""
-
-    def __init__(self, param: str, filename: str, data: bytes) -> None:
-        self.param = param
-        self.filename = filename
-        self.data = data
-
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-
-async def read_form(state: AppState, call: Call, kind: str) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
-    """The text fields (typed per the schema) and the uploads of a multipart request."""
-    limit = state.config.max_body
-    request = Request(call.request.scope, limited(call.request.receive, limit))
-    check_head(call.context.headers, limit, MULTIPART_MEDIA_TYPE, "multipart/form-data with the image as a file part")
-    try:
-        form = await request.form(max_files=MAX_UPLOADS, max_fields=MAX_FIELDS)
-    except HTTPException as error:
-        message = f"We could not parse the multipart body: {error.detail}"
-        raise invalid_request(message, code="invalid_multipart") from None
-    fields: dict[str, Any] = {}
-    uploads: dict[str, list[Upload]] = {}
-    properties = form_validator(kind).schema["properties"]
-    try:
-        for key, value in form.multi_items():
-            name = key.removesuffix("[]")
-            if isinstance(value, UploadFile):
-                param = _param(name, len(uploads.get(name, ())), key)
-                upload = Upload(param, value.filename or "upload", await value.read())
-                uploads.setdefault(name, []).append(upload)
-                value = upload.filename
-            else:
-                value = _typed(value, properties.get(name, {}))
-            if key.endswith("[]") or name in fields:
-                previous = fields.get(name, [])
-                fields[name] = (previous if isinstance(previous, list) else [previous]) + [value]
-            else:
-                fields[name] = value
-    finally:
-        await form.close()
-    return fields, uploads
-
-
-def _param(name: str, position: int, key: str) -> str:
-    return f"{name}[{position}]" if key.endswith("[]") else name
-
-
-def _typed(value: str, schema: dict[str, Any]) -> Any:
-    """A form string as the JSON value the schema expects, when it plainly is one."""
-    kinds = schema.get("type", [])
-    if "integer" in kinds and _INTEGER.fullmatch(value):
-        return int(value)
-    if "boolean" in kinds and value in ("true", "false"):
-        return value == "true"
-    return value
 
 
 def check_uploads(
@@ -263,7 +205,7 @@ def auto_size(width: int, height: int) -> tuple[int, int]:
 
 
 async def edit_images(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    fields, uploads = await read_form(state, call, "image_edit")
+    fields, uploads = await read_form(state, call, form_properties("image_edit"), IMAGE_PARTS, MAX_UPLOADS)
     validate_form(state, "image_edit", fields, uploads)
     strict = state.config.validation == "strict"
     model = fields.get("model") if isinstance(fields.get("model"), str) else EDIT_DEFAULT_MODEL
@@ -289,7 +231,7 @@ async def edit_images(state: AppState, call: Call, body: Any, decision: Decision
 
 
 async def create_variations(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    fields, uploads = await read_form(state, call, "image_variation")
+    fields, uploads = await read_form(state, call, form_properties("image_variation"), IMAGE_PARTS, MAX_UPLOADS)
     validate_form(state, "image_variation", fields, uploads)
     model = fields.get("model") if isinstance(fields.get("model"), str) else VARIATION_DEFAULT_MODEL
     if state.config.validation == "strict" and images.family_of(model, fields) != DALL_E_2:
@@ -303,7 +245,6 @@ async def create_variations(state: AppState, call: Call, body: Any, decision: De
     return await images.images_response(state, call, order)
 
 
-MULTIPART_MEDIA_TYPE = "multipart/form-data"
 EDIT_EVENTS = Stream(("ImageEditStreamEvent",), ("image_edit.partial_image", "image_edit.completed"))
 ENDPOINTS = (
     Endpoint("images.edit", "image_edits", "POST", "/images/edits", edit_images, response="ImagesResponse",
