@@ -9,6 +9,7 @@ document), and the pipeline each route runs. See ``docs/architecture.md``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,6 +26,7 @@ from mockserver.config import Config, ConfigError
 from mockserver.dialects.dialect import Dialect
 from mockserver.endpoints import GROUPS, endpoints_for
 from mockserver.endpoints.images import generations as images
+from mockserver.endpoints.spec import SpecTable
 from mockserver.errors import ApiError
 from mockserver.pipeline import make_route_handler
 from mockserver.state import AppState
@@ -36,11 +38,44 @@ def dialect_routes(state: AppState, dialect: Dialect) -> list[BaseRoute]:
     unknown = sorted(dialect.endpoints - GROUPS)
     if unknown:
         raise ConfigError(f"dialect {dialect.name!r} lists unknown endpoint groups {unknown}; known: {sorted(GROUPS)}")
-    return [
+    endpoints = endpoints_for(dialect.endpoints)
+    routes: list[BaseRoute] = [
         Route(endpoint.path, make_route_handler(state, dialect, endpoint), methods=[endpoint.method],
               name=endpoint.name)
-        for endpoint in endpoints_for(dialect.endpoints)
+        for endpoint in endpoints if endpoint.operation is None
     ]
+    spec = [endpoint for endpoint in endpoints if endpoint.operation is not None]
+    if spec:
+        declared = [endpoint for endpoint in endpoints if endpoint.operation is None]
+        routes.append(_spec_route(state, dialect, SpecTable(spec, declared)))
+    return routes
+
+
+def _spec_route(state: AppState, dialect: Dialect, table: SpecTable) -> SpecRoute:
+    """The last route of a mount: the spec engine's operations, matched by :class:`SpecTable`."""
+    handlers: dict[str, Callable[[Request], Awaitable[Response]]] = {}
+
+    async def run(request: Request) -> Response:
+        path = "/" + request.path_params["spec_path"]
+        endpoint, params, allowed = table.match(request.method, path)
+        if endpoint is None:
+            headers = {"Allow": ", ".join(sorted(set(allowed)))} if allowed else None
+            raise HTTPException(405 if allowed else 404, headers=headers)
+        handler = handlers.get(endpoint.name)
+        if handler is None:
+            handler = handlers[endpoint.name] = make_route_handler(state, dialect, endpoint)
+        request.scope["path_params"] = params
+        return await handler(request)
+
+    return SpecRoute(table, run)
+
+
+class SpecRoute(Route):
+    """The catch-all route of a mount's spec endpoints; ``table`` says which operations it answers."""
+
+    def __init__(self, table: SpecTable, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        super().__init__("/{spec_path:path}", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"], name="spec")
+        self.table = table
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -43,6 +43,13 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"{COMPONENTS_URI}#/$defs/{name}"}, registry=_registry())
 
 
+def schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator of ``schema``, whose ``#/$defs/X`` references name official components (as in
+    ``schemas/openai/operations.json``)."""
+    text = orjson.dumps(schema).replace(b'"#/$defs/', f'"{COMPONENTS_URI}#/$defs/'.encode())
+    return Draft202012Validator(orjson.loads(text), registry=_registry())
+
+
 def official_errors(name: str, instance: Any) -> list[str]:
     """Every way ``instance`` breaks official schema ``name``, as ``"$.path: message"``.
 

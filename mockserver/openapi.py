@@ -39,6 +39,7 @@ from mockserver.endpoints import endpoints_for
 from mockserver.endpoints.base import Endpoint, Stream
 from mockserver.endpoints.forms import MULTIPART_MEDIA_TYPE
 from mockserver.endpoints.images.edits import form_validator
+from mockserver.generation import media
 from mockserver.journal import Exchange
 from mockserver.resources import schemas_dir
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from mockserver.state import AppState
 
 OPENAPI_PATH = "/openapi.json"
+SPEC_TAG = "spec-engine"
 # The admin routes --no-control turns off (they answer 404): left out of the document then.
 CONTROL_ROUTES = frozenset({"/_mock/requests", "/_mock/script", "/_mock/reset", "/_mock/config"})
 OPENAPI = "3.1.0"
@@ -161,9 +163,18 @@ def openapi_path(path: str) -> str:
     return _CONVERTER.sub(r"{\1}", path)
 
 
+def _spec_media(media: dict[str, Any]) -> dict[str, Any]:
+    """A spec operation's media types and schemas, references made document-wide."""
+    text = orjson.dumps({name: {"schema": schema} for name, schema in media.items()})
+    converted: dict[str, Any] = orjson.loads(text.replace(b'"#/$defs/', b'"#/components/schemas/'))
+    return converted
+
+
 def _operation(
     state: AppState, prefix: str, dialect: str, endpoint: Endpoint, schemas: dict[str, Any]
 ) -> dict[str, Any]:
+    if endpoint.operation is not None:
+        return _spec_operation(state, prefix, dialect, endpoint)
     ok = _ok(endpoint)
     statuses = ["400", "401", "404"]
     if endpoint.reads_body or endpoint.form is not None:
@@ -190,6 +201,34 @@ def _operation(
     if body is not None:
         operation["requestBody"] = body
     return operation
+
+
+def _spec_operation(state: AppState, prefix: str, dialect: str, endpoint: Endpoint) -> dict[str, Any]:
+    """An operation the spec engine answers, documented with the spec's own parameters and schemas."""
+    operation = endpoint.operation
+    assert operation is not None
+    statuses = ["400", "401", "404", *(["413", "415"] if operation.request else []),
+                *(["429"] if endpoint.generation else [])]
+    content = _spec_media(operation.response_media)
+    if operation.id == "createSpeech":  # the live API labels the audio by its format, not as octet-stream
+        content.update((mime, {"schema": {"type": "string", "format": "binary"}}) for mime in media.audio_mimes())
+    responses = {str(operation.status): {"description": "OK", "content": content}}
+    responses.update((status, _json(ref("ErrorResponse"), ERROR_STATUSES[status])) for status in statuses)
+    for response in responses.values():
+        response["headers"] = copy.deepcopy(COMMON_HEADERS)
+    documented: dict[str, Any] = {
+        "operationId": f"{prefix.strip('/').replace('/', '_')}:{endpoint.name}",
+        "tags": [dialect, SPEC_TAG],
+        "summary": f"{operation.id} ({dialect}, answered by the spec engine)",
+        "security": [{"bearer": []}],
+        "responses": responses,
+    }
+    query = [copy.deepcopy(parameter) for parameter in operation.parameters if parameter["in"] == "query"]
+    documented["parameters"] = _path_parameters(endpoint.path) + orjson.loads(
+        orjson.dumps(query).replace(b'"#/$defs/', b'"#/components/schemas/'))
+    if operation.request:
+        documented["requestBody"] = {"required": True, "content": _spec_media(operation.request)}
+    return documented
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:

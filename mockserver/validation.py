@@ -28,7 +28,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError
+from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from mockserver.errors import ApiError, invalid_request
 from mockserver.resources import schemas_dir
@@ -286,6 +286,13 @@ class BodyValidator:
     def _const(self, branch: dict[str, Any], key: str) -> Any:
         prop = branch.get("properties", {}).get(key)
         return None if prop is None else self._resolve(prop).get("const")
+
+
+def describe(error: Any) -> ApiError:
+    """A jsonschema ``ValidationError`` as the 400 OpenAI answers, naming the field (``param``)."""
+    if error.context:
+        error = best_match(error.context)
+    return _describe(error)
 
 
 def _describe(error: Any) -> ApiError:

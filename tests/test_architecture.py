@@ -31,7 +31,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "mockserver.generation": ("core", "mockserver.dialects", "mockserver.control.decision"),
     "mockserver.asgi": ("core", "mockserver.control"),
     "mockserver.endpoints": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation",
-                             "mockserver.control", "mockserver.generation", "mockserver.asgi", "mockserver.state"),
+                             "mockserver.conformance", "mockserver.control", "mockserver.generation",
+                             "mockserver.asgi", "mockserver.state"),
 }
 
 

@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from mockserver import MockServer
-from mockserver.app import create_app
+from mockserver.app import SpecRoute, create_app
 from mockserver.config import Config
 from mockserver.conformance import official_document
 from mockserver.openapi import CONTROL_ROUTES, openapi_path
@@ -38,6 +38,9 @@ def routed(app: Any) -> set[tuple[str, str]]:
         children = [(route.path, child) for child in route.routes] if isinstance(route, Mount) else [("", route)]
         for prefix, child in children:
             assert isinstance(child, Route)
+            if isinstance(child, SpecRoute):  # one route for the operations the spec engine answers
+                found.update((prefix + endpoint.path, endpoint.method.lower()) for endpoint in child.table.endpoints)
+                continue
             for method in (child.methods or set()) - {"HEAD"}:
                 found.add((openapi_path(prefix + child.path), method.lower()))
     return found

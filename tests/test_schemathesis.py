@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from mockserver import MockServer
 from mockserver.app import create_app
 from mockserver.config import Config
+from mockserver.openapi import SPEC_TAG
 
 API_KEY = "sk-schemathesis"
 CHECKS = [
@@ -82,19 +83,34 @@ def _call(case: schemathesis.Case, server: MockServer) -> None:
     )
 
 
-@schema.include(tag="openai", path_regex="/chat/completions").parametrize()
+hand_written = schema.exclude(tag=SPEC_TAG)
+
+
+@hand_written.include(tag="openai", path_regex="/chat/completions").parametrize()
 @FUZZ_SETTINGS
 def test_openai_chat_and_stored_completions_conform(case: schemathesis.Case, fuzzed: MockServer) -> None:
     _call(case, fuzzed)
 
 
-@schema.include(tag="openai").exclude(path_regex="/chat/completions").parametrize()
+@hand_written.include(tag="openai").exclude(path_regex="/chat/completions").parametrize()
 @FUZZ_SETTINGS
 def test_openai_models_embeddings_and_images_conform(case: schemathesis.Case, fuzzed: MockServer) -> None:
     _call(case, fuzzed)
 
 
-@schema.exclude(tag="openai").parametrize()
+@hand_written.exclude(tag="openai").parametrize()
 @FUZZ_SETTINGS
 def test_other_dialects_and_admin_conform(case: schemathesis.Case, fuzzed: MockServer) -> None:
+    _call(case, fuzzed)
+
+
+SPEC_SETTINGS = settings(FUZZ_SETTINGS, max_examples=int(os.environ.get("MOCKSERVER_SPEC_FUZZ_EXAMPLES", "3")))
+SPEC_PHASES = schemathesis.Config.from_dict({"phases": {"coverage": {"enabled": False}}})
+spec_engine = schemathesis.openapi.from_dict(DOCUMENT, config=SPEC_PHASES).exclude(path_regex=ALIASES)
+
+
+@spec_engine.include(tag=SPEC_TAG).parametrize()
+@SPEC_SETTINGS
+def test_spec_engine_operations_conform(case: schemathesis.Case, fuzzed: MockServer) -> None:
+    """The operations the spec engine answers, from the spec's own schemas: examples and a short fuzz each."""
     _call(case, fuzzed)

@@ -23,6 +23,7 @@ from mockserver.control.decision import Decision
 from mockserver.dialects.dialect import Dialect
 
 if TYPE_CHECKING:
+    from mockserver.endpoints.spec.operations import Operation
     from mockserver.journal import Exchange
     from mockserver.state import AppState
 
@@ -88,3 +89,4 @@ class Endpoint:
     query: tuple[dict[str, Any], ...] = ()
     generation: bool = False
     reads_body: bool = True
+    operation: Operation | None = None  # the spec's operation, for the endpoints the spec engine answers

@@ -561,3 +561,8 @@ def audio_clip(seed: bytes, fmt: str, seconds: float) -> bytes:
 def audio_mime(fmt: str) -> str:
     """The Content-Type for a clip in ``fmt``."""
     return _audio_format(fmt)[1]
+
+
+def audio_mimes() -> list[str]:
+    """Every Content-Type a clip can have."""
+    return sorted({mime for _, mime in _AUDIO.values()})

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from mockserver.config import ConfigError
 from mockserver.storage.memory import IdSet, MemoryCompletionStore, MemoryJobStore
 from mockserver.storage.records import MAX_STORE_BYTES, Job, StoredCompletion
+from mockserver.storage.resources import ResourceStore
 from mockserver.storage.sqlite import PersistentCompletionStore, PersistentJobStore, StateDatabase
 
 
@@ -59,25 +60,29 @@ class Stores:
     completions: CompletionStore
     jobs: JobStore
     deleted_models: IdSet = field(default_factory=IdSet)
+    resources: ResourceStore = field(default_factory=ResourceStore)
 
     def clear(self) -> None:
         """Empty every store (``POST /_mock/reset``, ``MockServer.reset()``, the plugin before each test)."""
         self.completions.clear()
         self.jobs.clear()
         self.deleted_models.clear()
+        self.resources.clear()
 
 
 def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES) -> Stores:
     """The stores of one server: in memory, or on disk under ``state_dir``; each holds at most ``max_bytes``."""
     if not state_dir:
-        return Stores(MemoryCompletionStore(max_bytes=max_bytes), MemoryJobStore(max_bytes=max_bytes))
+        return Stores(MemoryCompletionStore(max_bytes=max_bytes), MemoryJobStore(max_bytes=max_bytes),
+                      resources=ResourceStore(max_bytes))
     try:
         database = StateDatabase(state_dir)
     except (OSError, sqlite3.Error) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise ConfigError(f"--state-dir {state_dir}: cannot keep state there: {reason}") from None
     return Stores(
-        PersistentCompletionStore(database, max_bytes=max_bytes), PersistentJobStore(database, max_bytes=max_bytes)
+        PersistentCompletionStore(database, max_bytes=max_bytes), PersistentJobStore(database, max_bytes=max_bytes),
+        resources=ResourceStore(max_bytes),
     )
 
 

@@ -216,6 +216,7 @@ def operations(spec: dict[str, Any]) -> dict[str, Any]:
                     if status.startswith("2") and "$ref" not in response
                 },
                 "id_prefix": _example_id_prefix(operation),
+                "example_object": _example_object(operation),
             })
     return {"$comment": _generated(spec), "operations": found}
 
@@ -226,11 +227,23 @@ def _contents(body: dict[str, Any] | None) -> dict[str, Any]:
     return {media: convert(content.get("schema", {})) for media, content in (body.get("content") or {}).items()}
 
 
+_EXAMPLE_OBJECT = re.compile(r'"object"\s*:\s*"([A-Za-z_.]+)"')
+
+
 def _example_id_prefix(operation: dict[str, Any]) -> str | None:
+    return _example_match(operation, _EXAMPLE_ID)
+
+
+def _example_object(operation: dict[str, Any]) -> str | None:
+    """The ``object`` the documented example answers with first (the spec often types it a plain string)."""
+    return _example_match(operation, _EXAMPLE_OBJECT)
+
+
+def _example_match(operation: dict[str, Any], pattern: re.Pattern[str]) -> str | None:
     examples = operation.get("x-oaiMeta", {}).get("examples")
     for example in examples if isinstance(examples, list) else [examples]:
         response = example.get("response") if isinstance(example, dict) else None
-        match = _EXAMPLE_ID.search(response) if isinstance(response, str) else None
+        match = pattern.search(response) if isinstance(response, str) else None
         if match:
             return match.group(1)
     return None

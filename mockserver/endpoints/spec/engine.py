@@ -1,0 +1,460 @@
+"""The spec engine: every operation of OpenAI's spec that no hand-written endpoint implements.
+
+Each request is one :class:`~mockserver.endpoints.spec.operations.Operation`, and what
+the engine does follows from its kind:
+
+- ``create``: an answer generated from the response schema (seeded by the request, so
+  the same request gives the same answer), with the id prefix the real API uses, the
+  request's own fields where the answer has them, and the time now; it is kept in its
+  collection (``/files``, ``/vector_stores/vs_1/files``). A file upload keeps its bytes.
+- ``retrieve`` returns what was created; ``update`` merges what was sent; ``delete``
+  answers the spec's deleted object and forgets the resource and what is nested under
+  it; then each is a 404 in OpenAI's words. ``list`` pages the collection, newest
+  first unless ``order=asc``, with ``after``, ``before`` and ``limit``.
+- an ``action`` on a resource (``cancel``, ``complete``...) answers the resource with the
+  status the action names when the answer is that resource, else a generated answer.
+- ``content`` returns the bytes a file was uploaded with; a ``call`` is generated.
+
+With ``--validation schema`` (contract tests) an unknown id is synthesized instead of a
+404. Bodies are checked against the official request schema unless ``--validation off``.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from jsonschema import Draft202012Validator
+from starlette.responses import Response
+
+from mockserver.asgi.body import read_json
+from mockserver.asgi.responses import json_response
+from mockserver.conformance import official_document, schema_validator
+from mockserver.control.decision import Decision
+from mockserver.determinism import Identity, digest, rng
+from mockserver.endpoints.base import Call
+from mockserver.endpoints.forms import Upload, read_form
+from mockserver.endpoints.spec.operations import (
+    CALL,
+    CONTENT,
+    CREATE,
+    DELETE,
+    JSON,
+    LIST,
+    RETRIEVE,
+    UPDATE,
+    Operation,
+)
+from mockserver.errors import ApiError, invalid_request
+from mockserver.generation import jsongen, media
+from mockserver.validation import describe
+
+if TYPE_CHECKING:
+    from mockserver.state import AppState
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 10_000
+ACTION_STATUSES = {
+    "cancel": ("cancelled", "canceled", "cancelling"),
+    "complete": ("completed",),
+    "pause": ("paused",),
+    "resume": ("running", "in_progress"),
+    "archive": ("archived",),
+    "accept": ("accepted", "active"),
+    "hangup": ("completed", "ended"),
+    "reject": ("rejected",),
+}
+"""The status an action leaves its resource in: the first of these the resource's schema allows."""
+
+
+async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
+    operation = call.endpoint.operation
+    assert operation is not None, "the spec engine serves spec endpoints only"
+    params = dict(call.request.path_params)
+    body, uploads = await _read_body(state, call, operation, body)
+    if state.config.validation != "off":
+        _validate(operation, body)
+    resources = state.stores.resources
+    collection = _concrete(operation.collection, params)
+    _require_parent(state, operation, params)
+    resource_id = params.get(_item_parameter(operation)) if operation.kind not in (CREATE, LIST, CALL) else None
+    if operation.kind == CREATE and operation.response_schema is None:
+        return _bytes_answer(state, operation, body)  # a realtime call's SDP answer
+    if operation.kind == CREATE:
+        answer = _generate(state, operation, body, params)
+        answer = _shape(state, operation, answer, body, _new_id(state, operation, body, params), params, uploads)
+        if "id" in answer:
+            resources.put(collection, answer["id"], answer)
+            upload = _single_upload(uploads)
+            if upload is not None:
+                resources.put_content(answer["id"], upload.data)
+        return _answer(operation, answer)
+    if operation.kind == LIST:
+        return _answer(operation, _page(state, operation, body, params, resources.items(collection), call))
+    if operation.kind == CALL:
+        if operation.response_schema is None:
+            return _bytes_answer(state, operation, body)
+        return _answer(operation, _shape(state, operation, _generate(state, operation, body, params), body, None,
+                                         params, uploads))
+    assert resource_id is not None
+    stored = resources.get(collection, resource_id)
+    if stored is None:
+        stored = _missing(state, operation, collection, resource_id, body, params)
+    if operation.kind == RETRIEVE:
+        return _answer(operation, stored)
+    if operation.kind == UPDATE:
+        merged = {**stored, **{key: value for key, value in body.items() if key in _properties(operation)}}
+        if _errors(operation, merged):
+            merged = stored
+        resources.put(collection, resource_id, merged)
+        return _answer(operation, merged)
+    if operation.kind == DELETE:
+        if resources.get(collection, resource_id) is not None:
+            resources.delete(collection, resource_id)
+        deleted = _generate(state, operation, body, params)
+        deleted.update({key: value for key, value in (("id", resource_id), ("deleted", True))
+                        if key in _properties(operation)})
+        return _answer(operation, deleted)
+    if operation.kind == CONTENT:
+        content = resources.content(resource_id)
+        if content is not None:
+            return Response(content, media_type="application/octet-stream")
+        if operation.response_schema is None:
+            return _bytes_answer(state, operation, body)
+        return _answer(operation, _generate(state, operation, body, params))
+    return _answer(operation, _act(state, operation, body, params, collection, resource_id, stored))
+
+
+def _act(
+    state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str], collection: str,
+    resource_id: str, stored: dict[str, Any],
+) -> dict[str, Any]:
+    """An action: the resource itself, in the status the action names, when the answer is the resource."""
+    answer = _generate(state, operation, body, params)
+    if (operation.example_object or answer.get("object")) != stored.get("object") or "id" not in answer:
+        return _shape(state, operation, answer, body, None, params)
+    updated = {**stored, **{key: value for key, value in body.items() if key in stored}}
+    verb = operation.segments[-1]
+    for status in ACTION_STATUSES.get(verb, ()):
+        candidate = {**updated, "status": status}
+        if not _errors(operation, candidate):
+            updated = candidate
+            break
+    state.stores.resources.put(collection, resource_id, updated)
+    return updated
+
+
+# --- reading and checking the body ------------------------------------------------------------------------
+
+
+async def _read_body(
+    state: AppState, call: Call, operation: Operation, parsed: Any
+) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
+    """The body as a dict (empty when there is none) and its uploads (multipart only)."""
+    if not call.endpoint.reads_body and operation.request:
+        content_type = call.header("content-type") or ""
+        if content_type.startswith("multipart/") or operation.json_request is None:
+            schema = operation.form_request or {}
+            fields, uploads = await read_form(state, call, _resolved(schema).get("properties", {}))
+            _journal(call, fields)
+            return fields, uploads
+        parsed = await read_json(call.request, state.config.max_body)
+        _journal(call, parsed)
+    if parsed is None:
+        return {}, {}
+    if not isinstance(parsed, dict):
+        raise invalid_request("Request body must be a JSON object.", code="invalid_type")
+    return parsed, {}
+
+
+def _journal(call: Call, body: Any) -> None:
+    exchange = call.exchange
+    if exchange is not None and isinstance(body, dict):
+        exchange.keep_body(body, call.context.body_bytes, call.context.body_preview)
+        model = body.get("model")
+        exchange.model = model if isinstance(model, str) else None
+
+
+def _validate(operation: Operation, body: dict[str, Any]) -> None:
+    media_type, schema = next(iter(operation.request.items()), (None, None))
+    if schema is None:
+        return
+    if media_type != JSON:
+        required = _resolved(schema).get("required", [])
+        for name in required:
+            if name not in body:
+                raise invalid_request(f"Missing required parameter: '{name}'.", param=name,
+                                      code="missing_required_parameter")
+        return
+    error = next(iter(_request_validator(operation.id, media_type).iter_errors(body)), None)
+    if error is not None:
+        raise describe(error)
+
+
+@cache
+def _request_validator(operation_id: str, media_type: str) -> Draft202012Validator:
+    operation = _by_id(operation_id)
+    return schema_validator(operation.request[media_type])
+
+
+@cache
+def _response_validator(operation_id: str) -> Draft202012Validator:
+    schema = _by_id(operation_id).response_schema
+    assert schema is not None
+    return schema_validator(schema)
+
+
+@cache
+def _by_id(operation_id: str) -> Operation:
+    from mockserver.endpoints.spec.operations import load_operations
+
+    return next(operation for operation in load_operations() if operation.id == operation_id)
+
+
+def _errors(operation: Operation, answer: Any) -> bool:
+    return operation.response_schema is not None and next(
+        iter(_response_validator(operation.id).iter_errors(answer)), None) is not None
+
+
+# --- generating and shaping the answer ---------------------------------------------------------------------
+
+
+def _generate(state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    """A JSON answer valid against the operation's response schema, drawn from the request's digest."""
+    schema = operation.response_schema
+    if schema is None:
+        return {}
+    seed = digest({"operation": operation.id, "params": params, "body": body}, state.config.seed)
+    root = {"$defs": official_document()["$defs"], **schema}
+    try:
+        answer = jsongen.generate(root, rng(seed, "spec"))
+    except jsongen.SchemaUnsupported as failure:  # a schema the generator cannot satisfy is the mock's gap
+        raise ApiError(501, f"The mock cannot generate an answer for {operation.method} {operation.path}: "
+                       f"{failure}.", type="server_error", code="not_implemented") from None
+    return answer if isinstance(answer, dict) else {"value": answer}
+
+
+SETTLED = ("completed", "processed", "succeeded", "active", "ready", "available")
+"""The status a new resource reports, the first its schema allows: the mock does no work to wait for."""
+NOT_YET = ("error", "errors", "last_error", "incomplete_details", "status_details", "failed_at", "cancelled_at",
+           "canceled_at", "expired_at", "cancelling_at", "finalizing_at", "in_progress_at", "started_at")
+"""Fields a settled resource has no value for yet: null where the schema allows it."""
+
+
+def _shape(
+    state: AppState, operation: Operation, answer: dict[str, Any], body: dict[str, Any], resource_id: str | None,
+    params: dict[str, str] | None = None, uploads: dict[str, list[Upload]] | None = None,
+) -> dict[str, Any]:
+    """The generated answer made to say what the request said, where each change keeps it valid: the id, the
+    request's own fields and path parameters (``thread_id``), an upload's name and size, the time now, a
+    settled status and nothing in its error fields."""
+    properties = _properties(operation)
+    now = state.identity.created()
+    changes: dict[str, Any] = {}
+    if resource_id is not None and "id" in properties:
+        changes["id"] = resource_id
+    if operation.example_object is not None and "object" in properties and operation.kind != LIST:
+        changes["object"] = operation.example_object
+    for key in ("created_at", "created"):
+        if key in properties:
+            changes[key] = now
+    changes.update((key, value) for key, value in (params or {}).items() if key in properties)
+    changes.update((key, copy.deepcopy(value)) for key, value in body.items()
+                   if key in properties and key not in ("id", "object"))
+    upload = _single_upload(uploads or {})
+    if upload is not None:
+        changes.update((key, value) for key, value in (("filename", upload.filename), ("bytes", len(upload.data)))
+                       if key in properties)
+    status = _allowed(properties.get("status", {}))
+    settled = next((value for value in SETTLED if value in status), None)
+    if settled is not None:
+        changes["status"] = settled
+        if f"{settled}_at" in properties:
+            changes[f"{settled}_at"] = now
+    changes.update((key, None) for key in NOT_YET if key in answer)
+    changes.update((key, now) for key, value in answer.items()
+                   if key.endswith("_at") and key not in changes and type(value) is int)
+    shaped = {**answer, **changes}
+    if not _errors(operation, shaped):
+        return shaped
+    kept = dict(answer)  # keep each change that leaves the answer valid
+    for key, value in changes.items():
+        trial = {**kept, key: value}
+        if not _errors(operation, trial):
+            kept = trial
+    required = set(_resolved(operation.response_schema or {}).get("required", []))
+    for key in NOT_YET:  # an optional field that cannot be null is better left out than made up
+        if kept.get(key) is not None and key not in required:
+            del kept[key]
+    return kept
+
+
+def _allowed(schema: dict[str, Any]) -> list[Any]:
+    """The values an enum-like property schema (or a ``$ref`` / ``anyOf`` of them) allows."""
+    schema = _resolved(schema)
+    values = list(schema.get("enum", [])) + ([schema["const"]] if "const" in schema else [])
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        values += _allowed(branch)
+    return values
+
+
+def _page(
+    state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str],
+    items: list[dict[str, Any]], call: Call,
+) -> dict[str, Any]:
+    query = call.request.query_params
+    order = query.get("order") or (operation.query("order") or {}).get("schema", {}).get("default", "desc")
+    limit = _limit(query.get("limit"), operation)
+    ordered = items[::-1] if order != "asc" else items
+    ids = [item.get("id") for item in ordered]
+    start = ids.index(query["after"]) + 1 if query.get("after") in ids else 0
+    end = ids.index(query["before"]) if query.get("before") in ids else len(ordered)
+    page = ordered[start:end]
+    window = page[:limit]
+    answer = _generate(state, operation, body, params)
+    properties = _properties(operation)
+    listed: dict[str, Any] = {key: value for key, value in answer.items() if key in properties}
+    listed["data"] = window
+    if "object" in properties and not _allowed(properties["object"]):  # a page the schema does not name
+        listed["object"] = "list"
+    for key, value in (("first_id", window[0].get("id") if window else None),
+                       ("last_id", window[-1].get("id") if window else None), ("has_more", len(page) > limit)):
+        if key in properties:
+            listed[key] = value
+    if _errors(operation, listed) and listed.get("first_id") is None:
+        listed = {key: value for key, value in listed.items() if key not in ("first_id", "last_id")}
+        listed.update({key: answer[key] for key in ("first_id", "last_id") if key in answer})
+    return listed
+
+
+def _limit(raw: str | None, operation: Operation) -> int:
+    if raw is None:
+        default = (operation.query("limit") or {}).get("schema", {}).get("default", DEFAULT_PAGE)
+        return min(int(default), MAX_PAGE)
+    if not raw.isdigit():
+        raise invalid_request(f"Invalid 'limit': expected a whole number, got '{raw}'.", param="limit",
+                              code="invalid_value")
+    return min(int(raw), MAX_PAGE)
+
+
+def _missing(
+    state: AppState, operation: Operation, collection: str, resource_id: str, body: dict[str, Any],
+    params: dict[str, str],
+) -> dict[str, Any]:
+    """A 404 in OpenAI's words; with ``--validation schema``, a resource made up for the id instead."""
+    if not state.synthesize_missing:
+        raise ApiError(404, f"No {_noun(operation.collection)} found with id '{resource_id}'.",
+                       param=_item_parameter(operation), code="not_found")
+    made = _generate(state, operation, body, params)
+    if "id" in made:
+        made["id"] = resource_id
+    return made
+
+
+def _require_parent(state: AppState, operation: Operation, params: dict[str, str]) -> None:
+    """A nested collection needs its parent (``/vector_stores/{id}/files`` its vector store), where the spec
+    lets clients create that parent; otherwise a 404, as for the parent itself."""
+    segments = operation.collection.strip("/").split("/")
+    if len(segments) < 3 or not segments[-2].startswith("{") or state.synthesize_missing:
+        return
+    parent_collection = "/" + "/".join(segments[:-2])
+    if parent_collection not in _creatable():
+        return
+    parent_parameter = segments[-2].strip("{}")
+    parent_id = params[parent_parameter]
+    if state.stores.resources.get(_concrete(parent_collection, params), parent_id) is None:
+        raise ApiError(404, f"No {_noun(parent_collection)} found with id '{parent_id}'.", param=parent_parameter,
+                       code="not_found")
+
+
+@cache
+def _creatable() -> frozenset[str]:
+    from mockserver.endpoints.spec.operations import load_operations
+
+    return frozenset(operation.collection for operation in load_operations() if operation.kind == CREATE)
+
+
+def _new_id(state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str]) -> str:
+    """A new resource's id: the real API's prefix and a seeded tail; a file attached to a collection of files
+    (``/vector_stores/{id}/files``) keeps its file's id, as there."""
+    if operation.collection.endswith("/files") and isinstance(body.get("file_id"), str):
+        return body["file_id"]
+    prefix = operation.id_prefix or _fallback_prefix(operation.collection)
+    salt = state.identity.salt(digest({"create": operation.id, "params": params, "body": body}, state.config.seed))
+    return Identity.make_id(prefix, salt, 24)
+
+
+def _fallback_prefix(collection: str) -> str:
+    word = collection.rstrip("/").rsplit("/", 1)[-1].removesuffix("s")
+    return (word or "obj") + "_"
+
+
+def _bytes_answer(state: AppState, operation: Operation, body: dict[str, Any]) -> Response:
+    """A call whose answer is bytes: speech is real audio; anything else the seeded text the spec allows."""
+    material = digest({"operation": operation.id, "body": body}, state.config.seed)
+    if operation.path == "/audio/speech":
+        fmt = body.get("response_format") or "mp3"
+        try:
+            data = media.audio_clip(material, fmt, 1.0)
+        except ValueError:
+            raise invalid_request(f"The mock cannot make '{fmt}' audio.", param="response_format",
+                                  code="invalid_value") from None
+        return Response(data, media_type=media.audio_mime(fmt))
+    media_type = next(iter(operation.response_media), "text/plain")
+    if media_type == JSON:  # a JSON string, as the spec types some downloads
+        return json_response(material.hex(), operation.status)
+    return Response(material.hex().encode(), status_code=operation.status, media_type=media_type)
+
+
+def _answer(operation: Operation, answer: dict[str, Any]) -> Response:
+    return json_response(answer, operation.status)
+
+
+# --- schema and path helpers --------------------------------------------------------------------------------
+
+
+def _properties(operation: Operation) -> dict[str, Any]:
+    return _resolved(operation.response_schema or {}).get("properties", {})
+
+
+def _resolved(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema's own object shape: through a top-level ``$ref`` and ``allOf``, properties merged."""
+    defs = official_document()["$defs"]
+    seen = 0
+    while "$ref" in schema and seen < 16:
+        schema = defs.get(schema["$ref"].removeprefix("#/$defs/"), {})
+        seen += 1
+    if "allOf" in schema:
+        merged: dict[str, Any] = {"properties": {}, "required": []}
+        for part in schema["allOf"]:
+            part = _resolved(part)
+            merged["properties"].update(part.get("properties", {}))
+            merged["required"] += part.get("required", [])
+        merged["properties"].update(schema.get("properties", {}))
+        return merged
+    return schema
+
+
+def _noun(collection: str) -> str:
+    """``/vector_stores`` -> ``vector store``: what a 404 calls one of the collection's resources."""
+    return collection.rstrip("/").rsplit("/", 1)[-1].removesuffix("s").replace("_", " ")
+
+
+def _item_parameter(operation: Operation) -> str:
+    """The path parameter naming the resource an item operation is about."""
+    segments = operation.segments
+    last = segments[-1] if segments[-1].startswith("{") else segments[-2]
+    return last.strip("{}")
+
+
+def _concrete(template: str, params: dict[str, str]) -> str:
+    for name, value in params.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def _single_upload(uploads: dict[str, list[Upload]]) -> Upload | None:
+    files = [upload for found in uploads.values() for upload in found]
+    return files[0] if len(files) == 1 else None
+
