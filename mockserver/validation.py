@@ -28,7 +28,7 @@ from typing import Any
 import jsonschema_rs
 import orjson
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
+from jsonschema.exceptions import SchemaError, ValidationError
 
 from mockserver.errors import ApiError, invalid_request
 from mockserver.resources import schemas_dir
@@ -289,9 +289,14 @@ class BodyValidator:
 
 
 def describe(error: Any) -> ApiError:
-    """A jsonschema ``ValidationError`` as the 400 OpenAI answers, naming the field (``param``)."""
-    if error.context:
-        error = best_match(error.context)
+    """A jsonschema ``ValidationError`` as the 400 OpenAI answers, naming the field (``param``).
+
+    A union's error stands for its branches' errors: the deepest one of a branch the value's type fits
+    names what is wrong (an object that misses a field is not "expected null").
+    """
+    while error.context:
+        fitting = [branch for branch in error.context if branch.validator != "type"] or list(error.context)
+        error = max(fitting, key=lambda branch: len(branch.absolute_path))
     return _describe(error)
 
 

@@ -1,7 +1,9 @@
-"""The openai SDK's own generated API tests pass against the mock (``--validation schema``).
+"""The openai SDK's own generated API tests, all of them, against the mock (``--validation schema``).
 
-Two groups of those tests cannot pass against the real API either, and are
-the only failures allowed here (see README, "SDK conformance"):
+At least 95 % of the tests that call an operation the pinned spec documents pass (the others call
+operations beyond it, and get a 404 ``unknown_url``: each such path is checked against the spec). The
+operations implemented by hand pass whole, but for two groups of tests that cannot pass against the real
+API either (see docs/openai-api.md, "The SDK's own tests"):
 
 - ``chat.completions.messages.list``: the SDK (and the spec's schema) types
   stored messages as ``role: "assistant"`` only and its test helper checks that
@@ -21,7 +23,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sdk_conformance import fetch_sdk_tests, run_sdk_tests
+from sdk_conformance import HAND_WRITTEN_FILES, beyond_the_spec, fetch_sdk_tests, run_sdk_tests
 
 from mockserver import MockServer
 
@@ -50,9 +52,14 @@ def test_openai_sdk_generated_api_tests_pass() -> None:
         pytest.skip("cannot download the openai sdist from PyPI (offline?); CI always runs this test")
     with MockServer(validation="schema") as server:
         outcome = run_sdk_tests(root, server.url)
+    beyond = beyond_the_spec(outcome)
+    documented = outcome.passed + len(outcome.failures) - len(beyond)
+    assert outcome.passed / documented >= 0.95, f"{outcome.summary}: {outcome.passed}/{documented} documented"
+    # The operations implemented by hand pass whole, but for the two allowed failures.
     unexpected = [
         f"{test_id} - {message[:300]}" for test_id, message in outcome.failures.items()
-        if not any(test.search(test_id) and why.search(message) for test, why in ALLOWED_FAILURES)
+        if any(test_id.startswith(name.removesuffix(".py")) for name in HAND_WRITTEN_FILES)
+        and not any(test.search(test_id) and why.search(message) for test, why in ALLOWED_FAILURES)
     ]
     assert not unexpected, f"{outcome.summary}\nunexpected failures:\n" + "\n".join(unexpected)
-    assert outcome.passed >= 250, outcome.summary
+    assert outcome.passed >= 6000 and len(beyond) < 2000, outcome.summary

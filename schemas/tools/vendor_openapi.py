@@ -235,7 +235,17 @@ def _example_id_prefix(operation: dict[str, Any]) -> str | None:
 
 
 def _example_object(operation: dict[str, Any]) -> str | None:
-    """The ``object`` the documented example answers with first (the spec often types it a plain string)."""
+    """The top-level ``object`` of the documented example answer (the spec often types it a plain string);
+    for an example that is not plain JSON, the first ``object`` in it."""
+    examples = operation.get("x-oaiMeta", {}).get("examples")
+    for example in examples if isinstance(examples, list) else [examples]:
+        response = example.get("response") if isinstance(example, dict) else None
+        try:
+            parsed = json.loads(response) if isinstance(response, str) else None
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and isinstance(parsed.get("object"), str):
+            return parsed["object"]
     return _example_match(operation, _EXAMPLE_OBJECT)
 
 
