@@ -157,3 +157,25 @@ def test_every_operation_of_the_spec_answers() -> None:
                     outside.append(f"{operation.id}: {error.json_path}: {error.message[:120]}")
     assert not unanswered, unanswered
     assert not outside, "\n".join(outside)
+
+
+def test_state_survives_a_restart_with_a_state_dir(tmp_path: Any) -> None:
+    """--state-dir: files (bytes included), vector stores and their files are on disk, and so is a delete."""
+    with MockServer(state_dir=str(tmp_path)) as first:
+        client = openai.OpenAI(base_url=first.url, api_key=API_KEY, max_retries=0)
+        kept = client.files.create(file=("kept.txt", b"kept bytes"), purpose="assistants")
+        gone = client.files.create(file=("gone.txt", b"gone"), purpose="assistants")
+        store = client.vector_stores.create(name="docs")
+        client.vector_stores.files.create(store.id, file_id=kept.id)
+        client.files.delete(gone.id)
+    with MockServer(state_dir=str(tmp_path)) as second:
+        client = openai.OpenAI(base_url=second.url, api_key=API_KEY, max_retries=0)
+        assert client.files.retrieve(kept.id) == kept
+        assert client.files.content(kept.id).read() == b"kept bytes"
+        assert [item.id for item in client.files.list()] == [kept.id]
+        assert [item.id for item in client.vector_stores.files.list(store.id)] == [kept.id]
+        with pytest.raises(openai.NotFoundError):
+            client.files.retrieve(gone.id)
+        client.vector_stores.delete(store.id)
+        second.reset()
+        assert list(client.files.list()) == []

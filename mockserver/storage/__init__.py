@@ -15,8 +15,13 @@ from typing import Any, Protocol
 from mockserver.config import ConfigError
 from mockserver.storage.memory import IdSet, MemoryCompletionStore, MemoryJobStore
 from mockserver.storage.records import MAX_STORE_BYTES, Job, StoredCompletion
-from mockserver.storage.resources import ResourceStore
-from mockserver.storage.sqlite import PersistentCompletionStore, PersistentJobStore, StateDatabase
+from mockserver.storage.resources import MemoryResourceStore
+from mockserver.storage.sqlite import (
+    PersistentCompletionStore,
+    PersistentJobStore,
+    PersistentResourceStore,
+    StateDatabase,
+)
 
 
 class JobStore(Protocol):
@@ -53,6 +58,24 @@ class CompletionStore(Protocol):
     def values(self) -> list[StoredCompletion]: ...
 
 
+class ResourceStore(Protocol):
+    """The spec engine's resources by collection (a concrete path) and id, and uploaded file contents."""
+
+    def put(self, collection: str, resource_id: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    def get(self, collection: str, resource_id: str) -> dict[str, Any] | None: ...
+
+    def delete(self, collection: str, resource_id: str) -> None: ...
+
+    def items(self, collection: str) -> list[dict[str, Any]]: ...
+
+    def put_content(self, resource_id: str, data: bytes) -> None: ...
+
+    def content(self, resource_id: str) -> bytes | None: ...
+
+    def clear(self) -> None: ...
+
+
 @dataclass
 class Stores:
     """Everything requests can change, per server: stored completions, async jobs, deleted model ids."""
@@ -60,7 +83,7 @@ class Stores:
     completions: CompletionStore
     jobs: JobStore
     deleted_models: IdSet = field(default_factory=IdSet)
-    resources: ResourceStore = field(default_factory=ResourceStore)
+    resources: ResourceStore = field(default_factory=MemoryResourceStore)
 
     def clear(self) -> None:
         """Empty every store (``POST /_mock/reset``, ``MockServer.reset()``, the plugin before each test)."""
@@ -74,7 +97,7 @@ def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES) -> Stor
     """The stores of one server: in memory, or on disk under ``state_dir``; each holds at most ``max_bytes``."""
     if not state_dir:
         return Stores(MemoryCompletionStore(max_bytes=max_bytes), MemoryJobStore(max_bytes=max_bytes),
-                      resources=ResourceStore(max_bytes))
+                      resources=MemoryResourceStore(max_bytes))
     try:
         database = StateDatabase(state_dir)
     except (OSError, sqlite3.Error) as error:
@@ -82,8 +105,8 @@ def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES) -> Stor
         raise ConfigError(f"--state-dir {state_dir}: cannot keep state there: {reason}") from None
     return Stores(
         PersistentCompletionStore(database, max_bytes=max_bytes), PersistentJobStore(database, max_bytes=max_bytes),
-        resources=ResourceStore(max_bytes),
+        resources=PersistentResourceStore(database, max_bytes),
     )
 
 
-__all__ = ["CompletionStore", "Job", "JobStore", "StoredCompletion", "Stores", "open_stores"]
+__all__ = ["CompletionStore", "Job", "JobStore", "ResourceStore", "StoredCompletion", "Stores", "open_stores"]

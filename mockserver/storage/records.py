@@ -8,6 +8,8 @@ from typing import Any
 MAX_JOBS = 10_000
 MAX_COMPLETIONS = 10_000
 MAX_DELETED_IDS = 10_000
+MAX_RESOURCES = 10_000
+MAX_FILES = 1_000
 MAX_STORE_BYTES = 64 * 1024 * 1024
 """What stored completions, and async jobs, may hold each (their JSON), unless ``--store-bytes`` says otherwise."""
 

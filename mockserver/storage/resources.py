@@ -13,14 +13,12 @@ from typing import Any
 import orjson
 
 from mockserver.storage.memory import BoundedMap
-from mockserver.storage.records import MAX_STORE_BYTES
-
-MAX_RESOURCES = 10_000
-MAX_FILES = 1_000
+from mockserver.storage.records import MAX_FILES, MAX_RESOURCES, MAX_STORE_BYTES
 
 
-class ResourceStore:
-    """Resources in creation order, keyed by collection and id, and file contents by file id."""
+class MemoryResourceStore:
+    """Resources in creation order, keyed by collection and id, and file contents by file id, in memory;
+    ``--state-dir`` puts :class:`~mockserver.storage.sqlite.PersistentResourceStore` in its place."""
 
     def __init__(self, max_bytes: int = MAX_STORE_BYTES) -> None:
         self._resources: BoundedMap[tuple[str, str, dict[str, Any]]] = BoundedMap(MAX_RESOURCES, max_bytes)

@@ -1,4 +1,5 @@
-"""State that survives a restart (``--state-dir``): async jobs and stored chat completions.
+"""State that survives a restart (``--state-dir``): async jobs, stored chat completions, the spec engine's
+resources and file contents.
 
 Both live in one SQLite file, ``<state-dir>/mockserver.sqlite3``, in WAL mode.
 Every write is one transaction (the row and the pruning of the oldest rows
@@ -26,7 +27,15 @@ from typing import Any
 
 import orjson
 
-from mockserver.storage.records import MAX_COMPLETIONS, MAX_JOBS, MAX_STORE_BYTES, Job, StoredCompletion
+from mockserver.storage.records import (
+    MAX_COMPLETIONS,
+    MAX_FILES,
+    MAX_JOBS,
+    MAX_RESOURCES,
+    MAX_STORE_BYTES,
+    Job,
+    StoredCompletion,
+)
 
 DATABASE_NAME = "mockserver.sqlite3"
 BUSY_TIMEOUT_MS = 5000
@@ -35,6 +44,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, created_at INTEGER NOT NULL, born REAL NOT NULL, request BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS completions (id TEXT PRIMARY KEY, body BLOB NOT NULL, messages BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+    key TEXT PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS resources_by_collection ON resources (collection);
+CREATE TABLE IF NOT EXISTS contents (id TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
 # An id written again keeps its row (and so its place in the order), as the in-memory stores keep theirs.
 UPSERT_JOB = """
@@ -173,3 +187,56 @@ class PersistentCompletionStore:
             )
         else:
             self.database.write(upsert)
+
+
+UPSERT_RESOURCE = """
+INSERT INTO resources (key, collection, id, body) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET
+body = excluded.body
+"""
+UPSERT_CONTENT = "INSERT INTO contents (id, data) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data"
+
+
+class PersistentResourceStore:
+    """:class:`~mockserver.storage.ResourceStore` on disk."""
+
+    def __init__(self, database: StateDatabase, max_bytes: int = MAX_STORE_BYTES) -> None:
+        self.database = database
+        self.max_bytes = max_bytes
+
+    def put(self, collection: str, resource_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.database.write(
+            (UPSERT_RESOURCE, (f"{collection}\n{resource_id}", collection, resource_id, orjson.dumps(body))),
+            _prune("resources", MAX_RESOURCES),
+            _prune_bytes("resources", "length(body) + length(collection)", self.max_bytes),
+        )
+        return body
+
+    def get(self, collection: str, resource_id: str) -> dict[str, Any] | None:
+        found = self.database.rows("SELECT body FROM resources WHERE key = ?", (f"{collection}\n{resource_id}",))
+        return orjson.loads(found[0][0]) if found else None
+
+    def delete(self, collection: str, resource_id: str) -> None:
+        below = f"{collection}/{resource_id}/"
+        self.database.write(
+            ("DELETE FROM resources WHERE key = ?", (f"{collection}\n{resource_id}",)),
+            ("DELETE FROM resources WHERE substr(collection, 1, length(?)) = ?", (below, below)),
+            ("DELETE FROM contents WHERE id = ?", (resource_id,)),
+        )
+
+    def items(self, collection: str) -> list[dict[str, Any]]:
+        rows = self.database.rows("SELECT body FROM resources WHERE collection = ? ORDER BY rowid", (collection,))
+        return [orjson.loads(body) for (body,) in rows]
+
+    def put_content(self, resource_id: str, data: bytes) -> None:
+        self.database.write(
+            (UPSERT_CONTENT, (resource_id, data)),
+            _prune("contents", MAX_FILES),
+            _prune_bytes("contents", "length(data)", self.max_bytes),
+        )
+
+    def content(self, resource_id: str) -> bytes | None:
+        found = self.database.rows("SELECT data FROM contents WHERE id = ?", (resource_id,))
+        return bytes(found[0][0]) if found else None
+
+    def clear(self) -> None:
+        self.database.write(("DELETE FROM resources", ()), ("DELETE FROM contents", ()))
