@@ -179,3 +179,27 @@ def test_state_survives_a_restart_with_a_state_dir(tmp_path: Any) -> None:
         client.vector_stores.delete(store.id)
         second.reset()
         assert list(client.files.list()) == []
+
+
+def test_moderation_flags_exactly_what_the_input_names(client: openai.OpenAI) -> None:
+    from mockserver.endpoints.spec.semantics import MODERATION_CATEGORIES
+
+    answer = client.moderations.create(model="omni-moderation-latest", input=[
+        "A sunny walk in the park.", "This names flag:violence/graphic and flag:harassment.",
+    ])
+    calm, flagged = answer.results
+    assert answer.model == "omni-moderation-latest" and answer.id.startswith("modr-")
+    assert calm.flagged is False and not any(calm.categories.model_dump(by_alias=True).values())
+    named = {name for name, value in flagged.categories.model_dump(by_alias=True).items() if value}
+    assert flagged.flagged is True and named == {"violence", "violence/graphic", "harassment"}
+    for result in (calm, flagged):
+        scores = result.category_scores.model_dump(by_alias=True)
+        flags = result.categories.model_dump(by_alias=True)
+        assert set(scores) == set(MODERATION_CATEGORIES)
+        assert all((scores[name] > 0.5) == flags[name] for name in MODERATION_CATEGORIES)
+        assert result.category_applied_input_types.model_dump(by_alias=True)["violence"] == ["text"]
+    image = client.moderations.create(model="omni-moderation-latest", input=[
+        {"type": "text", "text": "flag:sexual"}, {"type": "image_url", "image_url": {"url": "https://x/y.png"}}])
+    applied = image.results[0].category_applied_input_types.model_dump(by_alias=True)
+    assert applied["sexual"] == ["text", "image"] and applied["hate"] == ["text"] and image.results[0].flagged
+    conforms("createModeration", image.model_dump(by_alias=True, exclude_unset=True))

@@ -13,7 +13,8 @@ the engine does follows from its kind:
   first unless ``order=asc``, with ``after``, ``before`` and ``limit``.
 - an ``action`` on a resource (``cancel``, ``complete``...) answers the resource with the
   status the action names when the answer is that resource, else a generated answer.
-- ``content`` returns the bytes a file was uploaded with; a ``call`` is generated.
+- ``content`` returns the bytes a file was uploaded with; a ``call`` is generated, and finished by its
+  hook in :mod:`~mockserver.endpoints.spec.semantics` where its values matter (moderations).
 
 With ``--validation schema`` (contract tests) an unknown id is synthesized instead of a
 404. Bodies are checked against the official request schema unless ``--validation off``.
@@ -46,6 +47,7 @@ from mockserver.endpoints.spec.operations import (
     UPDATE,
     Operation,
 )
+from mockserver.endpoints.spec.semantics import HOOKS
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation import jsongen, media
 from mockserver.validation import describe
@@ -95,8 +97,12 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     if operation.kind == CALL:
         if operation.response_schema is None:
             return _bytes_answer(state, operation, body)
-        return _answer(operation, _shape(state, operation, _generate(state, operation, body, params), body, None,
-                                         params, uploads))
+        made_id = _new_id(state, operation, body, params) if operation.id_prefix else None
+        answer = _shape(state, operation, _generate(state, operation, body, params), body, made_id, params, uploads)
+        hook = HOOKS.get(operation.id)
+        if hook is not None:
+            answer = hook(body, digest({"operation": operation.id, "body": body}, state.config.seed), answer)
+        return _answer(operation, answer)
     assert resource_id is not None
     stored = resources.get(collection, resource_id)
     if stored is None:
