@@ -6,6 +6,7 @@ the official response schema of its operation.
 
 from __future__ import annotations
 
+import random
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -15,9 +16,10 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.conformance import schema_validator
+from mockserver.conformance import official_document, schema_validator
 from mockserver.endpoints import endpoints_for
-from mockserver.endpoints.spec.operations import JSON, load_operations
+from mockserver.endpoints.spec.operations import JSON, Operation, load_operations
+from mockserver.generation import jsongen
 
 from helpers import API_KEY
 
@@ -133,30 +135,63 @@ def test_the_control_plane_reaches_spec_operations(server: MockServer) -> None:
     assert seen[-1].endpoint == "spec.listFiles"
 
 
-def test_every_operation_of_the_spec_answers() -> None:
-    """Each operation, called with the path the spec gives it, answers (never an unknown URL, never a 5xx);
-    every JSON answer conforms to its operation's response schema (``--validation schema``: made-up ids)."""
-    unanswered, outside = [], []
-    with MockServer(validation="schema", seed=5) as running, httpx2.Client(base_url=running.url, headers=AUTH,
-                                                                         timeout=30) as http:
+def valid_body(operation: Operation, index: int) -> dict[str, Any] | None:
+    """A body the operation's request schema accepts, drawn by the mock's own generator (None: it takes none)."""
+    schema = operation.json_request
+    if schema is None:
+        return None
+    root = {"$defs": official_document()["$defs"], **schema}
+    try:
+        body = jsongen.generate(root, random.Random(index))
+    except jsongen.SchemaUnsupported:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+@pytest.mark.parametrize("validation", ["schema", "strict"])
+def test_every_operation_of_the_spec_answers(validation: str) -> None:
+    """Each operation, called with the path the spec gives it and a body its request schema accepts,
+    answers (never an unknown URL, never a 5xx), and every JSON answer conforms to its operation's response
+    schema. Strict validation then answers the made-up ids with 404s, which must be the envelope."""
+    unanswered, outside, refused = [], [], []
+    with MockServer(validation=validation, seed=5) as running, httpx2.Client(base_url=running.url, headers=AUTH,
+                                                                           timeout=30) as http:
         served = {endpoint.operation.id for endpoint in endpoints_for(running.state.dialects["openai"].endpoints)
                   if endpoint.operation is not None}
         assert len(served) > 250
-        for operation in load_operations():
+        for index, operation in enumerate(load_operations()):
             if operation.id not in served:  # a hand-written endpoint, tested with its family
                 continue
             path = operation.path.replace("{", "x_").replace("}", "")
-            response = http.request(operation.method, path, json={} if operation.json_request is not None else None)
+            if operation.json_request is not None:
+                response = http.request(operation.method, path, json=valid_body(operation, index))
+            elif operation.form_request is not None:
+                fields = {name: "x" for name in _required(operation.form_request) if name != "file"}
+                response = http.request(operation.method, path, data=fields,
+                                        files={"file": ("upload.jsonl", b'{"a": 1}\n', "application/jsonl")})
+            else:
+                response = http.request(operation.method, path)
             answer = response.json() if response.headers.get("content-type", "").startswith(JSON) else None
             error = answer.get("error") if isinstance(answer, dict) else None
             if response.status_code >= 500 or (isinstance(error, dict) and error.get("code") == "unknown_url"):
                 unanswered.append(f"{operation.method} {operation.path}: {response.status_code}")
             elif response.status_code < 300 and operation.response_schema is not None and answer is not None:
-                error = next(iter(schema_validator(operation.response_schema).iter_errors(answer)), None)
-                if error is not None:
-                    outside.append(f"{operation.id}: {error.json_path}: {error.message[:120]}")
+                problem = next(iter(schema_validator(operation.response_schema).iter_errors(answer)), None)
+                if problem is not None:
+                    outside.append(f"{operation.id}: {problem.json_path}: {problem.message[:120]}")
+            elif response.status_code >= 400:
+                refused.append(operation.id)
+                assert isinstance(error, dict) and set(error) >= {"message", "type", "param", "code"}, answer
     assert not unanswered, unanswered
     assert not outside, "\n".join(outside)
+    if validation == "schema":  # made-up ids are answered: only a body the generator could not draw is refused
+        assert len(refused) < 15, refused
+
+
+def _required(schema: dict[str, Any]) -> list[str]:
+    from mockserver.endpoints.spec.engine import _resolved
+
+    return list(_resolved(schema).get("required", []))
 
 
 def test_state_survives_a_restart_with_a_state_dir(tmp_path: Any) -> None:
