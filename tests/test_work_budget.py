@@ -25,6 +25,9 @@ from mockserver.patterns import MAX_PATTERN_LENGTH, PatternUnsupported, compile_
 from helpers import raw_exchange, serve_process
 
 AUTH = {"Authorization": "Bearer sk-budget"}
+# Tests that bound wall-clock time (a health check within 100 ms): the README runs them after the suite, one
+# at a time, as on a loaded 2-core machine the other tests' processes would be what they measure.
+timing = pytest.mark.timing
 HEALTH_WITHIN = 0.1
 ANSWER_WITHIN = 5.0
 # Exponential on a backtracking engine: Python's re takes minutes on these with 40 characters of input.
@@ -101,6 +104,7 @@ def chat(server: Served, **body: object) -> Callable[[], httpx2.Response]:
     return lambda: httpx2.post(server.url + "/chat/completions", json=payload, headers=AUTH, timeout=30)
 
 
+@timing
 def test_a_lookahead_pattern_in_a_response_schema_is_a_clear_400(server: Served) -> None:
     schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(?=.)(.|.)*#$"}},
               "required": ["code"], "additionalProperties": False}
@@ -112,6 +116,7 @@ def test_a_lookahead_pattern_in_a_response_schema_is_a_clear_400(server: Served)
     assert "linear-time" in error["message"] and "#/properties/code" in error["message"]
 
 
+@timing
 def test_a_catastrophic_pattern_is_generated_for_in_linear_time(server: Served) -> None:
     """(a+)+$ is fine for RE2: the value is generated and checked without backtracking."""
     tool = {"type": "function", "function": {"name": "store", "parameters": {
@@ -124,6 +129,7 @@ def test_a_catastrophic_pattern_is_generated_for_in_linear_time(server: Served) 
     assert compile_pattern(CATASTROPHIC).search(httpx2.Response(200, content=arguments).json()["key"])
 
 
+@timing
 def test_a_catastrophic_message_regex_matches_in_linear_time(server: Served) -> None:
     script = {"behaviors": [{"reply": "matched", "match": {"message_regex": CATASTROPHIC}, "times": "unlimited"}]}
     assert httpx2.post(server.origin + "/_mock/script", json=script, headers={"X-Mock-Test-Id": "re2"}).status_code == 200
@@ -157,6 +163,7 @@ def tool_with(parameters: dict) -> dict:
     return {"type": "function", "function": {"name": "fill", "parameters": parameters}}
 
 
+@timing
 @pytest.mark.parametrize(("field", "parameters", "says"), [
     ("text", {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 1_000_000}}},
      "minLength 1000000 is above"),
@@ -229,6 +236,7 @@ def test_the_journal_is_bounded_in_bytes_and_keeps_large_bodies_cut() -> None:
         assert journal.bytes == 0
 
 
+@timing
 def test_reading_a_full_journal_is_streamed_while_the_server_answers() -> None:
     """A journal at its default bound (64 MiB, bodies cut at 64 KiB) leaves in pieces, never as one string."""
     from mockserver.journal import JOURNAL_BODY_BYTES
@@ -358,6 +366,7 @@ def test_the_openapi_document_leaves_out_the_admin_api_under_no_control() -> Non
     assert "/_mock/health" in paths and not [path for path in paths if path.startswith(("/_mock/script", "/_mock/requests"))]
 
 
+@timing
 def test_a_body_of_ten_million_empty_arrays_is_refused_before_parsing(server: Served) -> None:
     from mockserver.asgi.body import MAX_JSON_CONTAINERS
 
@@ -435,6 +444,7 @@ def test_a_client_leaving_mid_upload_is_journaled_without_a_traceback() -> None:
     assert "Traceback" not in "".join(served.stderr) and "500" not in "".join(served.stderr)
 
 
+@timing
 def test_slow_and_silent_clients_are_let_go() -> None:
     """--request-timeout: a head trickling in gets a 408; a connection that sends nothing is closed."""
     import socket
@@ -455,6 +465,7 @@ def test_slow_and_silent_clients_are_let_go() -> None:
         assert held.status_code == 200
 
 
+@timing
 def test_more_idle_sockets_than_descriptors_do_not_lock_new_clients_out() -> None:
     """Idle connections are closed after --request-timeout, so clients arriving after a flood are served.
 
@@ -490,6 +501,7 @@ def forged_image_url(origin: str, seed: int, side: int, fmt: str = "webp", index
     return f"{origin}/_mock/files/images/{file_name(order, index, seed)}"
 
 
+@timing
 def test_forged_urls_for_the_largest_picture_are_drawn_off_the_event_loop(server: Served) -> None:
     """Four 4096x4096 lossless pictures (64 MiB each) at once: the health check keeps answering."""
     path = forged_image_url("", 11, 4096)
@@ -529,6 +541,7 @@ def test_a_request_for_more_pixels_than_the_budget_is_a_400_naming_the_field() -
     assert error["param"] == "n" and "18,350,080" in error["message"]
 
 
+@timing
 def test_the_largest_inline_answer_is_drawn_off_the_event_loop(server: Served) -> None:
     """Ten 1792x1024 lossless pictures with transparency, inline as base64 (~100 MB of JSON)."""
     body = orjson.dumps({"model": "my-image-model", "prompt": "a hill", "size": "1792x1024", "n": 10,
