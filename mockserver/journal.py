@@ -79,6 +79,15 @@ class Exchange:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def note_body(self, body: Any, size: int, preview: bytes | None) -> None:
+        """Journal a request's parsed body and what it says of itself (``model``, ``stream``)."""
+        if not isinstance(body, dict):
+            return
+        self.keep_body(body, size, preview)
+        model = body.get("model")
+        self.model = model if isinstance(model, str) else None
+        self.stream = body.get("stream") is True
+
     def keep_body(self, body: Any, size: int, preview: bytes | None) -> None:
         """Journal the parsed body; one above :data:`JOURNAL_BODY_BYTES` is kept as the start of its text."""
         self.body_bytes = size

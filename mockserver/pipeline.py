@@ -54,11 +54,8 @@ def make_route_handler(
         try:
             state.keys.authenticate(context.api_key, dialect, endpoint.generation)
             body = await read_json(request, state.config.max_body) if endpoint.reads_body else None
-            if exchange is not None and isinstance(body, dict):
-                exchange.keep_body(body, context.body_bytes, context.body_preview)
-                model = body.get("model")
-                exchange.model = model if isinstance(model, str) else None
-                exchange.stream = body.get("stream") is True
+            if exchange is not None:
+                exchange.note_body(body, context.body_bytes, context.body_preview)
             if endpoint.schema is not None and state.config.validation != "off":
                 state.validator(endpoint.schema, dialect.name).validate(body)
             elif endpoint.reads_body:

@@ -46,6 +46,7 @@ from mockserver.endpoints.spec.operations import (
     RETRIEVE,
     UPDATE,
     Operation,
+    load_operations,
 )
 from mockserver.endpoints.spec.semantics import HOOKS
 from mockserver.errors import ApiError, invalid_request
@@ -81,11 +82,13 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     collection = _concrete(operation.collection, params)
     _require_parent(state, operation, params)
     resource_id = params.get(_item_parameter(operation)) if operation.kind not in (CREATE, LIST, CALL) else None
+    # What every answer to this request is drawn from: the operation, its path parameters, its body, the seed.
+    seed = digest({"operation": operation.id, "params": params, "body": body}, state.config.seed)
     if operation.kind == CREATE and operation.response_schema is None:
-        return _bytes_answer(state, operation, body)  # a realtime call's SDP answer
+        return _bytes_answer(operation, body, seed)  # a realtime call's SDP answer
     if operation.kind == CREATE:
-        answer = _generate(state, operation, body, params)
-        answer = _shape(state, operation, answer, body, _new_id(state, operation, body, params), params, uploads)
+        answer = _generate(operation, seed)
+        answer = _shape(state, operation, answer, body, _new_id(state, operation, body, seed), params, uploads)
         if "id" in answer:
             resources.put(collection, answer["id"], answer)
             upload = _single_upload(uploads)
@@ -93,20 +96,19 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
                 resources.put_content(answer["id"], upload.data)
         return _answer(operation, answer)
     if operation.kind == LIST:
-        return _answer(operation, _page(state, operation, body, params, resources.items(collection), call))
+        return _answer(operation, _page(operation, seed, resources.items(collection), call))
     if operation.kind == CALL:
         if operation.response_schema is None:
-            return _bytes_answer(state, operation, body)
-        made_id = _new_id(state, operation, body, params) if operation.id_prefix else None
-        answer = _shape(state, operation, _generate(state, operation, body, params), body, made_id, params, uploads)
+            return _bytes_answer(operation, body, seed)
+        made_id = _new_id(state, operation, body, seed) if operation.id_prefix else None
+        answer = _shape(state, operation, _generate(operation, seed), body, made_id, params, uploads)
         hook = HOOKS.get(operation.id)
         if hook is not None:
-            answer = hook(body, digest({"operation": operation.id, "body": body}, state.config.seed), answer)
+            answer = hook(body, seed, answer)
         return _answer(operation, answer)
     assert resource_id is not None
-    stored = resources.get(collection, resource_id)
-    if stored is None:
-        stored = _missing(state, operation, collection, resource_id, body, params)
+    found = resources.get(collection, resource_id)
+    stored = found if found is not None else _missing(state, operation, resource_id, seed)
     if operation.kind == RETRIEVE:
         return _answer(operation, stored)
     if operation.kind == UPDATE:
@@ -116,9 +118,9 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
         resources.put(collection, resource_id, merged)
         return _answer(operation, merged)
     if operation.kind == DELETE:
-        if resources.get(collection, resource_id) is not None:
+        if found is not None:
             resources.delete(collection, resource_id)
-        deleted = _generate(state, operation, body, params)
+        deleted = _generate(operation, seed)
         deleted.update({key: value for key, value in (("id", resource_id), ("deleted", True))
                         if key in _properties(operation)})
         return _answer(operation, deleted)
@@ -127,17 +129,17 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
         if content is not None:
             return Response(content, media_type="application/octet-stream")
         if operation.response_schema is None:
-            return _bytes_answer(state, operation, body)
-        return _answer(operation, _generate(state, operation, body, params))
-    return _answer(operation, _act(state, operation, body, params, collection, resource_id, stored))
+            return _bytes_answer(operation, body, seed)
+        return _answer(operation, _generate(operation, seed))
+    return _answer(operation, _act(state, operation, body, params, seed, collection, resource_id, stored))
 
 
 def _act(
-    state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str], collection: str,
-    resource_id: str, stored: dict[str, Any],
+    state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str], seed: bytes,
+    collection: str, resource_id: str, stored: dict[str, Any],
 ) -> dict[str, Any]:
     """An action: the resource itself, in the status the action names, when the answer is the resource."""
-    answer = _generate(state, operation, body, params)
+    answer = _generate(operation, seed)
     if (operation.example_object or answer.get("object")) != stored.get("object") or "id" not in answer:
         return _shape(state, operation, answer, body, None, params)
     updated = {**stored, **{key: value for key, value in body.items() if key in stored}}
@@ -175,11 +177,8 @@ async def _read_body(
 
 
 def _journal(call: Call, body: Any) -> None:
-    exchange = call.exchange
-    if exchange is not None and isinstance(body, dict):
-        exchange.keep_body(body, call.context.body_bytes, call.context.body_preview)
-        model = body.get("model")
-        exchange.model = model if isinstance(model, str) else None
+    if call.exchange is not None:
+        call.exchange.note_body(body, call.context.body_bytes, call.context.body_preview)
 
 
 def _validate(operation: Operation, body: dict[str, Any]) -> None:
@@ -200,8 +199,7 @@ def _validate(operation: Operation, body: dict[str, Any]) -> None:
 
 @cache
 def _request_validator(operation_id: str, media_type: str) -> Draft202012Validator:
-    operation = _by_id(operation_id)
-    return schema_validator(operation.request[media_type])
+    return schema_validator(_by_id(operation_id).request[media_type])
 
 
 @cache
@@ -213,8 +211,6 @@ def _response_validator(operation_id: str) -> Draft202012Validator:
 
 @cache
 def _by_id(operation_id: str) -> Operation:
-    from mockserver.endpoints.spec.operations import load_operations
-
     return next(operation for operation in load_operations() if operation.id == operation_id)
 
 
@@ -226,12 +222,11 @@ def _errors(operation: Operation, answer: Any) -> bool:
 # --- generating and shaping the answer ---------------------------------------------------------------------
 
 
-def _generate(state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+def _generate(operation: Operation, seed: bytes) -> dict[str, Any]:
     """A JSON answer valid against the operation's response schema, drawn from the request's digest."""
     schema = operation.response_schema
     if schema is None:
         return {}
-    seed = digest({"operation": operation.id, "params": params, "body": body}, state.config.seed)
     root = {"$defs": official_document()["$defs"], **schema}
     try:
         answer = jsongen.generate(root, rng(seed, "spec"))
@@ -305,10 +300,7 @@ def _allowed(schema: dict[str, Any]) -> list[Any]:
     return values
 
 
-def _page(
-    state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str],
-    items: list[dict[str, Any]], call: Call,
-) -> dict[str, Any]:
+def _page(operation: Operation, seed: bytes, items: list[dict[str, Any]], call: Call) -> dict[str, Any]:
     query = call.request.query_params
     order = query.get("order") or (operation.query("order") or {}).get("schema", {}).get("default", "desc")
     limit = _limit(query.get("limit"), operation)
@@ -318,7 +310,7 @@ def _page(
     end = ids.index(query["before"]) if query.get("before") in ids else len(ordered)
     page = ordered[start:end]
     window = page[:limit]
-    answer = _generate(state, operation, body, params)
+    answer = _generate(operation, seed)
     properties = _properties(operation)
     listed: dict[str, Any] = {key: value for key, value in answer.items() if key in properties}
     listed["data"] = window
@@ -344,15 +336,12 @@ def _limit(raw: str | None, operation: Operation) -> int:
     return min(int(raw), MAX_PAGE)
 
 
-def _missing(
-    state: AppState, operation: Operation, collection: str, resource_id: str, body: dict[str, Any],
-    params: dict[str, str],
-) -> dict[str, Any]:
+def _missing(state: AppState, operation: Operation, resource_id: str, seed: bytes) -> dict[str, Any]:
     """A 404 in OpenAI's words; with ``--validation schema``, a resource made up for the id instead."""
     if not state.synthesize_missing:
         raise ApiError(404, f"No {_noun(operation.collection)} found with id '{resource_id}'.",
                        param=_item_parameter(operation), code="not_found")
-    made = _generate(state, operation, body, params)
+    made = _generate(operation, seed)
     if "id" in made:
         made["id"] = resource_id
     return made
@@ -376,18 +365,16 @@ def _require_parent(state: AppState, operation: Operation, params: dict[str, str
 
 @cache
 def _creatable() -> frozenset[str]:
-    from mockserver.endpoints.spec.operations import load_operations
-
     return frozenset(operation.collection for operation in load_operations() if operation.kind == CREATE)
 
 
-def _new_id(state: AppState, operation: Operation, body: dict[str, Any], params: dict[str, str]) -> str:
+def _new_id(state: AppState, operation: Operation, body: dict[str, Any], seed: bytes) -> str:
     """A new resource's id: the real API's prefix and a seeded tail; a file attached to a collection of files
     (``/vector_stores/{id}/files``) keeps its file's id, as there."""
     if operation.collection.endswith("/files") and isinstance(body.get("file_id"), str):
         return body["file_id"]
     prefix = operation.id_prefix or _fallback_prefix(operation.collection)
-    salt = state.identity.salt(digest({"create": operation.id, "params": params, "body": body}, state.config.seed))
+    salt = state.identity.salt(seed)
     return Identity.make_id(prefix, salt, 24)
 
 
@@ -396,9 +383,8 @@ def _fallback_prefix(collection: str) -> str:
     return (word or "obj") + "_"
 
 
-def _bytes_answer(state: AppState, operation: Operation, body: dict[str, Any]) -> Response:
+def _bytes_answer(operation: Operation, body: dict[str, Any], material: bytes) -> Response:
     """A call whose answer is bytes: speech is real audio; anything else the seeded text the spec allows."""
-    material = digest({"operation": operation.id, "body": body}, state.config.seed)
     if operation.path == "/audio/speech":
         fmt = body.get("response_format") or "mp3"
         try:
