@@ -72,15 +72,17 @@ class ServeProcess:
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
 
-    def wait_for_line(self, text: str, timeout: float = 5) -> str:
-        """The first stderr line holding ``text`` (the request log is there), waiting up to ``timeout``."""
+    def wait_for_line(self, text: str, timeout: float = 5, *, stdout: bool = False) -> str:
+        """The first stderr line (the request log is there; ``stdout``: stdout line) holding ``text``, waiting
+        up to ``timeout``: both are read by threads, so a line printed may not have been read yet."""
+        lines = self.stdout if stdout else self.stderr
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for line in list(self.stderr):
+            for line in list(lines):
                 if text in line:
                     return line
             time.sleep(0.01)
-        raise AssertionError(f"no line with {text!r} in {self.stderr}")
+        raise AssertionError(f"no line with {text!r} in {lines}")
 
 
 def _limit_descriptors(limit: int) -> None:

@@ -65,13 +65,14 @@ def test_a_port_in_use_is_one_line() -> None:
 
 def test_the_banner_shows_the_bound_port_and_the_key_hint() -> None:
     with serve_process("--api-key", KEY, "--log-level", "warning") as served:
+        served.wait_for_line("or OpenAI(base_url=", stdout=True)  # the banner's last line
         banner = "".join(served.stdout)
         assert served.port != 0 and f"http://127.0.0.1:{served.port}/v1" in banner
         assert KEY not in banner and "OPENAI_API_KEY=<one of your --api-key keys>" in banner
         reply = httpx2.get(served.origin + "/v1/models", headers={"Authorization": f"Bearer {KEY}"})
         assert reply.status_code == 200
     with serve_process("--log-level", "warning") as served:
-        assert "OPENAI_API_KEY=sk-mock" in "".join(served.stdout)
+        assert "OPENAI_API_KEY=sk-mock" in served.wait_for_line("OPENAI_API_KEY=", stdout=True)
 
 
 def test_info_logs_one_line_per_request_and_never_a_key() -> None:
