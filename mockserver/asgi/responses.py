@@ -23,6 +23,12 @@ SSE_HEADERS = [
 ]
 
 
+def event_frame(event: dict[str, Any], *, named: bool = True) -> bytes:
+    """One server-sent event: ``event:`` its ``type`` (where the API names its events) and ``data:`` its JSON."""
+    data = b"data: " + orjson.dumps(event) + b"\n\n"
+    return b"event: " + event["type"].encode() + b"\n" + data if named else data
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=JSON_MEDIA_TYPE)
 

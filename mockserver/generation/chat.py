@@ -407,7 +407,7 @@ class ChatGenerator:
         seconds = max(0.5, len(transcript.split()) / AUDIO_WORDS_PER_SECOND)
         # The sound is content: seeded by what is said and by whom, never by the per-response salt.
         voice = ctx.body["audio"].get("voice")
-        clip = media.audio_clip(f"{voice}\n{index}\n{transcript}".encode(), audio_format, seconds)
+        clip = media.audio_clip(f"{voice}\n{index}\n{transcript}".encode(), audio_format, seconds, transcript)
         choice.audio = {
             "id": Identity.make_id("audio_", ctx.salt + index.to_bytes(4, "big"), 24),
             "data": base64.b64encode(clip).decode(),

@@ -21,6 +21,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
+from mockserver.generation import audio_tags
+
 MAX_SIDE = 4096
 """Largest width or height accepted: above every real model's size, small enough that
 a typo such as ``"10240x10240"`` cannot make the mock build a gigabyte of pixels."""
@@ -432,16 +434,18 @@ def _tone(seed: bytes, count: int) -> bytes:
     return bytes(pcm)
 
 
-def _pcm16(seed: bytes, seconds: float) -> bytes:
+def _pcm16(seed: bytes, seconds: float, tag: str | None = None) -> bytes:
     return _tone(seed, _frames(seconds, 1, SAMPLE_RATE))
 
 
-def _wav(seed: bytes, seconds: float) -> bytes:
+def _wav(seed: bytes, seconds: float, tag: str | None = None) -> bytes:
     pcm = _pcm16(seed, seconds)
+    info = audio_tags.riff_info(tag) if tag is not None else b""
     return struct.pack(
         "<4sI4s4sIHHIIHH4sI",
-        b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, 1, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16, b"data", len(pcm),
-    ) + pcm
+        b"RIFF", 36 + len(pcm) + len(info), b"WAVE", b"fmt ", 16, 1, 1, SAMPLE_RATE, SAMPLE_RATE * 2, 2, 16, b"data",
+        len(pcm),
+    ) + pcm + info
 
 
 _FLAC_BLOCK = 4096
@@ -456,7 +460,7 @@ def _flac_utf8(value: int) -> bytes:
     return bytes((lead, *(0x80 | (value >> (6 * i)) & 0x3F for i in range(extra - 1, -1, -1))))
 
 
-def _flac(seed: bytes, seconds: float) -> bytes:
+def _flac(seed: bytes, seconds: float, tag: str | None = None) -> bytes:
     """FLAC with one VERBATIM subframe per 4096-sample frame: valid, lossless, and needs
     no predictor or Rice coder, at the price of no compression."""
     count = _frames(seconds, 1, SAMPLE_RATE)
@@ -476,10 +480,14 @@ def _flac(seed: bytes, seconds: float) -> bytes:
     info = struct.pack(">HH", _FLAC_BLOCK, _FLAC_BLOCK) + min(sizes).to_bytes(3, "big") + max(sizes).to_bytes(3, "big")
     info += (SAMPLE_RATE << 44 | 0 << 41 | 15 << 36 | count).to_bytes(8, "big")
     info += hashlib.md5(pcm).digest()  # FLAC hashes the samples as signed little-endian
-    return b"fLaC" + bytes((0x80, 0, 0, len(info))) + info + b"".join(frames)
+    if tag is None:
+        return b"fLaC" + bytes((0x80, 0, 0, len(info))) + info + b"".join(frames)
+    comments = audio_tags.vorbis_comments(tag)  # block type 4, and the last metadata block
+    return (b"fLaC" + bytes((0x00, 0, 0, len(info))) + info + bytes((0x84,)) + len(comments).to_bytes(3, "big")
+            + comments + b"".join(frames))
 
 
-def _mp3(seed: bytes, seconds: float) -> bytes:
+def _mp3(seed: bytes, seconds: float, tag: str | None = None) -> bytes:
     """Silent MPEG-1 Layer III, 48 kHz mono 32 kbit/s: 96-byte frames of 1152 samples whose
     side information is all zero, i.e. no coded spectrum at all. A leading "Info" frame
     (the LAME/Xing convention for constant bit rate) states the frame count, so tools
@@ -487,15 +495,19 @@ def _mp3(seed: bytes, seconds: float) -> bytes:
     header, side_info = b"\xff\xfb\x14\xc4", bytes(17)
     count = _frames(seconds, 1152, 48_000)
     info = (header + side_info + b"Info" + struct.pack(">II", 1, count)).ljust(96, b"\x00")
-    return info + (header + side_info).ljust(96, b"\x00") * count
+    return _id3(tag) + info + (header + side_info).ljust(96, b"\x00") * count
 
 
-def _aac(seed: bytes, seconds: float) -> bytes:
+def _aac(seed: bytes, seconds: float, tag: str | None = None) -> bytes:
     """Silent AAC-LC in ADTS, 24 kHz mono: each 1024-sample frame is a 7-byte header and a
     4-byte raw block of one single-channel element with no scale-factor bands."""
     length = 7 + 4
     header = (0xFFF << 44 | 1 << 40 | 1 << 38 | 6 << 34 | 1 << 30 | length << 13 | 0x7FF << 2).to_bytes(7, "big")
-    return (header + b"\x01\x40\x20\x07") * _frames(seconds, 1024, SAMPLE_RATE)
+    return _id3(tag) + (header + b"\x01\x40\x20\x07") * _frames(seconds, 1024, SAMPLE_RATE)
+
+
+def _id3(tag: str | None) -> bytes:
+    return b"" if tag is None else audio_tags.id3_tag(tag)
 
 
 _OPUS_PRE_SKIP = 312
@@ -509,7 +521,7 @@ def _ogg_page(serial: int, sequence: int, granule: int, packets: list[bytes], fl
     return page[:22] + struct.pack("<I", _crc(page, _CRC32, 32)) + page[26:]
 
 
-def _opus(seed: bytes, seconds: float) -> bytes:
+def _opus(seed: bytes, seconds: float, tag: str | None = None) -> bytes:
     """Silent Ogg Opus: OpusHead, OpusTags, then 20 ms silence packets, 50 to a page.
     The last page's granule position trims the stream to ``seconds`` exactly."""
     serial = int.from_bytes(_seeded(seed, b"ogg", 4), "little")
@@ -517,7 +529,9 @@ def _opus(seed: bytes, seconds: float) -> bytes:
     packets = -(-end // 960)
     head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, _OPUS_PRE_SKIP, SAMPLE_RATE, 0, 0)
     vendor = b"mockserver"
-    tags = b"OpusTags" + struct.pack("<I", len(vendor)) + vendor + struct.pack("<I", 0)
+    untagged = struct.pack("<I", len(vendor)) + vendor + bytes(4)
+    comments = audio_tags.vorbis_comments(tag) if tag is not None else untagged
+    tags = b"OpusTags" + comments
     pages = [_ogg_page(serial, 0, 0, [head], 0x02), _ogg_page(serial, 1, 0, [tags], 0)]
     for first in range(0, packets, 50):
         last = min(first + 50, packets)
@@ -526,7 +540,7 @@ def _opus(seed: bytes, seconds: float) -> bytes:
     return b"".join(pages)
 
 
-_AUDIO: dict[str, tuple[Callable[[bytes, float], bytes], str]] = {
+_AUDIO: dict[str, tuple[Callable[[bytes, float, str | None], bytes], str]] = {
     "wav": (_wav, "audio/wav"),
     "pcm16": (_pcm16, "audio/pcm"),
     "pcm": (_pcm16, "audio/pcm"),  # the /audio/speech spelling of pcm16
@@ -537,15 +551,18 @@ _AUDIO: dict[str, tuple[Callable[[bytes, float], bytes], str]] = {
 }
 
 
-def _audio_format(fmt: str) -> tuple[Callable[[bytes, float], bytes], str]:
+def _audio_format(fmt: str) -> tuple[Callable[[bytes, float, str | None], bytes], str]:
     try:
         return _AUDIO[fmt]
     except (KeyError, TypeError):
         raise ValueError(f"unsupported audio format {fmt!r}; expected one of {', '.join(_AUDIO)}") from None
 
 
-def audio_clip(seed: bytes, fmt: str, seconds: float) -> bytes:
+def audio_clip(seed: bytes, fmt: str, seconds: float, transcript: str | None = None) -> bytes:
     """A ``seconds``-long clip in ``fmt`` (wav, pcm16/pcm, flac, mp3, opus or aac).
+
+    A ``transcript`` is written into the container's comment field (:mod:`.audio_tags`), so a
+    transcription of the clip returns it; raw PCM has no such field.
 
     wav, pcm16 and flac carry a seeded tone at 24 kHz mono 16-bit; mp3, opus and aac
     are digital silence in valid frames, since a real encoder is out of reach without
@@ -555,7 +572,8 @@ def audio_clip(seed: bytes, fmt: str, seconds: float) -> bytes:
     encode, _ = _audio_format(fmt)
     if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds <= 0:
         raise ValueError(f"audio length must be a positive number of seconds, got {seconds!r}")
-    return encode(seed, seconds)
+    tag = None if transcript is None else audio_tags.tag_value(transcript, seconds)
+    return encode(seed, seconds, tag)
 
 
 def audio_mime(fmt: str) -> str:

@@ -61,6 +61,13 @@ class Tokenizer:
             start = end
         return tokens
 
+    def decode(self, tokens: list[int]) -> str:
+        """The text of token ids; an id outside the vocabulary raises ``IndexError``."""
+        token_bytes = self._token_bytes
+        if any(token < 0 for token in tokens):
+            raise IndexError("negative token id")
+        return b"".join(token_bytes[token] for token in tokens).decode("utf-8", "replace")
+
     def count(self, text: str) -> int:
         return len(self.encode(text)) if text else 0
 

@@ -28,7 +28,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, PiecesResponse, error_response, json_response
+from mockserver.asgi.responses import FramesResponse, PiecesResponse, error_response, event_frame, json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest, rng
 from mockserver.endpoints.base import Call, Endpoint, Stream
@@ -444,9 +444,9 @@ def image_events(order: ImageOrder, created: int, kind: str, pictures: list[byte
     for picture in pictures:
         for position in range(order.partial_images):
             event = {"type": f"{kind}.partial_image", "b64_json": "", **common, "partial_image_index": position}
-            frames.append(b"".join(splice_pictures(_event_frame(event), [picture])))
+            frames.append(b"".join(splice_pictures(event_frame(event), [picture])))
         completed = {"type": f"{kind}.completed", "b64_json": "", **common, "usage": usage(order)}
-        frames.append(b"".join(splice_pictures(_event_frame(completed), [picture])))
+        frames.append(b"".join(splice_pictures(event_frame(completed), [picture])))
     return frames
 
 
@@ -464,10 +464,6 @@ def splice_pictures(encoded: bytes, pictures: list[bytes]) -> list[bytes]:
     for picture, rest in zip(pictures, parts[1:], strict=True):
         pieces += [b'"b64_json":"', picture, b'"', rest]
     return pieces
-
-
-def _event_frame(event: dict[str, Any]) -> bytes:
-    return b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 async def images_response(

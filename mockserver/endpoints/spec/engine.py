@@ -48,9 +48,11 @@ from mockserver.endpoints.spec.operations import (
     Operation,
     load_operations,
 )
+from mockserver.endpoints.spec.request import SpecRequest
+from mockserver.endpoints.spec.responders import RESPONDERS
 from mockserver.endpoints.spec.semantics import HOOKS
 from mockserver.errors import ApiError, invalid_request
-from mockserver.generation import jsongen, media
+from mockserver.generation import jsongen
 from mockserver.validation import describe
 
 if TYPE_CHECKING:
@@ -83,7 +85,11 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     _require_parent(state, operation, params)
     resource_id = params.get(_item_parameter(operation)) if operation.kind not in (CREATE, LIST, CALL) else None
     # What every answer to this request is drawn from: the operation, its path parameters, its body, the seed.
-    seed = digest({"operation": operation.id, "params": params, "body": body}, state.config.seed)
+    seed = digest({"operation": operation.id, "params": params, "body": body, "files": _file_digests(uploads)},
+                  state.config.seed)
+    responder = RESPONDERS.get(operation.id)
+    if responder is not None:
+        return await responder(SpecRequest(state, call, decision, operation, body, uploads, params, seed))
     if operation.kind == CREATE and operation.response_schema is None:
         return _bytes_answer(operation, body, seed)  # a realtime call's SDP answer
     if operation.kind == CREATE:
@@ -384,15 +390,7 @@ def _fallback_prefix(collection: str) -> str:
 
 
 def _bytes_answer(operation: Operation, body: dict[str, Any], material: bytes) -> Response:
-    """A call whose answer is bytes: speech is real audio; anything else the seeded text the spec allows."""
-    if operation.path == "/audio/speech":
-        fmt = body.get("response_format") or "mp3"
-        try:
-            data = media.audio_clip(material, fmt, 1.0)
-        except ValueError:
-            raise invalid_request(f"The mock cannot make '{fmt}' audio.", param="response_format",
-                                  code="invalid_value") from None
-        return Response(data, media_type=media.audio_mime(fmt))
+    """A call whose answer is bytes the spec says nothing more of: the seeded text its media type allows."""
     media_type = next(iter(operation.response_media), "text/plain")
     if media_type == JSON:  # a JSON string, as the spec types some downloads
         return json_response(material.hex(), operation.status)
@@ -444,6 +442,10 @@ def _concrete(template: str, params: dict[str, str]) -> str:
     for name, value in params.items():
         template = template.replace("{" + name + "}", value)
     return template
+
+
+def _file_digests(uploads: dict[str, list[Upload]]) -> dict[str, list[str]]:
+    return {name: [upload.sha256() for upload in found] for name, found in uploads.items()}
 
 
 def _single_upload(uploads: dict[str, list[Upload]]) -> Upload | None:

@@ -1,0 +1,42 @@
+"""One request to a spec operation, read and checked: what the engine and its responders work from."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from mockserver.control.decision import Decision
+from mockserver.endpoints.base import Call
+from mockserver.endpoints.forms import Upload
+from mockserver.endpoints.spec.operations import Operation
+
+if TYPE_CHECKING:
+    from mockserver.state import AppState
+
+
+@dataclass
+class SpecRequest:
+    state: AppState
+    call: Call
+    decision: Decision
+    operation: Operation
+    body: dict[str, Any]  # the JSON body or the form's fields (a file field holds its filename)
+    uploads: dict[str, list[Upload]]
+    params: dict[str, str]  # the path parameters
+    seed: bytes  # the request's digest: the operation, its path parameters, its body and the server's seed
+
+    @property
+    def strict(self) -> bool:
+        return self.state.config.validation == "strict"
+
+    def upload(self, name: str) -> Upload | None:
+        found = self.uploads.get(name)
+        return found[0] if found else None
+
+
+Responder = Callable[[SpecRequest], Awaitable[Response]]
+"""An operation whose whole answer is made by code that knows what it means (speech, transcriptions,
+legacy completions), rather than generated from its schema and shaped."""
