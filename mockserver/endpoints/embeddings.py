@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 async def create_embeddings(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     model_id = body["model"]
-    resolve_model(call, model_id, state.identity.created())
+    resolve_model(state, call, model_id)
     dimensions = body.get("dimensions")
     if dimensions is not None and state.config.validation == "strict" and not model_id.startswith("text-embedding-3"):
         raise invalid_request(

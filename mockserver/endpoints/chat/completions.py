@@ -67,7 +67,7 @@ def complete_chat(state: AppState, call: Call, body: dict[str, Any], decision: D
     The chat endpoint encodes it as JSON or SSE; Serika's legacy ``/generate/text``
     answers with its text. Both get the same dialect rules, persona and semantics.
     """
-    model = resolve_model(call, body["model"], state.identity.created())
+    model = resolve_model(state, call, body["model"])
     if call.dialect.require_system_message and state.config.validation != "off":
         require_system_message(body)
     persona = resolve_persona(state, call, body)

@@ -26,16 +26,17 @@ import copy
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
 from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
 from mockserver.asgi.responses import json_response
-from mockserver.conformance import official_document, schema_validator
+from mockserver.conformance import official_document
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest, rng
 from mockserver.endpoints.base import Call
 from mockserver.endpoints.forms import Upload, read_form
+from mockserver.endpoints.spec import schemas
+from mockserver.endpoints.spec.lifecycles import LIFECYCLES
 from mockserver.endpoints.spec.operations import (
     CALL,
     CONTENT,
@@ -87,27 +88,34 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     # What every answer to this request is drawn from: the operation, its path parameters, its body, the seed.
     seed = digest({"operation": operation.id, "params": params, "body": body, "files": _file_digests(uploads)},
                   state.config.seed)
+    request = SpecRequest(state, call, decision, operation, body, uploads, params, seed)
     responder = RESPONDERS.get(operation.id)
     if responder is not None:
-        return await responder(SpecRequest(state, call, decision, operation, body, uploads, params, seed))
+        return await responder(request)
     if operation.kind == CREATE and operation.response_schema is None:
         return _bytes_answer(operation, body, seed)  # a realtime call's SDP answer
     if operation.kind == CREATE:
         answer = _generate(operation, seed)
         answer = _shape(state, operation, answer, body, _new_id(state, operation, body, seed), params, uploads)
         if "id" in answer:
+            await LIFECYCLES.begin(request, operation.collection, collection, answer)
             resources.put(collection, answer["id"], answer)
             upload = _single_upload(uploads)
             if upload is not None:
                 resources.put_content(answer["id"], upload.data)
         return _answer(operation, answer)
     if operation.kind == LIST:
-        return _answer(operation, _page(operation, seed, resources.items(collection), call))
+        listed = _page(operation, seed, resources.items(collection), call)
+        listed["data"] = [await LIFECYCLES.current(request, operation.collection, collection, item)
+                          for item in listed["data"]]
+        return _answer(operation, listed)
     if operation.kind == CALL:
         if operation.response_schema is None:
             return _bytes_answer(operation, body, seed)
         made_id = _new_id(state, operation, body, seed) if operation.id_prefix else None
         answer = _shape(state, operation, _generate(operation, seed), body, made_id, params, uploads)
+        if "id" in answer:
+            await LIFECYCLES.begin(request, operation.collection, collection, answer)
         hook = HOOKS.get(operation.id)
         if hook is not None:
             answer = hook(body, seed, answer)
@@ -115,20 +123,22 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     assert resource_id is not None
     found = resources.get(collection, resource_id)
     stored = found if found is not None else _missing(state, operation, resource_id, seed)
+    stored = await LIFECYCLES.current(request, operation.collection, collection, stored)
     if operation.kind == RETRIEVE:
         return _answer(operation, stored)
     if operation.kind == UPDATE:
-        merged = {**stored, **{key: value for key, value in body.items() if key in _properties(operation)}}
-        if _errors(operation, merged):
+        merged = {**stored, **{key: value for key, value in body.items() if key in schemas.properties(operation)}}
+        if schemas.invalid(operation, merged):
             merged = stored
         resources.put(collection, resource_id, merged)
         return _answer(operation, merged)
     if operation.kind == DELETE:
         if found is not None:
             resources.delete(collection, resource_id)
+            LIFECYCLES.forget(state, collection, resource_id)
         deleted = _generate(operation, seed)
         deleted.update({key: value for key, value in (("id", resource_id), ("deleted", True))
-                        if key in _properties(operation)})
+                        if key in schemas.properties(operation)})
         return _answer(operation, deleted)
     if operation.kind == CONTENT:
         content = resources.content(resource_id)
@@ -137,7 +147,13 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
         if operation.response_schema is None:
             return _bytes_answer(operation, body, seed)
         return _answer(operation, _generate(operation, seed))
-    return _answer(operation, _act(state, operation, body, params, seed, collection, resource_id, stored))
+    acted = await LIFECYCLES.act(request, operation.collection, collection, stored, operation.segments[-1])
+    if acted is not None:
+        return _answer(operation, acted)
+    acted = _act(state, operation, body, params, seed, collection, resource_id, stored)
+    if acted.get("status") != stored.get("status"):
+        LIFECYCLES.stop(state, collection, resource_id)
+    return _answer(operation, acted)
 
 
 def _act(
@@ -152,7 +168,7 @@ def _act(
     verb = operation.segments[-1]
     for status in ACTION_STATUSES.get(verb, ()):
         candidate = {**updated, "status": status}
-        if not _errors(operation, candidate):
+        if not schemas.invalid(operation, candidate):
             updated = candidate
             break
     state.stores.resources.put(collection, resource_id, updated)
@@ -170,7 +186,7 @@ async def _read_body(
         content_type = call.header("content-type") or ""
         if content_type.startswith("multipart/") or operation.json_request is None:
             schema = operation.form_request or {}
-            fields, uploads = await read_form(state, call, _resolved(schema).get("properties", {}))
+            fields, uploads = await read_form(state, call, schemas.resolved(schema).get("properties", {}))
             _journal(call, fields)
             return fields, uploads
         parsed = await read_json(call.request, state.config.max_body)
@@ -192,37 +208,15 @@ def _validate(operation: Operation, body: dict[str, Any]) -> None:
     if schema is None:
         return
     if media_type != JSON:
-        required = _resolved(schema).get("required", [])
+        required = schemas.resolved(schema).get("required", [])
         for name in required:
             if name not in body:
                 raise invalid_request(f"Missing required parameter: '{name}'.", param=name,
                                       code="missing_required_parameter")
         return
-    error = next(iter(_request_validator(operation.id, media_type).iter_errors(body)), None)
+    error = next(iter(schemas.request_validator(operation.id, media_type).iter_errors(body)), None)
     if error is not None:
         raise describe(error)
-
-
-@cache
-def _request_validator(operation_id: str, media_type: str) -> Draft202012Validator:
-    return schema_validator(_by_id(operation_id).request[media_type])
-
-
-@cache
-def _response_validator(operation_id: str) -> Draft202012Validator:
-    schema = _by_id(operation_id).response_schema
-    assert schema is not None
-    return schema_validator(schema)
-
-
-@cache
-def _by_id(operation_id: str) -> Operation:
-    return next(operation for operation in load_operations() if operation.id == operation_id)
-
-
-def _errors(operation: Operation, answer: Any) -> bool:
-    return operation.response_schema is not None and next(
-        iter(_response_validator(operation.id).iter_errors(answer)), None) is not None
 
 
 # --- generating and shaping the answer ---------------------------------------------------------------------
@@ -256,7 +250,7 @@ def _shape(
     """The generated answer made to say what the request said, where each change keeps it valid: the id, the
     request's own fields and path parameters (``thread_id``), an upload's name and size, the time now, a
     settled status and nothing in its error fields."""
-    properties = _properties(operation)
+    properties = schemas.properties(operation)
     now = state.identity.created()
     changes: dict[str, Any] = {}
     if resource_id is not None and "id" in properties:
@@ -273,7 +267,7 @@ def _shape(
     if upload is not None:
         changes.update((key, value) for key, value in (("filename", upload.filename), ("bytes", len(upload.data)))
                        if key in properties)
-    status = _allowed(properties.get("status", {}))
+    status = schemas.allowed(properties.get("status", {}))
     settled = next((value for value in SETTLED if value in status), None)
     if settled is not None:
         changes["status"] = settled
@@ -283,27 +277,18 @@ def _shape(
     changes.update((key, now) for key, value in answer.items()
                    if key.endswith("_at") and key not in changes and type(value) is int)
     shaped = {**answer, **changes}
-    if not _errors(operation, shaped):
+    if not schemas.invalid(operation, shaped):
         return shaped
     kept = dict(answer)  # keep each change that leaves the answer valid
     for key, value in changes.items():
         trial = {**kept, key: value}
-        if not _errors(operation, trial):
+        if not schemas.invalid(operation, trial):
             kept = trial
-    required = set(_resolved(operation.response_schema or {}).get("required", []))
+    required = set(schemas.resolved(operation.response_schema or {}).get("required", []))
     for key in NOT_YET:  # an optional field that cannot be null is better left out than made up
         if kept.get(key) is not None and key not in required:
             del kept[key]
     return kept
-
-
-def _allowed(schema: dict[str, Any]) -> list[Any]:
-    """The values an enum-like property schema (or a ``$ref`` / ``anyOf`` of them) allows."""
-    schema = _resolved(schema)
-    values = list(schema.get("enum", [])) + ([schema["const"]] if "const" in schema else [])
-    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
-        values += _allowed(branch)
-    return values
 
 
 def _page(operation: Operation, seed: bytes, items: list[dict[str, Any]], call: Call) -> dict[str, Any]:
@@ -317,16 +302,16 @@ def _page(operation: Operation, seed: bytes, items: list[dict[str, Any]], call: 
     page = ordered[start:end]
     window = page[:limit]
     answer = _generate(operation, seed)
-    properties = _properties(operation)
+    properties = schemas.properties(operation)
     listed: dict[str, Any] = {key: value for key, value in answer.items() if key in properties}
     listed["data"] = window
-    if "object" in properties and not _allowed(properties["object"]):  # a page the schema does not name
+    if "object" in properties and not schemas.allowed(properties["object"]):  # a page the schema does not name
         listed["object"] = "list"
     for key, value in (("first_id", window[0].get("id") if window else None),
                        ("last_id", window[-1].get("id") if window else None), ("has_more", len(page) > limit)):
         if key in properties:
             listed[key] = value
-    if _errors(operation, listed) and listed.get("first_id") is None:
+    if schemas.invalid(operation, listed) and listed.get("first_id") is None:
         listed = {key: value for key, value in listed.items() if key not in ("first_id", "last_id")}
         listed.update({key: answer[key] for key in ("first_id", "last_id") if key in answer})
     return listed
@@ -402,28 +387,6 @@ def _answer(operation: Operation, answer: dict[str, Any]) -> Response:
 
 
 # --- schema and path helpers --------------------------------------------------------------------------------
-
-
-def _properties(operation: Operation) -> dict[str, Any]:
-    return _resolved(operation.response_schema or {}).get("properties", {})
-
-
-def _resolved(schema: dict[str, Any]) -> dict[str, Any]:
-    """A schema's own object shape: through a top-level ``$ref`` and ``allOf``, properties merged."""
-    defs = official_document()["$defs"]
-    seen = 0
-    while "$ref" in schema and seen < 16:
-        schema = defs.get(schema["$ref"].removeprefix("#/$defs/"), {})
-        seen += 1
-    if "allOf" in schema:
-        merged: dict[str, Any] = {"properties": {}, "required": []}
-        for part in schema["allOf"]:
-            part = _resolved(part)
-            merged["properties"].update(part.get("properties", {}))
-            merged["required"] += part.get("required", [])
-        merged["properties"].update(schema.get("properties", {}))
-        return merged
-    return schema
 
 
 def _noun(collection: str) -> str:

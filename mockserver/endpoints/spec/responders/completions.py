@@ -35,7 +35,7 @@ async def create_completion(request: SpecRequest) -> Response:
     body = request.body
     state, call = request.state, request.call
     model = str(body.get("model"))
-    info = resolve_model(call, model, state.identity.created())
+    info = resolve_model(state, call, model)
     if request.strict and info.kind == "chat" and call.dialect.catalog.get(model) is not None:
         raise ApiError(404, "This is a chat model and not supported in the v1/completions endpoint. Did you mean to "
                        "use v1/chat/completions?", param="model", code="model_not_supported")

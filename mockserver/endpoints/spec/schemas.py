@@ -1,0 +1,64 @@
+"""The spec's schemas as the engine reads them: validators compiled on first use, and object shapes."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from mockserver.conformance import official_document, schema_validator
+from mockserver.endpoints.spec.operations import Operation, load_operations
+
+
+@cache
+def request_validator(operation_id: str, media_type: str) -> Draft202012Validator:
+    return schema_validator(by_id(operation_id).request[media_type])
+
+
+@cache
+def response_validator(operation_id: str) -> Draft202012Validator:
+    schema = by_id(operation_id).response_schema
+    assert schema is not None
+    return schema_validator(schema)
+
+
+@cache
+def by_id(operation_id: str) -> Operation:
+    return next(operation for operation in load_operations() if operation.id == operation_id)
+
+
+def invalid(operation: Operation, answer: Any) -> bool:
+    return operation.response_schema is not None and next(
+        iter(response_validator(operation.id).iter_errors(answer)), None) is not None
+
+
+def allowed(schema: dict[str, Any]) -> list[Any]:
+    """The values an enum-like property schema (or a ``$ref`` / ``anyOf`` of them) allows."""
+    schema = resolved(schema)
+    values = list(schema.get("enum", [])) + ([schema["const"]] if "const" in schema else [])
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        values += allowed(branch)
+    return values
+
+
+def properties(operation: Operation) -> dict[str, Any]:
+    return resolved(operation.response_schema or {}).get("properties", {})
+
+
+def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema's own object shape: through a top-level ``$ref`` and ``allOf``, properties merged."""
+    defs = official_document()["$defs"]
+    seen = 0
+    while "$ref" in schema and seen < 16:
+        schema = defs.get(schema["$ref"].removeprefix("#/$defs/"), {})
+        seen += 1
+    if "allOf" in schema:
+        merged: dict[str, Any] = {"properties": {}, "required": []}
+        for part in schema["allOf"]:
+            part = resolved(part)
+            merged["properties"].update(part.get("properties", {}))
+            merged["required"] += part.get("required", [])
+        merged["properties"].update(schema.get("properties", {}))
+        return merged
+    return schema
