@@ -33,8 +33,16 @@ def _flac(data: bytes) -> None:
     assert data[:4] == b"fLaC" and data[4] & 0x7F == 0 and data[8:12] != b""
 
 
+def _frames_after_tag(data: bytes) -> bytes:
+    """The audio frames of an mp3 or ADTS clip: after the ID3v2 tag that carries the transcript."""
+    assert data[:3] == b"ID3"
+    size = data[6] << 21 | data[7] << 14 | data[8] << 7 | data[9]
+    return data[10 + size :]
+
+
 def _mp3(data: bytes) -> None:
-    assert data[:2] == b"\xff\xfb" and len(data) % 96 == 0
+    frames = _frames_after_tag(data)
+    assert frames[:2] == b"\xff\xfb" and len(frames) % 96 == 0
 
 
 def _opus(data: bytes) -> None:
@@ -42,7 +50,8 @@ def _opus(data: bytes) -> None:
 
 
 def _aac(data: bytes) -> None:
-    assert data[0] == 0xFF and data[1] & 0xF6 == 0xF0  # ADTS sync word, layer 0
+    frames = _frames_after_tag(data)
+    assert frames[0] == 0xFF and frames[1] & 0xF6 == 0xF0  # ADTS sync word, layer 0
 
 
 def _pcm16(data: bytes) -> None:

@@ -3,7 +3,8 @@
 Each prompt (a string, strings, token ids or lists of them) is completed as a one-message chat
 request, so replies, scripts, ``X-Mock-Reply``, stop sequences, seeds and token budgets behave as
 in chat; the answer is OpenAI's ``text_completion``: ``max_tokens`` defaults to 16, ``echo`` puts
-the prompt before the text (and its tokens into ``logprobs``), ``logprobs: k`` gives each token's
+the prompt before the text (and its tokens into ``logprobs``; the first scored too, as the spec's schema
+has it, where the live API sends ``null``), ``logprobs: k`` gives each token's
 log probability, its offset in the text and the ``k`` likeliest tokens, ``best_of`` draws that
 many candidates per prompt and returns the ``n`` likeliest (billing them all), and ``suffix`` is
 accepted. Streamed, each choice's tokens are ``text_completion`` chunks, then ``[DONE]``.
@@ -121,14 +122,13 @@ def _likelihood(choice: Choice) -> float:
 def _choice(choice: Choice, index: int, prompt: str, vocabulary: Tokenizer, body: dict[str, Any],
             top: int | None, seed: bytes) -> dict[str, Any]:
     """A choice as the whole answer shows it, and its stream: (text, logprobs) pieces."""
-    entries: list[tuple[str, float | None, list[dict[str, Any]]]] = [
+    entries: list[tuple[str, float, list[dict[str, Any]]]] = [
         (entry["token"], entry["logprob"], entry["top_logprobs"]) for entry in choice.logprobs or []]
-    if body.get("echo"):  # the prompt's tokens as the model scores them; the first has nothing before it
+    if body.get("echo"):  # the prompt's tokens as the model scores them
         echoed, _ = vocabulary.pieces(prompt)
         draw = rng(seed, f"echo{index}")
         scored = [(piece, -round(abs(draw.gauss(0.0, 2.5)), 6)) for piece in echoed]
-        entries = [(piece, None if position == 0 else logprob, [{"token": piece, "logprob": logprob}])
-                   for position, (piece, logprob) in enumerate(scored)] + entries
+        entries = [(piece, logprob, [{"token": piece, "logprob": logprob}]) for piece, logprob in scored] + entries
     texts = [token for token, _, _ in entries]
     offsets, position = [], 0 if body.get("echo") else len(prompt)
     for text in texts:
@@ -139,13 +139,12 @@ def _choice(choice: Choice, index: int, prompt: str, vocabulary: Tokenizer, body
         piece_logprobs = None
         if top is not None:
             piece_logprobs = {"tokens": [token], "token_logprobs": [logprob], "text_offset": [offset],
-                              "top_logprobs": [None if logprob is None else _top(alternatives, top)]}
+                              "top_logprobs": [_top(alternatives, top)]}
         pieces.append((token, piece_logprobs))
     logprobs = None
     if top is not None:
         logprobs = {"tokens": texts, "token_logprobs": [logprob for _, logprob, _ in entries], "text_offset": offsets,
-                    "top_logprobs": [None if logprob is None else _top(alternatives, top)
-                                     for _, logprob, alternatives in entries]}
+                    "top_logprobs": [_top(alternatives, top) for _, _, alternatives in entries]}
     whole = {"text": "".join(texts), "index": index, "logprobs": logprobs, "finish_reason": choice.finish_reason}
     return {"whole": whole, "pieces": pieces}
 
