@@ -69,7 +69,7 @@ def test_nested_resources_belong_to_their_parent(client: openai.OpenAI) -> None:
     store = client.vector_stores.create(name="docs", metadata={"team": "qa"})
     assert store.id.startswith("vs_") and store.name == "docs" and store.metadata == {"team": "qa"}
     attached = client.vector_stores.files.create(store.id, file_id=file.id)
-    assert attached.id == file.id and attached.vector_store_id == store.id and attached.status == "completed"
+    assert attached.id == file.id and attached.vector_store_id == store.id and attached.status == "in_progress"
     assert [item.id for item in client.vector_stores.files.list(store.id)] == [file.id]
     renamed = client.vector_stores.update(store.id, name="renamed")
     assert renamed.name == "renamed" and client.vector_stores.retrieve(store.id).name == "renamed"
@@ -189,9 +189,9 @@ def test_every_operation_of_the_spec_answers(validation: str) -> None:
 
 
 def _required(schema: dict[str, Any]) -> list[str]:
-    from mockserver.endpoints.spec.engine import _resolved
+    from mockserver.endpoints.spec.schemas import resolved
 
-    return list(_resolved(schema).get("required", []))
+    return list(resolved(schema).get("required", []))
 
 
 def test_state_survives_a_restart_with_a_state_dir(tmp_path: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
@@ -27,6 +28,8 @@ MULTIPART_MEDIA_TYPE = "multipart/form-data"
 MAX_FILES = 32
 MAX_FIELDS = 256
 _INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_KEY_PART = re.compile(r"^[^\[\]]+|(?<=\[)[^\[\]]*(?=\])")
 
 
 class Upload:
@@ -48,11 +51,13 @@ async def read_form(
     properties: dict[str, Any],
     expected: str = "multipart/form-data",
     max_files: int = MAX_FILES,
+    resolve: Callable[[dict[str, Any]], dict[str, Any]] = lambda schema: schema,
 ) -> tuple[dict[str, Any], dict[str, list[Upload]]]:
     """The text fields (typed per ``properties``, the schema's) and the uploads of a multipart request.
 
-    A field sent more than once, or as ``name[]``, is a list; a file part's field holds its filename.
-    ``expected`` completes the 415's message (what the endpoint wants).
+    A field sent more than once, or as ``name[]``, is a list; ``name[key]`` is a key of the object ``name``
+    (how SDKs send nested fields); a file part's field holds its filename. ``resolve`` follows a schema's
+    ``$ref``. ``expected`` completes the 415's message (what the endpoint wants).
     """
     limit = state.config.max_body
     request = Request(call.request.scope, limited(call.request.receive, limit))
@@ -66,29 +71,79 @@ async def read_form(
     uploads: dict[str, list[Upload]] = {}
     try:
         for key, value in form.multi_items():
-            name = key.removesuffix("[]")
+            name, *path = _KEY_PART.findall(key) or [key]
+            listed = key.endswith("[]") or (bool(path) and path[-1] == "")
+            path = [part for part in path if part]
             if isinstance(value, UploadFile):
-                param = f"{name}[{len(uploads.get(name, ()))}]" if key.endswith("[]") else name
+                param = f"{name}[{len(uploads.get(name, ()))}]" if listed else name
                 upload = Upload(param, value.filename or "upload", await value.read(), value.content_type)
                 uploads.setdefault(name, []).append(upload)
                 value = upload.filename
             else:
-                value = _typed(value, properties.get(name, {}))
-            if key.endswith("[]") or name in fields:
-                previous = fields.get(name, [])
-                fields[name] = (previous if isinstance(previous, list) else [previous]) + [value]
-            else:
-                fields[name] = value
+                value = _typed(value, _leaf_schema(properties.get(name, {}), path, listed, resolve), resolve)
+            _place(fields, name, path, value, listed)
     finally:
         await form.close()
     return fields, uploads
 
 
-def _typed(value: str, schema: dict[str, Any]) -> Any:
-    """A form string as the JSON value the schema expects, when it plainly is one."""
+def _place(fields: dict[str, Any], name: str, path: list[str], value: Any, listed: bool) -> None:
+    """Put ``value`` at ``name[path...]``; a repeated or ``[]`` field collects a list."""
+    holder, key = fields, name
+    for part in path:
+        nested = holder.get(key)
+        if not isinstance(nested, dict):
+            nested = holder[key] = {}
+        holder, key = nested, part
+    if listed or key in holder:
+        previous = holder.get(key, [])
+        holder[key] = (previous if isinstance(previous, list) else [previous]) + [value]
+    else:
+        holder[key] = value
+
+
+def _leaf_schema(schema: dict[str, Any], path: list[str], listed: bool,
+                 resolve: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    for part in path:
+        schema = _branch(schema, resolve, "properties").get("properties", {}).get(part, {})
+    if listed:
+        schema = _branch(schema, resolve, "items").get("items", {})
+    return schema
+
+
+def _branch(schema: dict[str, Any], resolve: Callable[[dict[str, Any]], dict[str, Any]], key: str) -> dict[str, Any]:
+    """The schema itself, or the first of its ``anyOf``/``oneOf`` branches that has ``key``."""
+    schema = resolve(schema)
+    if key in schema:
+        return schema
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found = _branch(branch, resolve, key)
+        if key in found:
+            return found
+    return schema
+
+
+def _kinds(schema: dict[str, Any], resolve: Callable[[dict[str, Any]], dict[str, Any]], depth: int = 0) -> set[str]:
+    schema = resolve(schema)
     kinds = schema.get("type", [])
+    found = {kinds} if isinstance(kinds, str) else set(kinds)
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []) if depth < 8 else []:
+        found |= _kinds(branch, resolve, depth + 1)
+    return found
+
+
+def _typed(value: str, schema: dict[str, Any],
+           resolve: Callable[[dict[str, Any]], dict[str, Any]] = lambda schema: schema) -> Any:
+    """A form string as the JSON value the schema expects, when it plainly is one."""
+    kinds = _kinds(schema, resolve)
+    if "string" in kinds:
+        return value
     if "integer" in kinds and _INTEGER.fullmatch(value):
         return int(value)
+    if "number" in kinds and _NUMBER.fullmatch(value):
+        return float(value)
     if "boolean" in kinds and value in ("true", "false"):
         return value == "true"
+    if "null" in kinds and value in ("", "null"):
+        return None
     return value

@@ -44,6 +44,7 @@ from mockserver.endpoints.spec.operations import (
     DELETE,
     JSON,
     LIST,
+    MULTIPART,
     RETRIEVE,
     UPDATE,
     Operation,
@@ -80,7 +81,7 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     params = dict(call.request.path_params)
     body, uploads = await _read_body(state, call, operation, body)
     if state.config.validation != "off":
-        _validate(operation, body)
+        _validate(operation, body, call.header("content-type") or "")
     resources = state.stores.resources
     collection = _concrete(operation.collection, params)
     _require_parent(state, operation, params)
@@ -186,7 +187,8 @@ async def _read_body(
         content_type = call.header("content-type") or ""
         if content_type.startswith("multipart/") or operation.json_request is None:
             schema = operation.form_request or {}
-            fields, uploads = await read_form(state, call, schemas.resolved(schema).get("properties", {}))
+            fields, uploads = await read_form(state, call, schemas.resolved(schema).get("properties", {}),
+                                              resolve=schemas.resolved)
             _journal(call, fields)
             return fields, uploads
         parsed = await read_json(call.request, state.config.max_body)
@@ -203,17 +205,12 @@ def _journal(call: Call, body: Any) -> None:
         call.exchange.note_body(body, call.context.body_bytes, call.context.body_preview)
 
 
-def _validate(operation: Operation, body: dict[str, Any]) -> None:
-    media_type, schema = next(iter(operation.request.items()), (None, None))
-    if schema is None:
+def _validate(operation: Operation, body: dict[str, Any], content_type: str) -> None:
+    """The body against the official request schema: JSON as sent, a form with its fields typed and nested."""
+    if not operation.request:
         return
-    if media_type != JSON:
-        required = schemas.resolved(schema).get("required", [])
-        for name in required:
-            if name not in body:
-                raise invalid_request(f"Missing required parameter: '{name}'.", param=name,
-                                      code="missing_required_parameter")
-        return
+    multipart = content_type.startswith("multipart/") and MULTIPART in operation.request
+    media_type = MULTIPART if multipart else next(iter(operation.request))
     error = next(iter(schemas.request_validator(operation.id, media_type).iter_errors(body)), None)
     if error is not None:
         raise describe(error)

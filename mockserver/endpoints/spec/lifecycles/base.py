@@ -182,7 +182,9 @@ class Lifecycles:
             state.stores.resources.put(LIVES, key, {**life, "stopped": True})
 
     def forget(self, state: AppState, collection: str, resource_id: str) -> None:
-        state.stores.resources.delete(LIVES, _life_key(collection, resource_id))
+        key = _life_key(collection, resource_id)
+        if state.stores.resources.get(LIVES, key) is not None:
+            state.stores.resources.delete(LIVES, key)
 
     async def _advance(self, lifecycle: Lifecycle, progress: Progress) -> bool:
         life = progress.life
