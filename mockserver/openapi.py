@@ -68,12 +68,15 @@ def _sse_event(stream: Stream) -> dict[str, Any]:
     ``data`` is JSON (``contentMediaType``) valid against one of the stream's
     components, or the literal ``[DONE]`` that ends a chat stream.
     """
-    payload = {"type": "string", "contentMediaType": JSON_MEDIA_TYPE,
-               "contentSchema": {"anyOf": [ref(name) for name in stream.data]}}
-    properties: dict[str, Any] = {"data": {"anyOf": [{"const": "[DONE]"}, payload]}}
+    event = _event_envelope({"anyOf": [ref(name) for name in stream.data]})
     if stream.events is not None:
-        properties["event"] = {"type": "string", "enum": list(stream.events)}
-    return {"type": "object", "required": ["data"], "properties": properties}
+        event["properties"]["event"] = {"type": "string", "enum": list(stream.events)}
+    return event
+
+
+def _event_envelope(data_schema: dict[str, Any]) -> dict[str, Any]:
+    payload = {"type": "string", "contentMediaType": JSON_MEDIA_TYPE, "contentSchema": data_schema}
+    return {"type": "object", "required": ["data"], "properties": {"data": {"anyOf": [{"const": "[DONE]"}, payload]}}}
 
 
 def _ok(endpoint: Endpoint) -> dict[str, Any]:
@@ -167,6 +170,8 @@ def _spec_media(media: dict[str, Any]) -> dict[str, Any]:
     """A spec operation's media types and schemas, references made document-wide."""
     text = orjson.dumps({name: {"schema": schema} for name, schema in media.items()})
     converted: dict[str, Any] = orjson.loads(text.replace(b'"#/$defs/', b'"#/components/schemas/'))
+    if SSE_MEDIA_TYPE in converted:  # the spec's stream schema is of an event's data
+        converted[SSE_MEDIA_TYPE]["schema"] = _event_envelope(converted[SSE_MEDIA_TYPE]["schema"])
     return converted
 
 
