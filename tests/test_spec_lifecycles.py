@@ -299,3 +299,12 @@ def test_reset_forgets_every_life(server: MockServer, client: openai.OpenAI) -> 
     client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     server.reset()
     assert server.state.stores.resources.items("/_mock/lives") == []
+
+
+def test_batch_lines_do_not_spend_the_rate_limit() -> None:
+    with MockServer(job_schedule="0,0.2", rpm=2) as limited:  # the upload and the create use both
+        client = openai.OpenAI(base_url=limited.url, api_key=API_KEY, max_retries=0)
+        file_id = upload_lines(client, [chat_line(f"r{n}", "hi") for n in range(3)])
+        batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
+        batch, _ = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
+        assert batch.request_counts is not None and batch.request_counts.completed == 3

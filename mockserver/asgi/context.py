@@ -54,6 +54,8 @@ class RequestContext:
     body_preview: bytes | None = None
     # The client left before the request was read whole: nothing is sent, the journal says so.
     client_gone: bool = False
+    # Made by the mock itself (a batch line): not counted by the rate limiter, as the real API's batches are not.
+    internal: bool = False
 
     @classmethod
     def from_scope(cls, scope: Any, exchange: Exchange | None = None) -> RequestContext:

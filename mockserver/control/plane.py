@@ -289,7 +289,7 @@ class Control:
     def decide(self, call: RequestContext, body: Any) -> Decision:
         """What answers this request: the first surface with a behaviour for it, then the rate limiter."""
         decision = self._surfaces(call, body)
-        if self.limiter is not None and call.generation and decision.error is None:
+        if self.limiter is not None and call.generation and decision.error is None and not call.internal:
             model = body.get("model") if isinstance(body, dict) else None
             model = model if isinstance(model, str) else "the model"
             error, headers = self.limiter.admit(call.api_key, estimate_tokens(body), model)

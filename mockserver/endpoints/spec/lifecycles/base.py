@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mockserver.asgi.context import AUTHORIZATION_HEADER, TEST_ID_HEADER
+from mockserver.asgi.context import AUTHORIZATION_HEADER, CONTEXT_KEY, TEST_ID_HEADER, RequestContext
 from mockserver.endpoints.spec.request import SpecRequest
 
 if TYPE_CHECKING:
@@ -244,6 +244,8 @@ async def ask(request: SpecRequest, path: str, body: dict[str, Any]) -> Answer:
         "headers": [*headers, (b"content-length", str(len(payload)).encode())],
         "client": outer.scope.get("client"), "server": outer.scope.get("server"), "state": {},
     }
+    context = scope[CONTEXT_KEY] = RequestContext.from_scope(scope)
+    context.internal = True
     delivered = False
 
     async def receive() -> dict[str, Any]:
