@@ -163,8 +163,9 @@ class Lifecycles:
         if lifecycle is None or action is None:
             return None
         state = request.state
-        life = state.stores.resources.get(LIVES, _life_key(collection, resource["id"])) or {
-            "path": [resource.get("status")], "born": state.stores.jobs.clock(), "reached": 0, "stopped": False}
+        life = state.stores.resources.get(LIVES, _life_key(collection, resource["id"]))
+        if life is None:  # a resource made up for an unknown id (--validation schema): the generic action
+            return None
         progress = Progress(request, collection, resource, life)
         await action(progress)
         await self._advance(lifecycle, progress)
