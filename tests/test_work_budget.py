@@ -560,3 +560,27 @@ def test_the_largest_inline_answer_is_drawn_off_the_event_loop(server: Served) -
     assert head.startswith(b"HTTP/1.1 200 OK") and b"content-length: " + str(len(content)).encode() in head
     data = orjson.loads(content)["data"]
     assert [len(item["b64_json"]) > 1792 * 1024 * 5 for item in data] == [True] * 10
+
+
+@timing
+def test_a_batch_of_thousands_of_lines_is_answered_while_the_server_answers_others(server: Served) -> None:
+    """The read that finalizes a batch answers every line through chat; it yields between lines."""
+    lines = b"\n".join(orjson.dumps({"custom_id": f"r{n}", "method": "POST", "url": "/v1/chat/completions",
+                                     "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"{n}"}]}})
+                       for n in range(2000))
+    uploaded = httpx2.post(server.url + "/files", headers=AUTH, files={"file": ("in.jsonl", lines)},
+                           data={"purpose": "batch"}, timeout=30).json()
+    batch = httpx2.post(server.url + "/batches", headers=AUTH, timeout=30, json={
+        "input_file_id": uploaded["id"], "endpoint": "/v1/chat/completions", "completion_window": "24h"}).json()
+    time.sleep(2.1)  # the default --job-schedule 1,2: the next read finalizes it
+    answer = while_healthy(server, lambda: httpx2.get(f"{server.url}/batches/{batch['id']}", headers=AUTH, timeout=30))
+    assert answer.json()["status"] == "completed" and answer.json()["request_counts"]["completed"] == 2000
+
+
+@timing
+def test_the_longest_speech_is_made_off_the_event_loop(server: Served) -> None:
+    """300 seconds of flac (14 MB, CRCs computed in Python) is drawn on a worker thread."""
+    speech = {"model": "tts-1", "voice": "alloy", "input": "word " * 800, "response_format": "flac"}
+    answer = while_healthy(server, lambda: httpx2.post(server.url + "/audio/speech", json=speech, headers=AUTH,
+                                                       timeout=30))
+    assert answer.status_code == 200 and answer.content[:4] == b"fLaC" and len(answer.content) > 14_000_000
