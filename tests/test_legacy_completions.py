@@ -11,29 +11,22 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.conformance import schema_validator
+from mockserver.conformance import validate_official
 from mockserver.generation.tokens import tokenizer
 
-from helpers import API_KEY
+from helpers import sdk_client
 
 MODEL = "gpt-3.5-turbo-instruct"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=11) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server: MockServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+def client() -> Iterator[openai.OpenAI]:
+    with MockServer(seed=11) as server:
+        yield sdk_client(server.url)
 
 
 def conforms(value: dict[str, object]) -> None:
-    errors = [f"{error.json_path}: {error.message}" for error in
-              schema_validator({"$ref": "#/$defs/CreateCompletionResponse"}).iter_errors(value)]
-    assert not errors, "; ".join(errors[:5])
+    validate_official("CreateCompletionResponse", value)
 
 
 def test_a_completion_is_sixteen_tokens_unless_asked(client: openai.OpenAI) -> None:

@@ -18,10 +18,10 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.conformance import schema_validator
+from mockserver.conformance import validate_official
 from mockserver.generation import audio_tags, media
 
-from helpers import API_KEY
+from helpers import API_KEY, sdk_client
 
 SAID = "The quick brown fox jumps over the lazy dog. Then it naps in the sun!"
 FORMATS = ("mp3", "opus", "aac", "flac", "wav")
@@ -35,13 +35,11 @@ def server() -> Iterator[MockServer]:
 
 @pytest.fixture(scope="module")
 def client(server: MockServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    return sdk_client(server.url)
 
 
 def conforms(name: str, value: object) -> None:
-    errors = [f"{error.json_path}: {error.message}" for error in
-              schema_validator({"$ref": f"#/$defs/{name}"}).iter_errors(value)]
-    assert not errors, f"{name}: " + "; ".join(errors[:5])
+    validate_official(name, value)
 
 
 def speak(client: openai.OpenAI, text: str = SAID, fmt: str = "wav", model: str = "tts-1", **extra: object) -> bytes:

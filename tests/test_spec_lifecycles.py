@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,12 +17,15 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.conformance import schema_validator
+from mockserver.conformance import validate_official
 
-from helpers import API_KEY
+from helpers import API_KEY, sdk_client
 
 SCHEDULE = "0.2,0.6"
 T = TypeVar("T")
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the Assistants API is deprecated, not gone
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +35,13 @@ def server() -> Iterator[MockServer]:
 
 
 @pytest.fixture
-def client(server: MockServer) -> Iterator[openai.OpenAI]:
+def client(server: MockServer) -> openai.OpenAI:
     server.reset()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the Assistants API is deprecated, not gone
-        yield openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    return sdk_client(server.url)
 
 
 def conforms(name: str, value: Any) -> None:
-    body = value.model_dump(mode="json", exclude_unset=True) if hasattr(value, "model_dump") else value
-    errors = [f"{error.json_path}: {error.message}" for error in
-              schema_validator({"$ref": f"#/$defs/{name}"}).iter_errors(body)]
-    assert not errors, f"{name}: " + "; ".join(errors[:5])
+    validate_official(name, value.model_dump(mode="json", exclude_unset=True) if hasattr(value, "model_dump") else value)
 
 
 def poll(read: Callable[[], T], done: Callable[[T], bool], seconds: float = 5.0) -> tuple[T, list[str]]:
