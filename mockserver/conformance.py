@@ -24,10 +24,18 @@ from mockserver.resources import schemas_dir
 COMPONENTS_URI = "urn:mockserver:openai-openapi-components"
 
 
+SDK_PREFIX = "sdk."
+"""The ``$defs`` names of the schemas derived from openai-python's types (``schemas/openai/sdk-operations.json``)."""
+
+
 @cache
 def official_document() -> dict[str, Any]:
-    """Every vendored component: ``{"$schema", "$comment", "$defs": {Name: schema}}``."""
-    return orjson.loads((schemas_dir() / "openai" / "openapi-components.json").read_bytes())
+    """Every vendored component: ``{"$schema", "$comment", "$defs": {Name: schema}}``; with them, under
+    ``sdk.`` names, the schemas of the operations the SDK calls beyond the pinned spec, from its own types."""
+    document: dict[str, Any] = orjson.loads((schemas_dir() / "openai" / "openapi-components.json").read_bytes())
+    beyond = orjson.loads((schemas_dir() / "openai" / "sdk-operations.json").read_bytes())
+    document["$defs"].update(beyond["$defs"])
+    return document
 
 
 @cache

@@ -1,7 +1,9 @@
 """The openai SDK's own generated API tests, all of them, against the mock (``--validation schema``).
 
-At least 95 % of the tests that call an operation the pinned spec documents pass (the others call
-operations beyond it, and get a 404 ``unknown_url``: each such path is checked against the spec). The
+At least 95 % of the tests that call an operation the pinned spec documents pass, and at least 90 % of
+those that call an operation beyond it, which the mock answers from the SDK's own types
+(``schemas/openai/sdk-operations.json``); a test of an operation the mock does not have at all is named by
+its 404 ``unknown_url``, and each such path is checked against every operation the mock serves. The
 operations implemented by hand pass whole, but for two groups of tests that cannot pass against the real
 API either (see docs/openai-api.md, "The SDK's own tests"):
 
@@ -23,7 +25,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sdk_conformance import HAND_WRITTEN_FILES, beyond_the_spec, fetch_sdk_tests, run_sdk_tests
+from sdk_conformance import HAND_WRITTEN_FILES, fetch_sdk_tests, run_sdk_tests, tally
 
 from mockserver import MockServer
 
@@ -52,9 +54,9 @@ def test_openai_sdk_generated_api_tests_pass() -> None:
         pytest.skip("cannot download the openai sdist from PyPI (offline?); CI always runs this test")
     with MockServer(validation="schema") as server:
         outcome = run_sdk_tests(root, server.url)
-    beyond = beyond_the_spec(outcome)
-    documented = outcome.passed + len(outcome.failures) - len(beyond)
-    assert outcome.passed / documented >= 0.95, f"{outcome.summary}: {outcome.passed}/{documented} documented"
+    counted = tally(outcome)
+    assert counted.pinned_share >= 0.95, f"{outcome.summary}: {counted}"
+    assert counted.beyond_share >= 0.90, f"{outcome.summary}: {counted}"
     # The operations implemented by hand pass whole, but for the two allowed failures.
     unexpected = [
         f"{test_id} - {message[:300]}" for test_id, message in outcome.failures.items()
@@ -62,4 +64,4 @@ def test_openai_sdk_generated_api_tests_pass() -> None:
         and not any(test.search(test_id) and why.search(message) for test, why in ALLOWED_FAILURES)
     ]
     assert not unexpected, f"{outcome.summary}\nunexpected failures:\n" + "\n".join(unexpected)
-    assert outcome.passed >= 6000 and len(beyond) < 2000, outcome.summary
+    assert outcome.passed >= 8000 and len(counted.absent) < 100, outcome.summary

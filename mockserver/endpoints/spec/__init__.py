@@ -44,7 +44,9 @@ class SpecTable:
         """``others``: the mount's own routes, whose methods a wrong-method request to their path is told."""
         self.endpoints = list(endpoints)
         self._by_depth: dict[int, list[Endpoint]] = {}
-        for endpoint in self.endpoints:
+        # A literal segment wins over a parameter in its place: GET /agents/sessions lists sessions, and is
+        # not GET /agents/{agent_id} for an agent called "sessions".
+        for endpoint in sorted(self.endpoints, key=_specificity):
             assert endpoint.operation is not None
             self._by_depth.setdefault(endpoint.path.count("/"), []).append(endpoint)
         self._others = [(_route_pattern(other.path), other.method) for other in others]
@@ -63,6 +65,10 @@ class SpecTable:
             allowed.append(endpoint.method)
         allowed += [method for pattern, method in self._others if pattern.match(path)]
         return None, {}, allowed
+
+
+def _specificity(endpoint: Endpoint) -> tuple[bool, ...]:
+    return tuple(segment.startswith("{") for segment in endpoint.path.strip("/").split("/"))
 
 
 def _route_pattern(path: str) -> re.Pattern[str]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
-from mockserver.asgi.responses import json_response
+from mockserver.asgi.responses import FramesResponse, event_frame, json_response
 from mockserver.conformance import official_document
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest, rng
@@ -46,6 +46,7 @@ from mockserver.endpoints.spec.operations import (
     LIST,
     MULTIPART,
     RETRIEVE,
+    SSE,
     UPDATE,
     Operation,
     load_operations,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from mockserver.state import AppState
 
 DEFAULT_PAGE = 20
+STREAM_EVENTS = 3
 MAX_PAGE = 10_000
 ACTION_STATUSES = {
     "cancel": ("cancelled", "canceled", "cancelling"),
@@ -93,6 +95,8 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     responder = RESPONDERS.get(operation.id)
     if responder is not None:
         return await responder(request)
+    if operation.streams and (body.get("stream") is True or operation.response_schema is None):
+        return _stream(operation, seed)
     if operation.kind == CREATE and operation.response_schema is None:
         return _bytes_answer(operation, body, seed)  # a realtime call's SDP answer
     if operation.kind == CREATE:
@@ -219,14 +223,16 @@ def _validate(operation: Operation, body: dict[str, Any], content_type: str) -> 
 # --- generating and shaping the answer ---------------------------------------------------------------------
 
 
-def _generate(operation: Operation, seed: bytes) -> dict[str, Any]:
-    """A JSON answer valid against the operation's response schema, drawn from the request's digest."""
-    schema = operation.response_schema
+def _generate(operation: Operation, seed: bytes, schema: dict[str, Any] | None = None,
+              label: str = "spec") -> dict[str, Any]:
+    """A JSON answer valid against the operation's response schema (or ``schema``), drawn from the request's
+    digest."""
+    schema = schema or operation.response_schema
     if schema is None:
         return {}
     root = {"$defs": official_document()["$defs"], **schema}
     try:
-        answer = jsongen.generate(root, rng(seed, "spec"))
+        answer = jsongen.generate(root, rng(seed, label))
     except jsongen.SchemaUnsupported as failure:  # a schema the generator cannot satisfy is the mock's gap
         raise ApiError(501, f"The mock cannot generate an answer for {operation.method} {operation.path}: "
                        f"{failure}.", type="server_error", code="not_implemented") from None
@@ -377,6 +383,13 @@ def _bytes_answer(operation: Operation, body: dict[str, Any], material: bytes) -
     if media_type == JSON:  # a JSON string, as the spec types some downloads
         return json_response(material.hex(), operation.status)
     return Response(material.hex().encode(), status_code=operation.status, media_type=media_type)
+
+
+def _stream(operation: Operation, seed: bytes) -> Response:
+    """A stream the spec says no more of than its events' schema: a few events generated from it."""
+    schema = operation.response_media[SSE]
+    events = [_generate(operation, seed, schema, f"event{index}") for index in range(STREAM_EVENTS)]
+    return FramesResponse([event_frame(event, named=False) for event in events])
 
 
 def _answer(operation: Operation, answer: dict[str, Any]) -> Response:

@@ -83,7 +83,9 @@ class Operation:
 @cache
 def load_operations() -> tuple[Operation, ...]:
     """Every operation of the vendored spec, each with its kind and collection inferred."""
-    raw = orjson.loads((schemas_dir() / "openai" / "operations.json").read_bytes())["operations"]
+    folder = schemas_dir() / "openai"
+    raw = [*orjson.loads((folder / "operations.json").read_bytes())["operations"],
+           *orjson.loads((folder / "sdk-operations.json").read_bytes())["operations"]]
     by_path: dict[str, set[str]] = {}
     for entry in raw:
         by_path.setdefault(entry["path"], set()).add(entry["method"])
