@@ -305,3 +305,25 @@ def test_batch_lines_do_not_spend_the_rate_limit() -> None:
         batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
         batch, _ = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
         assert batch.request_counts is not None and batch.request_counts.completed == 3
+
+
+def test_an_upload_assembles_its_parts_in_the_order_named(client: openai.OpenAI) -> None:
+    upload = client.uploads.create(filename="big.jsonl", purpose="batch", bytes=9, mime_type="text/jsonl")
+    assert upload.status == "pending" and upload.id.startswith("upload_")
+    first = client.uploads.parts.create(upload.id, data=b"abc")
+    second = client.uploads.parts.create(upload.id, data=b"defghi")
+    conforms("UploadPart", first)
+    assert first.upload_id == upload.id and first.id != second.id
+    with pytest.raises(openai.BadRequestError) as short:
+        client.uploads.complete(upload.id, part_ids=[first.id])
+    assert short.value.body["param"] == "part_ids"  # type: ignore[index]
+    done = client.uploads.complete(upload.id, part_ids=[second.id, first.id])
+    conforms("Upload", done)
+    assert done.status == "completed" and done.file is not None and done.file.bytes == 9
+    assert client.files.content(done.file.id).read() == b"defghiabc"
+    assert client.files.retrieve(done.file.id).filename == "big.jsonl"
+    with pytest.raises(openai.BadRequestError):
+        client.uploads.parts.create(upload.id, data=b"late")
+    cancelled = client.uploads.cancel(client.uploads.create(filename="x", purpose="batch", bytes=1,
+                                                            mime_type="text/plain").id)
+    assert cancelled.status == "cancelled"

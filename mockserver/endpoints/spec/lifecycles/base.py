@@ -38,6 +38,7 @@ class Progress:
     collection: str  # the concrete collection: /vector_stores/vs_1/files
     resource: dict[str, Any]
     life: dict[str, Any]
+    answer: dict[str, Any] | None = None  # what an action answers when it is not the resource (an upload's part)
 
     @property
     def state(self) -> AppState:
@@ -173,7 +174,7 @@ class Lifecycles:
         state.stores.resources.put(collection, resource["id"], resource)
         if lifecycle.view is not None:
             lifecycle.view(progress)
-        return resource
+        return progress.answer if progress.answer is not None else resource
 
     def stop(self, state: AppState, collection: str, resource_id: str) -> None:
         """The resource's status was set by an action (``cancel``): it stays there."""
