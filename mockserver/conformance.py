@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -56,6 +56,18 @@ def schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
     ``schemas/openai/operations.json``)."""
     text = orjson.dumps(schema).replace(b'"#/$defs/', f'"{COMPONENTS_URI}#/$defs/'.encode())
     return Draft202012Validator(orjson.loads(text), registry=_registry())
+
+
+# A request valid under more than one branch of a ``oneOf`` is a request the API takes: the spec writes unions
+# as ``oneOf`` whose branches overlap (an input message is both an EasyInputMessage and an InputMessage).
+_RequestValidator = validators.extend(Draft202012Validator, {"oneOf": Draft202012Validator.VALIDATORS["anyOf"]})
+
+
+def request_schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """:func:`schema_validator` for request bodies: each ``oneOf`` read as the union it means (``anyOf``)."""
+    text = orjson.dumps(schema).replace(b'"#/$defs/', f'"{COMPONENTS_URI}#/$defs/'.encode())
+    validator: Draft202012Validator = _RequestValidator(orjson.loads(text), registry=_registry())
+    return validator
 
 
 def official_errors(name: str, instance: Any) -> list[str]:

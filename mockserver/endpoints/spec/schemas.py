@@ -7,13 +7,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from mockserver.conformance import official_document, schema_validator
+from mockserver.conformance import official_document, request_schema_validator, schema_validator
 from mockserver.endpoints.spec.operations import Operation, load_operations
 
 
 @cache
 def request_validator(operation_id: str, media_type: str) -> Draft202012Validator:
-    return schema_validator(by_id(operation_id).request[media_type])
+    return request_schema_validator(by_id(operation_id).request[media_type])
 
 
 @cache

@@ -1,0 +1,242 @@
+"""``POST /responses``: the Responses API, answered by the chat generator.
+
+The request is read as the chat request it stands for: ``instructions`` a system message, ``input`` (a
+string, or items: messages with text and image parts, ``function_call`` and ``function_call_output``
+items) the conversation, after the stored conversation of ``previous_response_id``; function ``tools``,
+``tool_choice``, ``parallel_tool_calls``, ``text.format`` (``json_schema``, ``json_object``),
+``reasoning.effort``, ``max_output_tokens``, ``temperature``, ``top_p``. So replies, scripts,
+``X-Mock-Reply``/``X-Mock-Tool-Call``, seeds and token budgets behave as in chat: a function call until a
+``function_call_output`` arrives, then text. The answer is a ``response``: reasoning, message and
+function-call output items, ``usage`` (``reasoning_tokens``; a continued conversation's earlier turns in
+``input_tokens`` and ``cached_tokens``), ``incomplete`` with ``incomplete_details.reason:
+max_output_tokens`` when cut; streamed, the typed events of :mod:`.response_events`. Stored (unless
+``store: false``) in the spec engine's resources, so ``GET``/``DELETE /responses/{id}`` and
+``GET /responses/{id}/input_items`` answer it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from mockserver.asgi.responses import FramesResponse, json_response
+from mockserver.determinism import Identity
+from mockserver.endpoints.chat.completions import complete_chat
+from mockserver.endpoints.spec.request import Responder, SpecRequest
+from mockserver.endpoints.spec.responders import response_events
+from mockserver.errors import ApiError
+from mockserver.generation.chat import Choice, Completion
+
+COLLECTION = "/responses"
+ECHOED = ("instructions", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "metadata", "text",
+          "previous_response_id", "max_output_tokens", "truncation", "store", "background", "service_tier",
+          "prompt_cache_key", "safety_identifier", "user", "top_logprobs", "max_tool_calls")
+DEFAULTS = {"tool_choice": "auto", "parallel_tool_calls": True, "temperature": 1.0, "top_p": 1.0, "metadata": {},
+            "text": {"format": {"type": "text"}, "verbosity": "medium"}, "truncation": "disabled", "store": True,
+            "background": False, "service_tier": "default", "previous_response_id": None,
+            "max_output_tokens": None}
+
+
+async def create_response(request: SpecRequest) -> Response:
+    body = request.body
+    earlier = _earlier_items(request, body.get("previous_response_id"))
+    items = earlier + _input_items(body.get("input", ""))
+    chat = chat_request(body, items)
+    completion = complete_chat(request.state, request.call, chat, request.decision)
+    response = response_object(request, body, completion, earlier)
+    if body.get("store", True):
+        _keep(request, response, items[len(earlier):], earlier)
+    if body.get("stream"):
+        return FramesResponse(response_events.frames(response, completion.choices[0]))
+    return json_response(response)
+
+
+# --- the request as a chat request -----------------------------------------------------------------------------
+
+
+def _input_items(given: Any) -> list[dict[str, Any]]:
+    if isinstance(given, str):
+        return [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": given}]}]
+    return [item for item in given if isinstance(item, dict)] if isinstance(given, list) else []
+
+
+def _earlier_items(request: SpecRequest, previous: Any) -> list[dict[str, Any]]:
+    """The conversation a ``previous_response_id`` continues: its input items, then its output."""
+    if not isinstance(previous, str):
+        return []
+    resources = request.state.stores.resources
+    found = resources.get(COLLECTION, previous)
+    if found is None:
+        if request.state.synthesize_missing:
+            return []
+        raise ApiError(404, f"Previous response with id '{previous}' not found.", param="previous_response_id",
+                       code="previous_response_not_found")
+    inputs = resources.items(f"{COLLECTION}/{previous}/input_items")
+    return [*inputs, *(item for item in found.get("output", []) if item.get("type") != "reasoning")]
+
+
+def chat_request(body: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The chat completions request a Responses request stands for."""
+    messages: list[dict[str, Any]] = []
+    if isinstance(body.get("instructions"), str) and body["instructions"]:
+        messages.append({"role": "system", "content": body["instructions"]})
+    for item in items:
+        messages += _messages(item, messages)
+    chat: dict[str, Any] = {"model": str(body.get("model") or "gpt-4o"), "messages": messages or [
+        {"role": "user", "content": ""}]}
+    functions = [tool for tool in body.get("tools") or [] if isinstance(tool, dict) and tool.get("type") == "function"]
+    if functions:
+        chat["tools"] = [{"type": "function", "function": {key: tool[key] for key in
+                                                           ("name", "description", "parameters", "strict")
+                                                           if key in tool}} for tool in functions]
+        choice = body.get("tool_choice")
+        if isinstance(choice, dict) and choice.get("type") == "function":
+            chat["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
+        elif choice in ("auto", "none", "required"):
+            chat["tool_choice"] = choice
+        if isinstance(body.get("parallel_tool_calls"), bool):
+            chat["parallel_tool_calls"] = body["parallel_tool_calls"]
+    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        chat["response_format"] = {"type": "json_schema", "json_schema": {
+            key: fmt[key] for key in ("name", "schema", "strict", "description") if key in fmt}}
+    elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
+        chat["response_format"] = {"type": "json_object"}
+    effort = (body.get("reasoning") or {}).get("effort") if isinstance(body.get("reasoning"), dict) else None
+    if isinstance(effort, str):
+        chat["reasoning_effort"] = effort
+    if isinstance(body.get("max_output_tokens"), int):
+        chat["max_completion_tokens"] = body["max_output_tokens"]
+    for key in ("temperature", "top_p", "seed"):
+        if isinstance(body.get(key), (int, float)):
+            chat[key] = body[key]
+    return chat
+
+
+def _messages(item: dict[str, Any], so_far: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kind = item.get("type", "message")
+    if kind == "message":
+        role = item.get("role", "user")
+        return [{"role": "system" if role == "developer" else role, "content": _content(item.get("content"))}]
+    if kind == "function_call":
+        call = {"id": item.get("call_id"), "type": "function",
+                "function": {"name": item.get("name"), "arguments": item.get("arguments", "{}")}}
+        if so_far and so_far[-1].get("role") == "assistant" and so_far[-1].get("tool_calls"):
+            so_far[-1]["tool_calls"].append(call)  # parallel calls are one assistant turn
+            return []
+        return [{"role": "assistant", "content": None, "tool_calls": [call]}]
+    if kind == "function_call_output":
+        output = item.get("output")
+        return [{"role": "tool", "tool_call_id": item.get("call_id"),
+                 "content": output if isinstance(output, str) else _text(output)}]
+    return []
+
+
+def _content(content: Any) -> Any:
+    """Responses content parts as chat content: text parts joined, images as ``image_url`` parts."""
+    if isinstance(content, str):
+        return content
+    parts: list[dict[str, Any]] = []
+    for part in content if isinstance(content, list) else []:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") in ("input_text", "output_text", "text"):
+            parts.append({"type": "text", "text": str(part.get("text", ""))})
+        elif part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
+            parts.append({"type": "image_url", "image_url": {"url": part["image_url"],
+                                                             "detail": part.get("detail") or "auto"}})
+    if all(part["type"] == "text" for part in parts):
+        return " ".join(part["text"] for part in parts)
+    return parts
+
+
+def _text(content: Any) -> str:
+    parts = content if isinstance(content, list) else []
+    return " ".join(str(part.get("text", "")) for part in parts if isinstance(part, dict))
+
+
+# --- the answer ------------------------------------------------------------------------------------------------
+
+
+def response_object(request: SpecRequest, body: dict[str, Any], completion: Completion,
+                    earlier: list[dict[str, Any]]) -> dict[str, Any]:
+    choice = completion.choices[0]
+    salt = completion.id.encode()
+    output = output_items(choice, salt, body)
+    cut = choice.finish_reason == "length"
+    usage = completion.usage
+    cached = _cached_tokens(request, earlier, usage["prompt_tokens"])
+    response: dict[str, Any] = {
+        "id": Identity.make_id("resp_", salt, 48), "object": "response", "created_at": completion.created,
+        "status": "incomplete" if cut else "completed", "completed_at": None if cut else completion.created,
+        "error": None, "incomplete_details": {"reason": "max_output_tokens"} if cut else None,
+        "model": completion.model, "output": output, "usage": {
+            "input_tokens": usage["prompt_tokens"],
+            "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
+            "output_tokens": usage["completion_tokens"],
+            "output_tokens_details": {"reasoning_tokens": usage["completion_tokens_details"]["reasoning_tokens"]},
+            "total_tokens": usage["total_tokens"]},
+        "tools": body.get("tools") or [], "reasoning": _reasoning(body),
+    }
+    response.update((key, body[key] if key in body else DEFAULTS.get(key)) for key in ECHOED
+                    if key in body or key in DEFAULTS)
+    response["instructions"] = body.get("instructions")
+    response["output_text"] = "".join(part["text"] for item in output if item["type"] == "message"
+                                      for part in item["content"])
+    return response
+
+
+def output_items(choice: Choice, salt: bytes, body: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if choice.reasoning:
+        summary = [{"type": "summary_text", "text": "".join(choice.reasoning)}] if _reasoning(body)["summary"] else []
+        items.append({"type": "reasoning", "id": Identity.make_id("rs_", salt + b"rs", 48), "summary": summary})
+    for position, call in enumerate(choice.tool_calls):
+        items.append({"type": "function_call", "id": Identity.make_id("fc_", salt + bytes([position]), 48),
+                      "call_id": call.id, "name": call.name, "arguments": call.arguments, "status": "completed"})
+    if choice.content is not None and (choice.text or not choice.tool_calls):
+        items.append({"type": "message", "id": Identity.make_id("msg_", salt + b"msg", 48), "status": "completed",
+                      "role": "assistant", "content": [{"type": "output_text", "text": choice.text or "",
+                                                        "annotations": [], "logprobs": []}]})
+    return items
+
+
+def _reasoning(body: dict[str, Any]) -> dict[str, Any]:
+    given: dict[str, Any] = body["reasoning"] if isinstance(body.get("reasoning"), dict) else {}
+    return {"effort": given.get("effort"), "summary": given.get("summary")}
+
+
+def _cached_tokens(request: SpecRequest, earlier: list[dict[str, Any]], prompt_tokens: int) -> int:
+    """What a prompt cache would hit: the earlier turns of a continued conversation, in whole 64-token blocks
+    past the first 1,024 tokens (the real cache's granularity)."""
+    if not earlier:
+        return 0
+    previous = request.state.stores.resources.get(COLLECTION, str(request.body.get("previous_response_id")))
+    before = (previous or {}).get("usage", {}).get("total_tokens", 0)
+    shared = min(int(before), prompt_tokens)
+    return shared // 64 * 64 if shared >= 1024 else 0
+
+
+def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[dict[str, Any]],
+          earlier: list[dict[str, Any]]) -> None:
+    """The response, and the conversation it answered as its input items (with ids, as the API lists them)."""
+    resources = request.state.stores.resources
+    resources.put(COLLECTION, response["id"], response)
+    collection = f"{COLLECTION}/{response['id']}/input_items"
+    for index, item in enumerate([*earlier, *new_items]):
+        kept = {"id": item.get("id") or Identity.make_id("msg_", f"{response['id']}:{index}".encode(), 48), **item}
+        if kept.get("type", "message") == "message":
+            kept.setdefault("type", "message")
+            kept.setdefault("status", "completed")
+            kept["content"] = _content_parts(kept.get("content"))
+        resources.put(collection, kept["id"], kept)
+
+
+def _content_parts(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "input_text", "text": content}]
+    return [part for part in content if isinstance(part, dict)] if isinstance(content, list) else []
+
+
+RESPONDERS: dict[str, Responder] = {"createResponse": create_response}

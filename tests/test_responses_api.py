@@ -1,0 +1,154 @@
+"""The Responses API through openai-python over a socket: text, structured output, tools, state and streams.
+
+Every response and every stream event is checked against the official schemas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+from pydantic import BaseModel
+
+from mockserver import MockServer
+from mockserver.conformance import validate_official
+
+from helpers import API_KEY, sdk_client
+
+WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city", "strict": True,
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+                          "additionalProperties": False}}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer(seed=9) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server: MockServer) -> openai.OpenAI:
+    return sdk_client(server.url)
+
+
+def created(client: openai.OpenAI, **body: Any) -> dict[str, Any]:
+    raw = client.responses.with_raw_response.create(**body)
+    answer: dict[str, Any] = raw.http_response.json()
+    validate_official("Response", answer)
+    return answer
+
+
+def events_of(server: MockServer, **body: Any) -> list[dict[str, Any]]:
+    raw = httpx2.post(f"{server.url}/responses", json={**body, "stream": True}, timeout=10,
+                      headers={"Authorization": f"Bearer {API_KEY}"})
+    frames = [frame for frame in raw.text.split("\n\n") if frame]
+    events = []
+    for frame in frames:
+        name, data = frame.split("\n")
+        event = json.loads(data.removeprefix("data: "))
+        assert name == f"event: {event['type']}"
+        validate_official("ResponseStreamEvent", event)
+        events.append(event)
+    assert [event["sequence_number"] for event in events] == list(range(len(events)))
+    return events
+
+
+def test_a_text_response(client: openai.OpenAI) -> None:
+    answer = created(client, model="gpt-4o-mini", input="Tell me about the sea", instructions="Be brief.")
+    assert answer["object"] == "response" and answer["id"].startswith("resp_") and answer["status"] == "completed"
+    (message,) = answer["output"]
+    assert message["type"] == "message" and message["role"] == "assistant" and message["id"].startswith("msg_")
+    assert answer["output_text"] == message["content"][0]["text"] != ""
+    assert answer["instructions"] == "Be brief." and answer["usage"]["output_tokens"] > 0
+    reply = client.responses.create(model="gpt-4o-mini", input="Anything", extra_headers={"X-Mock-Reply": "Scripted."})
+    assert reply.output_text == "Scripted."
+
+
+def test_the_same_request_and_seed_give_the_same_text(client: openai.OpenAI) -> None:
+    first, second = (client.responses.create(model="gpt-4o-mini", input="Seeded words") for _ in range(2))
+    assert first.output_text == second.output_text and first.id != second.id
+
+
+def test_images_in_the_input_are_accepted(client: openai.OpenAI) -> None:
+    answer = created(client, model="gpt-4o-mini", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "What is in this picture?"},
+        {"type": "input_image", "image_url": "https://example.com/cat.png", "detail": "auto"}]}])
+    assert answer["usage"]["input_tokens"] > 700  # the picture's tiles are counted
+
+
+def test_parse_with_a_pydantic_model(client: openai.OpenAI) -> None:
+    class Forecast(BaseModel):
+        city: str
+        celsius: float
+
+    parsed = client.responses.parse(model="gpt-4o-mini", input="The forecast for Oslo", text_format=Forecast)
+    assert isinstance(parsed.output_parsed, Forecast)
+
+
+def test_a_function_tool_round_trip_through_previous_response_id(client: openai.OpenAI) -> None:
+    first = created(client, model="gpt-4o-mini", input="What is the weather in Paris?", tools=[WEATHER])
+    (call,) = first["output"]
+    assert call["type"] == "function_call" and call["name"] == "get_weather" and call["call_id"].startswith("call_")
+    assert isinstance(json.loads(call["arguments"])["city"], str)
+    second = created(client, model="gpt-4o-mini", previous_response_id=first["id"], tools=[WEATHER],
+                     input=[{"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}])
+    assert [item["type"] for item in second["output"]] == ["message"] and second["output_text"]
+    assert second["previous_response_id"] == first["id"]
+    assert second["usage"]["input_tokens"] > first["usage"]["input_tokens"]  # the earlier turns count
+    items = client.responses.input_items.list(second["id"], order="asc").data
+    assert [item.type for item in items] == ["message", "function_call", "function_call_output"]
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.responses.create(model="gpt-4o-mini", previous_response_id="resp_never", input="hi")
+    assert missing.value.body["param"] == "previous_response_id"  # type: ignore[index]
+
+
+def test_a_stored_response_is_retrieved_and_deleted(client: openai.OpenAI) -> None:
+    answer = client.responses.create(model="gpt-4o-mini", input="Keep me")
+    assert client.responses.retrieve(answer.id).output_text == answer.output_text
+    client.responses.delete(answer.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(answer.id)
+    unstored = client.responses.create(model="gpt-4o-mini", input="Forget me", store=False)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(unstored.id)
+
+
+def test_max_output_tokens_makes_it_incomplete(client: openai.OpenAI) -> None:
+    answer = created(client, model="gpt-4o-mini", input="Talk for a while", max_output_tokens=16)
+    assert answer["status"] == "incomplete" and answer["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert answer["usage"]["output_tokens"] == 16
+
+
+def test_the_stream_is_the_typed_events_in_order(server: MockServer, client: openai.OpenAI) -> None:
+    events = events_of(server, model="gpt-4o-mini", input="Stream a reply")
+    kinds = [event["type"] for event in events]
+    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added",
+                         "response.content_part.added"]
+    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
+                          "response.completed"]
+    deltas = [event for event in events if event["type"] == "response.output_text.delta"]
+    final = events[-1]["response"]
+    assert "".join(event["delta"] for event in deltas) == final["output_text"] and len(deltas) > 5
+    assert {event["item_id"] for event in deltas} == {final["output"][0]["id"]}
+    whole = client.responses.create(model="gpt-4o-mini", input="Stream a reply")
+    assert whole.output_text == final["output_text"]
+    with client.responses.stream(model="gpt-4o-mini", input="Stream a reply") as stream:
+        text = "".join(event.delta for event in stream if event.type == "response.output_text.delta")
+        assert stream.get_final_response().output_text == text == whole.output_text
+
+
+def test_a_streamed_function_call_and_reasoning_summary(server: MockServer) -> None:
+    events = events_of(server, model="o3-mini", input="Weather in Rome?", tools=[WEATHER],
+                       reasoning={"effort": "low", "summary": "auto"})
+    kinds = [event["type"] for event in events]
+    assert "response.reasoning_summary_text.delta" in kinds and "response.function_call_arguments.delta" in kinds
+    done = next(event for event in events if event["type"] == "response.function_call_arguments.done")
+    arguments = "".join(event["delta"] for event in events if event["type"] == "response.function_call_arguments.delta")
+    assert done["arguments"] == arguments and json.loads(arguments)["city"]
+    final = events[-1]["response"]
+    assert [item["type"] for item in final["output"]] == ["reasoning", "function_call"]
+    assert final["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
