@@ -58,9 +58,27 @@ def schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(orjson.loads(text), registry=_registry())
 
 
-# A request valid under more than one branch of a ``oneOf`` is a request the API takes: the spec writes unions
-# as ``oneOf`` whose branches overlap (an input message is both an EasyInputMessage and an InputMessage).
-_RequestValidator = validators.extend(Draft202012Validator, {"oneOf": Draft202012Validator.VALIDATORS["anyOf"]})
+def _required_unless_nullable(validator: Any, required: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    """``required``, less the properties that may be null: the spec marks a request field that clients leave
+    out as required and nullable (a function tool's ``strict``), and the API takes it left out."""
+    properties = schema.get("properties", {})
+    needed = [name for name in required if not _nullable(properties.get(name, {}))]
+    yield from Draft202012Validator.VALIDATORS["required"](validator, needed, instance, schema)
+
+
+def _nullable(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    kinds = schema.get("type")
+    return kinds == "null" or (isinstance(kinds, list) and "null" in kinds) or any(
+        _nullable(branch) for branch in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+# The request validator reads the spec as the API behaves. A request valid under more than one branch of a
+# ``oneOf`` is one the API takes (an input message is both an EasyInputMessage and an InputMessage), and a
+# required field that may be null may be left out.
+_RequestValidator = validators.extend(Draft202012Validator, {"oneOf": Draft202012Validator.VALIDATORS["anyOf"],
+                                                             "required": _required_unless_nullable})
 
 
 def request_schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
