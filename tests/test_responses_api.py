@@ -152,3 +152,32 @@ def test_a_streamed_function_call_and_reasoning_summary(server: MockServer) -> N
     final = events[-1]["response"]
     assert [item["type"] for item in final["output"]] == ["reasoning", "function_call"]
     assert final["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
+
+
+def test_an_error_event_fault_is_the_error_and_response_failed_events(server: MockServer) -> None:
+    raw = httpx2.post(f"{server.url}/responses", json={"model": "gpt-4o-mini", "input": "hi", "stream": True},
+                      headers={"Authorization": f"Bearer {API_KEY}", "X-Mock-Fault": "error_event"}, timeout=10)
+    events = [json.loads(frame.split("\n")[1].removeprefix("data: ")) for frame in raw.text.split("\n\n") if frame]
+    for event in events:
+        validate_official("ResponseStreamEvent", event)
+    assert [event["type"] for event in events] == ["response.created", "error", "response.failed"]
+    assert [event["sequence_number"] for event in events] == [0, 1, 2]
+    failed = events[-1]["response"]
+    assert failed["status"] == "failed" and failed["error"]["code"] == "server_error"
+
+
+@pytest.mark.parametrize(("fault", "raised"), [
+    ("error_event", RuntimeError),  # the helper: "Didn't receive a `response.completed` event"
+    ("truncate", RuntimeError),
+    ("disconnect", openai.APIConnectionError),
+    ("malformed", json.JSONDecodeError),
+    ("rate_limit", openai.RateLimitError),
+    ("http_error", openai.InternalServerError),
+])
+def test_faults_fail_the_stream_helper_as_production_does(client: openai.OpenAI, fault: str,
+                                                          raised: type[Exception]) -> None:
+    with pytest.raises(raised), client.responses.stream(model="gpt-4o-mini", input="hello",
+                                                         extra_headers={"X-Mock-Fault": fault}) as stream:
+        for _ in stream:
+            pass
+        stream.get_final_response()

@@ -11,6 +11,7 @@ sets for the whole connection (``TRANSPORT_KEY``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,9 @@ class RequestContext:
     client_gone: bool = False
     # Made by the mock itself (a batch line): not counted by the rate limiter, as the real API's batches are not.
     internal: bool = False
+    # How this stream fails when an ``error_event`` fault fires: the frames for (message, type, code) at event
+    # number N. None: a chat stream's ``data: {"error": ...}``. The Responses API sets its own.
+    failure_frames: Callable[[str, str, str | None, int], bytes] | None = None
 
     @classmethod
     def from_scope(cls, scope: Any, exchange: Exchange | None = None) -> RequestContext:

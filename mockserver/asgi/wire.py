@@ -230,7 +230,7 @@ class Transmission:
                 self._stop("truncate")
                 return
             if self._fires("error_event", index):
-                await self._body(_error_frame(plan["error_event"]), False)
+                await self._body(_error_frame(plan["error_event"], self.context, index), False)
                 self._stop("error_event")
                 return
             disconnect = plan.get("disconnect")
@@ -364,7 +364,9 @@ def _is_event_stream(start: Message) -> bool:
     return any(name == b"content-type" and value.startswith(b"text/event-stream") for name, value in headers)
 
 
-def _error_frame(fault: Fault) -> bytes:
+def _error_frame(fault: Fault, context: RequestContext, index: int) -> bytes:
+    if context.failure_frames is not None:
+        return context.failure_frames(fault.value("message"), fault.value("type"), fault.value("code"), index)
     error: dict[str, Any] = {
         "message": fault.value("message"),
         "type": fault.value("type"),

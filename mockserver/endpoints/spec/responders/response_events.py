@@ -12,10 +12,14 @@ a message, ``response.content_part.added``, ``response.output_text.delta`` a tok
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from mockserver.asgi.responses import event_frame
 from mockserver.generation.chat import Choice
+
+RESPONSE_ERROR_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
+"""The codes of the spec's ``ResponseErrorCode`` a fault's code is kept as; any other is a ``server_error``."""
 
 
 class _Events:
@@ -45,6 +49,22 @@ def frames(response: dict[str, Any], choice: Choice) -> list[bytes]:
     events.add("response.incomplete" if response["status"] == "incomplete" else "response.completed",
                response=response)
     return events.frames
+
+
+def failure(response: dict[str, Any]) -> Callable[[str, str, str | None, int], bytes]:
+    """How this stream fails mid-way (an ``error_event`` fault), as the API's do: an ``error`` event, then
+    ``response.failed`` with the response so far, ``status: failed`` and its ``error``."""
+
+    def frames(message: str, kind: str, code: str | None, sequence: int) -> bytes:
+        error = event_frame({"type": "error", "code": code or kind, "message": message, "param": None,
+                             "sequence_number": sequence})
+        reason = code if code in RESPONSE_ERROR_CODES else "server_error"
+        failed = {**response, "status": "failed", "output": [], "output_text": "", "completed_at": None,
+                  "error": {"code": reason, "message": message}}
+        del failed["usage"]
+        return error + event_frame({"type": "response.failed", "sequence_number": sequence + 1, "response": failed})
+
+    return frames
 
 
 def _reasoning(events: _Events, index: int, item: dict[str, Any], choice: Choice) -> None:

@@ -48,6 +48,7 @@ async def create_response(request: SpecRequest) -> Response:
     if body.get("store", True):
         _keep(request, response, items[len(earlier):], earlier)
     if body.get("stream"):
+        request.call.context.failure_frames = response_events.failure(response)
         return FramesResponse(response_events.frames(response, completion.choices[0]))
     return json_response(response)
 
