@@ -6,6 +6,7 @@ Every response and every stream event is checked against the official schemas.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -181,3 +182,50 @@ def test_faults_fail_the_stream_helper_as_production_does(client: openai.OpenAI,
         for _ in stream:
             pass
         stream.get_final_response()
+
+
+def test_a_background_response_is_polled_to_completion_or_cancelled() -> None:
+    with MockServer(seed=9, job_schedule="0.2,0.4") as running:
+        client = sdk_client(running.url)
+        started = created(client, model="gpt-4o-mini", input="Work on this", background=True)
+        assert started["status"] == "queued" and started["output"] == [] and started["background"] is True
+        seen = []
+        for _ in range(40):  # at most 2 s
+            polled = client.responses.retrieve(started["id"])
+            if not seen or seen[-1] != polled.status:
+                seen.append(polled.status)
+            if polled.status == "completed":
+                break
+            time.sleep(0.05)
+        assert seen == ["queued", "in_progress", "completed"] and polled.output_text and polled.usage is not None
+        foreground = client.responses.create(model="gpt-4o-mini", input="Work on this")
+        assert polled.output_text == foreground.output_text
+        other = client.responses.create(model="gpt-4o-mini", input="Stop me", background=True)
+        assert client.responses.cancel(other.id).status == "cancelled"
+        time.sleep(0.5)
+        assert client.responses.retrieve(other.id).status == "cancelled"
+        with pytest.raises(openai.BadRequestError):
+            client.responses.cancel(foreground.id)
+
+
+def test_input_tokens_are_counted_as_the_response_would_bill_them(client: openai.OpenAI) -> None:
+    body = {"model": "gpt-4o-mini", "input": "Count these words please", "instructions": "Be brief."}
+    counted = client.responses.input_tokens.count(**body)
+    assert counted.input_tokens == client.responses.create(**body).usage.input_tokens  # type: ignore[union-attr]
+
+
+def test_a_conversation_goes_on_turn_by_turn(client: openai.OpenAI) -> None:
+    conversation = client.conversations.create(items=[{"type": "message", "role": "user", "content": "My name is Ada."}])
+    first = created(client, model="gpt-4o-mini", input="What is my name?", conversation=conversation.id)
+    added = client.conversations.items.create(conversation.id, items=[
+        {"type": "message", "role": "user", "content": "Thanks."}])
+    validate_official("ConversationItemList", added.model_dump(mode="json", exclude_unset=True))
+    second = created(client, model="gpt-4o-mini", input="And again?", conversation=conversation.id)
+    assert second["usage"]["input_tokens"] > first["usage"]["input_tokens"]
+    items = client.conversations.items.list(conversation.id, order="asc").data
+    assert [(item.type, getattr(item, "role", None)) for item in items] == [
+        ("message", "user"), ("message", "user"), ("message", "assistant"), ("message", "user"), ("message", "user"),
+        ("message", "assistant")]
+    assert items[2].content[0].text == first["output_text"]  # type: ignore[union-attr]
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model="gpt-4o-mini", input="hi", conversation="conv_never")

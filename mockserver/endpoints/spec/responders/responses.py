@@ -16,6 +16,7 @@ max_output_tokens`` when cut; streamed, the typed events of :mod:`.response_even
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from starlette.responses import Response
@@ -23,10 +24,13 @@ from starlette.responses import Response
 from mockserver.asgi.responses import FramesResponse, json_response
 from mockserver.determinism import Identity
 from mockserver.endpoints.chat.completions import complete_chat
+from mockserver.endpoints.spec.items import append_items, as_item
+from mockserver.endpoints.spec.lifecycles import LIFECYCLES
 from mockserver.endpoints.spec.request import Responder, SpecRequest
 from mockserver.endpoints.spec.responders import response_events
 from mockserver.errors import ApiError
 from mockserver.generation.chat import Choice, Completion
+from mockserver.generation.tokens import encoding_for_model, tokenizer
 
 COLLECTION = "/responses"
 ECHOED = ("instructions", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "metadata", "text",
@@ -40,17 +44,62 @@ DEFAULTS = {"tool_choice": "auto", "parallel_tool_calls": True, "temperature": 1
 
 async def create_response(request: SpecRequest) -> Response:
     body = request.body
-    earlier = _earlier_items(request, body.get("previous_response_id"))
+    earlier = _earlier_items(request, body.get("previous_response_id")) + _conversation_items(request)
     items = earlier + _input_items(body.get("input", ""))
     chat = chat_request(body, items)
     completion = complete_chat(request.state, request.call, chat, request.decision)
     response = response_object(request, body, completion, earlier)
-    if body.get("store", True):
-        _keep(request, response, items[len(earlier):], earlier)
+    if body.get("store", True) or body.get("background"):
+        response = await _keep(request, response, items[len(earlier):], earlier)
+    conversation = _conversation_id(body)
+    if conversation is not None:  # the conversation goes on with this turn: its input, then its output
+        append_items(request, conversation, [*items[len(earlier):], *response["output"]])
     if body.get("stream"):
         request.call.context.failure_frames = response_events.failure(response)
         return FramesResponse(response_events.frames(response, completion.choices[0]))
     return json_response(response)
+
+
+async def count_input_tokens(request: SpecRequest) -> Response:
+    """``POST /responses/input_tokens``: what ``usage.input_tokens`` of the same request would be."""
+    body = request.body
+    items = (_earlier_items(request, body.get("previous_response_id")) + _conversation_items(request)
+             + _input_items(body.get("input", "")))
+    chat = chat_request({"model": "gpt-4o", **body}, items)
+    vocabulary = tokenizer(encoding_for_model(chat["model"]))
+    counted = vocabulary.count_prompt(chat["messages"], chat.get("tools"))
+    return json_response({"object": "response.input_tokens", "input_tokens": counted})
+
+
+# --- conversations -------------------------------------------------------------------------------------------
+
+
+async def create_conversation_items(request: SpecRequest) -> Response:
+    """``POST /conversations/{id}/items``: the items appended, answered as the list of them."""
+    given = request.body.get("items")
+    items = [item for item in given if isinstance(item, dict)] if isinstance(given, list) else []
+    added = append_items(request, request.params["conversation_id"], items)
+    return json_response({"object": "list", "data": added, "first_id": added[0]["id"] if added else None,
+                          "last_id": added[-1]["id"] if added else None, "has_more": False})
+
+
+def _conversation_id(body: dict[str, Any]) -> str | None:
+    given = body.get("conversation")
+    if isinstance(given, dict):
+        given = given.get("id")
+    return given if isinstance(given, str) else None
+
+
+def _conversation_items(request: SpecRequest) -> list[dict[str, Any]]:
+    """The items of the conversation a request continues (``conversation``), oldest first."""
+    conversation = _conversation_id(request.body)
+    if conversation is None:
+        return []
+    resources = request.state.stores.resources
+    if resources.get("/conversations", conversation) is None and not request.state.synthesize_missing:
+        raise ApiError(404, f"Conversation with id '{conversation}' not found.", param="conversation",
+                       code="not_found")
+    return [item for item in resources.items(f"/conversations/{conversation}/items") if item.get("type") != "reasoning"]
 
 
 # --- the request as a chat request -----------------------------------------------------------------------------
@@ -219,25 +268,20 @@ def _cached_tokens(request: SpecRequest, earlier: list[dict[str, Any]], prompt_t
     return shared // 64 * 64 if shared >= 1024 else 0
 
 
-def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[dict[str, Any]],
-          earlier: list[dict[str, Any]]) -> None:
-    """The response, and the conversation it answered as its input items (with ids, as the API lists them)."""
+async def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[dict[str, Any]],
+                earlier: list[dict[str, Any]]) -> dict[str, Any]:
+    """The response, and the conversation it answered as its input items (with ids, as the API lists them);
+    a background response is answered as it starts (``queued``)."""
     resources = request.state.stores.resources
-    resources.put(COLLECTION, response["id"], response)
+    stored = copy.deepcopy(response)
+    await LIFECYCLES.begin(request, COLLECTION, COLLECTION, stored)
+    resources.put(COLLECTION, response["id"], stored)
     collection = f"{COLLECTION}/{response['id']}/input_items"
     for index, item in enumerate([*earlier, *new_items]):
-        kept = {"id": item.get("id") or Identity.make_id("msg_", f"{response['id']}:{index}".encode(), 48), **item}
-        if kept.get("type", "message") == "message":
-            kept.setdefault("type", "message")
-            kept.setdefault("status", "completed")
-            kept["content"] = _content_parts(kept.get("content"))
+        kept = as_item(item, Identity.make_id("msg_", f"{response['id']}:{index}".encode(), 48))
         resources.put(collection, kept["id"], kept)
+    return stored if response.get("background") and not request.body.get("stream") else response
 
 
-def _content_parts(content: Any) -> list[dict[str, Any]]:
-    if isinstance(content, str):
-        return [{"type": "input_text", "text": content}]
-    return [part for part in content if isinstance(part, dict)] if isinstance(content, list) else []
-
-
-RESPONDERS: dict[str, Responder] = {"createResponse": create_response}
+RESPONDERS: dict[str, Responder] = {"createResponse": create_response, "Getinputtokencounts": count_input_tokens,
+                                     "createConversationItems": create_conversation_items}
