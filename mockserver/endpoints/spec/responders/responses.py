@@ -53,7 +53,7 @@ async def create_response(request: SpecRequest) -> Response:
         response = await _keep(request, response, items[len(earlier):], earlier)
     conversation = _conversation_id(body)
     if conversation is not None:  # the conversation goes on with this turn: its input, then its output
-        append_items(request, conversation, [*items[len(earlier):], *response["output"]])
+        append_items(request, conversation, [*items[len(earlier):], *response["output"]], refuse=False)
     if body.get("stream"):
         request.call.context.failure_frames = response_events.failure(response)
         return FramesResponse(response_events.frames(response, completion.choices[0]))
