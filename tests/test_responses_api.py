@@ -229,3 +229,16 @@ def test_a_conversation_goes_on_turn_by_turn(client: openai.OpenAI) -> None:
     assert items[2].content[0].text == first["output_text"]  # type: ignore[union-attr]
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model="gpt-4o-mini", input="hi", conversation="conv_never")
+
+
+def test_a_compacted_conversation_is_one_item_a_later_request_unfolds(client: openai.OpenAI) -> None:
+    first = client.responses.create(model="gpt-4o-mini", input="Remember the number 42.")
+    compacted = client.responses.compact(model="gpt-4o-mini", previous_response_id=first.id)
+    validate_official("CompactResource", compacted.model_dump(mode="json", exclude_unset=True))
+    (folded,) = compacted.output
+    assert folded.type == "compaction"
+    follow = client.responses.create(model="gpt-4o-mini", input=[folded.model_dump(exclude_unset=True),
+                                                                 {"role": "user", "content": "What number?"}])
+    direct = client.responses.create(model="gpt-4o-mini", previous_response_id=first.id, input="What number?")
+    assert follow.usage is not None and direct.usage is not None
+    assert follow.usage.input_tokens == direct.usage.input_tokens  # the same conversation, unfolded

@@ -16,9 +16,11 @@ max_output_tokens`` when cut; streamed, the typed events of :mod:`.response_even
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from mockserver.asgi.responses import FramesResponse, json_response
@@ -69,6 +71,24 @@ async def count_input_tokens(request: SpecRequest) -> Response:
     vocabulary = tokenizer(encoding_for_model(chat["model"]))
     counted = vocabulary.count_prompt(chat["messages"], chat.get("tools"))
     return json_response({"object": "response.input_tokens", "input_tokens": counted})
+
+
+async def compact(request: SpecRequest) -> Response:
+    """``POST /responses/compact``: the conversation as one ``compaction`` item (the mock's encrypted content is
+    the base64 of the compacted items' JSON), which a later request passes back as input."""
+    body = request.body
+    items = _earlier_items(request, body.get("previous_response_id")) + _input_items(body.get("input") or [])
+    compaction = {"type": "compaction", "id": Identity.make_id("cmp_", request.seed, 48),
+                  "encrypted_content": base64.b64encode(orjson.dumps(items)).decode()}
+    chat = chat_request({"model": "gpt-4o", **body}, items)
+    counted = tokenizer(encoding_for_model(chat["model"])).count_prompt(chat["messages"], None)
+    made = tokenizer(encoding_for_model(chat["model"])).count(compaction["encrypted_content"]) // 4
+    return json_response({
+        "id": Identity.make_id("resp_", request.seed, 48), "object": "response.compaction",
+        "created_at": request.state.identity.created(), "output": [compaction],
+        "usage": {"input_tokens": counted, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                  "output_tokens": made, "output_tokens_details": {"reasoning_tokens": 0},
+                  "total_tokens": counted + made}})
 
 
 # --- conversations -------------------------------------------------------------------------------------------
@@ -176,6 +196,16 @@ def _messages(item: dict[str, Any], so_far: list[dict[str, Any]]) -> list[dict[s
             so_far[-1]["tool_calls"].append(call)  # parallel calls are one assistant turn
             return []
         return [{"role": "assistant", "content": None, "tool_calls": [call]}]
+    if kind == "compaction":  # what /responses/compact folded away, unfolded
+        try:
+            folded = orjson.loads(base64.b64decode(str(item.get("encrypted_content", ""))))
+        except (ValueError, orjson.JSONDecodeError):
+            return []
+        unfolded: list[dict[str, Any]] = []
+        for inner in folded if isinstance(folded, list) else []:
+            if isinstance(inner, dict):
+                unfolded += _messages(inner, [*so_far, *unfolded])
+        return unfolded
     if kind == "function_call_output":
         output = item.get("output")
         return [{"role": "tool", "tool_call_id": item.get("call_id"),
@@ -283,5 +313,7 @@ async def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[
     return stored if response.get("background") and not request.body.get("stream") else response
 
 
-RESPONDERS: dict[str, Responder] = {"createResponse": create_response, "Getinputtokencounts": count_input_tokens,
-                                     "createConversationItems": create_conversation_items}
+RESPONDERS: dict[str, Responder] = {
+    "createResponse": create_response, "Getinputtokencounts": count_input_tokens, "Compactconversation": compact,
+    "createConversationItems": create_conversation_items,
+}
