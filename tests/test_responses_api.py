@@ -5,6 +5,7 @@ Every response and every stream event is checked against the official schemas.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -242,3 +243,25 @@ def test_a_compacted_conversation_is_one_item_a_later_request_unfolds(client: op
     direct = client.responses.create(model="gpt-4o-mini", previous_response_id=first.id, input="What number?")
     assert follow.usage is not None and direct.usage is not None
     assert follow.usage.input_tokens == direct.usage.input_tokens  # the same conversation, unfolded
+
+
+def test_hosted_tools_answer_with_their_output_items(server: MockServer, client: openai.OpenAI) -> None:
+    uploaded = client.files.create(file=("notes.txt", b"The launch is on Tuesday."), purpose="assistants")
+    store = client.vector_stores.create(name="notes", file_ids=[uploaded.id])
+    tools = [{"type": "web_search"}, {"type": "file_search", "vector_store_ids": [store.id]},
+             {"type": "code_interpreter", "container": {"type": "auto"}}, {"type": "image_generation"}]
+    body = {"model": "gpt-4o-mini", "input": "When is the launch?", "tools": tools,
+            "include": ["file_search_call.results", "code_interpreter_call.outputs"]}
+    answer = created(client, **body)
+    kinds = [item["type"] for item in answer["output"]]
+    assert kinds == ["web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call",
+                     "message"]
+    search = answer["output"][1]
+    assert search["results"][0]["file_id"] == uploaded.id and search["results"][0]["text"].startswith("The launch")
+    assert answer["output"][2]["outputs"][0]["logs"] == "When is the launch?\n"
+    picture = base64.b64decode(answer["output"][3]["result"])
+    assert picture.startswith(b"\x89PNG")
+    events = events_of(server, **body)
+    assert "response.web_search_call.completed" in [event["type"] for event in events]
+    assert [item["type"] for item in events[-1]["response"]["output"]] == kinds
+    assert created(client, **{**body, "tool_choice": "none"})["output"][0]["type"] == "message"

@@ -44,8 +44,10 @@ def frames(response: dict[str, Any], choice: Choice) -> list[bytes]:
             _reasoning(events, index, item, choice)
         elif kind == "function_call":
             _function_call(events, index, item, next(calls).argument_pieces)
-        else:
+        elif kind == "message":
             _message(events, index, item, choice.content or [])
+        else:
+            _hosted(events, index, item)
     events.add("response.incomplete" if response["status"] == "incomplete" else "response.completed",
                response=response)
     return events.frames
@@ -81,6 +83,15 @@ def _reasoning(events: _Events, index: int, item: dict[str, Any], choice: Choice
                    text=text)
         events.add("response.reasoning_summary_part.done", item_id=item["id"], output_index=index, summary_index=0,
                    part={"type": "summary_text", "text": text})
+    events.add("response.output_item.done", output_index=index, item=item)
+
+
+def _hosted(events: _Events, index: int, item: dict[str, Any]) -> None:
+    """A hosted tool's call (``web_search_call``…): added, its own in-progress and completed events, done."""
+    kind = item["type"]
+    events.add("response.output_item.added", output_index=index, item={**item, "status": "in_progress"})
+    events.add(f"response.{kind}.in_progress", output_index=index, item_id=item["id"])
+    events.add(f"response.{kind}.completed", output_index=index, item_id=item["id"])
     events.add("response.output_item.done", output_index=index, item=item)
 
 

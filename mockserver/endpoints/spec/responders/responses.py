@@ -29,10 +29,11 @@ from mockserver.endpoints.chat.completions import complete_chat
 from mockserver.endpoints.spec.items import append_items, as_item
 from mockserver.endpoints.spec.lifecycles import LIFECYCLES
 from mockserver.endpoints.spec.request import Responder, SpecRequest
-from mockserver.endpoints.spec.responders import response_events
+from mockserver.endpoints.spec.responders import builtin_tools, response_events
 from mockserver.errors import ApiError
 from mockserver.generation.chat import Choice, Completion
 from mockserver.generation.tokens import encoding_for_model, tokenizer
+from mockserver.messages import last_user_text
 
 COLLECTION = "/responses"
 ECHOED = ("instructions", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "metadata", "text",
@@ -50,7 +51,8 @@ async def create_response(request: SpecRequest) -> Response:
     items = earlier + _input_items(body.get("input", ""))
     chat = chat_request(body, items)
     completion = complete_chat(request.state, request.call, chat, request.decision)
-    response = response_object(request, body, completion, earlier)
+    hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode())
+    response = response_object(request, body, completion, earlier, hosted)
     if body.get("store", True) or body.get("background"):
         response = await _keep(request, response, items[len(earlier):], earlier)
     conversation = _conversation_id(body)
@@ -240,10 +242,12 @@ def _text(content: Any) -> str:
 
 
 def response_object(request: SpecRequest, body: dict[str, Any], completion: Completion,
-                    earlier: list[dict[str, Any]]) -> dict[str, Any]:
+                    earlier: list[dict[str, Any]], hosted: list[dict[str, Any]]) -> dict[str, Any]:
     choice = completion.choices[0]
     salt = completion.id.encode()
     output = output_items(choice, salt, body)
+    reasoned = 1 if output and output[0]["type"] == "reasoning" else 0
+    output[reasoned:reasoned] = hosted  # the hosted tools ran before the answer
     cut = choice.finish_reason == "length"
     usage = completion.usage
     cached = _cached_tokens(request, earlier, usage["prompt_tokens"])
