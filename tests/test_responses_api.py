@@ -265,3 +265,10 @@ def test_hosted_tools_answer_with_their_output_items(server: MockServer, client:
     assert "response.web_search_call.completed" in [event["type"] for event in events]
     assert [item["type"] for item in events[-1]["response"]["output"]] == kinds
     assert created(client, **{**body, "tool_choice": "none"})["output"][0]["type"] == "message"
+
+
+def test_a_stalled_stream_times_the_client_out(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.APITimeoutError), client.with_options(timeout=0.5).responses.stream(
+            model="gpt-4o-mini", input="hello", extra_headers={"X-Mock-Fault": 'stall{"seconds": 5}'}) as stream:
+        for _ in stream:
+            pass
