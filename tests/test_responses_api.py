@@ -269,6 +269,6 @@ def test_hosted_tools_answer_with_their_output_items(server: MockServer, client:
 
 def test_a_stalled_stream_times_the_client_out(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APITimeoutError), client.with_options(timeout=0.5).responses.stream(
-            model="gpt-4o-mini", input="hello", extra_headers={"X-Mock-Fault": 'stall{"seconds": 5}'}) as stream:
+            model="gpt-4o-mini", input="hello", extra_headers={"X-Mock-Fault": "stall;seconds=5"}) as stream:
         for _ in stream:
             pass
