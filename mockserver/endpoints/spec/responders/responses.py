@@ -263,8 +263,12 @@ def response_object(request: SpecRequest, body: dict[str, Any], completion: Comp
             "total_tokens": usage["total_tokens"]},
         "tools": body.get("tools") or [], "reasoning": _reasoning(body),
     }
-    response.update((key, body[key] if key in body else DEFAULTS.get(key)) for key in ECHOED
-                    if key in body or key in DEFAULTS)
+    for key in ECHOED:  # what the request said, else the API's default; a null sent is the default too
+        value = body.get(key)
+        if value is None and key in DEFAULTS:
+            response[key] = DEFAULTS[key]
+        elif value is not None:
+            response[key] = value
     response["instructions"] = body.get("instructions")
     response["output_text"] = "".join(part["text"] for item in output if item["type"] == "message"
                                       for part in item["content"])
