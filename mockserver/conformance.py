@@ -59,10 +59,14 @@ def schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def _required_unless_nullable(validator: Any, required: Any, instance: Any, schema: dict[str, Any]) -> Any:
-    """``required``, less the properties that may be null: the spec marks a request field that clients leave
-    out as required and nullable (a function tool's ``strict``), and the API takes it left out."""
-    properties = schema.get("properties", {})
-    needed = [name for name in required if not _nullable(properties.get(name, {}))]
+    """``required``, less the properties that may be null (the spec marks a request field that clients leave
+    out as required and nullable, a function tool's ``strict``, and the API takes it left out) and those the
+    object does not declare."""
+    properties = schema.get("properties")
+    if properties is None:
+        needed = list(required)
+    else:  # a name the object does not declare is the spec's slip (MCPApprovalResponse's request_id)
+        needed = [name for name in required if name in properties and not _nullable(properties[name])]
     yield from Draft202012Validator.VALIDATORS["required"](validator, needed, instance, schema)
 
 

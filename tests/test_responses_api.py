@@ -272,3 +272,30 @@ def test_a_stalled_stream_times_the_client_out(client: openai.OpenAI) -> None:
             model="gpt-4o-mini", input="hello", extra_headers={"X-Mock-Fault": "stall;seconds=5"}) as stream:
         for _ in stream:
             pass
+
+
+def test_an_mcp_server_lists_its_tools_and_calls_one_once_approved(server: MockServer, client: openai.OpenAI) -> None:
+    mcp = {"type": "mcp", "server_label": "docs", "server_url": "https://mcp.example/sse", "allowed_tools": ["lookup"]}
+    asked = created(client, model="gpt-4o-mini", input="Find the setup guide", tools=[mcp])
+    assert [item["type"] for item in asked["output"]] == ["mcp_list_tools", "mcp_approval_request"]
+    assert asked["output"][0]["tools"][0]["name"] == "lookup"
+    request_item = asked["output"][1]
+    approved = created(client, model="gpt-4o-mini", previous_response_id=asked["id"], tools=[mcp], input=[
+        {"type": "mcp_approval_response", "approval_request_id": request_item["id"], "approve": True}])
+    call = approved["output"][0]
+    assert call["type"] == "mcp_call" and call["approval_request_id"] == request_item["id"] and call["output"]
+    assert approved["output"][-1]["type"] == "message"
+    trusted = created(client, model="gpt-4o-mini", input="Find it", tools=[{**mcp, "require_approval": "never"}])
+    assert [item["type"] for item in trusted["output"]] == ["mcp_list_tools", "mcp_call", "message"]
+    events = events_of(server, model="gpt-4o-mini", input="Find it", tools=[{**mcp, "require_approval": "never"}])
+    assert "response.mcp_call.completed" in [event["type"] for event in events]
+
+
+def test_output_text_logprobs_when_included(server: MockServer, client: openai.OpenAI) -> None:
+    body = {"model": "gpt-4o-mini", "input": "Score me", "include": ["message.output_text.logprobs"],
+            "top_logprobs": 2}
+    part = created(client, **body)["output"][0]["content"][0]
+    assert "".join(entry["token"] for entry in part["logprobs"]) == part["text"]
+    assert all(len(entry["top_logprobs"]) == 2 for entry in part["logprobs"])
+    deltas = [event for event in events_of(server, **body) if event["type"] == "response.output_text.delta"]
+    assert [event["logprobs"][0]["token"] for event in deltas] == [event["delta"] for event in deltas]

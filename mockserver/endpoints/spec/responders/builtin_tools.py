@@ -5,7 +5,11 @@ as the hosted tools are: ``web_search`` searches the user's words (one source UR
 searches the offered vector stores (with ``include: ["file_search_call.results"]``, their files as results,
 text from their uploaded bytes), ``code_interpreter`` runs a line of Python in its container (its logs with
 ``include: ["code_interpreter_call.outputs"]``), ``image_generation`` draws a 256x256 PNG (base64 in
-``result``). Other tool types (``mcp``, ``computer_use_preview``…) are accepted and not called.
+``result``). An ``mcp`` server (never contacted: the mock has no network) lists its tools
+(``mcp_list_tools``: the ``allowed_tools`` names, else one ``search`` tool) and calls the first: with
+``require_approval: "never"`` an ``mcp_call`` with its output, else an ``mcp_approval_request`` that ends the
+response until an ``mcp_approval_response`` (``approve: true``) comes back, then the ``mcp_call``. Other
+tool types (``computer_use_preview``…) are accepted and not called.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 from urllib.parse import quote
+
+import orjson
 
 from mockserver.determinism import Identity, rng
 from mockserver.endpoints.spec.request import SpecRequest
@@ -23,10 +29,38 @@ RESULT_TEXT = 200
 """Characters of a file's text a ``file_search`` result carries."""
 
 
-def calls(request: SpecRequest, query: str, salt: bytes) -> list[dict[str, Any]]:
+MCP_INPUT = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+
+
+class Hosted:
+    """The hosted tools' items of one response, and whether it waits for an approval (and so ends there)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.waiting = False
+
+
+def calls(request: SpecRequest, query: str, salt: bytes, earlier: list[dict[str, Any]]) -> Hosted:
+    hosted = Hosted()
     body = request.body
     if body.get("tool_choice") == "none":
-        return []
+        return hosted
+    approvals = [item for item in body.get("input") or [] if isinstance(item, dict)
+                 and item.get("type") == "mcp_approval_response" and item.get("approve")]
+    if approvals:  # an approved call runs now, and only it
+        asked = {item.get("id"): item for item in earlier if item.get("type") == "mcp_approval_request"}
+        for approval in approvals:
+            request_item = asked.get(approval.get("approval_request_id"))
+            if request_item is not None:
+                hosted.items.append(_mcp_call(request_item, query, salt, approval["approval_request_id"]))
+        return hosted
+    hosted.items = _calls(request, query, salt)
+    hosted.waiting = any(item["type"] == "mcp_approval_request" for item in hosted.items)
+    return hosted
+
+
+def _calls(request: SpecRequest, query: str, salt: bytes) -> list[dict[str, Any]]:
+    body = request.body
     include = set(body.get("include") or [])
     made: list[dict[str, Any]] = []
     for position, tool in enumerate(body.get("tools") or []):
@@ -51,11 +85,40 @@ def calls(request: SpecRequest, query: str, salt: bytes) -> list[dict[str, Any]]
                          "status": "completed", "container_id": container_id, "code": code,
                          "outputs": [{"type": "logs", "logs": query[:80] + "\n"}]
                          if "code_interpreter_call.outputs" in include else None})
+        elif kind == "mcp":
+            made += _mcp(tool, query, item_salt)
         elif kind == "image_generation":
             picture = media.png_image(item_salt, IMAGE_SIDE, IMAGE_SIDE)
             made.append({"type": "image_generation_call", "id": Identity.make_id("ig_", item_salt, 48),
                          "status": "completed", "result": base64.b64encode(picture).decode()})
     return made
+
+
+def _mcp(tool: dict[str, Any], query: str, salt: bytes) -> list[dict[str, Any]]:
+    label = str(tool.get("server_label", "mcp"))
+    allowed = tool.get("allowed_tools")
+    names = allowed if isinstance(allowed, list) else (allowed or {}).get("tool_names") if isinstance(allowed, dict) \
+        else None
+    names = [str(name) for name in names or ["search"]]
+    listed = {"type": "mcp_list_tools", "id": Identity.make_id("mcpl_", salt, 48), "server_label": label,
+              "tools": [{"name": name, "description": f"{name} on {label}", "input_schema": MCP_INPUT}
+                        for name in names], "error": None}
+    call = {"server_label": label, "name": names[0], "arguments": orjson.dumps({"query": query}).decode(),
+            "id": Identity.make_id("mcpr_", salt, 48)}
+    approval = tool.get("require_approval", "always")
+    never = approval == "never" or (isinstance(approval, dict) and names[0] in
+                                    ((approval.get("never") or {}).get("tool_names") or []))
+    if never:
+        return [listed, _mcp_call(call, query, salt, None)]
+    return [listed, {"type": "mcp_approval_request", **call}]
+
+
+def _mcp_call(asked: dict[str, Any], query: str, salt: bytes, approval: str | None) -> dict[str, Any]:
+    draw = rng(salt, "mcp")
+    return {"type": "mcp_call", "id": Identity.make_id("mcp_", salt + b"call", 48),
+            "server_label": asked["server_label"], "name": asked["name"], "arguments": asked["arguments"],
+            "output": f"{asked['name']} found {draw.randint(1, 9)} results for {query[:80]!r}.", "error": None,
+            "status": "completed", "approval_request_id": approval}
 
 
 def _results(request: SpecRequest, tool: dict[str, Any], salt: bytes) -> list[dict[str, Any]]:

@@ -22,6 +22,11 @@ RESPONSE_ERROR_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 """The codes of the spec's ``ResponseErrorCode`` a fault's code is kept as; any other is a ``server_error``."""
 
 
+HOSTED_EVENTS = ("web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call", "mcp_call",
+                 "mcp_list_tools")
+"""The hosted tools' items with ``response.<type>.in_progress`` and ``.completed`` events of their own."""
+
+
 class _Events:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
@@ -45,7 +50,7 @@ def frames(response: dict[str, Any], choice: Choice) -> list[bytes]:
         elif kind == "function_call":
             _function_call(events, index, item, next(calls).argument_pieces)
         elif kind == "message":
-            _message(events, index, item, choice.content or [])
+            _message(events, index, item, choice.content or [], choice.logprobs)
         else:
             _hosted(events, index, item)
     events.add("response.incomplete" if response["status"] == "incomplete" else "response.completed",
@@ -89,9 +94,11 @@ def _reasoning(events: _Events, index: int, item: dict[str, Any], choice: Choice
 def _hosted(events: _Events, index: int, item: dict[str, Any]) -> None:
     """A hosted tool's call (``web_search_call``…): added, its own in-progress and completed events, done."""
     kind = item["type"]
-    events.add("response.output_item.added", output_index=index, item={**item, "status": "in_progress"})
-    events.add(f"response.{kind}.in_progress", output_index=index, item_id=item["id"])
-    events.add(f"response.{kind}.completed", output_index=index, item_id=item["id"])
+    events.add("response.output_item.added", output_index=index,
+               item={**item, "status": "in_progress"} if "status" in item else item)
+    if kind in HOSTED_EVENTS:
+        events.add(f"response.{kind}.in_progress", output_index=index, item_id=item["id"])
+        events.add(f"response.{kind}.completed", output_index=index, item_id=item["id"])
     events.add("response.output_item.done", output_index=index, item=item)
 
 
@@ -105,16 +112,17 @@ def _function_call(events: _Events, index: int, item: dict[str, Any], pieces: li
     events.add("response.output_item.done", output_index=index, item=item)
 
 
-def _message(events: _Events, index: int, item: dict[str, Any], pieces: list[str]) -> None:
+def _message(events: _Events, index: int, item: dict[str, Any], pieces: list[str],
+             logprobs: list[dict[str, Any]] | None) -> None:
     events.add("response.output_item.added", output_index=index,
                item={**item, "status": "in_progress", "content": []})
     empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
     events.add("response.content_part.added", item_id=item["id"], output_index=index, content_index=0, part=empty)
-    for piece in pieces:
+    for position, piece in enumerate(pieces):
         events.add("response.output_text.delta", item_id=item["id"], output_index=index, content_index=0,
-                   delta=piece, logprobs=[])
+                   delta=piece, logprobs=logprobs[position : position + 1] if logprobs else [])
     part = item["content"][0]
     events.add("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
-               text=part["text"], logprobs=[])
+               text=part["text"], logprobs=part["logprobs"])
     events.add("response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part=part)
     events.add("response.output_item.done", output_index=index, item=item)

@@ -51,7 +51,7 @@ async def create_response(request: SpecRequest) -> Response:
     items = earlier + _input_items(body.get("input", ""))
     chat = chat_request(body, items)
     completion = complete_chat(request.state, request.call, chat, request.decision)
-    hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode())
+    hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
     if body.get("store", True) or body.get("background"):
         response = await _keep(request, response, items[len(earlier):], earlier)
@@ -178,6 +178,9 @@ def chat_request(body: dict[str, Any], items: list[dict[str, Any]]) -> dict[str,
     effort = (body.get("reasoning") or {}).get("effort") if isinstance(body.get("reasoning"), dict) else None
     if isinstance(effort, str):
         chat["reasoning_effort"] = effort
+    if "message.output_text.logprobs" in (body.get("include") or []):
+        chat["logprobs"] = True
+        chat["top_logprobs"] = body["top_logprobs"] if isinstance(body.get("top_logprobs"), int) else 0
     if isinstance(body.get("max_output_tokens"), int):
         chat["max_completion_tokens"] = body["max_output_tokens"]
     for key in ("temperature", "top_p", "seed"):
@@ -242,12 +245,14 @@ def _text(content: Any) -> str:
 
 
 def response_object(request: SpecRequest, body: dict[str, Any], completion: Completion,
-                    earlier: list[dict[str, Any]], hosted: list[dict[str, Any]]) -> dict[str, Any]:
+                    earlier: list[dict[str, Any]], hosted: builtin_tools.Hosted) -> dict[str, Any]:
     choice = completion.choices[0]
     salt = completion.id.encode()
     output = output_items(choice, salt, body)
     reasoned = 1 if output and output[0]["type"] == "reasoning" else 0
-    output[reasoned:reasoned] = hosted  # the hosted tools ran before the answer
+    if hosted.waiting:  # an MCP call waits for its approval: the response ends with the request for it
+        output = output[:reasoned]
+    output[reasoned:reasoned] = hosted.items  # the hosted tools ran before the answer
     cut = choice.finish_reason == "length"
     usage = completion.usage
     cached = _cached_tokens(request, earlier, usage["prompt_tokens"])
@@ -286,7 +291,7 @@ def output_items(choice: Choice, salt: bytes, body: dict[str, Any]) -> list[dict
     if choice.content is not None and (choice.text or not choice.tool_calls):
         items.append({"type": "message", "id": Identity.make_id("msg_", salt + b"msg", 48), "status": "completed",
                       "role": "assistant", "content": [{"type": "output_text", "text": choice.text or "",
-                                                        "annotations": [], "logprobs": []}]})
+                                                        "annotations": [], "logprobs": choice.logprobs or []}]})
     return items
 
 
