@@ -299,3 +299,17 @@ def test_output_text_logprobs_when_included(server: MockServer, client: openai.O
     assert all(len(entry["top_logprobs"]) == 2 for entry in part["logprobs"])
     deltas = [event for event in events_of(server, **body) if event["type"] == "response.output_text.delta"]
     assert [event["logprobs"][0]["token"] for event in deltas] == [event["delta"] for event in deltas]
+
+
+def test_a_background_response_is_streamed_from_starting_after() -> None:
+    with MockServer(seed=9, job_schedule="0.1,0.3") as running:
+        client = sdk_client(running.url)
+        started = client.responses.create(model="gpt-4o-mini", input="Work in the background", background=True)
+        events = list(client.responses.retrieve(started.id, stream=True, starting_after=2))
+        assert events[0].sequence_number == 3 and events[-1].type == "response.completed"
+        for event in events:
+            validate_official("ResponseStreamEvent", event.model_dump(mode="json", exclude_unset=True))
+        text = "".join(event.delta for event in events if event.type == "response.output_text.delta")
+        assert text == events[-1].response.output_text == client.responses.retrieve(started.id).output_text
+        with pytest.raises(openai.NotFoundError):
+            list(client.responses.retrieve("resp_never", stream=True))

@@ -94,7 +94,9 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     request = SpecRequest(state, call, decision, operation, body, uploads, params, seed)
     responder = RESPONDERS.get(operation.id)
     if responder is not None:
-        return await responder(request)
+        answered = await responder(request)
+        if answered is not None:
+            return answered
     if operation.streams and (body.get("stream") is True or operation.response_schema is None):
         return _stream(operation, seed)
     if operation.kind == CREATE and operation.response_schema is None:

@@ -37,6 +37,7 @@ class SpecRequest:
         return found[0] if found else None
 
 
-Responder = Callable[[SpecRequest], Awaitable[Response]]
+Responder = Callable[[SpecRequest], Awaitable[Response | None]]
 """An operation whose whole answer is made by code that knows what it means (speech, transcriptions,
-legacy completions), rather than generated from its schema and shaped."""
+legacy completions), rather than generated from its schema and shaped; None leaves this request to the
+engine (``GET /responses/{id}`` answers a stream itself, and its JSON through the engine)."""

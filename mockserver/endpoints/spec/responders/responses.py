@@ -20,6 +20,7 @@ import base64
 import copy
 from typing import Any
 
+import anyio
 import orjson
 from starlette.responses import Response
 
@@ -28,10 +29,11 @@ from mockserver.determinism import Identity
 from mockserver.endpoints.chat.completions import complete_chat
 from mockserver.endpoints.spec.items import append_items, as_item
 from mockserver.endpoints.spec.lifecycles import LIFECYCLES
+from mockserver.endpoints.spec.lifecycles.base import life_of
 from mockserver.endpoints.spec.request import Responder, SpecRequest
 from mockserver.endpoints.spec.responders import builtin_tools, response_events
-from mockserver.errors import ApiError
-from mockserver.generation.chat import Choice, Completion
+from mockserver.errors import ApiError, invalid_request
+from mockserver.generation.chat import Choice, Completion, ToolCall
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 from mockserver.messages import last_user_text
 
@@ -62,6 +64,56 @@ async def create_response(request: SpecRequest) -> Response:
         request.call.context.failure_frames = response_events.failure(response)
         return FramesResponse(response_events.frames(response, completion.choices[0]))
     return json_response(response)
+
+
+async def stream_stored(request: SpecRequest) -> Response | None:
+    """``GET /responses/{id}?stream=true``: a stored response's events again, after ``starting_after``; a
+    background one still running is waited for (as long as the schedule says) and streamed as it completes.
+    Without ``stream`` the engine answers the JSON."""
+    query = request.call.request.query_params
+    if query.get("stream") != "true":
+        return None
+    response_id = request.params["response_id"]
+    resources = request.state.stores.resources
+    stored = resources.get(COLLECTION, response_id)
+    if stored is None:
+        raise ApiError(404, f"No response found with id '{response_id}'.", param="response_id", code="not_found")
+    stored = await LIFECYCLES.current(request, COLLECTION, COLLECTION, stored)
+    if stored.get("status") in ("queued", "in_progress"):
+        await anyio.sleep(max(0.0, request.state.config.job_steps[1] - _age(request, response_id)))
+        stored = await LIFECYCLES.current(request, COLLECTION, COLLECTION, stored)
+    after = query.get("starting_after", "-1")
+    if not after.lstrip("-").isdigit():
+        raise invalid_request("Invalid 'starting_after': expected a sequence number.", param="starting_after",
+                              code="invalid_value")
+    frames = response_events.frames(stored, _replayed(stored))
+    return FramesResponse(frames[int(after) + 1 :])
+
+
+def _age(request: SpecRequest, response_id: str) -> float:
+    life = life_of(request.state, COLLECTION, response_id)
+    return request.state.stores.jobs.clock() - life["born"] if life else 0.0
+
+
+def _replayed(response: dict[str, Any]) -> Choice:
+    """The pieces a stored response's stream is cut into: its texts re-tokenized with the model's vocabulary."""
+    vocabulary = tokenizer(encoding_for_model(str(response.get("model") or "gpt-4o")))
+    content: list[str] | None = None
+    reasoning: list[str] = []
+    calls = []
+    logprobs = None
+    for item in response.get("output", []):
+        if item["type"] == "message":
+            part = item["content"][0]
+            content = [entry["token"] for entry in part["logprobs"]] if part.get("logprobs") else \
+                vocabulary.pieces(part["text"])[0]
+            logprobs = part.get("logprobs") or None
+        elif item["type"] == "reasoning" and item.get("summary"):
+            reasoning = vocabulary.pieces(item["summary"][0]["text"])[0]
+        elif item["type"] == "function_call":
+            calls.append(ToolCall(item["call_id"], item["name"], item["arguments"],
+                                  vocabulary.pieces(item["arguments"])[0]))
+    return Choice(0, content, "stop", reasoning=reasoning, tool_calls=calls, logprobs=logprobs)
 
 
 async def count_input_tokens(request: SpecRequest) -> Response:
@@ -328,5 +380,6 @@ async def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[
 
 RESPONDERS: dict[str, Responder] = {
     "createResponse": create_response, "Getinputtokencounts": count_input_tokens, "Compactconversation": compact,
+    "getResponse": stream_stored,
     "createConversationItems": create_conversation_items,
 }
