@@ -18,7 +18,9 @@ from pathlib import Path
 
 import openai
 import orjson
+import pytest
 
+from mockserver import MockServer
 from mockserver.conformance import validate_official
 
 API_KEY = "sk-test-key"
@@ -30,6 +32,23 @@ def sdk_client(
     """The openai SDK pointed at the mock: no retries unless asked, a short timeout, extra default headers."""
     return openai.OpenAI(base_url=base_url, api_key=key, max_retries=retries, timeout=timeout,
                          default_headers=headers or None)
+
+
+def module_server(**settings: object) -> object:
+    """A module-scoped ``server`` fixture: one real server on loopback with ``settings``, for the module."""
+
+    @pytest.fixture(scope="module")
+    def server() -> Iterator[MockServer]:
+        with MockServer(**settings) as running:
+            yield running
+
+    return server
+
+
+@pytest.fixture(scope="module")
+def module_client(server: MockServer) -> openai.OpenAI:
+    """The SDK pointed at the module's ``server``; import it as ``client``."""
+    return sdk_client(server.url)
 
 
 def parse_sse(raw: bytes) -> list[dict | str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -19,22 +18,15 @@ from pydantic import BaseModel
 from mockserver import MockServer
 from mockserver.conformance import validate_official
 
-from helpers import API_KEY, sdk_client
+from helpers import API_KEY, module_client, module_server, sdk_client
 
 WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city", "strict": True,
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
                           "additionalProperties": False}}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=9) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server: MockServer) -> openai.OpenAI:
-    return sdk_client(server.url)
+server = module_server(seed=9)
+client = module_client
 
 
 def created(client: openai.OpenAI, **body: Any) -> dict[str, Any]:

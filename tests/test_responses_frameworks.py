@@ -7,19 +7,13 @@ arrives, then answers, so every agent loop ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from mockserver import MockServer
 
-from helpers import API_KEY
+from helpers import API_KEY, module_server
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=13) as running:
-        yield running
+server = module_server(seed=13)
 
 
 def weather(city: str) -> str:

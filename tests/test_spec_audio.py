@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-from collections.abc import Iterator
 from itertools import pairwise
 from shutil import which
 
@@ -21,21 +20,14 @@ from mockserver import MockServer
 from mockserver.conformance import validate_official
 from mockserver.generation import audio_tags, media
 
-from helpers import API_KEY, sdk_client
+from helpers import API_KEY, module_client, module_server
 
 SAID = "The quick brown fox jumps over the lazy dog. Then it naps in the sun!"
 FORMATS = ("mp3", "opus", "aac", "flac", "wav")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=3) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server: MockServer) -> openai.OpenAI:
-    return sdk_client(server.url)
+server = module_server(seed=3)
+client = module_client
 
 
 def conforms(name: str, value: object) -> None:
