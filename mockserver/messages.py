@@ -23,6 +23,32 @@ def content_text(content: Any) -> str:
     return ""
 
 
+def conversation(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A request's conversation as chat messages: its ``messages``, or a Responses request's ``instructions`` and
+    ``input`` (a string, or message, function call and function call output items)."""
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        return [message for message in messages if isinstance(message, dict)]
+    if "input" not in body:
+        return []
+    read: list[dict[str, Any]] = []
+    if isinstance(body.get("instructions"), str):
+        read.append({"role": "system", "content": body["instructions"]})
+    given = body["input"]
+    for item in [{"role": "user", "content": given}] if isinstance(given, str) else given if isinstance(given, list) \
+            else []:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type", "message")
+        if kind == "message":
+            read.append({"role": item.get("role", "user"), "content": item.get("content")})
+        elif kind == "function_call_output":
+            read.append({"role": "tool", "content": item.get("output")})
+        elif kind == "function_call":
+            read.append({"role": "assistant", "content": None, "tool_calls": [item]})
+    return read
+
+
 def tool_result_pending(messages: list[dict[str, Any]]) -> bool:
     """True when a tool result arrived after the last user message (so the model should answer)."""
     for message in reversed(messages):

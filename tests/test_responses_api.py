@@ -305,3 +305,23 @@ def test_a_background_response_is_streamed_from_starting_after() -> None:
         assert text == events[-1].response.output_text == client.responses.retrieve(started.id).output_text
         with pytest.raises(openai.NotFoundError):
             list(client.responses.retrieve("resp_never", stream=True))
+
+
+def test_scripts_and_fixture_rules_match_responses_requests(server: MockServer, client: openai.OpenAI) -> None:
+    server.add_fixture({"rules": [
+        {"match": {"message_contains": "refund", "system_contains": "support desk"}, "reply": "Refunds take 5 days."},
+        {"match": {"tools_include": ["get_weather"], "has_tool_result": False},
+         "tool_call": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]})
+    try:
+        answer = client.responses.create(model="gpt-4o-mini", instructions="You are the support desk.",
+                                         input="How long does a refund take?")
+        assert answer.output_text == "Refunds take 5 days."
+        called = client.responses.create(model="gpt-4o-mini", input="Weather?", tools=[WEATHER])
+        (call,) = called.output
+        assert call.type == "function_call" and json.loads(call.arguments) == {"city": "Oslo"}
+        scripted = client.responses.create(model="gpt-4o-mini", input="Weather?", tools=[WEATHER],
+                                           extra_headers={"X-Mock-Tool-Call": "get_weather",
+                                                          "X-Mock-Tool-Args": '{"city": "Lima"}'})
+        assert json.loads(scripted.output[0].arguments) == {"city": "Lima"}  # type: ignore[union-attr]
+    finally:
+        server.reset()

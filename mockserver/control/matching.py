@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from mockserver.control.faults import SpecError
-from mockserver.messages import content_text, last_user_text, tool_result_pending
+from mockserver.messages import content_text, conversation, last_user_text, tool_result_pending
 from mockserver.patterns import PatternUnsupported, compile_pattern
 
 if TYPE_CHECKING:
@@ -40,8 +40,7 @@ class RequestView:
 
     @cached_property
     def messages(self) -> list[dict[str, Any]]:
-        messages = self.body.get("messages")
-        return [message for message in messages if isinstance(message, dict)] if isinstance(messages, list) else []
+        return conversation(self.body)
 
     @cached_property
     def last_user_message(self) -> str:
@@ -59,10 +58,11 @@ class RequestView:
         tools = self.body.get("tools")
         if not isinstance(tools, list):
             return frozenset()
-        return frozenset(
-            tool["function"].get("name") for tool in tools
-            if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+        names = (  # a chat tool names its function; a Responses function tool is named itself
+            tool["function"].get("name") if isinstance(tool.get("function"), dict) else tool.get("name")
+            for tool in tools if isinstance(tool, dict)
         )
+        return frozenset(name for name in names if isinstance(name, str))
 
     @cached_property
     def turn(self) -> int:

@@ -284,6 +284,9 @@ def _content(content: Any) -> Any:
             continue
         if part.get("type") in ("input_text", "output_text", "text"):
             parts.append({"type": "text", "text": str(part.get("text", ""))})
+        elif part.get("type") == "input_file":  # read as its name: the mock does not open documents
+            name = part.get("filename") or part.get("file_id") or part.get("file_url") or "a file"
+            parts.append({"type": "text", "text": f"[{name}]"})
         elif part.get("type") == "input_image" and isinstance(part.get("image_url"), str):
             parts.append({"type": "image_url", "image_url": {"url": part["image_url"],
                                                              "detail": part.get("detail") or "auto"}})
