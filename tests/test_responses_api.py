@@ -325,3 +325,15 @@ def test_scripts_and_fixture_rules_match_responses_requests(server: MockServer, 
         assert json.loads(scripted.output[0].arguments) == {"city": "Lima"}  # type: ignore[union-attr]
     finally:
         server.reset()
+
+
+def test_truncation_auto_drops_the_oldest_turns_to_fit_the_window(client: openai.OpenAI) -> None:
+    long_turns = [{"role": "user", "content": "word " * 5000}, {"role": "assistant", "content": "ok"},
+                  {"role": "user", "content": "word " * 5000}, {"role": "assistant", "content": "ok"},
+                  {"role": "user", "content": "What now?"}]
+    body = {"model": "gpt-3.5-turbo", "input": long_turns * 2, "instructions": "Be brief."}
+    with pytest.raises(openai.BadRequestError) as overflow:
+        client.responses.create(**body)
+    assert overflow.value.body["code"] == "context_length_exceeded"  # type: ignore[index]
+    fitted = client.responses.create(**body, truncation="auto")
+    assert fitted.usage is not None and fitted.usage.input_tokens <= 16385 and fitted.truncation == "auto"

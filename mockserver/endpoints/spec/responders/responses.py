@@ -27,6 +27,7 @@ from starlette.responses import Response
 from mockserver.asgi.responses import FramesResponse, json_response
 from mockserver.determinism import Identity
 from mockserver.endpoints.chat.completions import complete_chat
+from mockserver.endpoints.models import resolve_model
 from mockserver.endpoints.spec.items import append_items, as_item
 from mockserver.endpoints.spec.lifecycles import LIFECYCLES
 from mockserver.endpoints.spec.lifecycles.base import life_of
@@ -52,6 +53,8 @@ async def create_response(request: SpecRequest) -> Response:
     earlier = _earlier_items(request, body.get("previous_response_id")) + _conversation_items(request)
     items = earlier + _input_items(body.get("input", ""))
     chat = chat_request(body, items)
+    if body.get("truncation") == "auto":
+        _truncate(request, chat)
     completion = complete_chat(request.state, request.call, chat, request.decision)
     hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
@@ -178,6 +181,21 @@ def _conversation_items(request: SpecRequest) -> list[dict[str, Any]]:
         raise ApiError(404, f"Conversation with id '{conversation}' not found.", param="conversation",
                        code="not_found")
     return [item for item in resources.items(f"/conversations/{conversation}/items") if item.get("type") != "reasoning"]
+
+
+def _truncate(request: SpecRequest, chat: dict[str, Any]) -> None:
+    """``truncation: auto``: the oldest turns dropped (never the instructions or the last message) until the
+    conversation fits the model's context window; ``disabled`` leaves an overflow to the 400 it gets."""
+    model = resolve_model(request.state, request.call, chat["model"])
+    if not model.context_window:
+        return
+    vocabulary = tokenizer(encoding_for_model(model.id))
+    messages = chat["messages"]
+    first = 1 if messages and messages[0].get("role") == "system" else 0
+    while len(messages) > first + 1 and vocabulary.count_prompt(messages, chat.get("tools")) > model.context_window:
+        del messages[first]
+        while len(messages) > first + 1 and messages[first].get("role") == "tool":  # a result without its call
+            del messages[first]
 
 
 # --- the request as a chat request -----------------------------------------------------------------------------
