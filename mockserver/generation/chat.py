@@ -305,9 +305,11 @@ class ChatGenerator:
             return [self._generated_call(ctx, tool, generator)]
         if choice == "none" or not allowed:
             return None
-        if choice == "auto" and tool_result_pending(ctx.messages):
+        pending = tool_result_pending(ctx.messages)
+        if choice == "auto" and pending:
             return None
-        chosen = _relevant_tools(allowed, ctx.user_text, generator)
+        chosen = _next_tools(allowed, ctx, generator) if pending else _relevant_tools(
+            [tool for tool in allowed if not is_output_tool(tool)] or allowed, ctx.user_text, generator)
         if ctx.body.get("parallel_tool_calls") is False:
             chosen = chosen[:1]
         return [self._generated_call(ctx, tool, generator) for tool in chosen]
@@ -468,6 +470,32 @@ def _cut(pieces: list[str], counts: list[int], budget: int) -> tuple[list[str], 
         kept.append(piece)
         used += count
     return kept, used
+
+
+OUTPUT_TOOL = re.compile(r"(^|_)(final|result|respond|response|answer|output|submit|finish|done)(_|$)")
+"""A tool whose name says it delivers the answer (pydantic-ai's ``final_result``, ``final_answer``, ``submit``…)."""
+
+
+def is_output_tool(tool: dict[str, Any]) -> bool:
+    return bool(OUTPUT_TOOL.search(str(tool["function"]["name"]).lower()))
+
+
+def _next_tools(allowed: list[dict[str, Any]], ctx: _ChoiceContext, generator: random.Random) -> list[dict[str, Any]]:
+    """The call a model makes when it must call a tool (``required``) and results are in: an output tool if there
+    is one, else a tool not yet answered, else (every tool answered) the most relevant once more."""
+    outputs = [tool for tool in allowed if is_output_tool(tool)]
+    if outputs:
+        return outputs[:1]
+    answered = _answered_tools(ctx.messages)
+    fresh = [tool for tool in allowed if tool["function"]["name"] not in answered]
+    return _relevant_tools(fresh or allowed, ctx.user_text, generator)[:1]
+
+
+def _answered_tools(messages: list[dict[str, Any]]) -> set[str]:
+    """The names of the tools whose calls have a result in the conversation."""
+    results = {message.get("tool_call_id") for message in messages if message.get("role") == "tool"}
+    return {call.get("function", {}).get("name") for message in messages if message.get("role") == "assistant"
+            for call in message.get("tool_calls") or [] if isinstance(call, dict) and call.get("id") in results}
 
 
 def _relevant_tools(tools: list[dict[str, Any]], text: str, generator: random.Random) -> list[dict[str, Any]]:
