@@ -6,6 +6,10 @@ An output tool (``final_result``…) once the others have results; else a tool n
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
+import httpx2
 import openai
 import pytest
 from pydantic import BaseModel
@@ -83,3 +87,21 @@ def test_pydantic_ai_with_a_tool_and_structured_output_ends_in_two_requests(serv
 
         result = agent.run_sync("What is the weather in Paris?")
         assert isinstance(result.output, Forecast) and len(server.requests) == 2, model_class.__name__
+
+
+def test_a_reply_header_carries_any_text_percent_encoded(client: openai.OpenAI) -> None:
+    text = "Grüße aus Köln 👋 — 東京"
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+                                            extra_headers={"X-Mock-Reply": quote(text)})
+    assert answer.choices[0].message.content == text
+    arguments = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], tools=[WEATHER],  # type: ignore[list-item]
+        extra_headers={"X-Mock-Tool-Call": "get_weather", "X-Mock-Tool-Args": quote('{"city": "Zürich"}')})
+    call = arguments.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert json.loads(call.function.arguments) == {"city": "Zürich"}  # type: ignore[union-attr]
+
+
+def test_a_latin_1_reply_header_is_read_as_latin_1(server: MockServer) -> None:
+    answer = httpx2.post(f"{server.url}/chat/completions", json={"model": "gpt-4o-mini", "messages": [
+        {"role": "user", "content": "hi"}]}, headers={"Authorization": f"Bearer {API_KEY}", "X-Mock-Reply": b"caf\xe9"})
+    assert answer.json()["choices"][0]["message"]["content"] == "café"

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -62,13 +64,13 @@ def header_behavior(raw_headers: Iterable[tuple[bytes, bytes]]) -> Behavior | No
     faults = ()
     if "X-Mock-Fault" in found:
         faults = tuple(_header_value("X-Mock-Fault", found, parse_faults))
-    reply = _header_value("X-Mock-Reply", found, str) if "X-Mock-Reply" in found else None
+    reply = _text_value("X-Mock-Reply", found, str) if "X-Mock-Reply" in found else None
     tool_calls = None
     if "X-Mock-Tool-Call" in found:
         name = _header_value("X-Mock-Tool-Call", found, str).strip()
         if not TOOL_NAME.match(name):
             raise _invalid("X-Mock-Tool-Call", f"{name!r} is not a function name (letters, digits, _ or -, up to 64)")
-        arguments = _header_value("X-Mock-Tool-Args", found, _json_object) if "X-Mock-Tool-Args" in found else None
+        arguments = _text_value("X-Mock-Tool-Args", found, _json_object) if "X-Mock-Tool-Args" in found else None
         tool_calls = ({"name": name, "arguments": arguments},)
     elif "X-Mock-Tool-Args" in found:
         raise _invalid("X-Mock-Tool-Args", "it needs X-Mock-Tool-Call naming the function")
@@ -82,6 +84,28 @@ def _header_value(header: str, found: dict[str, bytes], parse: Any) -> Any:
         return parse(found[header].decode("utf-8"))
     except UnicodeDecodeError:
         raise _invalid(header, "the value is not UTF-8") from None
+    except (SpecError, ValueError) as error:
+        raise _invalid(header, str(error)) from None
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _text_value(header: str, found: dict[str, bytes], parse: Any) -> Any:
+    """A header that carries text (a reply, arguments): UTF-8, or Latin-1 as Node's clients send it, and
+    percent-encoded UTF-8 (``caf%C3%A9``) for what a header cannot hold, which every client can send."""
+    raw = found[header]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    if _PERCENT_ESCAPE.search(text):
+        try:
+            text = unquote(text, errors="strict")
+        except UnicodeDecodeError:
+            raise _invalid(header, "its percent-encoded bytes are not UTF-8") from None
+    try:
+        return parse(text)
     except (SpecError, ValueError) as error:
         raise _invalid(header, str(error)) from None
 
