@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--request-timeout", dest="request_timeout", type=float, metavar="SECONDS",
                        help="a request not received whole within this many seconds of its connection's last "
                        "answer (or its start) gets a 408 and the connection is closed (default 30)")
+    serve.add_argument("--retry-window", dest="retry_window", type=float, metavar="SECONDS",
+                       help="a client that sends no x-stainless-retry-count: the same request again within this "
+                       "many seconds is its next attempt, for attempts= faults (default 10; 0: never)")
     serve.add_argument("--state-dir", dest="state_dir", metavar="DIR",
                        help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
 

@@ -56,6 +56,7 @@ class Config:
     state_dir: str | None = None
     job_schedule: str = "1,2"
     request_timeout: float = 30.0
+    retry_window: float = 10.0
 
     @classmethod
     def load(
@@ -107,6 +108,8 @@ class Config:
             )
         if self.journal_size < 0 or min(self.max_body, self.workers, self.journal_bytes, self.store_bytes) < 1:
             raise ConfigError("journal_size must be >= 0, max_body, journal_bytes, store_bytes and workers >= 1")
+        if not self.retry_window >= 0:
+            raise ConfigError(f"retry_window must be a number of seconds >= 0, got {self.retry_window!r}")
         if not self.request_timeout > 0:
             raise ConfigError(f"request_timeout must be a number of seconds above 0, got {self.request_timeout!r}")
         if any(limit is not None and limit < 1 for limit in (self.rpm, self.tpm)):

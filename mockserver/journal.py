@@ -58,6 +58,9 @@ class Exchange:
     query: str
     headers: dict[str, str]
     attempt: int = 0
+    # How the attempt was known: "header" (x-stainless-retry-count), "repeat" (the same request again within
+    # --retry-window), None before the control plane looked.
+    attempt_from: str | None = None
     test_id: str | None = None
     key_id: str | None = None
     dialect: str | None = None
@@ -110,7 +113,7 @@ class Exchange:
         if self.stream:
             parts.append("stream")
         if self.attempt:
-            parts.append(f"attempt={self.attempt}")
+            parts.append(f"attempt={self.attempt}" + (" (repeat)" if self.attempt_from == "repeat" else ""))
         if self.status is not None:
             parts.append(f"-> {self.status}")
         else:

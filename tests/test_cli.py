@@ -125,6 +125,7 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--admin-token": ("admin_token", "t0k", None),
     "--state-dir": ("state_dir", "/tmp/x", None),
     "--request-timeout": ("request_timeout", "2.5", 2.5),
+    "--retry-window": ("retry_window", "3", 3.0),
 }
 
 

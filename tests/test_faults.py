@@ -321,3 +321,21 @@ def test_tool_call_then_disconnect_compose(server: MockServer) -> None:
 def test_reply_header_streams_exact_text(server: MockServer) -> None:
     client, _ = sdk(server, X_Mock_Reply="Exactly this, and nothing else.")
     assert stream_text(client) == "Exactly this, and nothing else."
+
+
+def test_a_client_without_the_retry_header_has_its_repeats_counted_as_attempts() -> None:
+    """curl, the AI SDK, LiteLLM: no x-stainless-retry-count. The same request again is the next attempt."""
+    with MockServer(retry_window=5.0) as running, httpx2.Client(base_url=running.url, timeout=10) as http:
+        body = {"model": "gpt-4o-mini", "messages": HELLO}
+        headers = {"Authorization": "Bearer sk-test", "X-Mock-Fault": "rate_limit;attempts=0;retry_after_ms=1"}
+        first, second = (http.post("/chat/completions", json=body, headers=headers) for _ in range(2))
+        assert (first.status_code, second.status_code) == (429, 200)
+        other = http.post("/chat/completions", json={**body, "seed": 1}, headers=headers)
+        assert other.status_code == 429  # another body: a first attempt
+        entries = running.requests
+        assert [(entry.attempt, entry.attempt_from) for entry in entries] == [(0, "repeat"), (1, "repeat"), (0, "repeat")]
+        with_header = http.post("/chat/completions", json=body, headers={**headers, "x-stainless-retry-count": "0"})
+        assert with_header.status_code == 429 and running.requests[-1].attempt_from == "header"  # the header wins
+    with MockServer(retry_window=0) as running, httpx2.Client(base_url=running.url, timeout=10) as http:
+        answers = [http.post("/chat/completions", json=body, headers=headers).status_code for _ in range(2)]
+        assert answers == [429, 429]  # --retry-window 0: every request a first attempt

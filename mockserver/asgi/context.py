@@ -44,8 +44,10 @@ class RequestContext:
     headers: dict[bytes, bytes]
     exchange: Exchange | None = None
     test_id: str | None = None
-    # The SDK's retry count (``x-stainless-retry-count``), parsed once; 0 for a first attempt.
+    # The SDK's retry count (``x-stainless-retry-count``), parsed once; 0 for a first attempt. Without the header
+    # the control plane counts repeats of the same request instead (``retry_header`` False).
     attempt: int = 0
+    retry_header: bool = False
     dialect: str | None = None
     endpoint: str | None = None
     generation: bool = False
@@ -73,6 +75,7 @@ class RequestContext:
             exchange=exchange,
             test_id=None if test_id is None else test_id.decode("latin-1"),
             attempt=retry_count(headers.get(RETRY_COUNT_HEADER, b"0")),
+            retry_header=RETRY_COUNT_HEADER in headers,
         )
 
     def header(self, name: str) -> str | None:

@@ -33,6 +33,7 @@ from mockserver.control.faults import TOOL_NAME, Behavior, SpecError, behavior_f
 from mockserver.control.fixtures import FixtureError, Rule, RuleSet, load_rules
 from mockserver.control.matching import Match, RequestView
 from mockserver.control.ratelimit import RateLimiter, estimate_tokens
+from mockserver.control.repeats import Repeats
 from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
@@ -309,9 +310,11 @@ class Control:
         self.added_rules: list[Rule] = []
         self.chaos = Chaos(config.fault, config.seed)
         self.limiter = RateLimiter(config.rpm, config.tpm) if (config.rpm or config.tpm) else None
+        self.repeats = Repeats(config.retry_window)
 
     def decide(self, call: RequestContext, body: Any) -> Decision:
         """What answers this request: the first surface with a behaviour for it, then the rate limiter."""
+        self._count_attempt(call, body)
         decision = self._surfaces(call, body)
         if self.limiter is not None and call.generation and decision.error is None and not call.internal:
             model = body.get("model") if isinstance(body, dict) else None
@@ -321,6 +324,15 @@ class Control:
                 return Decision(source=f"rate limit ({error.type})", error=error, headers=headers)
             return replace(decision, headers={**decision.headers, **headers})
         return decision
+
+    def _count_attempt(self, call: RequestContext, body: Any) -> None:
+        """Which attempt this is: the SDK's header, else how often the same request came within the window."""
+        if not call.retry_header and self.repeats.window > 0 and not call.internal:
+            canonical = b"" if body is None else orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+            call.attempt = self.repeats.attempt(call.api_key, call.test_id, call.path, canonical)
+        if call.exchange is not None:
+            call.exchange.attempt = call.attempt
+            call.exchange.attempt_from = "header" if call.retry_header else "repeat"
 
     def _surfaces(self, call: RequestContext, body: Any) -> Decision:
         if self.headers_enabled:
@@ -368,6 +380,7 @@ class Control:
         Rules added at run time go too: only the ``--fixtures`` rules read at start-up stay.
         """
         self.scripts.clear(test_id)
+        self.repeats.clear()
         self.added_rules = []
         self.rules = self.startup_rules
         if test_id is not None:
