@@ -59,7 +59,7 @@ class Exchange:
     headers: dict[str, str]
     attempt: int = 0
     # How the attempt was known: "header" (x-stainless-retry-count), "repeat" (the same request again within
-    # --retry-window), None before the control plane looked.
+    # --retry-window), None when neither applied (nothing that could fault on a retry was in play).
     attempt_from: str | None = None
     test_id: str | None = None
     key_id: str | None = None

@@ -326,13 +326,19 @@ class Control:
         return decision
 
     def _count_attempt(self, call: RequestContext, body: Any) -> None:
-        """Which attempt this is: the SDK's header, else how often the same request came within the window."""
-        if not call.retry_header and self.repeats.window > 0 and not call.internal:
+        """Which attempt this is: the SDK's header, else how often the same request came within the window.
+
+        Repeats are counted only where a fault could read the count (control headers, scripts, rules, chaos):
+        a plain request costs no digest of its body."""
+        could_fault = self.scripts or self.rules or self.chaos or (
+            self.headers_enabled and any(name.startswith(b"x-mock-") for name, _ in call.raw_headers))
+        counted = not call.retry_header and self.repeats.window > 0 and not call.internal and bool(could_fault)
+        if counted:
             canonical = b"" if body is None else orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
             call.attempt = self.repeats.attempt(call.api_key, call.test_id, call.path, canonical)
         if call.exchange is not None:
             call.exchange.attempt = call.attempt
-            call.exchange.attempt_from = "header" if call.retry_header else "repeat"
+            call.exchange.attempt_from = "header" if call.retry_header else "repeat" if counted else None
 
     def _surfaces(self, call: RequestContext, body: Any) -> Decision:
         if self.headers_enabled:
