@@ -176,8 +176,7 @@ class _Timed:
             self.spans.append((round(start * step, 2), round(position * step, 2)))
 
 
-def _segments(heard: audio_tags.Spoken, body: dict[str, Any], vocabulary: Tokenizer, seed: bytes) -> list[Any]:
-    timed = _Timed(heard)
+def _segments(timed: _Timed, body: dict[str, Any], vocabulary: Tokenizer, seed: bytes) -> list[Any]:
     draw = rng(seed, "segments")
     segments = []
     for index, (text, (start, end)) in enumerate(zip(timed.sentences, timed.spans, strict=True)):
@@ -197,10 +196,11 @@ def _verbose(heard: audio_tags.Spoken, body: dict[str, Any], task: str, vocabula
     answer: dict[str, Any] = {"task": task, "language": language, "duration": heard.seconds, "text": heard.text}
     granularities = body.get("timestamp_granularities") or ["segment"]
     granularities = granularities if isinstance(granularities, list) else [granularities]
+    timed = _Timed(heard)
     if "segment" in granularities or task == "translate":
-        answer["segments"] = _segments(heard, body, vocabulary, seed)
+        answer["segments"] = _segments(timed, body, vocabulary, seed)
     if "word" in granularities and task == "transcribe":
-        answer["words"] = [{"word": word, "start": start, "end": end} for word, start, end in _Timed(heard).words]
+        answer["words"] = [{"word": word, "start": start, "end": end} for word, start, end in timed.words]
     if task == "transcribe":
         answer["usage"] = {"type": "duration", "seconds": math.ceil(heard.seconds)}
     return answer
@@ -246,20 +246,18 @@ def _stream(heard: audio_tags.Spoken, model: str, body: dict[str, Any], vocabula
     """``transcript.text.delta`` a token at a time (or a ``transcript.text.segment`` per turn when diarizing),
     then ``transcript.text.done`` with the text and usage."""
     with_logprobs = "logprobs" in (body.get("include") or [])
-    frames = []
-    if model == DIARIZE:
-        frames = [event_frame(segment, named=False) for segment in _speaker_segments(heard, seed)]
-    else:
-        logprobs = _logprobs(heard.text, vocabulary, seed)
-        for entry in logprobs:
-            delta: dict[str, Any] = {"type": "transcript.text.delta", "delta": entry["token"]}
-            if with_logprobs:
-                delta["logprobs"] = [entry]
-            frames.append(event_frame(delta, named=False))
+    frames = [event_frame(segment, named=False) for segment in _speaker_segments(heard, seed)] \
+        if model == DIARIZE else []
+    logprobs = _logprobs(heard.text, vocabulary, seed) if model != DIARIZE else []
+    for entry in logprobs:
+        delta: dict[str, Any] = {"type": "transcript.text.delta", "delta": entry["token"]}
+        if with_logprobs:
+            delta["logprobs"] = [entry]
+        frames.append(event_frame(delta, named=False))
     usage = _usage(heard, model if model != WHISPER else "gpt-4o-transcribe", vocabulary)
     done: dict[str, Any] = {"type": "transcript.text.done", "text": heard.text, "usage": usage}
     if with_logprobs and model != DIARIZE:
-        done["logprobs"] = _logprobs(heard.text, vocabulary, seed)
+        done["logprobs"] = logprobs
     frames.append(event_frame(done, named=False))
     return frames
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, json_response
+from mockserver.asgi.responses import FramesResponse, event_frame, json_response
 from mockserver.determinism import rng
 from mockserver.endpoints.chat.completions import complete_chat
-from mockserver.endpoints.chat.encode import dumps
+from mockserver.endpoints.chat.encode import DONE_FRAME
 from mockserver.endpoints.models import resolve_model
 from mockserver.endpoints.spec.request import Responder, SpecRequest
 from mockserver.errors import ApiError, invalid_request
@@ -159,12 +159,12 @@ def _frames(head: dict[str, Any], choices: list[dict[str, Any]], usage: dict[str
         index = choice["whole"]["index"]
         for text, logprobs in choice["pieces"]:
             chunk = {**head, "choices": [{"text": text, "index": index, "logprobs": logprobs, "finish_reason": None}]}
-            frames.append(b"data: " + dumps(chunk) + b"\n\n")
+            frames.append(event_frame(chunk, named=False))
         last = {"text": "", "index": index, "logprobs": None, "finish_reason": choice["whole"]["finish_reason"]}
-        frames.append(b"data: " + dumps({**head, "choices": [last]}) + b"\n\n")
+        frames.append(event_frame({**head, "choices": [last]}, named=False))
     if usage is not None:
-        frames.append(b"data: " + dumps({**head, "choices": [], "usage": usage}) + b"\n\n")
-    frames.append(b"data: [DONE]\n\n")
+        frames.append(event_frame({**head, "choices": [], "usage": usage}, named=False))
+    frames.append(DONE_FRAME)
     return frames
 
 
