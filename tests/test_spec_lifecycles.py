@@ -182,7 +182,8 @@ def test_a_fine_tuning_job_makes_a_model_that_chat_serves(client: openai.OpenAI)
     conforms("FineTuningJob", job)
     assert job.status == "validating_files" and job.fine_tuned_model is None
     job, seen = poll(lambda: client.fine_tuning.jobs.retrieve(job.id), lambda found: found.status == "succeeded")
-    assert seen[0] == "validating_files" and seen[-1] == "succeeded"
+    path = ["validating_files", "queued", "running", "succeeded"]  # polling may start past the first
+    assert seen[-1] == "succeeded" and seen == sorted(seen, key=path.index)
     conforms("FineTuningJob", job)
     model = str(job.fine_tuned_model)
     assert model.startswith("ft:gpt-4o-mini-2024-07-18:mockserver:demo:") and job.finished_at and job.trained_tokens

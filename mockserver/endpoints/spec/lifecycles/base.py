@@ -276,9 +276,11 @@ def life_of(state: AppState, collection: str, resource_id: str) -> dict[str, Any
     return state.stores.resources.get(LIVES, _life_key(collection, resource_id))
 
 
-def status_now(state: AppState, collection: str, resource: dict[str, Any]) -> str:
-    """The status a resource with a plain life (no hooks of consequence) has now, without storing it."""
-    life = life_of(state, collection, resource.get("id", ""))
+def status_now(state: AppState, collection: str, resource: dict[str, Any],
+               life: dict[str, Any] | None = None) -> str:
+    """The status a resource with a plain life (no hooks of consequence) has now, without storing it; ``life``
+    when the caller has read it already."""
+    life = life or life_of(state, collection, resource.get("id", ""))
     if life is None or life.get("stopped"):
         return str(resource.get("status"))
     path = life["path"]

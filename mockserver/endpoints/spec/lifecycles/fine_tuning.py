@@ -128,9 +128,9 @@ def fine_tuned_models(state: AppState) -> dict[str, dict[str, Any]]:
     """The models fine-tuning jobs have made so far (and nobody deleted), as ``Model`` objects by id."""
     models = {}
     for job in state.stores.resources.items(JOBS):
-        if status_now(state, JOBS, job) != "succeeded":
-            continue
         life = life_of(state, JOBS, job["id"]) or {}
+        if status_now(state, JOBS, job, life) != "succeeded":
+            continue
         model_id = job.get("fine_tuned_model") or (life.get("plan") or {}).get("model_id")
         if isinstance(model_id, str) and model_id not in state.stores.deleted_models:
             models[model_id] = {"id": model_id, "object": "model", "created": job.get("finished_at") or job.get(
