@@ -86,8 +86,10 @@ async def stream_stored(request: SpecRequest) -> Response | None:
         completion = complete_chat(request.state, request.call, chat_request(made, []), request.decision)
         stored = {**response_object(request, made, completion, [], builtin_tools.Hosted()), "id": response_id}
     stored = await LIFECYCLES.current(request, COLLECTION, COLLECTION, stored)
-    if stored.get("status") in ("queued", "in_progress"):
-        await anyio.sleep(max(0.0, request.state.config.job_steps[1] - _age(request, response_id)))
+    for _ in range(100):  # the wait the schedule says is left, then a few ticks more: the clocks may differ
+        if stored.get("status") not in ("queued", "in_progress"):
+            break
+        await anyio.sleep(max(0.01, request.state.config.job_steps[1] - _age(request, response_id)))
         stored = await LIFECYCLES.current(request, COLLECTION, COLLECTION, stored)
     after = query.get("starting_after", "-1")
     if not after.lstrip("-").isdigit():
