@@ -119,3 +119,9 @@ def test_a_chat_model_is_refused_as_the_api_does(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as refused:
         client.completions.create(model="gpt-4o", prompt="x")
     assert "chat model" in refused.value.body["message"] and refused.value.body["param"] == "model"  # type: ignore[index]
+
+
+def test_the_candidates_a_request_asks_for_are_bounded(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.completions.create(model=MODEL, prompt=["x"] * 20, best_of=20, n=1)
+    assert refused.value.body["param"] == "prompt" and "400 completions" in refused.value.body["message"]  # type: ignore[index]

@@ -27,6 +27,8 @@ from mockserver.generation.chat import Choice
 from mockserver.generation.tokens import Tokenizer, encoding_for_model, tokenizer
 
 DEFAULT_MAX_TOKENS = 16
+MAX_CANDIDATES = 256
+"""Prompts times ``best_of`` one request may ask to be drawn: each candidate is a chat completion."""
 END_OF_TEXT = "<|endoftext|>"
 SAMPLING = ("temperature", "top_p", "seed", "frequency_penalty", "presence_penalty", "logit_bias", "user")
 """Fields a completion passes to the chat generator as they are."""
@@ -46,6 +48,10 @@ async def create_completion(request: SpecRequest) -> Response:
     best_of = _whole(body, "best_of", n)
     if best_of < n:
         raise invalid_request("best_of must be greater than or equal to n.", param="best_of", code="invalid_value")
+    if len(prompts) * best_of > MAX_CANDIDATES:
+        raise invalid_request(f"This request asks for {len(prompts) * best_of} completions ({len(prompts)} prompts "
+                              f"times best_of {best_of}); the mock draws at most {MAX_CANDIDATES} per request.",
+                              param="prompt", code="invalid_value")
     if body.get("stream") and best_of > n:
         raise invalid_request("Cannot stream results when best_of is greater than n.", param="best_of",
                               code="invalid_value")
