@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="YAML or JSON file of settings")
     serve.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
                        help="info (the default) prints one line per request; warning silences them")
-    serve.add_argument("--dialect", help="dialect served at /v1 (openai, serika, openserv, samurai)")
+    serve.add_argument("--dialect", help="dialect served at /v1 (openai, gateway, serika, openserv, samurai)")
     serve.add_argument("--validation", choices=["strict", "schema", "off"], help="request validation mode")
     serve.add_argument("--api-key", dest="api_key", action="append", help="accept only these keys (repeatable)")
     serve.add_argument("--free-key", dest="free_key", action="append", help="a Serika free-tier key (repeatable)")

@@ -321,8 +321,8 @@ def test_sdk_parse_with_pydantic_model(client: openai.OpenAI) -> None:
     assert isinstance(message.parsed.day, int) and all(isinstance(name, str) for name in message.parsed.attendees)
 
 
-def test_reasoning_model_reports_reasoning(client: openai.OpenAI, http) -> None:
-    data = http.post("/v1/chat/completions", json={
+def test_reasoning_model_reports_reasoning_where_the_provider_documents_it(http) -> None:
+    data = http.post("/gateway/v1/chat/completions", json={
         "model": "o3-mini", "messages": HELLO, "reasoning_effort": "low"}).json()
     validate_official("CreateChatCompletionResponse", data)
     message = data["choices"][0]["message"]
@@ -330,13 +330,41 @@ def test_reasoning_model_reports_reasoning(client: openai.OpenAI, http) -> None:
     reasoning_tokens = data["usage"]["completion_tokens_details"]["reasoning_tokens"]
     assert message["reasoning_content"] and reasoning_tokens == vocabulary.count(message["reasoning_content"])
     assert data["usage"]["completion_tokens"] == reasoning_tokens + vocabulary.count(message["content"])
-    high = http.post("/v1/chat/completions", json={"model": "o3-mini", "messages": HELLO, "reasoning_effort": "high"}).json()
+    high = http.post("/gateway/v1/chat/completions", json={
+        "model": "o3-mini", "messages": HELLO, "reasoning_effort": "high"}).json()
     assert high["usage"]["completion_tokens_details"]["reasoning_tokens"] > reasoning_tokens
-    stream = http.post("/v1/chat/completions", json={
+    stream = http.post("/gateway/v1/chat/completions", json={
         "model": "o3-mini", "messages": HELLO, "reasoning_effort": "low", "stream": True}).content
     chunks = assert_stream_conforms(parse_sse(stream))
     streamed = "".join(chunk["choices"][0]["delta"].get("reasoning_content") or "" for chunk in chunks)
     assert streamed == message["reasoning_content"]
+    assert not any("obfuscation" in chunk for chunk in chunks)
+
+
+def test_openai_reasoning_models_count_their_thinking_without_sending_it(http) -> None:
+    request = {"model": "o3-mini", "messages": HELLO, "reasoning_effort": "low"}
+    data = http.post("/v1/chat/completions", json=request).json()
+    validate_official("CreateChatCompletionResponse", data)
+    assert "reasoning_content" not in data["choices"][0]["message"]
+    assert data["usage"]["completion_tokens_details"]["reasoning_tokens"] > 0
+    chunks = assert_stream_conforms(parse_sse(http.post("/v1/chat/completions", json={**request, "stream": True}).content))
+    assert not any("reasoning_content" in chunk["choices"][0]["delta"] for chunk in chunks if chunk["choices"])
+    assert "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in chunks) == (
+        data["choices"][0]["message"]["content"])
+
+
+def test_openai_chunks_carry_obfuscation_unless_turned_off(http) -> None:
+    request = {"model": "gpt-4o-mini", "messages": HELLO, "stream": True, "stream_options": {"include_usage": True}}
+    chunks = assert_stream_conforms(parse_sse(http.post("/v1/chat/completions", json=request).content))
+    pads = [chunk["obfuscation"] for chunk in chunks]
+    assert all(re.fullmatch(r"[A-Za-z0-9]{1,16}", pad) for pad in pads) and len(set(pads)) > 1
+    request["stream_options"]["include_obfuscation"] = False
+    plain = assert_stream_conforms(parse_sse(http.post("/v1/chat/completions", json=request).content))
+    assert not any("obfuscation" in chunk for chunk in plain)
+    assert [chunk["choices"] for chunk in plain] == [chunk["choices"] for chunk in chunks]
+    samurai = assert_stream_conforms(parse_sse(
+        http.post("/samurai/v1/chat/completions", json={**request, "stream_options": {}}).content))
+    assert samurai and not any("obfuscation" in chunk for chunk in samurai)
 
 
 def test_unknown_model_name_judged_as_reasoning(client: openai.OpenAI) -> None:

@@ -9,7 +9,12 @@ switches that the one shared pipeline consults:
 - ``require_system_message``: a system or developer message must be present;
 - ``persona``: ``character_id`` makes the reply speak as a catalog character;
 - ``tiers``: free-tier keys may read characters but not generate;
-- ``endpoints``: which endpoint groups the dialect documents.
+- ``endpoints``: which endpoint groups the dialect documents;
+- ``reasoning_content``: reasoning models send their thinking as
+  ``reasoning_content`` (the providers that document it); elsewhere they only
+  count it in ``reasoning_tokens``, as OpenAI does;
+- ``obfuscation``: stream chunks carry an ``obfuscation`` pad unless
+  ``stream_options.include_obfuscation`` is false, as OpenAI's do.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ class Dialect:
     require_system_message: bool = False
     persona: bool = False
     tiers: bool = False
+    reasoning_content: bool = False
+    obfuscation: bool = False
 
     @property
     def mount_path(self) -> str:
@@ -55,5 +62,7 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             require_system_message=bool(entry.get("require_system_message", False)),
             persona=bool(entry.get("persona", False)),
             tiers=bool(entry.get("tiers", False)),
+            reasoning_content=bool(entry.get("reasoning_content", False)),
+            obfuscation=bool(entry.get("obfuscation", False)),
         )
     return dialects

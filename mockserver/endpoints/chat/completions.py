@@ -93,8 +93,11 @@ async def chat_completions(state: AppState, call: Call, body: Any, decision: Dec
         body = lenient_chat_body(body)
     completion = complete_chat(state, call, body, decision)
     headers = {"x-request-id": completion.request_id}
+    reasoning_content = call.dialect.reasoning_content
     if body.get("store"):
-        state.stores.completions.put(completion_body(completion), body["messages"], body.get("metadata"))
+        state.stores.completions.put(
+            completion_body(completion, reasoning_content=reasoning_content), body["messages"], body.get("metadata")
+        )
     if body.get("stream"):
         if any(call.kind == "custom" for choice in completion.choices for call in choice.tool_calls):
             raise invalid_request(
@@ -103,9 +106,15 @@ async def chat_completions(state: AppState, call: Call, body: Any, decision: Dec
                 param="stream",
                 code="unsupported_value",
             )
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return FramesResponse(sse_frames(completion, include_usage=include_usage), headers)
-    return json_response(completion_body(completion), headers=headers)
+        options = body.get("stream_options") or {}
+        frames = sse_frames(
+            completion,
+            include_usage=bool(options.get("include_usage")),
+            reasoning_content=reasoning_content,
+            obfuscation=call.dialect.obfuscation and options.get("include_obfuscation", True) is not False,
+        )
+        return FramesResponse(frames, headers)
+    return json_response(completion_body(completion, reasoning_content=reasoning_content), headers=headers)
 
 
 def lenient_chat_body(body: Any) -> dict[str, Any]:

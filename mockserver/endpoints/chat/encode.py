@@ -6,12 +6,17 @@ null, every stream chunk repeats ``id``/``created``/``model``/fingerprint, the
 first delta of each choice carries the role, tool-call deltas carry ``id`` and
 ``name`` once, and the usage chunk has empty ``choices``.
 
+Two facts differ by provider and come from the dialect's data: whether the
+reasoning text goes out as ``reasoning_content`` (OpenAI only counts it), and
+whether chunks carry OpenAI's ``obfuscation`` pad.
+
 Frames are built as bytes: the envelope shared by every chunk of a stream is
 serialised once and each frame only serialises its own choice.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,22 +32,22 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def completion_body(completion: Completion) -> dict[str, Any]:
+def completion_body(completion: Completion, *, reasoning_content: bool = False) -> dict[str, Any]:
     return {
         "id": completion.id,
         "object": "chat.completion",
         "created": completion.created,
         "model": completion.model,
-        "choices": [_choice_object(choice) for choice in completion.choices],
+        "choices": [_choice_object(choice, reasoning_content) for choice in completion.choices],
         "usage": completion.usage,
         "service_tier": SERVICE_TIER,
         "system_fingerprint": completion.fingerprint,
     }
 
 
-def _choice_object(choice: Choice) -> dict[str, Any]:
+def _choice_object(choice: Choice, reasoning_content: bool) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": choice.text, "refusal": None}
-    if choice.reasoning:
+    if choice.reasoning and reasoning_content:
         message["reasoning_content"] = "".join(choice.reasoning)
     if choice.tool_calls:
         message["tool_calls"] = [call.as_object() for call in choice.tool_calls]
@@ -53,7 +58,9 @@ def _choice_object(choice: Choice) -> dict[str, Any]:
     return {"index": choice.index, "message": message, "logprobs": logprobs, "finish_reason": choice.finish_reason}
 
 
-def sse_frames(completion: Completion, *, include_usage: bool) -> list[bytes]:
+def sse_frames(
+    completion: Completion, *, include_usage: bool, reasoning_content: bool = False, obfuscation: bool = False
+) -> list[bytes]:
     """Every frame of the stream, ``[DONE]`` included, in wire order.
 
     With ``n > 1`` the choices are interleaved one delta per chunk, as the real
@@ -71,7 +78,7 @@ def sse_frames(completion: Completion, *, include_usage: bool) -> list[bytes]:
     )
     prefix = b"data: " + head[:-1] + b',"choices":['
     suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
-    per_choice = [_choice_frames(choice, prefix, suffix) for choice in completion.choices]
+    per_choice = [_choice_frames(choice, prefix, suffix, reasoning_content) for choice in completion.choices]
     if len(per_choice) == 1:
         frames = per_choice[0]
     else:
@@ -82,11 +89,29 @@ def sse_frames(completion: Completion, *, include_usage: bool) -> list[bytes]:
                     frames.append(choice_frames[position])
     if include_usage:
         frames.append(prefix + b'],"usage":' + dumps(completion.usage) + b"}\n\n")
+    if obfuscation:
+        frames = _obfuscated(frames, completion.id.encode())
     frames.append(DONE_FRAME)
     return frames
 
 
-def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes) -> list[bytes]:
+OBFUSCATION_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" * 4 + b"ABCDEFGH"
+MAX_OBFUSCATION = 16
+
+
+def _obfuscated(frames: list[bytes], seed: bytes) -> list[bytes]:
+    """Each chunk with OpenAI's ``obfuscation`` field: 1 to 16 random characters (stable per completion id) that
+    blur the length of the delta on the wire."""
+    noise = hashlib.shake_256(seed).digest(len(frames) * (MAX_OBFUSCATION + 1)).translate(OBFUSCATION_ALPHABET)
+    padded = []
+    for position, frame in enumerate(frames):
+        start = position * (MAX_OBFUSCATION + 1)
+        length = 1 + noise[start] % MAX_OBFUSCATION
+        padded.append(frame[:-3] + b',"obfuscation":"' + noise[start + 1 : start + 1 + length] + b'"}\n\n')
+    return padded
+
+
+def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes, reasoning_content: bool) -> list[bytes]:
     """Every frame of this choice, in order: ``prefix`` + the serialised choice object + ``suffix``."""
     index = choice.index
     frames = []
@@ -97,7 +122,8 @@ def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes) -> list[bytes]:
 
     opening_content = None if (choice.tool_calls or choice.audio is not None) else ""
     frames.append(chunk({"role": "assistant", "content": opening_content, "refusal": None}))
-    frames += _text_deltas(index, b'{"reasoning_content":', choice.reasoning, prefix, suffix)
+    if reasoning_content:
+        frames += _text_deltas(index, b'{"reasoning_content":', choice.reasoning, prefix, suffix)
     if choice.audio is not None:
         frames += [chunk({"audio": delta}) for delta in _audio_deltas(choice.audio)]
     elif choice.content and choice.logprobs is None:
