@@ -10,7 +10,8 @@ What is generated, in order of precedence:
 1. what the control plane scripted (an exact reply, given tool calls, a broken
    tool call);
 2. tool calls, when ``tool_choice`` and the conversation call for one;
-3. JSON for ``response_format`` (``json_object`` or a ``json_schema``);
+3. JSON for ``response_format``: a ``json_schema`` exactly; ``json_object``, or a prompt that asks for JSON,
+   in the shape the messages describe (:mod:`mockserver.generation.prompted`);
 4. seeded prose, spoken in character when a persona is set.
 
 Reasoning models think first (``reasoning_content``), and their reasoning spends
@@ -32,6 +33,7 @@ from mockserver.determinism import Identity, rng
 from mockserver.dialects.catalog import Character, ModelInfo
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation import media, prose
+from mockserver.generation.prompted import described_json
 from mockserver.generation.jsongen import SchemaUnsupported
 from mockserver.generation.jsongen import generate as generate_json
 from mockserver.generation.tokens import Tokenizer
@@ -258,8 +260,9 @@ class ChatGenerator:
             schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
             param = "response_format.json_schema.schema"
             return ctx.tokenizer.pieces(self._json(schema, generator, ctx.user_text, param))
-        if kind == "json_object":
-            return ctx.tokenizer.pieces(self._json(JSON_OBJECT_SCHEMA, generator, ctx.user_text, "response_format"))
+        prompted = described_json(ctx.messages, json_mode=kind == "json_object")
+        if prompted is not None:
+            return ctx.tokenizer.pieces(prompted.wrap(self._prompted_json(prompted.schema, generator, ctx.user_text)))
         low, high = self.settings.reply_sentences
         sentences = generator.randint(low, high)
         if ctx.persona is None:
@@ -277,6 +280,16 @@ class ChatGenerator:
                 f"Invalid schema for '{param}': {error}", param=param, code="invalid_json_schema"
             ) from None
         return orjson.dumps(value).decode()
+
+    @staticmethod
+    def _prompted_json(schema: dict[str, Any] | None, generator: random.Random, hint: str) -> str:
+        """JSON of the shape the prompt described; one the mock cannot build falls back to the default object."""
+        if schema is not None:
+            try:
+                return orjson.dumps(generate_json(schema, generator, hint=hint)).decode()
+            except (SchemaUnsupported, TypeError, ValueError):
+                pass
+        return orjson.dumps(generate_json(JSON_OBJECT_SCHEMA, generator, hint=hint)).decode()
 
     def _tool_calls(self, ctx: _ChoiceContext, index: int, generator: random.Random) -> list[PlannedCall] | None:
         """The calls this choice makes, or None for a text answer."""

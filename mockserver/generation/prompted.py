@@ -1,0 +1,178 @@
+"""JSON whose shape the prompt describes: what JSON modes that put the schema in the messages expect.
+
+``response_format: json_object`` (LangChain's ``json_mode``, instructor's ``Mode.JSON``) and prompts that ask
+for JSON without any ``response_format`` (pydantic-ai's ``PromptedOutput``, instructor's ``Mode.MD_JSON``,
+LangChain's format instructions) say in words what the JSON must be. A real model reads that; so does the
+mock, in this order of precedence, the latest message first and, within one, the last description:
+
+1. a JSON Schema written into the text (a ``model_json_schema()`` dump, with ``$defs`` and ``$ref``s);
+2. an example object (``{"city": "Paris", "population": 2100000}``): the answer has its keys and types;
+3. field names in a sentence about keys or fields (``an 'answer' key and a 'followup_question' key``), with a
+   type when one is named next to the name (``'rating' (integer)``).
+
+The answer is fenced in a ```` ```json ```` block when the prompt asks for a code block and no JSON mode
+forbids it. Reading is bounded: the last :data:`MAX_MESSAGES` system, developer and user messages, the first
+:data:`MAX_TEXT` characters of each, :data:`MAX_OBJECTS` embedded objects per message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.messages import content_text
+
+__all__ = ["PromptedJson", "described_json"]
+
+MAX_MESSAGES = 16
+MAX_TEXT = 65_536
+MAX_OBJECTS = 32
+INSTRUCTION_ROLES = frozenset({"system", "developer", "user"})
+
+_JSON_WORD = re.compile(r"\bjson\b", re.IGNORECASE)
+_ASKS_FOR_JSON = re.compile(
+    r"\b(respond|reply|answer|return|output|format|provide|give|produce|write|generate|emit|extract)\w*\b"
+    r"[^.\n]{0,80}\bjson\b|\b(in|as)\s+(valid\s+)?json\b",
+    re.IGNORECASE,
+)
+_ASKS_FOR_FENCE = re.compile(r"```\s*json|\bcode\s*block\b|\bcodeblock\b|\bmarkdown\b", re.IGNORECASE)
+_ABOUT_FIELDS = re.compile(r"\b(keys?|fields?|propert(?:y|ies)|attributes?|entries)\b", re.IGNORECASE)
+_QUOTED_NAME = re.compile(r"[\"'`]([A-Za-z_][A-Za-z0-9_\-]{0,63})[\"'`]")
+_LISTED_NAMES = re.compile(r"\b(?:keys?|fields?|properties)\s*[:=]\s*([A-Za-z_][\w\-]*(?:\s*(?:,|\band\b)\s*[A-Za-z_][\w\-]*)+)")
+_TYPE_AFTER = re.compile(
+    r"\s*(?:\(|:|-|–|—|,)?\s*(?:(?:which|that)\s+is\s+|as\s+|is\s+|of\s+type\s+)?(?:an?\s+)?"
+    r"(integer|int|number|float|decimal|boolean|bool|string|str|text|list|array|object|dict)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?\n]+")
+_SCHEMA_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
+_TYPE_WORDS = {
+    "integer": "integer", "int": "integer", "number": "number", "float": "number", "decimal": "number",
+    "boolean": "boolean", "bool": "boolean", "string": "string", "str": "string", "text": "string",
+    "list": "array", "array": "array", "object": "object", "dict": "object",
+}
+_decoder = json.JSONDecoder()
+
+
+@dataclass(frozen=True)
+class PromptedJson:
+    """What the answer must be: a JSON Schema (None: the prompt names no shape), and whether it is fenced."""
+
+    schema: dict[str, Any] | None
+    fenced: bool
+
+    def wrap(self, text: str) -> str:
+        return f"```json\n{text}\n```" if self.fenced else text
+
+
+def described_json(messages: list[dict[str, Any]], *, json_mode: bool) -> PromptedJson | None:
+    """The JSON the messages ask for, or None when they ask for none (and no JSON mode is on)."""
+    texts = _instruction_texts(messages)
+    if not json_mode and not any(_ASKS_FOR_JSON.search(text) for text in texts):
+        return None
+    fenced = not json_mode and any(_ASKS_FOR_FENCE.search(text) for text in texts)
+    for text in reversed(texts):
+        schema = _described_schema(text)
+        if schema is not None:
+            return PromptedJson(schema, fenced)
+    return PromptedJson(None, fenced)
+
+
+def _instruction_texts(messages: list[dict[str, Any]]) -> list[str]:
+    """The text of the last system, developer and user messages, oldest first, each cut to :data:`MAX_TEXT`."""
+    texts = []
+    for message in reversed(messages):
+        if len(texts) == MAX_MESSAGES:
+            break
+        if isinstance(message, dict) and message.get("role") in INSTRUCTION_ROLES:
+            texts.append(content_text(message.get("content"))[:MAX_TEXT])
+    texts.reverse()
+    return texts
+
+
+def _described_schema(text: str) -> dict[str, Any] | None:
+    """The schema one message describes: its last embedded schema, else its last example, else named fields."""
+    if not _JSON_WORD.search(text) and "{" not in text:
+        return None
+    schemas, examples = _embedded_objects(text)
+    if schemas:
+        return schemas[-1]
+    if examples:
+        return _schema_of(examples[-1])
+    return _named_fields(text)
+
+
+def _embedded_objects(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The JSON objects written in the text, split into JSON Schemas and example objects."""
+    schemas: list[dict[str, Any]] = []
+    examples: list[dict[str, Any]] = []
+    position = text.find("{")
+    attempts = 0
+    while position != -1 and attempts < MAX_OBJECTS:
+        attempts += 1
+        try:
+            value, end = _decoder.raw_decode(text, position)
+        except (ValueError, RecursionError):
+            position = text.find("{", position + 1)
+            continue
+        if isinstance(value, dict) and value:
+            (schemas if _looks_like_schema(value) else examples).append(value)
+        position = text.find("{", end)
+    return schemas, examples
+
+
+def _looks_like_schema(value: dict[str, Any]) -> bool:
+    if isinstance(value.get("properties"), dict) or "$defs" in value or "definitions" in value:
+        return True
+    if isinstance(value.get("$ref"), str) or any(isinstance(value.get(key), list) for key in ("anyOf", "oneOf")):
+        return True
+    kind = value.get("type")
+    return isinstance(kind, str) and kind in _SCHEMA_TYPES and len(value) <= 8 and all(
+        not isinstance(item, str) or key in {"type", "title", "description", "format", "pattern", "const"}
+        for key, item in value.items()
+    )
+
+
+def _schema_of(example: Any, depth: int = 0) -> dict[str, Any]:
+    """A schema every value shaped like ``example`` satisfies: its keys, all required, with their types."""
+    if isinstance(example, bool):
+        return {"type": "boolean"}
+    if isinstance(example, int):
+        return {"type": "integer"}
+    if isinstance(example, float):
+        return {"type": "number"}
+    if isinstance(example, str):
+        return {"type": "string"}
+    if isinstance(example, list):
+        items = _schema_of(example[0], depth + 1) if example and depth < 8 else {"type": "string"}
+        return {"type": "array", "items": items, "minItems": 1, "maxItems": 3}
+    if isinstance(example, dict) and depth < 8:
+        properties = {str(key): _schema_of(item, depth + 1) for key, item in example.items()}
+        return {"type": "object", "properties": properties, "required": list(properties),
+                "additionalProperties": False}
+    return {"type": "null"} if example is None else {"type": "object"}
+
+
+def _named_fields(text: str) -> dict[str, Any] | None:
+    """An object schema of the fields a sentence about keys or fields names, each typed if a type is named."""
+    properties: dict[str, dict[str, Any]] = {}
+    for sentence in _SENTENCE.finditer(text):
+        line = sentence.group()
+        if not _ABOUT_FIELDS.search(line):
+            continue
+        found = [(match.group(1), match.end()) for match in _QUOTED_NAME.finditer(line)]
+        listed = _LISTED_NAMES.search(line)
+        if not found and listed:
+            names = re.split(r"\s*(?:,|\band\b)\s*", listed.group(1))
+            found = [(name, listed.end()) for name in names if name]
+        for name, end in found:
+            kind = _TYPE_AFTER.match(line, end)
+            properties.setdefault(name, {"type": _TYPE_WORDS[kind.group(1).lower()] if kind else "string"})
+    if not properties:
+        return None
+    for schema in properties.values():
+        if schema["type"] == "array":
+            schema.update(items={"type": "string"}, minItems=1, maxItems=3)
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
