@@ -33,9 +33,9 @@ from mockserver.determinism import Identity, rng
 from mockserver.dialects.catalog import Character, ModelInfo
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation import media, prose
-from mockserver.generation.prompted import described_json
 from mockserver.generation.jsongen import SchemaUnsupported
 from mockserver.generation.jsongen import generate as generate_json
+from mockserver.generation.prompted import described_json
 from mockserver.generation.tokens import Tokenizer
 from mockserver.messages import last_user_text, tool_result_pending
 

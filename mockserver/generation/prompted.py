@@ -40,7 +40,9 @@ _ASKS_FOR_JSON = re.compile(
 _ASKS_FOR_FENCE = re.compile(r"```\s*json|\bcode\s*block\b|\bcodeblock\b|\bmarkdown\b", re.IGNORECASE)
 _ABOUT_FIELDS = re.compile(r"\b(keys?|fields?|propert(?:y|ies)|attributes?|entries)\b", re.IGNORECASE)
 _QUOTED_NAME = re.compile(r"[\"'`]([A-Za-z_][A-Za-z0-9_\-]{0,63})[\"'`]")
-_LISTED_NAMES = re.compile(r"\b(?:keys?|fields?|properties)\s*[:=]\s*([A-Za-z_][\w\-]*(?:\s*(?:,|\band\b)\s*[A-Za-z_][\w\-]*)+)")
+_LISTED_NAMES = re.compile(
+    r"\b(?:keys?|fields?|properties)\s*[:=]\s*([A-Za-z_][\w\-]*(?:\s*(?:,|\band\b)\s*[A-Za-z_][\w\-]*)+)"
+)
 _TYPE_AFTER = re.compile(
     r"\s*(?:\(|:|-|–|—|,)?\s*(?:(?:which|that)\s+is\s+|as\s+|is\s+|of\s+type\s+)?(?:an?\s+)?"
     r"(integer|int|number|float|decimal|boolean|bool|string|str|text|list|array|object|dict)\b",
@@ -82,7 +84,7 @@ def described_json(messages: list[dict[str, Any]], *, json_mode: bool) -> Prompt
 
 def _instruction_texts(messages: list[dict[str, Any]]) -> list[str]:
     """The text of the last system, developer and user messages, oldest first, each cut to :data:`MAX_TEXT`."""
-    texts = []
+    texts: list[str] = []
     for message in reversed(messages):
         if len(texts) == MAX_MESSAGES:
             break
