@@ -356,3 +356,19 @@ def test_requests_read_no_files_and_no_yaml(monkeypatch: pytest.MonkeyPatch) -> 
     for method, path, body in requests:
         status = _call(app, method, path, body)[0]["status"]
         assert status == (400 if body and body.get("temperature") == 3 else 200)
+
+
+def test_a_large_prompt_counted_in_yielding_slices_counts_the_same() -> None:
+    vocabulary = tokenizer("o200k_base")
+    text = " ".join(prose.sentence(random.Random(seed)) for seed in range(6_000))  # past several slices
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": text},
+        {"role": "user", "name": "ann", "content": [{"type": "text", "text": text[:50_000]},
+                                                     {"type": "image_url", "image_url": {"url": "x", "detail": "low"}}]},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "done"},
+    ]
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    assert len(text) > 100_000
+    assert asyncio.run(vocabulary.count_prompt_yielding(messages, tools)) == vocabulary.count_prompt(messages, tools)

@@ -144,6 +144,27 @@ def test_a_catastrophic_message_regex_matches_in_linear_time(server: Served) -> 
     httpx2.post(server.origin + "/_mock/reset", headers={"X-Mock-Test-Id": "re2"})
 
 
+@timing
+def test_a_huge_prompt_is_counted_off_the_event_loop(server: Served) -> None:
+    """18 MB of prompt is 3 million tokens to count, 0.6 s of work: counted in slices that free the loop, then a 400."""
+    messages = [{"role": "user", "content": "hello world " * 1_500_000}]
+    answer = while_healthy(server, chat(server, model="gpt-4.1", messages=messages))
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "context_length_exceeded"
+
+
+@timing
+def test_reading_the_json_a_hostile_prompt_describes_is_bounded(server: Served) -> None:
+    """Sixteen messages of field-sentence bait and unclosed objects nested 14,000 deep (under the body's bracket
+    limit): read within the bounds, and answered."""
+    bait = "Respond in JSON with the keys " + ", ".join(f"'k{n}'" for n in range(2_000)) + ". "
+    text = bait + '{"a": [' * 7_000 + "x" * 100_000
+    messages = [{"role": "user", "content": text} for _ in range(16)]
+    answer = while_healthy(server, chat(server, model="gpt-4.1", messages=messages, response_format={"type": "json_object"}))
+    assert answer.status_code == 200, answer.text
+    value = httpx2.Response(200, content=answer.json()["choices"][0]["message"]["content"]).json()
+    assert isinstance(value, dict) and value
+
+
 def test_a_message_regex_re2_cannot_run_is_refused_naming_it(server: Served) -> None:
     script = {"behaviors": [{"reply": "x", "match": {"message_regex": r"(\w)\1"}}]}
     answer = httpx2.post(server.origin + "/_mock/script", json=script)

@@ -12,6 +12,8 @@ and tool definitions are approximations: see :func:`Tokenizer.count_prompt`.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -51,14 +53,8 @@ class Tokenizer:
         if len(text) <= ENCODE_SLICE:
             return self._encoding.encode_ordinary(text)
         tokens: list[int] = []
-        start = 0
-        while start < len(text):
-            end = min(start + ENCODE_SLICE, len(text))
-            if end < len(text):
-                space = text.rfind(" ", start + 1, end)
-                end = space if space > start else end
-            tokens += self._encoding.encode_ordinary(text[start:end])
-            start = end
+        for piece in _slices(text):
+            tokens += self._encoding.encode_ordinary(piece)
         return tokens
 
     def decode(self, tokens: list[int]) -> str:
@@ -106,44 +102,73 @@ class Tokenizer:
         and tool definitions as the tokens of their compact JSON plus a small
         fixed overhead. Text is exact.
         """
-        total = REPLY_PRIMING
-        for message in messages:
-            total += TOKENS_PER_MESSAGE
-            role = str(message.get("role", ""))
-            known = self._role_tokens.get(role)
-            total += known if known is not None else self.count(role)
-            if message.get("name"):
-                total += TOKENS_PER_NAME + self.count(str(message["name"]))
-            total += self._count_content(message.get("content"))
-            for call in message.get("tool_calls") or ():
-                function = call.get("function") or {}
-                total += self.count(str(function.get("name", ""))) + self.count(str(function.get("arguments", "")))
-            if message.get("tool_call_id"):
-                total += self.count(str(message["tool_call_id"]))
-        if tools:
-            total += TOOLS_OVERHEAD + self.count(orjson.dumps(tools).decode())
+        return sum(part if isinstance(part, int) else self.count(part) for part in self._prompt_parts(messages, tools))
+
+    async def count_prompt_yielding(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
+        """:meth:`count_prompt` for a large prompt: it lets the event loop run after every slice it encodes (a
+        few milliseconds each), so counting millions of tokens never holds the loop."""
+        total = 0
+        for part in self._prompt_parts(messages, tools):
+            if isinstance(part, int):
+                total += part
+                continue
+            for piece in _slices(part):
+                total += self.count(piece)
+                await asyncio.sleep(0)
         return total
 
-    def _count_content(self, content: Any) -> int:
-        if content is None:
-            return 0
-        if isinstance(content, str):
-            return self.count(content)
-        total = 0
-        for part in content if isinstance(content, list) else ():
-            if not isinstance(part, dict):
-                continue
-            kind = part.get("type")
-            if kind == "text":
-                total += self.count(str(part.get("text", "")))
-            elif kind == "refusal":
-                total += self.count(str(part.get("refusal", "")))
-            elif kind == "image_url":
-                detail = (part.get("image_url") or {}).get("detail", "auto")
-                total += IMAGE_TOKENS.get(detail, IMAGE_TOKENS["auto"])
-            elif kind == "input_audio":
-                total += AUDIO_PART_TOKENS
-        return total
+    def _prompt_parts(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> Iterator[int | str]:
+        """What a prompt's count is made of: token counts known without encoding, and texts to encode."""
+        yield REPLY_PRIMING
+        for message in messages:
+            yield TOKENS_PER_MESSAGE
+            role = str(message.get("role", ""))
+            known = self._role_tokens.get(role)
+            yield known if known is not None else role
+            if message.get("name"):
+                yield TOKENS_PER_NAME
+                yield str(message["name"])
+            yield from _content_parts(message.get("content"))
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                yield str(function.get("name", ""))
+                yield str(function.get("arguments", ""))
+            if message.get("tool_call_id"):
+                yield str(message["tool_call_id"])
+        if tools:
+            yield TOOLS_OVERHEAD
+            yield orjson.dumps(tools).decode()
+
+
+def _slices(text: str) -> Iterator[str]:
+    """``text`` in slices of at most ``ENCODE_SLICE`` characters, each ending before a space where there is one."""
+    start = 0
+    while start < len(text):
+        end = min(start + ENCODE_SLICE, len(text))
+        if end < len(text):
+            space = text.rfind(" ", start + 1, end)
+            end = space if space > start else end
+        yield text[start:end]
+        start = end
+
+
+def _content_parts(content: Any) -> Iterator[int | str]:
+    if isinstance(content, str):
+        yield content
+        return
+    for part in content if isinstance(content, list) else ():
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind == "text":
+            yield str(part.get("text", ""))
+        elif kind == "refusal":
+            yield str(part.get("refusal", ""))
+        elif kind == "image_url":
+            detail = (part.get("image_url") or {}).get("detail", "auto")
+            yield IMAGE_TOKENS.get(detail, IMAGE_TOKENS["auto"])
+        elif kind == "input_audio":
+            yield AUDIO_PART_TOKENS
 
 
 @cache

@@ -26,7 +26,7 @@ from starlette.responses import Response
 
 from mockserver.asgi.responses import FramesResponse, json_response
 from mockserver.determinism import Identity
-from mockserver.endpoints.chat.completions import complete_chat
+from mockserver.endpoints.chat.completions import complete_chat, generate_chat
 from mockserver.endpoints.models import resolve_model
 from mockserver.endpoints.spec.items import append_items, as_item
 from mockserver.endpoints.spec.lifecycles import LIFECYCLES
@@ -55,7 +55,7 @@ async def create_response(request: SpecRequest) -> Response:
     chat = chat_request(body, items)
     if body.get("truncation") == "auto":
         _truncate(request, chat)
-    completion = complete_chat(request.state, request.call, chat, request.decision)
+    completion = await generate_chat(request.state, request.call, chat, request.decision)
     hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
     if body.get("store", True) or body.get("background"):
