@@ -68,6 +68,14 @@ def test_the_last_schema_wins_over_an_earlier_example_schema() -> None:
     assert not found.fenced  # a fence shown in the instructions is not a request to fence the answer
 
 
+def test_a_schema_with_the_doubled_braces_of_an_unformatted_template_is_read() -> None:
+    # llama-index's PydanticOutputParser sends its format string with the template's braces still doubled.
+    escaped = json.dumps(Joke.model_json_schema()).replace("{", "{{").replace("}", "}}")
+    found = described_json([user(f"Tell a joke.\n\nHere's a JSON schema to follow:\n{escaped}\n\n"
+                                 "Output a valid JSON object but do not repeat the schema.")], json_mode=False)
+    assert found is not None and found.schema == Joke.model_json_schema()
+
+
 def test_an_example_object_gives_its_keys_and_types() -> None:
     found = described_json([user('Reply in JSON like {"city": "Paris", "population": 2100000, "tags": ["a"], '
                                  '"capital": true, "area": 105.4}')], json_mode=False)

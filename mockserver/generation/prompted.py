@@ -5,7 +5,8 @@ for JSON without any ``response_format`` (pydantic-ai's ``PromptedOutput``, inst
 LangChain's format instructions) say in words what the JSON must be. A real model reads that; so does the
 mock, in this order of precedence, the latest message first and, within one, the last description:
 
-1. a JSON Schema written into the text (a ``model_json_schema()`` dump, with ``$defs`` and ``$ref``s);
+1. a JSON Schema written into the text (a ``model_json_schema()`` dump, with ``$defs`` and ``$ref``s, its
+   braces doubled too, as a template that was never formatted leaves them);
 2. an example object (``{"city": "Paris", "population": 2100000}``): the answer has its keys and types;
 3. field names in a sentence about keys or fields (``an 'answer' key and a 'followup_question' key``), with a
    type when one is named next to the name (``'rating' (integer)``).
@@ -98,7 +99,13 @@ def _described_schema(text: str) -> dict[str, Any] | None:
     """The schema one message describes: its last embedded schema, else its last example, else named fields."""
     if not _JSON_WORD.search(text) and "{" not in text:
         return None
-    schemas, examples = _embedded_objects(text)
+    schemas: list[dict[str, Any]] = []
+    examples: list[dict[str, Any]] = []
+    if "{{" in text:
+        # A template's escaped braces reached the model unformatted (llama-index's output parser does this).
+        schemas, examples = _embedded_objects(text.replace("{{", "{").replace("}}", "}"))
+    if not schemas and not examples:
+        schemas, examples = _embedded_objects(text)
     if schemas:
         return schemas[-1]
     if examples:
