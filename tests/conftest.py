@@ -12,6 +12,9 @@ from mockserver import MockServer
 
 from helpers import API_KEY, sdk_client
 
+# The client matrix runs on its own (tests/clients/run), partly in another virtual environment.
+collect_ignore = ["clients"]
+
 
 @pytest.fixture(scope="session")
 def server() -> Iterator[MockServer]:
