@@ -73,6 +73,39 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--state-dir", dest="state_dir", metavar="DIR",
                        help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
 
+    serve.add_argument("--record", metavar="DIR",
+                       help="replay from the cassettes in DIR and record what they miss from --upstream "
+                       "(one cassette per X-Mock-Test-Id, default.yaml without one)")
+    serve.add_argument("--cassettes", metavar="DIR", help="replay from the cassettes in DIR only: a miss is a 404")
+    serve.add_argument("--record-mode", dest="record_mode", choices=["none", "once", "new", "all"],
+                       help="none: replay only; once: record a cassette that does not exist yet; new: record what "
+                       "is missing (--record's default); all: record everything again")
+    serve.add_argument("--upstream", action="append", metavar="[DIALECT=]URL",
+                       help="the real provider to record from, e.g. https://api.openai.com/v1 (repeatable, "
+                       "per dialect with DIALECT=URL)")
+    serve.add_argument("--upstream-key-env", dest="upstream_key_env", metavar="NAME",
+                       help="environment variable holding the upstream's API key (default OPENAI_API_KEY; "
+                       "never written down)")
+    serve.add_argument("--replay-speed", dest="replay_speed", type=float, metavar="FACTOR",
+                       help="replay streams at their recorded pace times FACTOR (default 1; 0: as fast as possible)")
+    serve.add_argument("--replay-ids", dest="replay_ids", choices=["kept", "seeded"],
+                       help="replay ids as recorded (default) or made anew from --seed")
+    serve.add_argument("--replay-usage", dest="replay_usage", choices=["kept", "recomputed"],
+                       help="replay usage as recorded (default) or counted again with the tokenizer")
+    serve.add_argument("--redact-field", dest="redact_field", action="append", metavar="NAME",
+                       help="a body field never written into a cassette (repeatable; secrets are always redacted)")
+
+    cassettes = commands.add_parser("cassettes", help="check, convert and import cassettes")
+    tools = cassettes.add_subparsers(dest="tool", required=True)
+    check_cassettes = tools.add_parser("check", help="validate cassette files; report each mistake as file:line")
+    check_cassettes.add_argument("locations", nargs="+", metavar="PATH", help="cassette files or directories")
+    to_fixtures = tools.add_parser("to-fixtures", help="turn recordings into editable fixture rules")
+    to_fixtures.add_argument("locations", nargs="+", metavar="PATH", help="cassette files or directories")
+    to_fixtures.add_argument("--out", required=True, metavar="FILE", help="the rule file to write (YAML)")
+    import_vcr = tools.add_parser("import-vcr", help="import vcrpy / pytest-recording cassettes of OpenAI calls")
+    import_vcr.add_argument("locations", nargs="+", metavar="PATH", help="vcrpy cassette files or directories")
+    import_vcr.add_argument("--out", required=True, metavar="DIR", help="where the mockserver cassettes go")
+
     check = commands.add_parser("check-fixtures", help="validate fixture rule files",
                                 description="Parse and compile every rule file; report each mistake with its line.")
     check.add_argument("locations", nargs="+", metavar="DIR", help="fixture directories or files")
@@ -84,12 +117,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "check-fixtures":
         return check_fixtures(args.locations)
+    if args.command == "cassettes":
+        return cassette_tool(args)
     flags = {key: value for key, value in vars(args).items() if key != "command"}
     try:
         if args.command == "serve":
             return serve(Config.load(flags))
     except ConfigError as error:
         parser.exit(2, f"mockserver: {error}\n")
+    return 0
+
+
+def cassette_tool(args: argparse.Namespace) -> int:
+    from mockserver.cassettes import tools
+
+    if args.tool == "check":
+        problems = tools.check(args.locations)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if not problems:
+            print(f"ok: {tools.count(args.locations)} interactions")
+        return 1 if problems else 0
+    if args.tool == "to-fixtures":
+        written = tools.to_fixtures(args.locations, args.out)
+        print(f"wrote {written} rules to {args.out}")
+        return 0
+    imported = tools.import_vcr(args.locations, args.out)
+    print(f"imported {imported} OpenAI calls into {args.out}")
     return 0
 
 

@@ -19,6 +19,7 @@ import yaml
 from mockserver.errors import MockserverError
 
 VALIDATION_MODES = ("strict", "schema", "off")
+RECORD_MODES = ("none", "once", "new", "all")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Flags spelt as the negation of the setting they change: MOCKSERVER_NO_CONTROL=1 (or ``no_control: true``
 # in a file) is ``control: false``, like ``--no-control``.
@@ -57,6 +58,15 @@ class Config:
     job_schedule: str = "1,2"
     request_timeout: float = 30.0
     retry_window: float = 10.0
+    record: str | None = None
+    cassettes: str | None = None
+    record_mode: str | None = None
+    upstream: list[str] = field(default_factory=list)
+    upstream_key_env: str = "OPENAI_API_KEY"
+    replay_speed: float = 1.0
+    replay_ids: str = "kept"
+    replay_usage: str = "kept"
+    redact_field: list[str] = field(default_factory=list)
 
     @classmethod
     def load(
@@ -114,7 +124,24 @@ class Config:
             raise ConfigError(f"request_timeout must be a number of seconds above 0, got {self.request_timeout!r}")
         if any(limit is not None and limit < 1 for limit in (self.rpm, self.tpm)):
             raise ConfigError("rpm and tpm must be >= 1 (leave them unset for no limit)")
+        if self.record and self.cassettes:
+            raise ConfigError("record and cassettes both name a cassette directory: give one (record records)")
+        if self.record_mode is not None and self.record_mode not in RECORD_MODES:
+            raise ConfigError(f"record_mode must be one of {', '.join(RECORD_MODES)}, got {self.record_mode!r}")
+        if self.replay_ids not in ("kept", "seeded") or self.replay_usage not in ("kept", "recomputed"):
+            raise ConfigError("replay_ids must be kept or seeded, and replay_usage kept or recomputed")
+        if not self.replay_speed >= 0:
+            raise ConfigError(f"replay_speed must be >= 0 (0: as fast as possible), got {self.replay_speed!r}")
         _ = self.job_steps  # a malformed --job-schedule fails at start-up, not at the first GET /jobs/{id}
+
+    @property
+    def cassette_directory(self) -> str | None:
+        return self.record or self.cassettes
+
+    @property
+    def cassette_mode(self) -> str:
+        """``--record DIR`` records what is missing (``new``); ``--cassettes DIR`` only replays (``none``)."""
+        return self.record_mode or ("new" if self.record else "none")
 
     @property
     def reply_range(self) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import orjson
@@ -84,6 +85,25 @@ class Expectations:
             yield self
         finally:
             self.test_id = self.dialect = None
+
+    @contextmanager
+    def use_cassette(self, path: str | PathLike[str], *, mode: str = "none") -> Iterator[Self]:
+        """Answer the current test's requests (every request, outside a test) from the cassette at ``path``.
+
+        ``mode`` is ``none`` (replay only: a miss is a 404 naming the cassette and what differs), ``once``,
+        ``new`` or ``all`` (record from the server's ``upstream``). :meth:`cassette_misses` tells what missed.
+        """
+        test_id = self.test_id
+        self.state.cassettes.use(test_id, Path(path), mode)
+        try:
+            yield self
+        finally:
+            self._cassette_misses = self.state.cassettes.release(test_id)
+
+    def cassette_misses(self) -> list[str]:
+        """What the cassette could not answer: inside :meth:`use_cassette` so far, after it all of them."""
+        live = self.state.cassettes.misses.get(self.test_id)
+        return list(live) if live is not None else list(getattr(self, "_cassette_misses", []))
 
     def reset(self) -> None:
         """Forget scripts, recorded requests and added fixture rules (only this test's scripts and requests

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import context_of, key_id
 from mockserver.asgi.responses import OPENAI_VERSION, add_headers, error_response
+from mockserver.cassettes.library import Asked
 from mockserver.dialects.dialect import Dialect
 from mockserver.endpoints.base import Call, Endpoint
 from mockserver.errors import ApiError, invalid_request
@@ -68,7 +69,11 @@ def make_route_handler(
                 context.faults = decision.faults
             if decision.error is not None:
                 raise decision.error
-            response = await endpoint.handler(state, call, body, decision)
+            replay = None
+            if endpoint.generation and endpoint.reads_body and decision.script is None:  # a script outranks a tape
+                asked = Asked(request, dialect, context.test_id or state.control.default_test_id, exchange)
+                replay = await state.cassettes.answer(asked, body)
+            response = replay or await endpoint.handler(state, call, body, decision)
         except ApiError as error:
             response = _failed(exchange, error)
         except ClientDisconnect:

@@ -14,8 +14,16 @@ that already failed is not checked again: its own failure tells the story.
 
 Options, from the ``mockserver_*`` ini settings overridden by the nearest
 ``@pytest.mark.mockserver(...)``: ``dialect``, ``strict``, ``check_unused``,
-``export_env``. Override the ``mockserver_config`` fixture to configure the
-server itself, or ``mockserver_options`` to set options in code.
+``export_env``, ``cassette``.
+
+Cassettes: ``@pytest.mark.mockserver(cassette="name")`` answers the test from
+``cassettes/name.yaml`` beside the test file; ``--mockserver-record=once|new|all``
+records (from ``--mockserver-upstream URL``) into that cassette, or into one per
+test node id for tests without the marker. The default, ``none``, only replays,
+and a miss fails the test with the message that names what differs.
+
+Override the ``mockserver_config`` fixture to configure the server itself, or
+``mockserver_options`` to set options in code.
 
 This module imports the server only when a fixture is first used: pytest
 loads the plugin in every run where mockserver is installed, and the server's
@@ -26,7 +34,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Generator, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -42,6 +52,8 @@ CLIENT_TIMEOUT = 10.0
 # The header that ties a request to its test (mockserver.asgi.context.TEST_ID_HEADER, as clients spell it).
 TEST_ID_HEADER = "X-Mock-Test-Id"
 MARKER = "mockserver"
+RECORD_MODES = ("none", "once", "new", "all")
+CASSETTE_DIR = "cassettes"
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,7 @@ class MockServerOptions:
     strict: bool = False  # fail the test when a request was answered by nothing it scripted
     check_unused: bool = True  # fail the test when a scripted behaviour with a finite times was not used up
     export_env: bool = False  # set OPENAI_BASE_URL and OPENAI_API_KEY for the test
+    cassette: str | None = None  # replay (and record) this test from cassettes/<cassette>.yaml beside the test
 
 
 _OPTION_NAMES = tuple(field.name for field in fields(MockServerOptions))
@@ -60,6 +73,12 @@ _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockserver")
+    group.addoption("--mockserver-record", choices=RECORD_MODES, default=None, dest="mockserver_record",
+                    help="cassette mode: none (replay only, the default), once, new (record what is missing) "
+                    "or all (record again); a mode other than none gives every mockserver test a cassette")
+    group.addoption("--mockserver-upstream", action="append", default=None, dest="mockserver_upstream",
+                    metavar="[DIALECT=]URL", help="the real provider cassettes record from")
     parser.addini(_INI["strict"], "fail a test whose requests were not all scripted (default: false)", type="bool",
                   default=False)
     parser.addini(_INI["check_unused"], "fail a test that left scripted behaviours unused (default: true)",
@@ -71,7 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(dialect=None, strict=False, check_unused=True, export_env=False): "
+        f"{MARKER}(dialect=None, strict=False, check_unused=True, export_env=False, cassette=None): "
         "how the mockserver fixture serves this test",
     )
 
@@ -97,11 +116,15 @@ def mockserver_config() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def mockserver_session(mockserver_config: dict[str, Any]) -> Iterator[MockServer]:
+def mockserver_session(mockserver_config: dict[str, Any], pytestconfig: pytest.Config) -> Iterator[MockServer]:
     """One real mock server on a free loopback port for the whole session (one per xdist worker)."""
     from mockserver.server import MockServer
 
-    with MockServer(**mockserver_config) as server:
+    settings = dict(mockserver_config)
+    upstream = pytestconfig.getoption("mockserver_upstream")
+    if upstream:
+        settings["upstream"] = upstream
+    with MockServer(**settings) as server:
         yield server
 
 
@@ -130,15 +153,32 @@ def mockserver(
 ) -> Iterator[MockServer]:
     """The session's server, reset and scoped to this test; checked when the test passes."""
     options = mockserver_options
-    with mockserver_session.scope(_test_id(request.node.nodeid), dialect=options.dialect) as server:
+    with ExitStack() as stack:
+        server = stack.enter_context(mockserver_session.scope(_test_id(request.node.nodeid), dialect=options.dialect))
+        cassette = _cassette(request, options)
+        if cassette is not None:
+            stack.enter_context(server.use_cassette(cassette[0], mode=cassette[1]))
         if options.export_env:
             monkeypatch.setenv("OPENAI_BASE_URL", server.url)
             monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
         yield server
         report = request.node.stash.get(_CALL_REPORT, None)
         failure = _check(server, options) if report is not None and report.passed else None
+    if failure is None and cassette is not None and report is not None and report.passed:
+        failure = "\n".join(server.cassette_misses()) or None
     if failure is not None:
         pytest.fail(failure, pytrace=False)
+
+
+def _cassette(request: pytest.FixtureRequest, options: MockServerOptions) -> tuple[Path, str] | None:
+    """The test's cassette and its mode: the marker's name, else (when recording) one named after the node id."""
+    mode = request.config.getoption("mockserver_record")
+    if options.cassette is None and mode in (None, "none"):
+        return None
+    name = options.cassette or "".join(
+        char if char.isalnum() or char in "-_." else "_" for char in request.node.nodeid.split("::", 1)[-1])
+    path = Path(request.node.path).parent / CASSETTE_DIR / name
+    return path.with_name(path.name + ".yaml") if path.suffix not in (".yaml", ".yml") else path, mode or "none"
 
 
 def _check(server: MockServer, options: MockServerOptions) -> str | None:

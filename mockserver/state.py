@@ -9,6 +9,8 @@ from __future__ import annotations
 import anyio
 
 from mockserver.auth import KeyPolicy
+from mockserver.cassettes.library import CassetteLibrary, Replay
+from mockserver.cassettes.upstream import Upstreams
 from mockserver.config import Config, ConfigError
 from mockserver.control.plane import Control
 from mockserver.determinism import Identity
@@ -41,6 +43,13 @@ class AppState:
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir, config.store_bytes)
         self.control = Control(config, self.journal)
+        # Recorded exchanges: replayed, and recorded from an upstream, by test id (the pytest plugin, --record).
+        self.cassettes = CassetteLibrary(
+            config.cassette_directory, config.cassette_mode,
+            Upstreams.parse(config.upstream, config.upstream_key_env) if config.upstream else None,
+            Replay(config.replay_speed, config.replay_ids, config.replay_usage, config.seed),
+            tuple(config.redact_field),
+        )
         # Worker threads for work too big for the event loop (drawing pictures); the cap also bounds its memory.
         self.heavy_work = anyio.CapacityLimiter(HEAVY_WORK_SLOTS)
         # Contract-test mode: unknown stored completions and models are synthesized, not 404.
@@ -58,6 +67,7 @@ class AppState:
         self.control.reset(test_id)
         if test_id is None:
             self.stores.clear()
+            self.cassettes.reset()
 
     def validator(self, kind: str, dialect: str) -> BodyValidator:
         return self._validators[(kind, dialect)]

@@ -30,6 +30,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "mockserver.control": ("core", "mockserver.asgi.context"),
     "mockserver.generation": ("core", "mockserver.dialects", "mockserver.control.decision"),
     "mockserver.asgi": ("core", "mockserver.control"),
+    "mockserver.cassettes": ("core", "mockserver.dialects", "mockserver.conformance", "mockserver.asgi",
+                             "mockserver.generation"),
     "mockserver.endpoints": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation",
                              "mockserver.conformance", "mockserver.control", "mockserver.generation",
                              "mockserver.asgi", "mockserver.state"),

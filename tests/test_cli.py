@@ -126,6 +126,15 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--state-dir": ("state_dir", "/tmp/x", None),
     "--request-timeout": ("request_timeout", "2.5", 2.5),
     "--retry-window": ("retry_window", "3", 3.0),
+    "--record": ("record", "/tmp/tapes", None),
+    "--cassettes": ("cassettes", "/tmp/tapes", None),
+    "--record-mode": ("record_mode", "all", None),
+    "--upstream": ("upstream", "https://api.openai.com/v1", ["https://api.openai.com/v1"]),
+    "--upstream-key-env": ("upstream_key_env", "REAL_KEY", None),
+    "--replay-speed": ("replay_speed", "0.5", 0.5),
+    "--replay-ids": ("replay_ids", "seeded", None),
+    "--replay-usage": ("replay_usage", "recomputed", None),
+    "--redact-field": ("redact_field", "user", ["user"]),
 }
 
 

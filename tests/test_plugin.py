@@ -377,3 +377,53 @@ def test_the_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     example = re.search(r"```python\n(def test_answer.*?)```", readme, re.S)
     assert example is not None, "the README lost its pytest example"
     run(pytester, example.group(1)).assert_outcomes(passed=2)
+
+
+CASSETTE_TEST = """
+    import pytest
+
+    @pytest.mark.mockserver(cassette="greeting")
+    def test_greeting(openai_client):
+        answer = openai_client.chat.completions.create(model="gpt-4o-mini", messages=[
+            {"role": "user", "content": "QUESTION"}])
+        assert answer.choices[0].message.content
+
+    def test_unmarked(openai_client):
+        assert openai_client.chat.completions.create(model="gpt-4o-mini", messages=[
+            {"role": "user", "content": "Unmarked"}]).choices[0].message.content
+"""
+
+
+def test_cassettes_record_once_then_replay_and_a_changed_request_fails_the_test(pytester: pytest.Pytester) -> None:
+    from mockserver import MockServer
+
+    with MockServer(seed=31) as upstream:
+        recorded = run(pytester, CASSETTE_TEST.replace("QUESTION", "Hello"), "--mockserver-record=new",
+                       f"--mockserver-upstream={upstream.url}")
+        recorded.assert_outcomes(passed=2)
+    cassettes = pytester.path / "cassettes"
+    assert sorted(path.name for path in cassettes.iterdir()) == ["greeting.yaml", "test_unmarked.yaml"]
+    assert "sk-mock" not in (cassettes / "greeting.yaml").read_text()
+    replayed = run(pytester, CASSETTE_TEST.replace("QUESTION", "Hello"))  # upstream gone, mode none
+    replayed.assert_outcomes(passed=2)  # the unmarked test is answered by the generator when not recording
+    changed = run(pytester, CASSETTE_TEST.replace("QUESTION", "Hello again"))
+    changed.assert_outcomes(passed=1, failed=1)
+    changed.stdout.fnmatch_lines([
+        "*NotFoundError: Error code: 404 - No recording in cassette *greeting.yaml answers this POST "
+        "/chat/completions (record mode none)*last_user: recorded 'Hello', got 'Hello again'*"])
+
+
+def test_a_swallowed_cassette_miss_still_fails_the_test(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    (pytester.path / "cassettes" / "empty.yaml").write_text("version: 1\ninteractions: []\n")
+    result = run(pytester, """
+        import openai
+        import pytest
+
+        @pytest.mark.mockserver(cassette="empty")
+        def test_swallows(openai_client):
+            with pytest.raises(openai.NotFoundError):
+                openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    """)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*It holds 0 recordings, none of POST /chat/completions*"])

@@ -1,0 +1,200 @@
+"""A cassette: recorded exchanges in one readable YAML file, redacted before it is written.
+
+One file holds ``version`` and ``interactions``. Each interaction keeps the request (method, path below
+the dialect's base, dialect, headers without secrets, body), the response (status, headers, and either a
+JSON ``body`` or the stream's ``frames``, each with ``t``: milliseconds from the request being sent), the
+normalised ``turn`` (role, text, tool calls, usage) for matching, diffs and hand edits, and any ``drift``:
+where the recorded answer falls outside the official schema.
+
+Files are read with ``yaml.safe_load`` and written atomically (a temporary file, then a rename), so a
+crash never leaves half a cassette.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mockserver.errors import MockserverError
+
+VERSION = 1
+REDACTED = "<redacted>"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "proxy-authorization",
+                            "openai-organization", "openai-project"})
+KEPT_RESPONSE_HEADERS = ("content-type", "x-request-id", "openai-processing-ms", "openai-version", "retry-after",
+                         "retry-after-ms")
+SECRET_TEXT = re.compile(
+    r"\bsk-[A-Za-z0-9_\-]{16,}|\bBearer\s+[A-Za-z0-9._~+/\-]{8,}=*|\bAKIA[0-9A-Z]{16}\b"
+    r"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|\bghp_[A-Za-z0-9]{20,}"
+)
+
+
+class CassetteError(MockserverError, ValueError):
+    """A cassette file that cannot be read; the message names the file and, where known, the line."""
+
+
+@dataclass
+class Frame:
+    """One server-sent event as it went out (without its closing blank line) and when."""
+
+    t: float
+    data: str
+
+
+@dataclass
+class Interaction:
+    method: str
+    path: str
+    dialect: str
+    request_headers: dict[str, str]
+    request_body: Any
+    status: int
+    response_headers: dict[str, str]
+    body: Any = None
+    frames: list[Frame] | None = None
+    turn: dict[str, Any] | None = None
+    drift: list[str] = field(default_factory=list)
+
+    @property
+    def stream(self) -> bool:
+        return self.frames is not None
+
+    def as_data(self) -> dict[str, Any]:
+        response: dict[str, Any] = {"status": self.status, "headers": self.response_headers}
+        if self.frames is not None:
+            response["frames"] = [{"t": round(frame.t, 1), "data": frame.data} for frame in self.frames]
+        else:
+            response["body"] = self.body
+        data: dict[str, Any] = {
+            "request": {"method": self.method, "path": self.path, "dialect": self.dialect,
+                        "headers": self.request_headers, "body": self.request_body},
+            "response": response,
+        }
+        if self.turn is not None:
+            data["turn"] = self.turn
+        if self.drift:
+            data["drift"] = self.drift
+        return data
+
+    @classmethod
+    def from_data(cls, data: Any, where: str) -> Interaction:
+        if not isinstance(data, dict):
+            raise CassetteError(f"{where}: an interaction is a mapping with 'request' and 'response'")
+        request, response = data.get("request"), data.get("response")
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            raise CassetteError(f"{where}: an interaction needs a 'request' and a 'response' mapping")
+        for name in ("method", "path"):
+            if not isinstance(request.get(name), str):
+                raise CassetteError(f"{where}: request.{name} must be a string")
+        if not isinstance(response.get("status"), int):
+            raise CassetteError(f"{where}: response.status must be an integer")
+        frames = response.get("frames")
+        if frames is not None:
+            if not isinstance(frames, list) or not all(
+                isinstance(item, dict) and isinstance(item.get("t"), int | float) and isinstance(item.get("data"), str)
+                for item in frames
+            ):
+                raise CassetteError(f"{where}: response.frames is a list of {{t: milliseconds, data: text}}")
+            frames = [Frame(float(item["t"]), item["data"]) for item in frames]
+        elif "body" not in response:
+            raise CassetteError(f"{where}: the response has neither a 'body' nor 'frames'")
+        return cls(
+            method=request["method"].upper(),
+            path=request["path"],
+            dialect=str(request.get("dialect") or "openai"),
+            request_headers=dict(request.get("headers") or {}),
+            request_body=request.get("body"),
+            status=response["status"],
+            response_headers={str(key).lower(): str(value) for key, value in (response.get("headers") or {}).items()},
+            body=response.get("body"),
+            frames=frames,
+            turn=data.get("turn"),
+            drift=list(data.get("drift") or ()),
+        )
+
+
+@dataclass
+class Cassette:
+    path: Path
+    interactions: list[Interaction] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> Cassette:
+        """The cassette at ``path`` (an empty one when there is no file yet)."""
+        if not path.exists():
+            return cls(path)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CassetteError(f"{path}: {path.stat().st_size:,} bytes is more than a cassette may hold "
+                                f"({MAX_FILE_BYTES:,}); split it")
+        try:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise CassetteError(f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})") from None
+        except UnicodeDecodeError:
+            raise CassetteError(f"{path}: not UTF-8 text") from None
+        if data is None:
+            return cls(path)
+        if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+            raise CassetteError(f"{path}: a cassette is a mapping with an 'interactions' list")
+        return cls(path, [Interaction.from_data(item, f"{path}: interaction {index}")
+                          for index, item in enumerate(data["interactions"])])
+
+    def save(self, redact_fields: tuple[str, ...] = ()) -> None:
+        """Write the cassette, redacted, atomically."""
+        data = {"version": VERSION, "interactions": [
+            redacted(interaction.as_data(), redact_fields) for interaction in self.interactions]}
+        text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def redacted(value: Any, fields: tuple[str, ...] = (), key: str | None = None) -> Any:
+    """``value`` with secret headers, the named body fields and secret-looking strings replaced."""
+    if key is not None and (key.lower() in SECRET_HEADERS or key in fields):
+        return REDACTED
+    if isinstance(value, dict):
+        return {name: redacted(item, fields, str(name)) for name, item in value.items()}
+    if isinstance(value, list):
+        return [redacted(item, fields) for item in value]
+    if isinstance(value, str):
+        return SECRET_TEXT.sub(REDACTED, value)
+    return value
+
+
+def safe_headers(headers: Any) -> dict[str, str]:
+    """Request headers worth keeping: everything but the secrets, which are redacted."""
+    return {name.lower(): REDACTED if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
+
+
+class _SafeLoader(yaml.SafeLoader):
+    pass
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a value written twice (the turn's usage) is written out twice, never as an alias
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """Multi-line text (an event with ``event:`` and ``data:`` lines) as a literal block: readable, diffable."""
+    style = "|" if "\n" in value and not value.endswith((" ", "\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)

@@ -1,0 +1,258 @@
+"""Which cassette answers a request, in which mode, and what happens on a miss.
+
+Modes, as vcrpy's: ``none`` replays only (a miss is an error: the CI default); ``once`` records into a
+cassette that does not exist yet and otherwise replays only; ``new`` replays what is recorded and records
+what is missing; ``all`` records everything again, starting the cassette afresh.
+
+A test's cassette is the one assigned to its test id (the pytest plugin, :meth:`CassetteLibrary.use`),
+else ``<directory>/<test id>.yaml`` (``default.yaml`` for requests without ``X-Mock-Test-Id``) under
+``--record DIR`` or ``--cassettes DIR``. A miss answers 404 ``cassette_miss`` in the provider's envelope,
+naming the cassette, the nearest recording and the fields that differ, and is kept for the plugin, which
+fails the test with the same text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+from starlette.responses import Response
+
+from mockserver.cassettes.format import Cassette, Interaction, safe_headers
+from mockserver.cassettes.keys import MatchKey, match_key
+from mockserver.cassettes.replay import normalised_turn, replayed
+from mockserver.cassettes.upstream import Upstreams, fetch
+from mockserver.conformance import official_errors
+from mockserver.errors import ApiError
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from mockserver.dialects.dialect import Dialect
+    from mockserver.journal import Exchange
+
+MODES = ("none", "once", "new", "all")
+MAX_OPEN = 64
+"""Cassettes kept loaded at once (one per test id under a directory); the least recently used is let go."""
+ID_MODES = ("kept", "seeded")
+USAGE_MODES = ("kept", "recomputed")
+LOG = logging.getLogger("mockserver.cassettes")
+RESPONSE_SCHEMAS = {("/chat/completions", False): "CreateChatCompletionResponse",
+                    ("/chat/completions", True): "CreateChatCompletionStreamResponse",
+                    ("/responses", False): "Response", ("/embeddings", False): "CreateEmbeddingResponse"}
+
+
+@dataclass
+class Replay:
+    """How recordings are given back."""
+
+    speed: float = 1.0
+    ids: str = "kept"
+    usage: str = "kept"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The request a cassette is asked to answer, as the pipeline has it."""
+
+    request: Request
+    dialect: Dialect
+    test_id: str | None
+    exchange: Exchange | None
+
+
+@dataclass
+class _Open:
+    """A loaded cassette with what this run has used of it."""
+
+    cassette: Cassette
+    mode: str
+    may_record: bool
+    keys: list[MatchKey] = field(default_factory=list)
+    used: list[int] = field(default_factory=list)
+
+
+class CassetteLibrary:
+    def __init__(self, directory: str | None, mode: str, upstreams: Upstreams | None, replay: Replay,
+                 redact_fields: tuple[str, ...] = ()) -> None:
+        self.directory = Path(directory) if directory else None
+        self.mode = mode
+        self.upstreams = upstreams
+        self.replay = replay
+        self.redact_fields = redact_fields
+        self.misses: dict[str | None, list[str]] = defaultdict(list)
+        self._assigned: dict[str | None, tuple[Path, str]] = {}
+        self._open: dict[Path, _Open] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    def use(self, test_id: str | None, path: str | Path, mode: str) -> None:
+        """Answer ``test_id``'s requests from the cassette at ``path`` in ``mode``."""
+        if mode not in MODES:
+            raise ValueError(f"unknown record mode {mode!r}; expected one of {', '.join(MODES)}")
+        self._assigned[test_id] = (Path(path), mode)
+        self._open.pop(Path(path), None)
+        self.misses.pop(test_id, None)
+
+    def release(self, test_id: str | None) -> list[str]:
+        """Stop answering ``test_id`` from its cassette; the misses it had."""
+        assigned = self._assigned.pop(test_id, None)
+        if assigned is not None:
+            self._open.pop(assigned[0], None)
+        return self.misses.pop(test_id, [])
+
+    def reset(self) -> None:
+        """Forget what was used and missed (the files stay): the next request reads each cassette again."""
+        self._open.clear()
+        self.misses.clear()
+
+    def active(self, test_id: str | None) -> tuple[Path, str] | None:
+        if test_id in self._assigned:
+            return self._assigned[test_id]
+        if self.directory is None:
+            return None
+        name = "".join(char if char.isalnum() or char in "-_." else "_" for char in (test_id or "default"))
+        return self.directory / f"{name}.yaml", self.mode
+
+    async def answer(self, call: Asked, body: Any) -> Response | None:
+        """The recorded (or, when the mode allows it, just recorded) answer; None when no cassette is in use."""
+        chosen = self.active(call.test_id)
+        if chosen is None:
+            return None
+        opened = self._opened(*chosen)
+        path = relative_path(call)
+        key = match_key(call.request.method, path, body)
+        if opened.mode != "all":
+            index = self._find(opened, key, call.dialect.name)
+            if index is not None:
+                return self._replay(call, opened, index, body)
+        if not opened.may_record:
+            message = self._miss_message(opened, key, call.dialect.name)
+            self.misses[call.test_id].append(message)
+            raise ApiError(404, message, code="cassette_miss")
+        return await self._record(call, opened, path, key, body)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _opened(self, path: Path, mode: str) -> _Open:
+        opened = self._open.pop(path, None)
+        if opened is None:
+            if len(self._open) >= MAX_OPEN:
+                self._open.pop(next(iter(self._open)))
+            existed = path.exists()
+            cassette = Cassette(path) if mode == "all" else Cassette.load(path)
+            opened = _Open(cassette, mode, may_record=mode in ("new", "all") or (mode == "once" and not existed))
+            opened.keys = [match_key(item.method, item.path, item.request_body) for item in cassette.interactions]
+            opened.used = [0] * len(opened.keys)
+        self._open[path] = opened  # last in the dict: the most recently used
+        return opened
+
+    @staticmethod
+    def _find(opened: _Open, key: MatchKey, dialect: str) -> int | None:
+        """The recording that answers: every required field agrees; the best ranked, the first unused in recorded
+        order (so repeated requests replay in order), else the last of them again."""
+        interactions = opened.cassette.interactions
+        matches = [index for index, recorded in enumerate(opened.keys)
+                   if interactions[index].dialect == dialect and not key.differences(recorded)]
+        if not matches:
+            return None
+        best = max(key.rank(opened.keys[index]) for index in matches)
+        ranked = [index for index in matches if key.rank(opened.keys[index]) == best]
+        return next((index for index in ranked if not opened.used[index]), ranked[-1])
+
+    def _replay(self, call: Asked, opened: _Open, index: int, body: Any) -> Response:
+        opened.used[index] += 1
+        interaction = opened.cassette.interactions[index]
+        if call.exchange is not None:
+            call.exchange.decided_by = f"cassette:{opened.cassette.path.name}#{index}"
+        seed = f"{self.replay.seed}:{opened.cassette.path.name}:{index}:{opened.used[index]}".encode()
+        return replayed(interaction, speed=self.replay.speed, id_seed=seed if self.replay.ids == "seeded" else None,
+                        usage_for=body if self.replay.usage == "recomputed" and isinstance(body, dict) else None)
+
+    async def _record(self, call: Asked, opened: _Open, path: str, key: MatchKey, body: Any) -> Response:
+        if self.upstreams is None:
+            raise ApiError(502, f"Cannot record into {opened.cassette.path}: no upstream. Start the mock with "
+                           "--upstream URL.", type="server_error", code="no_upstream")
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        headers = {name.lower(): value for name, value in call.request.headers.items()}
+        got = await fetch(self._client, self.upstreams, call.dialect.name, call.request.method, path,
+                          call.request.url.query, headers, body)
+        interaction = Interaction(
+            method=call.request.method, path=path, dialect=call.dialect.name,
+            request_headers=safe_headers({name: value for name, value in headers.items()
+                                          if name in ("content-type", "openai-beta", "x-mock-test-id")}),
+            request_body=body, status=got.status, response_headers=got.headers, body=got.body, frames=got.frames,
+            turn=normalised_turn(got.body, got.frames) if got.status < 400 else None,
+        )
+        interaction.drift = drift(interaction)
+        for problem in interaction.drift:
+            LOG.warning("upstream answer to %s %s is outside the official schema: %s", call.request.method, path,
+                        problem)
+        cassette = opened.cassette
+        cassette.interactions.append(interaction)
+        opened.keys.append(key)
+        opened.used.append(1)
+        cassette.save(self.redact_fields)
+        if call.exchange is not None:
+            call.exchange.decided_by = f"recorded:{cassette.path.name}#{len(cassette.interactions) - 1}"
+        return replayed(interaction, speed=0.0, id_seed=None, usage_for=None)
+
+    def _miss_message(self, opened: _Open, key: MatchKey, dialect: str) -> str:
+        cassette = opened.cassette.path
+        head = (f"No recording in cassette {cassette} answers this {key.method} {key.path} "
+                f"(record mode {opened.mode}).")
+        how = (" To record it, run with --record-mode new (pytest: --mockserver-record=new) and an --upstream, "
+               "or edit the cassette.")
+        same_path = [index for index, recorded in enumerate(opened.keys)
+                     if recorded.method == key.method and recorded.path == key.path
+                     and opened.cassette.interactions[index].dialect == dialect]
+        if not same_path:
+            held = len(opened.keys)
+            return f"{head} It holds {held} recording{'s' if held != 1 else ''}, none of {key.method} {key.path}.{how}"
+        nearest = max(same_path, key=lambda index: key.rank(opened.keys[index]))
+        recorded = opened.keys[nearest]
+        differences = "; ".join(f"{name}: recorded {recorded.describe(name)!r}, got {key.describe(name)!r}"
+                                for name in key.differences(recorded))
+        return f"{head} The nearest is interaction {nearest}, which differs in {differences}.{how}"
+
+
+def relative_path(call: Asked) -> str:
+    """The request's path below the dialect's base (``/chat/completions``), wherever the dialect was reached."""
+    path = call.request.url.path
+    dialect = call.dialect
+    for prefix in sorted((dialect.mount_path, dialect.base_path, *dialect.also_at), key=len, reverse=True):
+        if path.startswith(prefix + "/"):
+            return path[len(prefix):]
+    return path
+
+
+def drift(interaction: Interaction) -> list[str]:
+    """Where a recorded success falls outside the official schema of its endpoint."""
+    name = RESPONSE_SCHEMAS.get((interaction.path, interaction.stream))
+    if name is None or interaction.status >= 400:
+        return []
+    if interaction.frames is None:
+        return official_errors(name, interaction.body)[:5]
+    problems: list[str] = []
+    for position, frame in enumerate(interaction.frames):
+        payload = frame.data.rpartition("data: ")[2]
+        if payload.strip() == "[DONE]":
+            continue
+        try:
+            event = orjson.loads(payload)
+        except ValueError:
+            problems.append(f"frame {position} is not JSON")
+            continue
+        problems += [f"frame {position}: {problem}" for problem in official_errors(name, event)]
+        if len(problems) >= 5:
+            break
+    return problems[:5]
