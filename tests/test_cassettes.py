@@ -113,6 +113,7 @@ def test_a_three_turn_agent_loop_replays_turn_by_turn(recorded: dict, replayer: 
     assert names[0] and names[1] and names[0] != names[1] and not names[2]  # the loop the upstream drove
 
 
+@pytest.mark.timing  # wall-clock offsets: run with the other timing tests, alone
 def test_replay_keeps_the_recorded_pace(recorded: dict, replayer: MockServer) -> None:
     cassette = yaml.safe_load((recorded["dir"] / "paced.yaml").read_text())
     offsets = [frame["t"] for frame in cassette["interactions"][0]["response"]["frames"]]
