@@ -36,7 +36,9 @@ SCENARIOS = [
     ("tools", "tools.lua", 200, "tool call from a schema"),
     ("invalid", "invalid.lua", 400, "validation failure (400)"),
 ]
-JOURNAL_OFF_SCENARIOS = ("chat", "stream")
+OFF_SCENARIOS = ("chat", "stream")
+# What a feature costs on the hot path: the same scenarios with it turned off.
+OFF_VARIANTS = (("journal off", ("--journal-size", "0")), ("metrics off", ("--no-metrics",)))
 
 
 def lua_request(script: str) -> tuple[bytes, dict[str, str]]:
@@ -135,23 +137,22 @@ def main() -> None:
     with contextlib.ExitStack() as servers:
         hello = servers.enter_context(load.Server.hello())
         journal_on = servers.enter_context(load.Server.mockserver())
-        journal_off = servers.enter_context(
-            load.Server.mockserver("--journal-size", "0", name="mockserver, journal off")
-        )
+        variants = [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
+                    for label, flags in OFF_VARIANTS]
         compared = []
         if args.compare is not None:
             label = args.compare.resolve().name
             compared.append(servers.enter_context(load.Server.mockserver(name=label, source=args.compare.resolve())))
         load.wrk(hello.origin + "/", None, 1)  # warm-up
-        for server in (journal_on, journal_off, *compared):
+        for server in (journal_on, *(variant for variant, _ in variants), *compared):
             check(server, "chat.lua", 200)
             load.wrk(server.origin + CHAT_PATH, "chat.lua", 1)  # warm-up
         # A scenario's servers: the current mockserver and any --compare checkout, measured in the same
         # rounds (each round runs every server once, between two hello runs), so both see the same drift.
         plan = [([(journal_on, name), *((other, f"{name} @{other.name}") for other in compared)], *rest)
                 for name, *rest in SCENARIOS]
-        plan += [([(journal_off, f"{name}, journal off")], *rest)
-                 for name, *rest in SCENARIOS if name in JOURNAL_OFF_SCENARIOS]
+        plan += [([(variant, f"{name}, {label}")], *rest)
+                 for variant, label in variants for name, *rest in SCENARIOS if name in OFF_SCENARIOS]
         rows, every_hello = [], []
         for contenders, script, status, what in plan:
             print(f"  {' / '.join(label for _, label in contenders)}: {what} ...", flush=True)

@@ -269,7 +269,10 @@ def soak(requests: int, concurrency: int = 32, fault_share: float = 0.1, hostile
         journal = httpx2.get(server.origin + "/_mock/requests").json()["data"]
         health = httpx2.get(server.origin + "/_mock/health").status_code
         logged = server.stderr()
-    warm = samples[len(samples) // 10] if len(samples) > 10 else samples[0]
+    # Warm: past the first tenth, and once the journal is full (it keeps the last JOURNAL_SIZE exchanges with the
+    # start of each response: it grows until then by design, within --journal-bytes).
+    warm_at = max(requests // 10, min(JOURNAL_SIZE, requests // 2))
+    warm = next((sample for sample in samples if sample[0] >= warm_at), samples[-1])
     return {
         "requests": requests,
         "concurrency": concurrency,

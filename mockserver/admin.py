@@ -1,4 +1,6 @@
-"""The admin API under ``/_mock/``: the journal, the scripted queue, reset, health and config.
+"""The admin API under ``/_mock/``: the journal, the scripted queue, reset, health and config, and the sandbox
+page (``/_mock/ui``) with its live feed (``/_mock/events``), an exchange's detail and explanation, and the
+rate-limit buckets. ``GET /metrics`` (Prometheus) sits beside them, off with ``--no-metrics``.
 
 Admin requests go through the wire layer (so they are journaled, marked
 ``admin``) but never through the pipeline, so no fault, script or rate limit
@@ -11,21 +13,26 @@ Bearer key (exchanges carry ``key_id``, a hash label, never the key).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from mockserver import sandbox
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import ADMIN_TOKEN_HEADER, bearer_key, key_id
 from mockserver.asgi.responses import JsonListResponse, error_response, json_response
 from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
 from mockserver.journal import Exchange
+from mockserver.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
@@ -33,6 +40,23 @@ if TYPE_CHECKING:
 Endpoint = Callable[[Request], Awaitable[Response]]
 DEFAULT_PAGE = 100
 """Entries per page of ``GET /_mock/requests?after=ID`` without a ``limit``."""
+FEED_QUEUE = 256
+"""Exchanges a slow page may fall behind by on ``/_mock/events`` before the oldest are dropped (it says so)."""
+FEED_HEARTBEAT = 15.0
+
+
+@dataclass(frozen=True)
+class _Journaled:
+    """A journaled request as matches read it, for explaining an answer after the fact."""
+
+    dialect: str | None
+    path: str
+    test_id: str | None
+    attempt: int
+    headers: dict[str, str]
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
 
 
 def admin_routes(state: AppState) -> list[Route]:
@@ -41,7 +65,8 @@ def admin_routes(state: AppState) -> list[Route]:
 
     def admin_token_given(request: Request) -> bool:
         expected = state.config.admin_token
-        given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+        # The page's own loads and its EventSource cannot send a header: they pass the token as ?token=.
+        given = request.headers.get(ADMIN_TOKEN_HEADER) or request.query_params.get("token", "")
         return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
 
     def guarded(handler: Endpoint, *, per_key: bool = False) -> Endpoint:
@@ -132,6 +157,73 @@ def admin_routes(state: AppState) -> list[Route]:
     async def config(request: Request) -> Response:
         return json_response(state.config.as_public_dict())
 
+    async def page(request: Request) -> Response:
+        return Response(sandbox.page(), media_type="text/html; charset=utf-8", headers={"cache-control": "no-store"})
+
+    async def metrics(request: Request) -> Response:
+        if state.metrics is None:
+            return error_response(ApiError(404, "Invalid URL (GET /metrics): metrics are off (--no-metrics).",
+                                           code="unknown_url"))
+        return Response(state.metrics.text(), media_type=METRICS_CONTENT_TYPE)
+
+    async def events(request: Request) -> Response:
+        queue: asyncio.Queue[Exchange | None] = asyncio.Queue(FEED_QUEUE)
+        dropped = 0
+
+        def offer(exchange: Exchange) -> None:
+            nonlocal dropped
+            if exchange.admin:
+                return
+            if queue.full():
+                queue.get_nowait()
+                dropped += 1
+            queue.put_nowait(exchange)
+
+        async def feed() -> AsyncIterator[bytes]:
+            nonlocal dropped
+            state.journal.listeners.append(offer)
+            try:
+                yield b": connected\n\n"
+                while True:
+                    try:
+                        exchange = await asyncio.wait_for(queue.get(), FEED_HEARTBEAT)
+                    except TimeoutError:
+                        yield b": heartbeat\n\n"
+                        continue
+                    if exchange is None:
+                        return
+                    if dropped:
+                        yield b"event: dropped\ndata: " + str(dropped).encode() + b"\n\n"
+                        dropped = 0
+                    yield b"data: " + orjson.dumps(exchange.as_dict()) + b"\n\n"
+            finally:
+                state.journal.listeners.remove(offer)
+
+        return StreamingResponse(feed(), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+    def journaled(request: Request) -> Exchange:
+        raw = request.path_params["exchange_id"]
+        exchange = state.journal.get(int(raw)) if raw.isdigit() else None
+        if exchange is None or (own_key(request) not in (None, exchange.key_id)):
+            raise ApiError(404, f"No exchange {raw!r} in the journal (it keeps the last "
+                           f"{state.config.journal_size}).", param="exchange_id", code="not_found")
+        return exchange
+
+    async def exchange_detail(request: Request) -> Response:
+        return json_response(journaled(request).detail())
+
+    async def explain(request: Request) -> Response:
+        exchange = journaled(request)
+        asked = _Journaled(exchange.dialect, exchange.path, exchange.test_id, exchange.attempt, exchange.headers)
+        nearest = control.explain(asked, exchange.body)
+        return json_response({"id": exchange.id, "decided_by": exchange.decided_by, "nearest": nearest})
+
+    async def rate_limits(request: Request) -> Response:
+        limiter = control.limiter
+        buckets: list[dict[str, Any]] = [] if limiter is None else limiter.snapshot(key_id)
+        return json_response({"rpm": state.config.rpm, "tpm": state.config.tpm, "buckets": buckets})
+
     return [
         Route("/_mock/requests", guarded(requests, per_key=True), methods=["GET"]),
         Route("/_mock/script", guarded(get_script), methods=["GET"]),
@@ -139,6 +231,12 @@ def admin_routes(state: AppState) -> list[Route]:
         Route("/_mock/reset", guarded(reset), methods=["POST"]),
         Route("/_mock/health", health, methods=["GET"]),
         Route("/_mock/config", guarded(config), methods=["GET"]),
+        Route("/_mock/ui", guarded(page), methods=["GET"]),
+        Route("/_mock/events", guarded(events), methods=["GET"]),
+        Route("/_mock/requests/{exchange_id}", guarded(exchange_detail, per_key=True), methods=["GET"]),
+        Route("/_mock/requests/{exchange_id}/why", guarded(explain, per_key=True), methods=["GET"]),
+        Route("/_mock/ratelimits", guarded(rate_limits), methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
 
 

@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tpm", type=int, help="tokens per minute per API key (token bucket, continuous refill)")
     serve.add_argument("--no-control", action="store_const", const=False, dest="control",
                        help="ignore X-Mock-* control headers and turn the /_mock/ admin API off")
+    serve.add_argument("--no-metrics", action="store_const", const=False, dest="metrics",
+                       help="turn GET /metrics (Prometheus) off")
     serve.add_argument("--admin-token", dest="admin_token",
                        help="require this X-Mock-Admin-Token header on the /_mock/ admin API")
     serve.add_argument("--request-timeout", dest="request_timeout", type=float, metavar="SECONDS",

@@ -23,7 +23,7 @@ RECORD_MODES = ("none", "once", "new", "all")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Flags spelt as the negation of the setting they change: MOCKSERVER_NO_CONTROL=1 (or ``no_control: true``
 # in a file) is ``control: false``, like ``--no-control``.
-NEGATED = {"no_control": "control"}
+NEGATED = {"no_control": "control", "no_metrics": "metrics"}
 
 
 class ConfigError(MockserverError, ValueError):
@@ -67,6 +67,7 @@ class Config:
     replay_ids: str = "kept"
     replay_usage: str = "kept"
     redact_field: list[str] = field(default_factory=list)
+    metrics: bool = True
 
     @classmethod
     def load(

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
 
@@ -21,6 +21,10 @@ from urllib.parse import unquote_plus
 JOURNAL_BODY_BYTES = 64 * 1024
 # What an entry costs besides its body (headers, fields, the objects around them), for the journal's byte bound.
 ENTRY_OVERHEAD_BYTES = 2048
+CAPTURE_BYTES = 64 * 1024
+"""The start of each response the journal keeps (its bytes, and when each part left), for the sandbox page."""
+CAPTURE_PARTS = 4096
+CAPTURED = ("response_parts", "marks")
 
 REDACTED_HEADERS = frozenset({
     "authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "x-mock-admin-token", "cookie",
@@ -78,9 +82,39 @@ class Exchange:
     first_byte_ms: float | None = None
     duration_ms: float | None = None
     admin: bool = False
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    response_bytes: int = 0
+    # What left, when (ms from the request) and where a fault acted: not in the list view, only in detail().
+    response_parts: list[tuple[float, bytes]] = field(default_factory=list, repr=False)
+    marks: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _LISTED}
+
+    def capture(self, at_ms: float, body: bytes) -> None:
+        """Keep this part of the response, while the capture has room."""
+        self.response_bytes += len(body)
+        kept = sum(len(part) for _, part in self.response_parts)
+        if kept < CAPTURE_BYTES and len(self.response_parts) < CAPTURE_PARTS:
+            self.response_parts.append((at_ms, body[: CAPTURE_BYTES - kept]))
+
+    def mark(self, fault: str, chunk: int, at_ms: float) -> None:
+        """Note where a fault acted on the response (the chunk it acted before)."""
+        if len(self.marks) < CAPTURE_PARTS:
+            self.marks.append({"fault": fault, "chunk": chunk, "ms": round(at_ms, 3)})
+
+    def detail(self) -> dict[str, Any]:
+        """Everything the journal knows of this exchange: the list view's fields, the response as it left (the
+        first 64 KiB: its text, each SSE frame with its time) and the fault marks."""
+        text = b"".join(part for _, part in self.response_parts).decode("utf-8", "replace")
+        frames: list[dict[str, Any]] = []
+        for at_ms, part in self.response_parts:
+            for piece in part.split(b"\n\n"):
+                if piece.strip():
+                    frames.append({"ms": round(at_ms, 3), "data": piece.decode("utf-8", "replace")})
+        return {**self.as_dict(), "response": text, "response_cut": self.response_bytes > len(text.encode()),
+                "frames": frames if self.stream or _is_sse(text) else [], "marks": self.marks}
 
     def note_body(self, body: Any, size: int, preview: bytes | None) -> None:
         """Journal a request's parsed body and what it says of itself (``model``, ``stream``)."""
@@ -102,7 +136,8 @@ class Exchange:
     @property
     def journal_bytes(self) -> int:
         """What the entry costs the journal, as its byte bound counts it."""
-        return ENTRY_OVERHEAD_BYTES + min(self.body_bytes, JOURNAL_BODY_BYTES)
+        return ENTRY_OVERHEAD_BYTES + min(self.body_bytes, JOURNAL_BODY_BYTES) + min(self.response_bytes,
+                                                                                     CAPTURE_BYTES)
 
     @property
     def summary(self) -> str:
@@ -143,6 +178,13 @@ class Exchange:
         return f"<Exchange {self.summary}>"
 
 
+_LISTED = tuple(item.name for item in fields(Exchange) if item.name not in CAPTURED)
+
+
+def _is_sse(text: str) -> bool:
+    return text.startswith(("data: ", "event: "))
+
+
 class Journal:
     """A bounded, in-memory list of finished exchanges: at most ``size`` of them and ``max_bytes`` in all
     (each entry counted as :attr:`Exchange.journal_bytes`), oldest dropped first."""
@@ -158,6 +200,8 @@ class Journal:
         self._lock = threading.Lock()
         self._appended = threading.Condition(self._lock)
         self._waiting = 0  # threads in wait_until: an append notifies only when someone waits
+        # Called with each finished exchange on the server's loop: the sandbox's live feed, the metrics.
+        self.listeners: list[Callable[[Exchange], None]] = []
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -168,6 +212,8 @@ class Journal:
 
     def append(self, exchange: Exchange) -> None:
         self._live.pop(exchange.id, None)
+        for listener in self.listeners:
+            listener(exchange)
         if self._entries.maxlen:
             with self._lock:
                 entries = self._entries
@@ -219,6 +265,14 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def get(self, exchange_id: int) -> Exchange | None:
+        """The exchange with this id, finished or in flight; None once the journal has let it go."""
+        live = self._live.get(exchange_id)
+        if live is not None:
+            return live
+        with self._lock:
+            return next((exchange for exchange in self._entries if exchange.id == exchange_id), None)
 
     def entries(self) -> list[Exchange]:
         return list(self._entries)

@@ -40,7 +40,7 @@ from mockserver.endpoints.base import Endpoint, Stream
 from mockserver.endpoints.forms import MULTIPART_MEDIA_TYPE
 from mockserver.endpoints.images.edits import form_validator
 from mockserver.generation import media
-from mockserver.journal import Exchange
+from mockserver.journal import CAPTURED, Exchange
 from mockserver.resources import schemas_dir
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ if TYPE_CHECKING:
 OPENAPI_PATH = "/openapi.json"
 SPEC_TAG = "spec-engine"
 # The admin routes --no-control turns off (they answer 404): left out of the document then.
-CONTROL_ROUTES = frozenset({"/_mock/requests", "/_mock/script", "/_mock/reset", "/_mock/config"})
+CONTROL_ROUTES = frozenset({"/_mock/requests", "/_mock/script", "/_mock/reset", "/_mock/config", "/_mock/ui",
+                            "/_mock/events", "/_mock/requests/{exchange_id}", "/_mock/requests/{exchange_id}/why",
+                            "/_mock/ratelimits"})
 OPENAPI = "3.1.0"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -127,7 +129,19 @@ def build_document(state: AppState, routes: Iterable[BaseRoute]) -> dict[str, An
     paths[OPENAPI_PATH] = {"get": ROOT_OPERATIONS[(OPENAPI_PATH, "GET")](state)}
     schemas.update(_official_schemas())
     schemas.update(mock_components())
-    schemas["Exchange"] = dataclass_schema(Exchange)
+    schemas["Exchange"] = dataclass_schema(Exchange, exclude=CAPTURED)
+    schemas["ExchangeDetail"] = {"allOf": [ref("Exchange"), {
+        "type": "object", "required": ["response", "response_cut", "frames", "marks"],
+        "properties": {"response": {"type": "string"}, "response_cut": {"type": "boolean"},
+                       "frames": {"type": "array", "items": {"type": "object", "required": ["ms", "data"]}},
+                       "marks": {"type": "array", "items": {"type": "object", "required": ["fault", "chunk", "ms"]}}},
+    }]}
+    schemas["Explanation"] = {"type": "object", "required": ["id", "decided_by", "nearest"], "properties": {
+        "id": {"type": "integer"}, "decided_by": {"type": ["string", "null"]},
+        "nearest": {"type": "array", "items": {"type": "object", "required": ["source", "failed"]}}}}
+    schemas["RateLimits"] = {"type": "object", "required": ["rpm", "tpm", "buckets"], "properties": {
+        "rpm": {"type": ["integer", "null"]}, "tpm": {"type": ["integer", "null"]},
+        "buckets": {"type": "array", "items": {"type": "object"}}}}
     schemas["Config"] = dataclass_schema(Config)
     return {
         "openapi": OPENAPI,
@@ -318,11 +332,12 @@ def _official_schemas() -> dict[str, Any]:
 _TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
 
 
-def dataclass_schema(cls: type) -> dict[str, Any]:
+def dataclass_schema(cls: type, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """The JSON shape of a dataclass's ``asdict``, read off its annotations (so it follows the class)."""
     properties = {}
     for item in dataclasses.fields(cls):
-        properties[item.name] = _annotation_schema(str(item.type))
+        if item.name not in exclude:
+            properties[item.name] = _annotation_schema(str(item.type))
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
@@ -409,6 +424,22 @@ ROOT_OPERATIONS: dict[tuple[str, str], Any] = {
     ),
     ("/_mock/health", "GET"): _public("Liveness; always on, never needs a token", _json(ref("Health"))),
     ("/_mock/config", "GET"): _admin("The running configuration, secrets masked", _json(ref("Config"))),
+    ("/_mock/ui", "GET"): _admin("The sandbox page (HTML; with --admin-token, pass it as ?token=)",
+                                 {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
+                                 query=[{"name": "token", "in": "query", "schema": {"type": "string"}}]),
+    ("/_mock/events", "GET"): _admin("Each finished exchange as a server-sent event (the sandbox's live feed)",
+                                     {"description": "OK", "content": {"text/event-stream": {
+                                         "schema": {"type": "string"}}}},
+                                     query=[{"name": "token", "in": "query", "schema": {"type": "string"}}]),
+    ("/_mock/requests/{exchange_id}", "GET"): _admin(
+        "One exchange: the list fields, the first 64 KiB of its response, its SSE frames with their times, the "
+        "fault marks", _json(ref("ExchangeDetail")), own_view=True),
+    ("/_mock/requests/{exchange_id}/why", "GET"): _admin(
+        "What decided an exchange, and the nearest scripts and rules with the match keys they failed",
+        _json(ref("Explanation")), own_view=True),
+    ("/_mock/ratelimits", "GET"): _admin("The --rpm/--tpm buckets of every key seen", _json(ref("RateLimits"))),
+    ("/metrics", "GET"): _public("Prometheus metrics (off with --no-metrics)", {"description": "OK", "content": {
+        "text/plain": {"schema": {"type": "string"}}}}, ("404",)),
     ("/_mock/files/images/{name}", "GET"): _public("An image a URL in an images response points to", IMAGE_FILE,
                                                    ("404",)),
     (OPENAPI_PATH, "GET"): _public("This document", _json({"type": "object"})),

@@ -18,6 +18,7 @@ from mockserver.dialects.catalog import load_catalogs, load_characters
 from mockserver.dialects.dialect import Dialect, load_dialects
 from mockserver.generation.chat import ChatGenerator, ChatSettings
 from mockserver.journal import Journal
+from mockserver.metrics import Metrics
 from mockserver.storage import open_stores
 from mockserver.validation import KINDS, BodyValidator, validator_for
 
@@ -43,6 +44,9 @@ class AppState:
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir, config.store_bytes)
         self.control = Control(config, self.journal)
+        self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending())) if config.metrics else None
+        if self.metrics is not None:
+            self.journal.listeners.append(self.metrics.observe)
         # Recorded exchanges: replayed, and recorded from an upstream, by test id (the pytest plugin, --record).
         self.cassettes = CassetteLibrary(
             config.cassette_directory, config.cassette_mode,

@@ -12,8 +12,9 @@ from mockserver import MockServer
 
 from helpers import API_KEY, sdk_client
 
-# The client matrix runs on its own (tests/clients/run), partly in another virtual environment.
-collect_ignore = ["clients"]
+# The client matrix (tests/clients/run, partly in another virtual environment) and the browser tests
+# (tests/browser/run, which installs Chromium) run on their own, after the suite.
+collect_ignore = ["clients", "browser"]
 
 
 @pytest.fixture(scope="session")

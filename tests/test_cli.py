@@ -135,6 +135,7 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--replay-ids": ("replay_ids", "seeded", None),
     "--replay-usage": ("replay_usage", "recomputed", None),
     "--redact-field": ("redact_field", "user", ["user"]),
+    "--no-metrics": ("metrics", "1", False),
 }
 
 

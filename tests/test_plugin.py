@@ -252,7 +252,7 @@ def test_dialect_marker_points_url_and_clients_at_the_dialect(pytester: pytest.P
     result.assert_outcomes(passed=2, errors=2)
     result.stdout.fnmatch_lines([
         "*unknown dialect 'klingon'; known: openai, gateway, serika, openserv, samurai*",
-        "*@pytest.mark.mockserver takes keyword options dialect, strict, check_unused, export_env; got stritc=*",
+        "*@pytest.mark.mockserver takes keyword options dialect, strict, check_unused, export_env, cassette; got stritc=*",
     ])
 
 

@@ -30,6 +30,7 @@ TEST_ID_HEADER = b"x-mock-test-id"
 RETRY_COUNT_HEADER = b"x-stainless-retry-count"
 ADMIN_TOKEN_HEADER = "x-mock-admin-token"
 ADMIN_PREFIX = "/_mock/"
+METRICS_PATH = "/metrics"  # journaled as admin too: a scrape is not a request the mock answered for a client
 
 
 @dataclass

@@ -42,7 +42,15 @@ import orjson
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mockserver.asgi.context import ADMIN_PREFIX, CONTEXT_KEY, FRAMES_KEY, TEST_ID_HEADER, TRANSPORT_KEY, RequestContext
+from mockserver.asgi.context import (
+    ADMIN_PREFIX,
+    CONTEXT_KEY,
+    FRAMES_KEY,
+    METRICS_PATH,
+    TEST_ID_HEADER,
+    TRANSPORT_KEY,
+    RequestContext,
+)
 from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
 from mockserver.journal import Exchange, redact_headers, redact_query
 
@@ -104,7 +112,7 @@ class WireLayer:
             headers=headers,
             attempt=context.attempt,
             test_id=context.test_id,
-            admin=scope["path"].startswith(ADMIN_PREFIX),
+            admin=scope["path"].startswith(ADMIN_PREFIX) or scope["path"] == METRICS_PATH,
         )
 
 
@@ -138,6 +146,7 @@ class Transmission:
             # The path of every response without faults: count its frames and pass it on as it is.
             if message.get("body"):
                 self.chunks += message.get(FRAMES_KEY, 1)
+                self.exchange.capture(self._now(), message["body"])
             if not message.get("more_body", False):
                 self._ended()
             await self._send(message)
@@ -179,8 +188,12 @@ class Transmission:
             self._ended()
         await self._send({"type": "http.response.body", "body": body, "more_body": more})
         if body:
+            self.exchange.capture(self._now(), body)
             self.chunks += 1
             self.sent_bytes += len(body)
+
+    def _now(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
 
     def _ended(self) -> None:
         """The app finished its response; the client may already have gone (uvicorn drops sends silently)."""
@@ -222,6 +235,8 @@ class Transmission:
                 and await self._paused(1 / plan["tokens_per_second"].value("rate"))
             ):
                 return
+            if self._fires("stall", index):
+                self.exchange.mark("stall", index, self._now())
             if self._fires("stall", index) and await self._client_gone(plan["stall"].value("seconds")):
                 self._stop("client_disconnect")
                 return
@@ -243,6 +258,7 @@ class Transmission:
                     await self._cut(b"")
                     return
             if self._fires("malformed", index):
+                self.exchange.mark("malformed", index, self._now())
                 body = MALFORMED_FRAME
         await self._body(body, more)
 
@@ -274,11 +290,13 @@ class Transmission:
         """Send nothing more: whatever the app still sends is dropped."""
         self.stopped = True
         self.exchange.ended = ended
+        self.exchange.mark(ended, self.chunks, self._now())
 
     async def _cut(self, last: bytes) -> None:
         """Send ``last`` (maybe part of a frame), then close the connection mid-response."""
         if last:
             await self._send({"type": "http.response.body", "body": last, "more_body": True})
+            self.exchange.capture(self._now(), last)
             self.sent_bytes += len(last)
         self._stop("disconnect")
         transport = self.scope.get(TRANSPORT_KEY)

@@ -8,17 +8,32 @@ request, and only if some match asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from mockserver.control.faults import SpecError
 from mockserver.messages import content_text, conversation, last_user_text, tool_result_pending
 from mockserver.patterns import PatternUnsupported, compile_pattern
 
-if TYPE_CHECKING:
-    from mockserver.asgi.context import RequestContext
+
+class Asking(Protocol):
+    """What matches read of the request beyond its body (a live ``RequestContext``, or a journaled one)."""
+
+    @property
+    def dialect(self) -> str | None: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def test_id(self) -> str | None: ...
+
+    @property
+    def attempt(self) -> int: ...
+
+    def header(self, name: str) -> str | None: ...
 
 MATCH_KEYS = (
     "model", "dialect", "path", "message_contains", "message_regex", "system_contains",
@@ -29,7 +44,7 @@ MATCH_KEYS = (
 class RequestView:
     """One request as matches see it; each fact is computed on first use."""
 
-    def __init__(self, call: RequestContext, body: Any) -> None:
+    def __init__(self, call: Asking, body: Any) -> None:
         self.call = call
         self.body = body if isinstance(body, dict) else {}
 
@@ -99,26 +114,35 @@ class Match:
         return cls(**values)
 
     def matches(self, view: RequestView) -> bool:
+        return next(self._failures(view), None) is None
+
+    def failing(self, view: RequestView) -> list[str]:
+        """The keys of this match that ``view`` does not meet (every one, for an explanation)."""
+        return list(self._failures(view))
+
+    def _failures(self, view: RequestView) -> Iterator[str]:
+        """Each key the request fails, cheapest first: matching stops at the first."""
         call = view.call
         if self.model is not None and view.model not in self.model:
-            return False
+            yield "model"
         if self.dialect is not None and call.dialect not in self.dialect:
-            return False
+            yield "dialect"
         if self.path is not None and not call.path.endswith(self.path):
-            return False
+            yield "path"
         if self.header is not None and any(call.header(name) != value for name, value in self.header):
-            return False
+            yield "header"
         if self.turn is not None and view.turn != self.turn:
-            return False
+            yield "turn"
         if self.has_tool_result is not None and tool_result_pending(view.messages) != self.has_tool_result:
-            return False
+            yield "has_tool_result"
         if self.tools_include is not None and not self.tools_include <= view.tool_names:
-            return False
+            yield "tools_include"
         if self.message_contains is not None and self.message_contains not in view.last_user_message.lower():
-            return False
+            yield "message_contains"
         if self.message_regex is not None and self.message_regex.search(view.last_user_message) is None:
-            return False
-        return not (self.system_contains is not None and self.system_contains not in view.system_text.lower())
+            yield "message_regex"
+        if self.system_contains is not None and self.system_contains not in view.system_text.lower():
+            yield "system_contains"
 
 
 def _condition(key: str, value: Any) -> Any:

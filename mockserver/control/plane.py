@@ -31,7 +31,7 @@ from mockserver.config import Config, ConfigError
 from mockserver.control.decision import NOTHING, Decision
 from mockserver.control.faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
 from mockserver.control.fixtures import FixtureError, Rule, RuleSet, load_rules
-from mockserver.control.matching import Match, RequestView
+from mockserver.control.matching import Asking, Match, RequestView
 from mockserver.control.ratelimit import RateLimiter, estimate_tokens
 from mockserver.control.repeats import Repeats
 from mockserver.errors import ApiError
@@ -369,6 +369,21 @@ class Control:
         if call.exchange is not None:
             call.exchange.faults = [fault.label for fault in behavior.faults if fault.applies_to(call.attempt)]
         return decision
+
+    def explain(self, call: Asking, body: Any, limit: int = 5) -> list[dict[str, Any]]:
+        """Why no script or rule answered a request: the nearest of them (fewest keys failed first), each with
+        the match keys the request failed."""
+        view = RequestView(call, body)
+        near: list[tuple[int, int, dict[str, Any]]] = []
+        for position, entry in enumerate(self.scripts.pending()):
+            if entry.test_id is None or entry.test_id == call.test_id:
+                failed = entry.match.failing(view)
+                near.append((len(failed), position, {"source": f"script #{entry.id}", "failed": failed,
+                                                     "behavior": entry.spec, "remaining": entry.remaining}))
+        for rule in self.rules.rules:
+            failed = rule.match.failing(view)
+            near.append((len(failed), rule.position + len(near), {"source": rule.source, "failed": failed}))
+        return [item for _, _, item in sorted(near, key=lambda found: found[:2])[:limit]]
 
     def add_rules(self, rules: list[Rule]) -> None:
         """Serve ``rules`` until the next reset (``MockServer.add_fixture``).

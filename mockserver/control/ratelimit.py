@@ -131,6 +131,19 @@ class RateLimiter:
             bucket.level -= costs[name]
         return None, self._headers(buckets)
 
+    def snapshot(self, label: Callable[[str], str | None]) -> list[dict[str, object]]:
+        """Every key's buckets as they stand: what is left, and the seconds until each is full again; keys are
+        shown as ``label`` makes them (a hash, never the key)."""
+        now = self.clock()
+        rows: list[dict[str, object]] = []
+        for key, buckets in self._buckets.items():
+            for scope, bucket in buckets.items():
+                bucket.refill(now)
+                rows.append({"key": label(key), "bucket": scope, "limit": bucket.limit,
+                             "remaining": int(bucket.level),
+                             "full_in_seconds": round((bucket.limit - bucket.level) / bucket.rate, 1)})
+        return rows
+
     def reset(self) -> None:
         self._buckets.clear()
 

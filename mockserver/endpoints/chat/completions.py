@@ -112,6 +112,9 @@ async def chat_completions(state: AppState, call: Call, body: Any, decision: Dec
     if state.config.validation == "off":
         body = lenient_chat_body(body)
     completion = await generate_chat(state, call, body, decision)
+    if call.exchange is not None:
+        call.exchange.tokens_in = completion.prompt_tokens
+        call.exchange.tokens_out = completion.usage["completion_tokens"]
     headers = {"x-request-id": completion.request_id}
     reasoning_content = call.dialect.reasoning_content
     if body.get("store"):

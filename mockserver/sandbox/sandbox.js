@@ -1,0 +1,383 @@
+"use strict";
+// The sandbox page: a live journal, one exchange in detail, the controls and a playground, all from the
+// mock's own admin API. No framework, no build step.
+const token = new URLSearchParams(location.search).get("token");
+const $ = (selector) => document.querySelector(selector);
+const rows = [];
+let selected = null;
+
+function adminHeaders(extra = {}) {
+  return token ? { "X-Mock-Admin-Token": token, ...extra } : extra;
+}
+
+async function api(path, options = {}) {
+  const answer = await fetch(path, { ...options, headers: adminHeaders(options.headers || {}) });
+  const text = await answer.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  return { status: answer.status, data };
+}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "class") node.className = value; else node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child ?? ""));
+  return node;
+}
+
+// ------------------------------------------------------------------ live journal
+
+const FILTERS = {
+  test: (row) => row.test_id || "", dialect: (row) => row.dialect || "", path: (row) => row.path,
+  model: (row) => row.model || "", status: (row) => String(row.status ?? ""), fault: (row) => row.faults.join(" "),
+  decided: (row) => row.decided_by || "generator",
+};
+
+function visible(row) {
+  return Object.entries(FILTERS).every(([name, read]) => {
+    const wanted = $(`#filter-${name}`).value.trim().toLowerCase();
+    return !wanted || read(row).toLowerCase().includes(wanted);
+  });
+}
+
+function rowElement(row, fresh) {
+  const time = new Date(row.time * 1000).toLocaleTimeString([], { hour12: false });
+  const statusClass = `status-${String(row.status ?? 0)[0]}`;
+  const tr = element("tr", { class: `row${fresh ? " new" : ""}${selected === row.id ? " selected" : ""}`,
+                              "data-id": row.id },
+    element("td", {}, time), element("td", {}, row.method), element("td", { title: row.path }, row.path),
+    element("td", {}, row.model || ""), element("td", { class: statusClass }, row.status ?? "—"),
+    element("td", { title: row.decided_by || "generator" }, row.decided_by || "generator"),
+    element("td", {}, row.faults.join(", ")), element("td", {}, row.duration_ms?.toFixed(1) ?? ""),
+    element("td", {}, row.ended || ""));
+  tr.addEventListener("click", () => show(row.id));
+  return tr;
+}
+
+function render() {
+  const body = $("#journal tbody");
+  body.replaceChildren(...rows.filter(visible).map((row) => rowElement(row, false)));
+}
+
+function add(row) {
+  if (row.admin || rows.some((known) => known.id === row.id)) return;
+  rows.unshift(row);
+  if (rows.length > 2000) rows.pop();
+  if (visible(row)) $("#journal tbody").prepend(rowElement(row, true));
+  refreshSide();
+}
+
+async function connect() {
+  const first = await api("/_mock/requests?limit=200");
+  if (first.status === 200) first.data.data.reverse().forEach(add);
+  const source = new EventSource("/_mock/events" + (token ? `?token=${encodeURIComponent(token)}` : ""));
+  source.onopen = () => { $("#feed-state").textContent = "live"; $("#feed-state").className = "pill live"; };
+  source.onerror = () => { $("#feed-state").textContent = "reconnecting…"; $("#feed-state").className = "pill down"; };
+  source.onmessage = (event) => add(JSON.parse(event.data));
+  source.addEventListener("dropped", (event) => { $("#feed-state").textContent = `live (${event.data} dropped)`; });
+}
+
+// ------------------------------------------------------------------ one exchange
+
+let detail = null;
+
+async function show(id) {
+  selected = id;
+  document.querySelectorAll("tr.row").forEach((tr) => tr.classList.toggle("selected", Number(tr.dataset.id) === id));
+  const answer = await api(`/_mock/requests/${id}`);
+  if (answer.status !== 200) { $("#detail-summary").textContent = answer.data?.error?.message || "gone"; return; }
+  detail = answer.data;
+  const usage = responseJson()?.usage;
+  $("#detail-summary").textContent = `#${detail.id} ${detail.method} ${detail.path} → ${detail.status ?? "—"} · ` +
+    `decided by ${detail.decided_by || "the generator"}${detail.faults.length ? " · faults: " + detail.faults.join(", ") : ""}` +
+    `${usage ? ` · tokens ${usage.prompt_tokens ?? usage.input_tokens} in, ${usage.completion_tokens ?? usage.output_tokens} out` : ""}` +
+    ` · ${detail.duration_ms?.toFixed(1)} ms · ${detail.ended}`;
+  $("#tab-request").textContent = JSON.stringify(detail.body, null, 2);
+  $("#tab-response").textContent = prettyResponse();
+  $("#tab-headers").textContent = Object.entries(detail.headers).map(([name, value]) => `${name}: ${value}`).join("\n");
+  renderConversation();
+  renderTimeline();
+  renderWhy();
+}
+
+function responseJson() {
+  if (!detail || detail.frames.length) return null;
+  try { return JSON.parse(detail.response); } catch { return null; }
+}
+
+function prettyResponse() {
+  const parsed = responseJson();
+  return parsed ? JSON.stringify(parsed, null, 2) : detail.response + (detail.response_cut ? "\n… (cut at 64 KiB)" : "");
+}
+
+function text(content) {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) return content.map((part) => part.text ?? part.refusal ?? `[${part.type}]`).join("");
+  return content == null ? "" : JSON.stringify(content);
+}
+
+function conversation(body) {
+  if (Array.isArray(body?.messages)) return body.messages;
+  const messages = [];
+  if (typeof body?.instructions === "string") messages.push({ role: "system", content: body.instructions });
+  const input = typeof body?.input === "string" ? [{ role: "user", content: body.input }] : body?.input || [];
+  for (const item of input) {
+    if (item.type === "function_call") messages.push({ role: "assistant", tool_calls: [{ function: item }] });
+    else if (item.type === "function_call_output") messages.push({ role: "tool", content: item.output });
+    else messages.push({ role: item.role || "user", content: item.content });
+  }
+  return messages;
+}
+
+function answerTurn() {
+  // The assistant's turn: from the JSON body, or rebuilt from the stream's deltas.
+  const parsed = responseJson();
+  if (parsed?.choices) return parsed.choices[0]?.message;
+  if (parsed?.output) return { role: "assistant", content: parsed.output.filter((item) => item.type === "message")
+    .flatMap((item) => item.content.map((part) => part.text || "")).join(""),
+    tool_calls: parsed.output.filter((item) => item.type === "function_call").map((item) => ({ function: item })) };
+  if (!detail.frames.length) return null;
+  let content = ""; const calls = {};
+  for (const frame of detail.frames) {
+    const payload = frame.data.split("data: ").pop();
+    let event; try { event = JSON.parse(payload); } catch { continue; }
+    if (event.type === "response.output_text.delta") content += event.delta;
+    for (const choice of event.choices || []) {
+      content += choice.delta?.content || "";
+      for (const call of choice.delta?.tool_calls || []) {
+        const slot = calls[call.index] ||= { function: { name: "", arguments: "" } };
+        slot.function.name += call.function?.name || ""; slot.function.arguments += call.function?.arguments || "";
+      }
+    }
+  }
+  return { role: "assistant", content, tool_calls: Object.values(calls) };
+}
+
+function bubbles(message) {
+  const out = [];
+  const role = message.role || "user";
+  const said = text(message.content);
+  if (said) out.push(element("div", { class: `bubble ${role}` }, element("span", { class: "role" }, role), said));
+  for (const call of message.tool_calls || []) {
+    const fn = call.function || call;
+    out.push(element("div", { class: "bubble tool-call" }, element("span", { class: "role" }, "tool call"),
+      `${fn.name}(${fn.arguments})`));
+  }
+  return out;
+}
+
+function renderConversation() {
+  const pane = $("#tab-conversation");
+  const messages = conversation(detail.body).map((message) =>
+    message.role === "tool" ? { ...message, role: "tool" } : message);
+  const turn = answerTurn();
+  pane.replaceChildren(...messages.flatMap(bubbles), ...(turn ? bubbles(turn) : []));
+  if (!pane.children.length) pane.append(element("div", { class: "muted" }, "No conversation in this request."));
+}
+
+function renderTimeline() {
+  const pane = $("#tab-timeline");
+  if (!detail.frames.length) {
+    pane.replaceChildren(element("div", { class: "muted" }, "Not a stream: the body left in one piece."),
+      ...detail.marks.map(markElement));
+    return;
+  }
+  const line = element("div", { class: "timeline" });
+  detail.frames.forEach((frame, index) => {
+    for (const mark of detail.marks.filter((mark) => mark.chunk === index)) line.append(markElement(mark));
+    line.append(element("div", { class: "frame", title: frame.data },
+      element("span", { class: "at" }, `${frame.ms.toFixed(1)} ms`),
+      element("span", { class: "what" }, frameSummary(frame.data))));
+  });
+  for (const mark of detail.marks.filter((mark) => mark.chunk >= detail.frames.length)) line.append(markElement(mark));
+  pane.replaceChildren(element("div", { class: "muted" }, `${detail.frames.length} frames`), line);
+}
+
+function frameSummary(data) {
+  // What a frame carries: a chat chunk's delta (and finish reason), a Responses event's type and delta.
+  const payload = data.split("data: ").pop();
+  let event; try { event = JSON.parse(payload); } catch { return data; }
+  if (Array.isArray(event.choices)) {
+    if (!event.choices.length) return event.usage ? `usage ${JSON.stringify(event.usage)}` : "{}";
+    const choice = event.choices[0];
+    return JSON.stringify(choice.delta) + (choice.finish_reason ? `  finish_reason: ${choice.finish_reason}` : "");
+  }
+  if (event.type) return `${event.type}${event.delta !== undefined ? " " + JSON.stringify(event.delta) : ""}`;
+  return payload;
+}
+
+function markElement(mark) {
+  return element("div", { class: "fault-mark", "data-fault": mark.fault },
+    element("span", { class: "at" }, `${mark.ms.toFixed(1)} ms`), `⚡ ${mark.fault} before chunk ${mark.chunk}`);
+}
+
+async function renderWhy() {
+  const pane = $("#tab-why");
+  pane.replaceChildren(element("div", { class: "muted" }, "…"));
+  const answer = await api(`/_mock/requests/${detail.id}/why`);
+  if (answer.status !== 200) return;
+  const { decided_by: decided, nearest } = answer.data;
+  const head = element("p", {}, decided ? `Answered by ${decided}.` :
+    "Answered by the generator: no script or fixture rule matched.");
+  const items = nearest.map((item) => element("div", { class: "why-item" }, element("b", {}, item.source), " ",
+    item.failed.length ? element("span", { class: "failed" }, "failed: " + item.failed.join(", ")) : "matches",
+    item.remaining !== undefined ? ` · remaining ${item.remaining ?? "∞"}` : ""));
+  pane.replaceChildren(head, ...(items.length ? items : [element("div", { class: "muted" }, "No scripts or rules are loaded.")]));
+}
+
+function copyAsCurl() {
+  if (!detail) return;
+  const lines = [`curl -X ${detail.method} '${location.origin}${detail.path}${detail.query ? "?" + detail.query : ""}'`,
+    `  -H 'Authorization: Bearer $OPENAI_API_KEY'`, `  -H 'Content-Type: application/json'`];
+  if (detail.test_id) lines.push(`  -H 'X-Mock-Test-Id: ${detail.test_id}'`);
+  if (detail.body != null) lines.push(`  -d '${JSON.stringify(detail.body).replaceAll("'", "'\\''")}'`);
+  showSnippet(lines.join(" \\\n"));
+}
+
+function makeRule() {
+  if (!detail) return;
+  const messages = conversation(detail.body);
+  const lastUser = [...messages].reverse().find((message) => message.role === "user");
+  const turn = answerTurn() || {};
+  const match = [];
+  if (detail.model) match.push(`      model: ${JSON.stringify(detail.model)}`);
+  if (lastUser) match.push(`      message_contains: ${JSON.stringify(text(lastUser.content).slice(0, 80))}`);
+  const answer = turn.tool_calls?.length
+    ? ["    tool_calls:", ...turn.tool_calls.map((call) => `      - {name: ${call.function.name}, arguments: ${call.function.arguments || "{}"}}`)]
+    : [`    reply: ${JSON.stringify(text(turn.content))}`];
+  showSnippet(["rules:", "  - match:", ...match, ...answer].join("\n"));
+}
+
+function showSnippet(value) {
+  const snippet = $("#snippet");
+  snippet.textContent = value;
+  snippet.classList.remove("hidden");
+  navigator.clipboard?.writeText(value).catch(() => {});
+}
+
+// ------------------------------------------------------------------ controls
+
+function faultBehavior(spec) {
+  const [name, ...parts] = spec.split(";").map((part) => part.trim()).filter(Boolean);
+  const behavior = { fault: name };
+  for (const part of parts) {
+    const [key, value] = part.split("=");
+    behavior[key.trim()] = /^-?\d+(\.\d+)?$/.test(value ?? "") ? Number(value) : (value ?? "").trim();
+  }
+  return behavior;
+}
+
+async function script(behavior, testId) {
+  const headers = { "Content-Type": "application/json", ...(testId ? { "X-Mock-Test-Id": testId } : {}) };
+  const answer = await api("/_mock/script", { method: "POST", headers, body: JSON.stringify({ behaviors: [behavior] }) });
+  $("#control-result").textContent = answer.status === 200 ? `armed: script #${answer.data.behaviors[0].id}`
+    : answer.data?.error?.message || `HTTP ${answer.status}`;
+  $("#control-result").className = answer.status === 200 ? "muted" : "error-box";
+  refreshSide();
+}
+
+$("#fault-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const behavior = { ...faultBehavior($("#fault-spec").value), times: Number($("#fault-times").value) || 1 };
+  const match = {};
+  if ($("#fault-model").value.trim()) match.model = $("#fault-model").value.trim();
+  if ($("#fault-path").value.trim()) match.path = $("#fault-path").value.trim();
+  if (Object.keys(match).length) behavior.match = match;
+  script(behavior, $("#fault-test").value.trim());
+});
+
+$("#reply-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const times = Number($("#reply-times").value) || 1;
+  const name = $("#tool-name").value.trim();
+  let behavior;
+  if (name) {
+    let args;
+    try { args = $("#tool-args").value.trim() ? JSON.parse($("#tool-args").value) : undefined; }
+    catch { $("#control-result").textContent = "the arguments are not JSON"; $("#control-result").className = "error-box"; return; }
+    behavior = { tool_call: args === undefined ? { name } : { name, arguments: args }, times };
+  } else {
+    behavior = { reply: $("#reply-text").value, times };
+  }
+  script(behavior, "");
+});
+
+$("#reset").addEventListener("click", async () => {
+  await api("/_mock/reset", { method: "POST" });
+  rows.length = 0; render(); refreshSide();
+  $("#control-result").textContent = "reset"; $("#control-result").className = "muted";
+});
+
+let sidePending = null;
+function refreshSide() {
+  if (sidePending) return;
+  sidePending = setTimeout(async () => {
+    sidePending = null;
+    const [scripts, buckets] = await Promise.all([api("/_mock/script"), api("/_mock/ratelimits")]);
+    $("#scripts").replaceChildren(...(scripts.data?.behaviors || []).map((entry) => element("li", {},
+      `#${entry.id} ${JSON.stringify(entry.behavior)} · remaining ${entry.remaining}` +
+      (entry.test_id ? ` · test ${entry.test_id}` : ""))));
+    if (!scripts.data?.behaviors?.length) $("#scripts").append(element("li", { class: "muted" }, "none"));
+    const limits = buckets.data || {};
+    $("#buckets").replaceChildren(limits.rpm || limits.tpm ? "" : element("div", { class: "muted" }, "no --rpm / --tpm"),
+      ...(limits.buckets || []).map((bucket) => element("div", { class: "bucket" },
+        `${bucket.key} ${bucket.bucket}: ${bucket.remaining}/${bucket.limit}, full in ${bucket.full_in_seconds} s`)));
+  }, 250);
+}
+
+async function facts() {
+  const config = await api("/_mock/config");
+  if (config.status !== 200) return;
+  const settings = config.data;
+  $("#server-facts").textContent = `dialect ${settings.dialect} · seed ${settings.seed} · validation ${settings.validation}`;
+  $("#chaos").replaceChildren(element("div", { class: "bucket" }, `seed ${settings.seed}`),
+    ...(settings.fault.length ? settings.fault.map((fault) => element("div", { class: "bucket" }, `chaos ${fault}`))
+      : [element("div", { class: "muted" }, "no --fault chaos")]));
+}
+
+// ------------------------------------------------------------------ playground
+
+$("#playground").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const output = $("#play-output"); const status = $("#play-status");
+  output.textContent = ""; status.replaceChildren();
+  let body;
+  try { body = $("#play-method").value === "GET" ? undefined : JSON.stringify(JSON.parse($("#play-body").value)); }
+  catch (error) { status.replaceChildren(element("div", { class: "error-box" }, `not JSON: ${error.message}`)); return; }
+  const answer = await fetch($("#play-path").value, { method: $("#play-method").value, body,
+    headers: { "Content-Type": "application/json", Authorization: "Bearer sk-mock" } });
+  status.append(element("div", { class: "muted" }, `HTTP ${answer.status} ${answer.headers.get("content-type") || ""}`));
+  if (!answer.ok) {
+    const data = await answer.json().catch(() => null);
+    const error = data?.error || {};
+    status.append(element("div", { class: "error-box", id: "play-error" },
+      element("div", {}, error.message || "error"),
+      element("div", {}, "param: ", element("span", { class: "param" }, String(error.param ?? "—")),
+        ` · code: ${error.code ?? "—"} · type: ${error.type ?? "—"}`)));
+    return;
+  }
+  if ((answer.headers.get("content-type") || "").startsWith("text/event-stream")) {
+    const reader = answer.body.getReader(); const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      output.textContent += decoder.decode(value, { stream: true });
+      output.scrollTop = output.scrollHeight;
+    }
+  } else {
+    output.textContent = JSON.stringify(await answer.json().catch(() => null), null, 2);
+  }
+});
+
+// ------------------------------------------------------------------ start
+
+document.querySelectorAll(".tabs button[data-tab]").forEach((button) => button.addEventListener("click", () => {
+  document.querySelectorAll(".tabs button[data-tab]").forEach((other) => other.classList.toggle("active", other === button));
+  document.querySelectorAll(".tab").forEach((tab) => tab.classList.toggle("hidden", tab.id !== `tab-${button.dataset.tab}`));
+}));
+document.querySelectorAll(".filters input").forEach((input) => input.addEventListener("input", render));
+$("#copy-curl").addEventListener("click", copyAsCurl);
+$("#make-rule").addEventListener("click", makeRule);
+facts(); refreshSide(); connect();

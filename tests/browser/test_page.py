@@ -1,0 +1,98 @@
+"""The sandbox page in a real browser, against a real mock on loopback, driven by the openai SDK."""
+
+from __future__ import annotations
+
+import json
+
+import openai
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from mockserver import MockServer
+
+API_KEY = "sk-mock"
+HELLO = [{"role": "user", "content": "What is the weather in Paris?"}]
+WAIT = 10
+
+
+def wait(browser: webdriver.Chrome):  # type: ignore[no-untyped-def]
+    return WebDriverWait(browser, WAIT, poll_frequency=0.1)
+
+
+def rows(browser: webdriver.Chrome) -> list:
+    return browser.find_elements(By.CSS_SELECTOR, "#journal tbody tr.row")
+
+
+def open_page(browser: webdriver.Chrome, server: MockServer) -> None:
+    browser.get(server.origin + "/_mock/ui")
+    wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "feed-state"), "live"))
+
+
+def test_requests_appear_live(browser: webdriver.Chrome, server: MockServer, screenshot) -> None:  # type: ignore[no-untyped-def]
+    open_page(browser, server)
+    assert rows(browser) == []
+    client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+    client.chat.completions.create(model="gpt-4.1", messages=HELLO)
+    wait(browser).until(lambda driver: len(rows(driver)) == 2)
+    assert [row.find_elements(By.TAG_NAME, "td")[3].text for row in rows(browser)] == ["gpt-4.1", "gpt-4o-mini"]
+    browser.find_element(By.ID, "filter-model").send_keys("4.1")
+    wait(browser).until(lambda driver: len(rows(driver)) == 1)
+    rows(browser)[0].click()
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.assistant"))
+    bubbles = browser.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble")
+    assert [bubble.get_attribute("class").split()[1] for bubble in bubbles] == ["user", "assistant"]
+    screenshot("conversation")
+
+
+def test_a_streams_timeline_marks_the_fault(browser: webdriver.Chrome, server: MockServer, screenshot) -> None:  # type: ignore[no-untyped-def]
+    open_page(browser, server)
+    faulty = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0,
+                           default_headers={"X-Mock-Fault": "disconnect;after_chunks=3"})
+    with pytest.raises(openai.APIConnectionError):
+        for _ in faulty.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True):
+            pass
+    wait(browser).until(lambda driver: len(rows(driver)) == 1)
+    rows(browser)[0].click()
+    browser.find_element(By.CSS_SELECTOR, "button[data-tab=timeline]").click()
+    mark = wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-timeline .fault-mark"))[0]
+    assert mark.get_attribute("data-fault") == "disconnect" and "before chunk 3" in mark.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#tab-timeline .frame")) == 3
+    screenshot("timeline")
+
+
+def test_a_429_armed_from_the_page_reaches_the_sdk(browser: webdriver.Chrome, server: MockServer, screenshot) -> None:  # type: ignore[no-untyped-def]
+    open_page(browser, server)
+    spec = browser.find_element(By.ID, "fault-spec")
+    spec.clear()
+    spec.send_keys("rate_limit;retry_after_ms=1")
+    browser.find_element(By.CSS_SELECTOR, "#fault-form button[type=submit]").click()
+    wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "control-result"), "armed"))
+    wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "scripts"), "rate_limit"))
+    client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+    assert client.chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices[0].message.content  # once only
+    wait(browser).until(lambda driver: len(rows(driver)) == 2)
+    assert [row.find_elements(By.TAG_NAME, "td")[4].text for row in rows(browser)] == ["200", "429"]
+    screenshot("armed")
+
+
+def test_the_playground_shows_a_400_inline(browser: webdriver.Chrome, server: MockServer, screenshot) -> None:  # type: ignore[no-untyped-def]
+    open_page(browser, server)
+    body = browser.find_element(By.ID, "play-body")
+    body.clear()
+    body.send_keys(json.dumps({"model": "gpt-4o-mini", "messages": HELLO, "temperature": 9}))
+    browser.find_element(By.CSS_SELECTOR, "#playground button[type=submit]").click()
+    error = wait(browser).until(lambda driver: driver.find_elements(By.ID, "play-error"))[0]
+    assert error.find_element(By.CSS_SELECTOR, ".param").text == "temperature"
+    assert "HTTP 400" in browser.find_element(By.ID, "play-status").text
+    screenshot("playground-400")
+    body.clear()
+    body.send_keys(json.dumps({"model": "gpt-4o-mini", "messages": HELLO, "stream": True}))
+    browser.find_element(By.CSS_SELECTOR, "#playground button[type=submit]").click()
+    wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "play-output"), "data: [DONE]"))
+    screenshot("playground-stream")
