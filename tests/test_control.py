@@ -317,3 +317,27 @@ def test_no_control_ignores_headers() -> None:
         client = client_for(server, **{"X-Mock-Fault": "rate_limit", "X-Mock-Reply": "scripted"})
         assert say(client, "Hi") != "scripted"
         assert httpx2.post(server.origin + "/_mock/script", json={"behaviors": [{"reply": "x"}]}).status_code == 404
+
+
+def test_a_script_with_a_share_answers_that_part_of_the_requests_reproducibly() -> None:
+    from mockserver import MockServer
+
+    def outcomes() -> list[int]:
+        with MockServer() as server:
+            server.script({"fault": "rate_limit", "retry_after_ms": 1, "share": 0.3, "times": "unlimited"})
+            return [httpx2.post(server.url + "/chat/completions", timeout=10,
+                                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+                                headers={"Authorization": "Bearer k"}).status_code for _ in range(60)]
+
+    first = outcomes()
+    assert 8 <= first.count(429) <= 30 and set(first) == {200, 429}
+    assert outcomes() == first
+
+
+def test_a_share_outside_zero_to_one_is_refused() -> None:
+    from mockserver import MockServer
+
+    with MockServer() as server:
+        answer = httpx2.post(server.origin + "/_mock/script", timeout=10,
+                             json={"behaviors": [{"fault": "rate_limit", "share": 1.5}]})
+    assert answer.status_code == 400 and answer.json()["error"]["param"] == "behaviors[0].share"

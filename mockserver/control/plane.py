@@ -16,6 +16,7 @@ refuses it with a 429 (injected errors cost nothing).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import random
 import re
@@ -46,7 +47,7 @@ CONTROL_HEADERS = {
     b"x-mock-tool-call": "X-Mock-Tool-Call",
     b"x-mock-tool-args": "X-Mock-Tool-Args",
 }
-SCRIPT_KEYS = ("match", "times")
+SCRIPT_KEYS = ("match", "times", "share")
 UNLIMITED = "unlimited"
 # Behaviours that may wait at once, in all and for one test id: a runaway loop posting scripts is refused.
 MAX_SCRIPTS = 10_000
@@ -139,6 +140,8 @@ class ScriptEntry:
     test_id: str | None
     spec: dict[str, Any]
     used: int = 0
+    share: float = 1.0  # the part of matching requests it answers, drawn reproducibly per (entry, request)
+    seen: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         remaining = UNLIMITED if self.remaining is None else self.remaining
@@ -191,7 +194,10 @@ class ScriptQueue:
             remaining = times
         else:
             raise SpecError(f"times must be a whole number from 1 or {UNLIMITED!r}, got {times!r}", ("times",))
-        return ScriptEntry(0, behavior, match, remaining, test_id, spec)
+        share = spec.get("share", 1)
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise SpecError(f"share must be a number above 0 and at most 1, got {share!r}", ("share",))
+        return ScriptEntry(0, behavior, match, remaining, test_id, spec, share=float(share))
 
     def add(self, entries: list[ScriptEntry]) -> None:
         """Queue ``entries`` (all or none); :class:`SpecError` when the queue would pass its bounds."""
@@ -223,6 +229,10 @@ class ScriptQueue:
                     continue
                 if not entry.match.matches(view):
                     continue
+                if entry.share < 1:
+                    entry.seen += 1
+                    if _draw(entry.id, entry.seen) >= entry.share:
+                        continue
                 decision = entry.behavior.decision(call.attempt, f"script #{entry.id}")
                 if decision is None:
                     continue
@@ -241,6 +251,12 @@ class ScriptQueue:
     def clear(self, test_id: str | None = None) -> None:
         with self._lock:
             self._entries = [] if test_id is None else [entry for entry in self._entries if entry.test_id != test_id]
+
+
+def _draw(entry_id: int, seen: int) -> float:
+    """A number in [0, 1) for the ``seen``-th request an entry matched: the same on every run."""
+    digest = hashlib.sha256(f"script {entry_id}:{seen}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 # ---------------------------------------------------------------------- chaos

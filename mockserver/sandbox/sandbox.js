@@ -281,6 +281,8 @@ async function script(behavior, testId) {
 $("#fault-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const behavior = { ...faultBehavior($("#fault-spec").value), times: Number($("#fault-times").value) || 1 };
+  const share = Number($("#fault-share").value);
+  if (share > 0 && share < 1) behavior.share = share;
   const match = {};
   if ($("#fault-model").value.trim()) match.model = $("#fault-model").value.trim();
   if ($("#fault-path").value.trim()) match.path = $("#fault-path").value.trim();
