@@ -24,7 +24,7 @@ ENTRY_OVERHEAD_BYTES = 2048
 CAPTURE_BYTES = 64 * 1024
 """The start of each response the journal keeps (its bytes, and when each part left), for the sandbox page."""
 CAPTURE_PARTS = 4096
-CAPTURED = ("response_parts", "marks")
+CAPTURED = ("response_parts", "marks", "captured_bytes")
 
 REDACTED_HEADERS = frozenset({
     "authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "x-mock-admin-token", "cookie",
@@ -88,6 +88,7 @@ class Exchange:
     # What left, when (ms from the request) and where a fault acted: not in the list view, only in detail().
     response_parts: list[tuple[float, bytes]] = field(default_factory=list, repr=False)
     marks: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    captured_bytes: int = field(default=0, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _LISTED}
@@ -95,9 +96,10 @@ class Exchange:
     def capture(self, at_ms: float, body: bytes) -> None:
         """Keep this part of the response, while the capture has room."""
         self.response_bytes += len(body)
-        kept = sum(len(part) for _, part in self.response_parts)
-        if kept < CAPTURE_BYTES and len(self.response_parts) < CAPTURE_PARTS:
-            self.response_parts.append((at_ms, body[: CAPTURE_BYTES - kept]))
+        if self.captured_bytes < CAPTURE_BYTES and len(self.response_parts) < CAPTURE_PARTS:
+            kept = body[: CAPTURE_BYTES - self.captured_bytes]
+            self.response_parts.append((at_ms, kept))
+            self.captured_bytes += len(kept)
 
     def mark(self, fault: str, chunk: int, at_ms: float) -> None:
         """Note where a fault acted on the response (the chunk it acted before)."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from mockserver.journal import Exchange, Journal
+    from mockserver.storage import Stores
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -28,7 +29,7 @@ the registry without bound."""
 
 
 class Metrics:
-    def __init__(self, journal: Journal, pending_scripts: Callable[[], int]) -> None:
+    def __init__(self, journal: Journal, pending_scripts: Callable[[], int], stores: Stores) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         labels = ("dialect", "endpoint", "model", "status")
         self.requests = Counter("mockserver_requests", "Requests answered", labels, registry=self.registry)
@@ -43,7 +44,7 @@ class Metrics:
                                   buckets=SECONDS, registry=self.registry)
         self.chunk_gap = Histogram("mockserver_stream_chunk_gap_seconds", "Between two chunks of a stream",
                                    buckets=SECONDS, registry=self.registry)
-        self.registry.register(_Sizes(journal, pending_scripts))
+        self.registry.register(_Sizes(journal, pending_scripts, stores))
         self._models: set[str] = set()
 
     def observe(self, exchange: Exchange) -> None:
@@ -80,9 +81,10 @@ class Metrics:
 class _Sizes(Collector):
     """The journal's and the stores' sizes, read at scrape time."""
 
-    def __init__(self, journal: Journal, pending_scripts: Callable[[], int]) -> None:
+    def __init__(self, journal: Journal, pending_scripts: Callable[[], int], stores: Stores) -> None:
         self.journal = journal
         self.pending_scripts = pending_scripts
+        self.stores = stores
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         journal = self.journal
@@ -92,4 +94,9 @@ class _Sizes(Collector):
         held.add_metric([], journal.bytes)
         scripts = GaugeMetricFamily("mockserver_scripts_pending", "Scripted behaviours waiting")
         scripts.add_metric([], self.pending_scripts())
-        yield from (entries, held, scripts)
+        stored = GaugeMetricFamily("mockserver_store_entries", "Entries each store holds (bounded by --store-bytes)",
+                                   labels=("store",))
+        stored.add_metric(["completions"], self.stores.completions.count())
+        stored.add_metric(["jobs"], self.stores.jobs.count())
+        stored.add_metric(["resources"], self.stores.resources.count())
+        yield from (entries, held, scripts, stored)

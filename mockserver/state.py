@@ -44,7 +44,8 @@ class AppState:
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir, config.store_bytes)
         self.control = Control(config, self.journal)
-        self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending())) if config.metrics else None
+        self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending()), self.stores) \
+            if config.metrics else None
         if self.metrics is not None:
             self.journal.listeners.append(self.metrics.observe)
         # Recorded exchanges: replayed, and recorded from an upstream, by test id (the pytest plugin, --record).

@@ -51,6 +51,18 @@ def test_counters_and_histograms_move_as_requests_are_made() -> None:
     assert value(after, "mockserver_stream_chunk_gap_seconds_count") > 0
     assert value(after, "mockserver_journal_entries") >= 4
     assert value(after, "mockserver_journal_bytes") > 0
+    assert value(after, "mockserver_store_entries", store="completions") == 0
+
+
+def test_store_sizes_follow_what_is_stored(tmp_path) -> None:
+    for settings in ({}, {"state_dir": str(tmp_path)}):
+        with MockServer(**settings) as server:
+            client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+            client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, store=True)
+            client.files.create(file=("a.jsonl", b"{}\n"), purpose="batch")
+            samples = scrape(server)
+        assert value(samples, "mockserver_store_entries", store="completions") == 1, settings
+        assert value(samples, "mockserver_store_entries", store="resources") >= 1, settings
 
 
 def test_metrics_can_be_turned_off() -> None:

@@ -89,7 +89,8 @@ async function show(id) {
   const answer = await api(`/_mock/requests/${id}`);
   if (answer.status !== 200) { $("#detail-summary").textContent = answer.data?.error?.message || "gone"; return; }
   detail = answer.data;
-  const usage = responseJson()?.usage;
+  const usage = detail.tokens_in != null ? { prompt_tokens: detail.tokens_in, completion_tokens: detail.tokens_out }
+    : responseJson()?.usage;
   $("#detail-summary").textContent = `#${detail.id} ${detail.method} ${detail.path} → ${detail.status ?? "—"} · ` +
     `decided by ${detail.decided_by || "the generator"}${detail.faults.length ? " · faults: " + detail.faults.join(", ") : ""}` +
     `${usage ? ` · tokens ${usage.prompt_tokens ?? usage.input_tokens} in, ${usage.completion_tokens ?? usage.output_tokens} out` : ""}` +

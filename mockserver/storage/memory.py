@@ -90,6 +90,9 @@ class MemoryJobStore:
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
 
+    def count(self) -> int:
+        return len(self._jobs)
+
     def clear(self) -> None:
         self._jobs.clear()
 
@@ -125,6 +128,9 @@ class MemoryCompletionStore:
 
     def delete(self, completion_id: str) -> None:
         self._items.pop(completion_id)
+
+    def count(self) -> int:
+        return len(self._items)
 
     def clear(self) -> None:
         self._items.clear()

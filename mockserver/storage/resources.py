@@ -55,6 +55,9 @@ class MemoryResourceStore:
     def content(self, resource_id: str) -> bytes | None:
         return self._contents.get(resource_id)
 
+    def count(self) -> int:
+        return len(self._resources)
+
     def clear(self) -> None:
         self._resources.clear()
         self._contents.clear()

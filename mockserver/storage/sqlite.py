@@ -132,6 +132,9 @@ class PersistentJobStore:
         kind, created_at, born, request = found[0]
         return Job(job_id, kind, created_at, born, orjson.loads(request))
 
+    def count(self) -> int:
+        return int(self.database.rows("SELECT COUNT(*) FROM jobs")[0][0])
+
     def clear(self) -> None:
         self.database.write(("DELETE FROM jobs", ()))
 
@@ -167,6 +170,9 @@ class PersistentCompletionStore:
 
     def delete(self, completion_id: str) -> None:
         self.database.write(("DELETE FROM completions WHERE id = ?", (completion_id,)))
+
+    def count(self) -> int:
+        return int(self.database.rows("SELECT COUNT(*) FROM completions")[0][0])
 
     def clear(self) -> None:
         self.database.write(("DELETE FROM completions", ()))
@@ -237,6 +243,9 @@ class PersistentResourceStore:
     def content(self, resource_id: str) -> bytes | None:
         found = self.database.rows("SELECT data FROM contents WHERE id = ?", (resource_id,))
         return bytes(found[0][0]) if found else None
+
+    def count(self) -> int:
+        return int(self.database.rows("SELECT COUNT(*) FROM resources")[0][0])
 
     def clear(self) -> None:
         self.database.write(("DELETE FROM resources", ()), ("DELETE FROM contents", ()))

@@ -56,6 +56,9 @@ async def create_response(request: SpecRequest) -> Response:
     if body.get("truncation") == "auto":
         _truncate(request, chat)
     completion = await generate_chat(request.state, request.call, chat, request.decision)
+    if request.call.exchange is not None:
+        request.call.exchange.tokens_in = completion.prompt_tokens
+        request.call.exchange.tokens_out = completion.usage["completion_tokens"]
     hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
     if body.get("store", True) or body.get("background"):
