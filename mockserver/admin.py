@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from mockserver import sandbox
 from mockserver.asgi.body import read_json
-from mockserver.asgi.context import ADMIN_TOKEN_HEADER, bearer_key, key_id
+from mockserver.asgi.context import ADMIN_TOKEN_HEADER, ENDLESS_KEY, bearer_key, key_id
 from mockserver.asgi.responses import JsonListResponse, error_response, json_response
 from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
@@ -167,6 +167,7 @@ def admin_routes(state: AppState) -> list[Route]:
         return Response(state.metrics.text(), media_type=METRICS_CONTENT_TYPE)
 
     async def events(request: Request) -> Response:
+        request.scope[ENDLESS_KEY] = True  # a shutdown cuts the feed instead of waiting for it to end
         queue: asyncio.Queue[Exchange | None] = asyncio.Queue(FEED_QUEUE)
         dropped = 0
 

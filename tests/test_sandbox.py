@@ -104,3 +104,25 @@ def test_the_page_has_the_admin_apis_auth() -> None:
     assert refused.status_code == 401 and opened.status_code == 200 and feed.status_code == 401
     with MockServer(control=False) as server:
         assert httpx2.get(server.origin + "/_mock/ui", timeout=10).status_code == 404
+
+
+@pytest.mark.timing  # bounds wall-clock time: runs with the timing tests, alone
+def test_an_open_feed_does_not_hold_up_shutdown() -> None:
+    import time
+
+    server = MockServer().start()
+    opened = threading.Event()
+
+    def listen() -> None:
+        try:
+            with httpx2.stream("GET", server.origin + "/_mock/events", timeout=30) as feed:
+                for _ in feed.iter_lines():
+                    opened.set()
+        except httpx2.HTTPError:
+            pass  # the server cut the feed: what shutting down does to it
+
+    threading.Thread(target=listen, daemon=True).start()
+    assert opened.wait(5)
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 0.8, "the feed held the shutdown until the graceful timeout (1 s)"

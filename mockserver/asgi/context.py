@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 CONTEXT_KEY = "mockserver"
 TRANSPORT_KEY = "mockserver.transport"
+ENDLESS_KEY = "mockserver.endless"  # in the scope of a response that never ends by itself (the sandbox's live feed)
 # In an http.response.body message: how many stream chunks (SSE frames) the body holds, when more than one.
 FRAMES_KEY = "mockserver.frames"
 

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from mockserver.asgi.context import CONTEXT_KEY, TRANSPORT_KEY
+from mockserver.asgi.context import CONTEXT_KEY, ENDLESS_KEY, TRANSPORT_KEY
 from mockserver.errors import ApiError
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -222,7 +222,8 @@ class TransportInScopeProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def shutdown(self) -> None:
-        """Server shutdown: a response a fault is holding back (stall, hang, pacing) is cut now.
+        """Server shutdown: a response a fault is holding back (stall, hang, pacing), or one that never ends by
+        itself (the sandbox's live feed), is cut now.
 
         uvicorn otherwise lets every in-flight response finish within the
         graceful-shutdown timeout, and a stalled or hung one never does: the
@@ -230,7 +231,8 @@ class TransportInScopeProtocol(HttpToolsProtocol):
         Responses without faults still finish normally.
         """
         cycle = self.cycle
-        if cycle is not None and not cycle.response_complete and _faults_planned(self.scope):
+        endless = self.scope is not None and self.scope.get(ENDLESS_KEY, False)
+        if cycle is not None and not cycle.response_complete and (endless or _faults_planned(self.scope)):
             self.transport.close()
             return
         super().shutdown()
