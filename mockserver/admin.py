@@ -1,14 +1,16 @@
-"""The admin API under ``/_mock/``: the journal, the scripted queue, reset, health and config, and the sandbox
-page (``/_mock/ui``) with its live feed (``/_mock/events``), an exchange's detail and explanation, and the
-rate-limit buckets. ``GET /metrics`` (Prometheus) sits beside them, off with ``--no-metrics``.
+"""The admin API under ``/_mock/``, declared once in :data:`ADMIN_ROUTES`.
 
-Admin requests go through the wire layer (so they are journaled, marked
-``admin``) but never through the pipeline, so no fault, script or rate limit
-touches them. ``--no-control`` turns the API off (404) except ``health``;
-``--admin-token`` makes every route but ``health`` require
-``X-Mock-Admin-Token``. With ``--api-key``, ``GET /_mock/requests`` is per key:
-a caller without the admin token sees only the requests made with its own
-Bearer key (exchanges carry ``key_id``, a hash label, never the key).
+Each row says where a route is, which :class:`AdminApi` method answers it, who may call it and what it
+answers; the app's routes and the OpenAPI document (:mod:`mockserver.openapi`) are both built from it,
+so a new admin route is one row and one method.
+
+Admin requests go through the wire layer (so they are journaled, marked ``admin``) but never through
+the pipeline, so no fault, script or rate limit touches them. Who may call a route (:class:`Access`):
+
+- ``public``: always on, never a token (``health``, ``/metrics``, image files, ``/openapi.json``);
+- ``control``: off (404) with ``--no-control``; with ``--admin-token`` it needs ``X-Mock-Admin-Token``;
+- ``own_view``: as ``control``, but with ``--api-key`` a caller's own Bearer key opens the part of the
+  journal its key made (exchanges carry ``key_id``, a hash label, never the key).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -29,6 +32,7 @@ from mockserver import sandbox
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import ADMIN_TOKEN_HEADER, ENDLESS_KEY, bearer_key, key_id
 from mockserver.asgi.responses import JsonListResponse, error_response, json_response
+from mockserver.clock import ClockError
 from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
 from mockserver.journal import Exchange
@@ -45,6 +49,81 @@ FEED_QUEUE = 256
 FEED_HEARTBEAT = 15.0
 
 
+class Access(Enum):
+    PUBLIC = "public"
+    CONTROL = "control"
+    OWN_VIEW = "own_view"
+
+
+@dataclass(frozen=True)
+class AdminRoute:
+    """One route of the admin API (and the other routes at the root), as the app and the document see it."""
+
+    method: str
+    path: str
+    handler: str  # the name of the :class:`AdminApi` method that answers
+    summary: str
+    answers: str  # a mock component (the JSON body's schema), or the media type of a body that is not JSON
+    access: Access = Access.CONTROL
+    body: str | None = None  # the mock component a JSON request body must match
+    query: tuple[dict[str, Any], ...] = ()  # OpenAPI query parameters
+    statuses: tuple[str, ...] = ()  # error statuses besides the ones its access implies
+
+
+TOKEN_QUERY = ({"name": "token", "in": "query", "schema": {"type": "string"}},)
+JOURNAL_QUERY = (
+    {"name": "path", "in": "query", "schema": {"type": "string"}},
+    {"name": "model", "in": "query", "schema": {"type": "string"}},
+    {"name": "status", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "test_id", "in": "query", "schema": {"type": "string"}},
+    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0},
+     "description": "Only exchanges with a greater id: page on with the last page's last_id."},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0},
+     "description": "At most this many: the first after `after` (default 100 with `after`), else the newest."},
+)
+IMAGE_MEDIA = "image/*"
+OPENAPI_PATH = "/openapi.json"
+
+ADMIN_ROUTES: tuple[AdminRoute, ...] = (
+    AdminRoute("GET", "/_mock/requests", "requests",
+               "The journal, oldest first (only the caller's key's requests when --api-key is set, unless the "
+               "admin token is sent)", "ExchangeList", Access.OWN_VIEW, query=JOURNAL_QUERY),
+    AdminRoute("GET", "/_mock/script", "get_script", "Pending scripted behaviours", "ScriptList"),
+    AdminRoute("POST", "/_mock/script", "post_script", "Append scripted behaviours (all or none)", "ScriptList",
+               body="Script"),
+    AdminRoute("POST", "/_mock/reset", "reset",
+               "Forget scripts, journal, rate-limit buckets, stored completions, jobs and deleted models; restart "
+               "chaos", "Reset"),
+    AdminRoute("GET", "/_mock/clock", "get_clock", "The mock's clock: what time it says, frozen or running",
+               "Clock"),
+    AdminRoute("POST", "/_mock/clock", "move_clock",
+               "Move the mock's clock forward (by seconds, or to a unix time): schedules, rate-limit buckets and "
+               "timestamps follow at once", "Clock", body="ClockMove"),
+    AdminRoute("GET", "/_mock/health", "health", "Liveness; always on, never needs a token", "Health",
+               Access.PUBLIC),
+    AdminRoute("GET", "/_mock/config", "config", "The running configuration, secrets masked", "Config"),
+    AdminRoute("GET", "/_mock/ui", "page", "The sandbox page (HTML; with --admin-token, pass it as ?token=)",
+               "text/html", query=TOKEN_QUERY),
+    AdminRoute("GET", "/_mock/events", "events",
+               "Each finished exchange as a server-sent event (the sandbox's live feed)", "text/event-stream",
+               query=TOKEN_QUERY),
+    AdminRoute("GET", "/_mock/requests/{exchange_id}", "exchange_detail",
+               "One exchange: the list fields, the first 64 KiB of its response, its SSE frames with their times, "
+               "the fault marks", "ExchangeDetail", Access.OWN_VIEW),
+    AdminRoute("GET", "/_mock/requests/{exchange_id}/why", "explain",
+               "What decided an exchange, and the nearest scripts and rules with the match keys they failed",
+               "Explanation", Access.OWN_VIEW),
+    AdminRoute("GET", "/_mock/ratelimits", "rate_limits", "The --rpm/--tpm buckets of every key seen",
+               "RateLimits"),
+    AdminRoute("GET", "/metrics", "metrics", "Prometheus metrics (off with --no-metrics)", "text/plain",
+               Access.PUBLIC, statuses=("404",)),
+    AdminRoute("GET", "/_mock/files/images/{name}", "image_file", "An image a URL in an images response points to",
+               IMAGE_MEDIA, Access.PUBLIC, statuses=("404",)),
+    AdminRoute("GET", OPENAPI_PATH, "openapi", "This document", "object", Access.PUBLIC),
+)
+"""Every route at the root of the app (the admin API, metrics, image files, the document), declared once."""
+
+
 @dataclass(frozen=True)
 class _Journaled:
     """A journaled request as matches read it, for explaining an answer after the fact."""
@@ -59,34 +138,39 @@ class _Journaled:
         return self.headers.get(name.lower())
 
 
-def admin_routes(state: AppState) -> list[Route]:
-    """The admin routes, at their full ``/_mock/...`` paths."""
-    control = state.control
+class AdminApi:
+    """The handlers of :data:`ADMIN_ROUTES` for one app."""
 
-    def admin_token_given(request: Request) -> bool:
-        expected = state.config.admin_token
-        # The page's own loads and its EventSource cannot send a header: they pass the token as ?token=.
-        given = request.headers.get(ADMIN_TOKEN_HEADER) or request.query_params.get("token", "")
-        return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
+    def __init__(self, state: AppState, image_file: Endpoint, openapi: Endpoint) -> None:
+        self.state = state
+        self.control = state.control
+        self._image_file = image_file
+        self._openapi = openapi
 
-    def guarded(handler: Endpoint, *, per_key: bool = False) -> Endpoint:
-        """``per_key``: with ``--api-key``, an API key (not the admin token) opens the caller's own view."""
+    def routes(self) -> list[Route]:
+        """The routes of :data:`ADMIN_ROUTES`, each behind its access check."""
+        return [Route(row.path, self._guarded(row), methods=[row.method], name=row.handler) for row in ADMIN_ROUTES]
+
+    def _guarded(self, row: AdminRoute) -> Endpoint:
+        handler: Endpoint = getattr(self, row.handler)
+        state = self.state
 
         async def run(request: Request) -> Response:
-            if not state.config.control:
-                return error_response(ApiError(
-                    404,
-                    f"Invalid URL ({request.method} {request.url.path}): the admin API is off (--no-control).",
-                    code="unknown_url",
-                ))
-            own_view = per_key and bool(state.config.api_key)
-            if state.config.admin_token is not None and not own_view and not admin_token_given(request):
-                return error_response(ApiError(
-                    401,
-                    "The admin API needs the token the mock was started with (--admin-token), "
-                    "sent as the X-Mock-Admin-Token header.",
-                    code="invalid_admin_token",
-                ))
+            if row.access is not Access.PUBLIC:
+                if not state.config.control:
+                    return error_response(ApiError(
+                        404,
+                        f"Invalid URL ({request.method} {request.url.path}): the admin API is off (--no-control).",
+                        code="unknown_url",
+                    ))
+                own_view = row.access is Access.OWN_VIEW and bool(state.config.api_key)
+                if state.config.admin_token is not None and not own_view and not self._token_given(request):
+                    return error_response(ApiError(
+                        401,
+                        "The admin API needs the token the mock was started with (--admin-token), "
+                        "sent as the X-Mock-Admin-Token header.",
+                        code="invalid_admin_token",
+                    ))
             try:
                 return await handler(request)
             except ApiError as error:
@@ -94,34 +178,19 @@ def admin_routes(state: AppState) -> list[Route]:
 
         return run
 
-    async def requests(request: Request) -> Response:
-        query = request.query_params
-        after = _number(query, "after")
-        limit = _number(query, "limit")
-        page = state.journal.query(
-            path=query.get("path"),
-            model=query.get("model"),
-            status=_number(query, "status"),
-            test_id=query.get("test_id"),
-            key_id=own_key(request),
-            after=after,
-            limit=DEFAULT_PAGE if limit is None and after is not None else limit,
-        )
-        fields = {
-            "object": "list",
-            "first_id": page.entries[0].id if page.entries else None,
-            "last_id": page.entries[-1].id if page.entries else None,
-            "has_more": page.has_more,
-        }
-        return JsonListResponse(fields, page.entries, Exchange.as_dict)
+    def _token_given(self, request: Request) -> bool:
+        expected = self.state.config.admin_token
+        # The page's own loads and its EventSource cannot send a header: they pass the token as ?token=.
+        given = request.headers.get(ADMIN_TOKEN_HEADER) or request.query_params.get("token", "")
+        return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
 
-    def own_key(request: Request) -> str | None:
+    def _own_key(self, request: Request) -> str | None:
         """The key label the caller may see the journal of; None: everything.
 
         With ``--api-key`` the mock may serve several tenants, so a caller sees
         only the requests made with its own key unless it sends the admin token.
         """
-        if not state.config.api_key or admin_token_given(request):
+        if not self.state.config.api_key or self._token_given(request):
             return None
         label = key_id(bearer_key(request.headers.get("authorization", "")))
         if label is None:
@@ -133,43 +202,97 @@ def admin_routes(state: AppState) -> list[Route]:
             )
         return label
 
-    async def get_script(request: Request) -> Response:
-        pending = control.scripts.pending(request.headers.get("x-mock-test-id"))
+    def _journaled(self, request: Request) -> Exchange:
+        raw = request.path_params["exchange_id"]
+        exchange = self.state.journal.get(int(raw)) if raw.isascii() and raw.isdigit() else None
+        if exchange is None or (self._own_key(request) not in (None, exchange.key_id)):
+            raise ApiError(404, f"No exchange {raw!r} in the journal (it keeps the last "
+                           f"{self.state.config.journal_size}).", param="exchange_id", code="not_found")
+        return exchange
+
+    async def requests(self, request: Request) -> Response:
+        query = request.query_params
+        after = _number(query, "after")
+        limit = _number(query, "limit")
+        page = self.state.journal.query(
+            path=query.get("path"),
+            model=query.get("model"),
+            status=_number(query, "status"),
+            test_id=query.get("test_id"),
+            key_id=self._own_key(request),
+            after=after,
+            limit=DEFAULT_PAGE if limit is None and after is not None else limit,
+        )
+        fields = {
+            "object": "list",
+            "first_id": page.entries[0].id if page.entries else None,
+            "last_id": page.entries[-1].id if page.entries else None,
+            "has_more": page.has_more,
+        }
+        return JsonListResponse(fields, page.entries, Exchange.as_dict)
+
+    async def get_script(self, request: Request) -> Response:
+        pending = self.control.scripts.pending(request.headers.get("x-mock-test-id"))
         return json_response({"behaviors": [entry.as_dict() for entry in pending]})
 
-    async def post_script(request: Request) -> Response:
-        payload = await read_json(request, state.config.max_body)
+    async def post_script(self, request: Request) -> Response:
+        payload = await read_json(request, self.state.config.max_body)
         try:
-            entries = control.scripts.parse(payload, request.headers.get("x-mock-test-id"))
-            control.scripts.add(entries)
+            entries = self.control.scripts.parse(payload, request.headers.get("x-mock-test-id"))
+            self.control.scripts.add(entries)
         except SpecError as error:
             raise ApiError(400, f"Invalid script: {error}", param=error.where or None, code="invalid_script") from None
         return json_response({"behaviors": [entry.as_dict() for entry in entries]})
 
-    async def reset(request: Request) -> Response:
+    async def reset(self, request: Request) -> Response:
         test_id = request.headers.get("x-mock-test-id")
-        state.reset(test_id)
+        self.state.reset(test_id)
         return json_response({"reset": "all" if test_id is None else {"test_id": test_id}})
 
-    async def health(request: Request) -> Response:
+    async def get_clock(self, request: Request) -> Response:
+        return json_response(self.state.clock.as_dict())
+
+    async def move_clock(self, request: Request) -> Response:
+        payload = await read_json(request, self.state.config.max_body)
+        if not isinstance(payload, dict) or len(payload) != 1 or not {"advance", "set"} & set(payload):
+            raise ApiError(400, "Send one of {'advance': SECONDS} (move the clock forward) or {'set': UNIX_TIME} "
+                           "(move it to that time).", param="advance", code="invalid_clock_move")
+        (field, value), = payload.items()
+        try:
+            if field == "advance":
+                self.state.clock.advance(value)
+            else:
+                self.state.clock.set(value)
+        except ClockError as error:
+            raise ApiError(400, f"Invalid '{field}': {error}.", param=field, code="invalid_clock_move") from None
+        return json_response(self.state.clock.as_dict())
+
+    async def health(self, request: Request) -> Response:
         return json_response({"status": "ok"})
 
-    async def config(request: Request) -> Response:
-        return json_response(state.config.as_public_dict())
+    async def config(self, request: Request) -> Response:
+        return json_response(self.state.config.as_public_dict())
 
-    async def page(request: Request) -> Response:
+    async def page(self, request: Request) -> Response:
         return Response(sandbox.page(), media_type="text/html; charset=utf-8", headers={"cache-control": "no-store"})
 
-    async def metrics(request: Request) -> Response:
-        if state.metrics is None:
+    async def metrics(self, request: Request) -> Response:
+        if self.state.metrics is None:
             return error_response(ApiError(404, "Invalid URL (GET /metrics): metrics are off (--no-metrics).",
                                            code="unknown_url"))
-        return Response(state.metrics.text(), media_type=METRICS_CONTENT_TYPE)
+        return Response(self.state.metrics.text(), media_type=METRICS_CONTENT_TYPE)
 
-    async def events(request: Request) -> Response:
+    async def image_file(self, request: Request) -> Response:
+        return await self._image_file(request)
+
+    async def openapi(self, request: Request) -> Response:
+        return await self._openapi(request)
+
+    async def events(self, request: Request) -> Response:
         request.scope[ENDLESS_KEY] = True  # a shutdown cuts the feed instead of waiting for it to end
         queue: asyncio.Queue[Exchange | None] = asyncio.Queue(FEED_QUEUE)
         dropped = 0
+        listeners = self.state.journal.listeners
 
         def offer(exchange: Exchange) -> None:
             nonlocal dropped
@@ -182,7 +305,7 @@ def admin_routes(state: AppState) -> list[Route]:
 
         async def feed() -> AsyncIterator[bytes]:
             nonlocal dropped
-            state.journal.listeners.append(offer)
+            listeners.append(offer)
             try:
                 yield b": connected\n\n"
                 while True:
@@ -198,54 +321,34 @@ def admin_routes(state: AppState) -> list[Route]:
                         dropped = 0
                     yield b"data: " + orjson.dumps(exchange.as_dict()) + b"\n\n"
             finally:
-                state.journal.listeners.remove(offer)
+                listeners.remove(offer)
 
         return StreamingResponse(feed(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
 
-    def journaled(request: Request) -> Exchange:
-        raw = request.path_params["exchange_id"]
-        exchange = state.journal.get(int(raw)) if raw.isdigit() else None
-        if exchange is None or (own_key(request) not in (None, exchange.key_id)):
-            raise ApiError(404, f"No exchange {raw!r} in the journal (it keeps the last "
-                           f"{state.config.journal_size}).", param="exchange_id", code="not_found")
-        return exchange
+    async def exchange_detail(self, request: Request) -> Response:
+        return json_response(self._journaled(request).detail())
 
-    async def exchange_detail(request: Request) -> Response:
-        return json_response(journaled(request).detail())
-
-    async def explain(request: Request) -> Response:
-        exchange = journaled(request)
+    async def explain(self, request: Request) -> Response:
+        exchange = self._journaled(request)
         asked = _Journaled(exchange.dialect, exchange.path, exchange.test_id, exchange.attempt, exchange.headers)
-        nearest = control.explain(asked, exchange.body)
+        nearest = self.control.explain(asked, exchange.body)
         return json_response({"id": exchange.id, "decided_by": exchange.decided_by, "nearest": nearest})
 
-    async def rate_limits(request: Request) -> Response:
-        limiter = control.limiter
+    async def rate_limits(self, request: Request) -> Response:
+        limiter = self.control.limiter
         buckets: list[dict[str, Any]] = [] if limiter is None else limiter.snapshot(key_id)
-        return json_response({"rpm": state.config.rpm, "tpm": state.config.tpm, "buckets": buckets})
-
-    return [
-        Route("/_mock/requests", guarded(requests, per_key=True), methods=["GET"]),
-        Route("/_mock/script", guarded(get_script), methods=["GET"]),
-        Route("/_mock/script", guarded(post_script), methods=["POST"]),
-        Route("/_mock/reset", guarded(reset), methods=["POST"]),
-        Route("/_mock/health", health, methods=["GET"]),
-        Route("/_mock/config", guarded(config), methods=["GET"]),
-        Route("/_mock/ui", guarded(page), methods=["GET"]),
-        Route("/_mock/events", guarded(events), methods=["GET"]),
-        Route("/_mock/requests/{exchange_id}", guarded(exchange_detail, per_key=True), methods=["GET"]),
-        Route("/_mock/requests/{exchange_id}/why", guarded(explain, per_key=True), methods=["GET"]),
-        Route("/_mock/ratelimits", guarded(rate_limits), methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-    ]
+        return json_response({"rpm": self.state.config.rpm, "tpm": self.state.config.tpm, "buckets": buckets})
 
 
 def _number(query: QueryParams, name: str) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # '²' is a digit to str.isdigit() and not to int()
         message = f"Query parameter {name!r} must be a whole number, got {raw!r}."
         raise ApiError(400, message, param=name, code="invalid_value")
     return int(raw)
+
+
+__all__ = ["ADMIN_ROUTES", "OPENAPI_PATH", "Access", "AdminApi", "AdminRoute"]

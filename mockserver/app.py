@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from mockserver import openapi
-from mockserver.admin import admin_routes
+from mockserver.admin import AdminApi
 from mockserver.asgi.dispatch import Dispatcher
 from mockserver.asgi.responses import OPENAI_VERSION, add_headers, error_response
 from mockserver.asgi.wire import WireLayer
@@ -122,12 +122,10 @@ def create_app(config: Config | None = None) -> WireLayer:
     routes: list[BaseRoute] = [
         Mount(prefix, routes=dialect_routes(state, dialect)) for prefix, dialect in state.mounts()
     ]
-    # Image URLs point here: public like a provider's signed CDN link, so no key is needed.
-    routes.insert(0, Route("/_mock/files/images/{name}", images.serve_file, methods=["GET"], name=images.FILE_ROUTE))
-    routes[:0] = admin_routes(state)
     # The self-description is built from the same tables (on first use), so it cannot drift from the routes.
-    described = openapi.OpenApiDocument(state, routes)
-    routes.insert(0, openapi.openapi_route(described))
+    described = openapi.OpenApiDocument(state)
+    # Image URLs point to the root: public like a provider's signed CDN link, so no key is needed.
+    routes[:0] = AdminApi(state, images.serve_file, described.serve).routes()
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},

@@ -1,4 +1,4 @@
-"""Seeds, ids and clocks: everything that makes a response reproducible.
+"""Seeds and ids: everything that makes a response reproducible (times come from :mod:`mockserver.clock`).
 
 Content is a pure function of the normalized request and the server seed. The
 digest is sha256 over canonical JSON, never Python's salted ``hash()``, so two
@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-FROZEN_EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
+from mockserver.clock import Clock
+
 _ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -91,10 +92,11 @@ def _alphanumeric(material: bytes, length: int) -> str:
 class Identity:
     """Makes the ids, timestamps and fingerprints of responses."""
 
-    def __init__(self, seed: int, freeze_time: bool) -> None:
+    def __init__(self, seed: int, clock: Clock) -> None:
         self.seed = seed
-        self.freeze_time = freeze_time
-        self._boot = b"" if freeze_time else time.time_ns().to_bytes(12, "big")
+        self.clock = clock
+        self.freeze_time = clock.frozen
+        self._boot = b"" if clock.frozen else time.time_ns().to_bytes(12, "big")
         self._counter = itertools.count()
         self._fingerprints: dict[str, str] = {}
 
@@ -105,10 +107,7 @@ class Identity:
         return request_digest + self._boot + next(self._counter).to_bytes(8, "big")
 
     def created(self) -> int:
-        return FROZEN_EPOCH if self.freeze_time else int(time.time())
-
-    def now(self) -> float:
-        return float(FROZEN_EPOCH) if self.freeze_time else time.time()
+        return self.clock.created()
 
     @staticmethod
     def make_id(prefix: str, salt: bytes, length: int = 29) -> str:

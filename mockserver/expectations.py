@@ -111,6 +111,21 @@ class Expectations:
         completions, async jobs and deleted models)."""
         self.state.reset(self.test_id)
 
+    # ------------------------------------------------------------------ time
+
+    def advance(self, seconds: float) -> float:
+        """Move the mock's clock ``seconds`` forward, as ``POST /_mock/clock`` does: a batch, a fine-tuning job,
+        a background response or a Serika job reaches the status that many seconds bring, a rate-limit bucket
+        refills, and new ``created`` stamps are that much later. Returns the clock's new unix time.
+
+        ``mockserver.advance(60)`` instead of ``time.sleep(60)``. The clock only moves forward.
+        """
+        return self.state.clock.advance(seconds)
+
+    def now(self) -> float:
+        """What time the mock's clock says (unix seconds): frozen at 2025-01-01 under ``freeze_time``."""
+        return self.state.clock.now()
+
     # ------------------------------------------------------------------ scripting
 
     def script(self, *behaviors: Mapping[str, Any]) -> list[ScriptEntry]:

@@ -2,14 +2,14 @@
 
 It is built once at start-up from the very tables the app mounts: every
 (prefix, dialect) pair of ``AppState.mounts()`` times the dialect's groups of
-``ENDPOINT_GROUPS``, plus the root routes (admin API, image files). Request
+``ENDPOINT_GROUPS``, plus the root routes (:data:`mockserver.admin.ADMIN_ROUTES`). Request
 bodies are the schemas the server validates with (``schemas/requests`` plus the
 dialect overlay, as ``AppState.validator`` compiled them); response bodies are
 OpenAI's official schemas (``conformance.official_document()``), and the few
 shapes OpenAI has no schema for (Serika's jobs, characters and legacy text, the
-admin API) are written here. An endpoint or root route without a description
-here fails at start-up, so the document cannot fall behind the routes; a test
-also walks the router and checks every route against it.
+admin API) are written here. The root routes are described by the same rows
+they are mounted from, so the document cannot fall behind them; a test also
+walks the router and checks every route against it.
 
 Statuses are listed per operation as the pipeline produces them. Injected
 faults (``X-Mock-Fault``, scripts, rules, ``--fault``) can answer any status in
@@ -22,16 +22,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from mockserver._version import __version__
+from mockserver.admin import ADMIN_ROUTES, IMAGE_MEDIA, Access, AdminRoute
 from mockserver.asgi.responses import JSON_MEDIA_TYPE, OPENAI_VERSION, SSE_MEDIA_TYPE
 from mockserver.config import Config
 from mockserver.conformance import official_document
@@ -46,12 +45,9 @@ from mockserver.resources import schemas_dir
 if TYPE_CHECKING:
     from mockserver.state import AppState
 
-OPENAPI_PATH = "/openapi.json"
 SPEC_TAG = "spec-engine"
 # The admin routes --no-control turns off (they answer 404): left out of the document then.
-CONTROL_ROUTES = frozenset({"/_mock/requests", "/_mock/script", "/_mock/reset", "/_mock/config", "/_mock/ui",
-                            "/_mock/events", "/_mock/requests/{exchange_id}", "/_mock/requests/{exchange_id}/why",
-                            "/_mock/ratelimits"})
+CONTROL_ROUTES = frozenset(row.path for row in ADMIN_ROUTES if row.access is not Access.PUBLIC)
 OPENAPI = "3.1.0"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -110,7 +106,7 @@ ERROR_STATUSES = {
 
 
 
-def build_document(state: AppState, routes: Iterable[BaseRoute]) -> dict[str, Any]:
+def build_document(state: AppState) -> dict[str, Any]:
     """The document for this server: its mounts, its configuration, its routes."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
@@ -118,15 +114,9 @@ def build_document(state: AppState, routes: Iterable[BaseRoute]) -> dict[str, An
         for endpoint in endpoints_for(dialect.endpoints):
             item = paths.setdefault(openapi_path(prefix + endpoint.path), {})
             item[endpoint.method.lower()] = _operation(state, prefix, dialect.name, endpoint, schemas)
-    for route in routes:
-        if isinstance(route, Route) and (state.config.control or route.path not in CONTROL_ROUTES):
-            for method in sorted((route.methods or set()) - {"HEAD"}):
-                operation = ROOT_OPERATIONS[(route.path, method)](state)
-                parameters = _path_parameters(route.path) + operation.get("parameters", [])
-                if parameters:
-                    operation["parameters"] = parameters
-                paths.setdefault(openapi_path(route.path), {})[method.lower()] = operation
-    paths[OPENAPI_PATH] = {"get": ROOT_OPERATIONS[(OPENAPI_PATH, "GET")](state)}
+    for row in ADMIN_ROUTES:
+        if state.config.control or row.access is Access.PUBLIC:
+            paths.setdefault(openapi_path(row.path), {})[row.method.lower()] = _root_operation(state.config, row)
     schemas.update(_official_schemas())
     schemas.update(mock_components())
     schemas["Exchange"] = dataclass_schema(Exchange, exclude=CAPTURED)
@@ -358,39 +348,36 @@ def _annotation_schema(annotation: str) -> dict[str, Any]:
     return {"type": types[0] if len(types) == 1 else types}
 
 
-def _admin_security(config: Config, own_view: bool) -> list[dict[str, list[str]]]:
-    """The admin token when one is set; a route with a per-key view also takes an API key under --api-key."""
-    schemes: list[dict[str, list[str]]] = [{"adminToken": []}] if config.admin_token else []
-    if own_view and config.api_key:
-        schemes.append({"bearer": []})
-    return schemes
+def _root_operation(config: Config, row: AdminRoute) -> dict[str, Any]:
+    """The operation of one row of the admin table: its security and error statuses follow from its access."""
+    if row.access is Access.PUBLIC:
+        security: list[dict[str, list[str]]] = []
+        statuses = row.statuses
+    else:
+        security = [{"adminToken": []}] if config.admin_token else []
+        if row.access is Access.OWN_VIEW and config.api_key:
+            security.append({"bearer": []})
+        statuses = ("400", "401", "404", *row.statuses)
+    operation: dict[str, Any] = {"tags": ["admin"], "summary": row.summary, "security": security,
+                                 "responses": {"200": _answer(row.answers),
+                                               **{status: ERROR_RESPONSE for status in statuses}}}
+    parameters = _path_parameters(row.path) + copy.deepcopy(list(row.query))
+    if parameters:
+        operation["parameters"] = parameters
+    if row.body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": ref(row.body)}}}
+        operation["responses"].update({status: ERROR_RESPONSE for status in ("413", "415")})
+    return operation
 
 
-def _admin(summary: str, ok: dict[str, Any], *, body: str | None = None,
-           query: list[dict[str, Any]] | None = None, own_view: bool = False) -> Any:
-    def build(state: AppState) -> dict[str, Any]:
-        operation: dict[str, Any] = {
-            "tags": ["admin"],
-            "summary": summary,
-            "security": _admin_security(state.config, own_view),
-            "responses": {"200": copy.deepcopy(ok), **{status: ERROR_RESPONSE for status in ("400", "401", "404")}},
-        }
-        if query:
-            operation["parameters"] = copy.deepcopy(query)
-        if body is not None:
-            operation["requestBody"] = {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": ref(body)}}}
-            operation["responses"].update({status: ERROR_RESPONSE for status in ("413", "415")})
-        return operation
-
-    return build
-
-
-def _public(summary: str, ok: dict[str, Any], statuses: tuple[str, ...] = ()) -> Any:
-    def build(state: AppState) -> dict[str, Any]:
-        responses = {"200": copy.deepcopy(ok), **{status: ERROR_RESPONSE for status in statuses}}
-        return {"tags": ["admin"], "summary": summary, "security": [], "responses": responses}
-
-    return build
+def _answer(answers: str) -> dict[str, Any]:
+    if answers == IMAGE_MEDIA:
+        return copy.deepcopy(IMAGE_FILE)
+    if answers == "object":
+        return _json({"type": "object"})
+    if "/" in answers:
+        return {"description": "OK", "content": {answers: {"schema": {"type": "string"}}}}
+    return _json(ref(answers))
 
 
 IMAGE_FILE = {
@@ -398,74 +385,23 @@ IMAGE_FILE = {
     "content": {media: {"schema": {"type": "string", "contentMediaType": media}}
                 for media in ("image/png", "image/jpeg", "image/webp")},
 }
-ROOT_OPERATIONS: dict[tuple[str, str], Any] = {
-    ("/_mock/requests", "GET"): _admin(
-        "The journal, oldest first (only the caller's key's requests when --api-key is set, unless the admin "
-        "token is sent)",
-        _json(ref("ExchangeList")),
-        query=[
-            {"name": "path", "in": "query", "schema": {"type": "string"}},
-            {"name": "model", "in": "query", "schema": {"type": "string"}},
-            {"name": "status", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-            {"name": "test_id", "in": "query", "schema": {"type": "string"}},
-            {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0},
-             "description": "Only exchanges with a greater id: page on with the last page's last_id."},
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0},
-             "description": "At most this many: the first after `after` (default 100 with `after`), else the newest."},
-        ],
-        own_view=True,
-    ),
-    ("/_mock/script", "GET"): _admin("Pending scripted behaviours", _json(ref("ScriptList"))),
-    ("/_mock/script", "POST"): _admin("Append scripted behaviours (all or none)", _json(ref("ScriptList")),
-                                      body="Script"),
-    ("/_mock/reset", "POST"): _admin(
-        "Forget scripts, journal, rate-limit buckets, stored completions, jobs and deleted models; restart chaos",
-        _json(ref("Reset")),
-    ),
-    ("/_mock/health", "GET"): _public("Liveness; always on, never needs a token", _json(ref("Health"))),
-    ("/_mock/config", "GET"): _admin("The running configuration, secrets masked", _json(ref("Config"))),
-    ("/_mock/ui", "GET"): _admin("The sandbox page (HTML; with --admin-token, pass it as ?token=)",
-                                 {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
-                                 query=[{"name": "token", "in": "query", "schema": {"type": "string"}}]),
-    ("/_mock/events", "GET"): _admin("Each finished exchange as a server-sent event (the sandbox's live feed)",
-                                     {"description": "OK", "content": {"text/event-stream": {
-                                         "schema": {"type": "string"}}}},
-                                     query=[{"name": "token", "in": "query", "schema": {"type": "string"}}]),
-    ("/_mock/requests/{exchange_id}", "GET"): _admin(
-        "One exchange: the list fields, the first 64 KiB of its response, its SSE frames with their times, the "
-        "fault marks", _json(ref("ExchangeDetail")), own_view=True),
-    ("/_mock/requests/{exchange_id}/why", "GET"): _admin(
-        "What decided an exchange, and the nearest scripts and rules with the match keys they failed",
-        _json(ref("Explanation")), own_view=True),
-    ("/_mock/ratelimits", "GET"): _admin("The --rpm/--tpm buckets of every key seen", _json(ref("RateLimits"))),
-    ("/metrics", "GET"): _public("Prometheus metrics (off with --no-metrics)", {"description": "OK", "content": {
-        "text/plain": {"schema": {"type": "string"}}}}, ("404",)),
-    ("/_mock/files/images/{name}", "GET"): _public("An image a URL in an images response points to", IMAGE_FILE,
-                                                   ("404",)),
-    (OPENAPI_PATH, "GET"): _public("This document", _json({"type": "object"})),
-}
 
 
 class OpenApiDocument:
     """The document of one app, built on first use: building it costs more than the rest of start-up."""
 
-    def __init__(self, state: AppState, routes: list[BaseRoute]) -> None:
+    def __init__(self, state: AppState) -> None:
         self._state = state
-        self._routes = list(routes)
 
     @cached_property
     def document(self) -> dict[str, Any]:
-        return build_document(self._state, self._routes)
+        return build_document(self._state)
 
     @cached_property
     def encoded(self) -> bytes:
         return orjson.dumps(self.document)
 
 
-def openapi_route(described: OpenApiDocument) -> Route:
-    """``GET /openapi.json``: the document, built and encoded on the first request."""
-
-    async def serve(request: Request) -> Response:
-        return Response(described.encoded, media_type=JSON_MEDIA_TYPE)
-
-    return Route(OPENAPI_PATH, serve, methods=["GET"], name="openapi")
+    async def serve(self, request: Request) -> Response:
+        """``GET /openapi.json``: the document, built and encoded on the first request."""
+        return Response(self.encoded, media_type=JSON_MEDIA_TYPE)

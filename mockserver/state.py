@@ -11,6 +11,7 @@ import anyio
 from mockserver.auth import KeyPolicy
 from mockserver.cassettes.library import CassetteLibrary, Replay
 from mockserver.cassettes.upstream import Upstreams
+from mockserver.clock import Clock
 from mockserver.config import Config, ConfigError
 from mockserver.control.plane import Control
 from mockserver.determinism import Identity
@@ -32,7 +33,9 @@ class AppState:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.identity = Identity(config.seed, config.freeze_time)
+        # The one clock every schedule, bucket, window and timestamp reads; tests move it (POST /_mock/clock).
+        self.clock = Clock(frozen=config.freeze_time)
+        self.identity = Identity(config.seed, self.clock)
         self.catalogs = load_catalogs()
         self.dialects = load_dialects(self.catalogs)
         if config.dialect not in self.dialects:
@@ -42,8 +45,8 @@ class AppState:
         self.chat = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.journal = Journal(config.journal_size, config.journal_bytes)
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
-        self.stores = open_stores(config.state_dir, config.store_bytes)
-        self.control = Control(config, self.journal)
+        self.stores = open_stores(config.state_dir, config.store_bytes, self.clock.now)
+        self.control = Control(config, self.journal, self.clock)
         self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending()), self.stores) \
             if config.metrics else None
         if self.metrics is not None:

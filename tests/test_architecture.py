@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "mockserver"
 
 CORE = ("mockserver._version", "mockserver.errors", "mockserver.config", "mockserver.determinism", "mockserver.patterns",
-        "mockserver.messages", "mockserver.resources", "mockserver.journal")
+        "mockserver.messages", "mockserver.resources", "mockserver.journal", "mockserver.clock")
 # Each layer, by module prefix, and the layers it may import besides its own. The app layer (everything
 # else: state, pipeline, app, openapi, admin, server, cli, plugin, ...) composes them all.
 LAYERS: dict[str, tuple[str, ...]] = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import httpx2
@@ -183,13 +182,13 @@ def test_a_background_response_is_polled_to_completion_or_cancelled() -> None:
         started = created(client, model="gpt-4o-mini", input="Work on this", background=True)
         assert started["status"] == "queued" and started["output"] == [] and started["background"] is True
         seen = []
-        for _ in range(40):  # at most 2 s
+        for _ in range(40):  # at most 4 s on the mock's clock, none on the wall clock
             polled = client.responses.retrieve(started["id"])
             if not seen or seen[-1] != polled.status:
                 seen.append(polled.status)
             if polled.status == "completed":
                 break
-            time.sleep(0.05)
+            running.advance(0.1)
         path = ["queued", "in_progress", "completed"]  # the first poll may come after the queue
         assert seen[-1] == "completed" and seen == sorted(seen, key=path.index)
         assert polled.output_text and polled.usage is not None
@@ -197,7 +196,7 @@ def test_a_background_response_is_polled_to_completion_or_cancelled() -> None:
         assert polled.output_text == foreground.output_text
         other = client.responses.create(model="gpt-4o-mini", input="Stop me", background=True)
         assert client.responses.cancel(other.id).status == "cancelled"
-        time.sleep(0.5)
+        running.advance(0.5)
         assert client.responses.retrieve(other.id).status == "cancelled"
         with pytest.raises(openai.BadRequestError):
             client.responses.cancel(foreground.id)

@@ -27,24 +27,14 @@ def _http(server: MockServer, key: str = PREMIUM) -> httpx2.Client:
     return httpx2.Client(base_url=server.url_for("serika"), headers={"Authorization": f"Bearer {key}"}, timeout=10)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_job_moves_queued_processing_completed(serika: MockServer) -> None:
-    clock = FakeClock()
-    serika.state.stores.jobs.clock = clock
     with _http(serika) as http:
         created = http.post("/jobs/image", json={"prompt": "a moonlit harbour", "n": 2, "size": "256x256"}).json()
         assert created["object"] == "job" and created["status"] == "queued" and created["id"].startswith("job_")
         assert created["result"] is None and isinstance(created["created_at"], int)
         seen = []
-        for now in (1009.9, 1010.0, 1019.9, 1020.0, 1500.0):
-            clock.now = now
+        for step in (9.9, 0.1, 9.9, 0.1, 480.0):  # to 9.9 s after creation, 10, 19.9, 20, 500
+            serika.advance(step)
             job = http.get(f"/jobs/{created['id']}").json()
             seen.append(job["status"])
         assert seen == ["queued", "processing", "processing", "completed", "completed"]

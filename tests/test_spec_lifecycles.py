@@ -1,14 +1,14 @@
 """Long-running resources of the spec engine move through their statuses, through openai-python over a socket.
 
 The server runs with ``--job-schedule 0.2,0.6``: every resource's first status holds 0.2 s and its last is
-reached at 0.6 s. Polling loops are bounded and stop by themselves. Every answer is checked against the
-official schema of its operation.
+reached at 0.6 s. No test sleeps: between two reads a poll moves the mock's clock one tick forward
+(``MockServer.advance``), so every status is seen and the loop is bounded by its ticks. Every answer is checked
+against the official schema of its operation.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,18 +44,22 @@ def conforms(name: str, value: Any) -> None:
     validate_official(name, value.model_dump(mode="json", exclude_unset=True) if hasattr(value, "model_dump") else value)
 
 
-def poll(read: Callable[[], T], done: Callable[[T], bool], seconds: float = 5.0) -> tuple[T, list[str]]:
-    """Read until ``done``, at most ``seconds``; the value and every status seen on the way."""
+TICK = 0.1
+
+
+def poll(server: MockServer, read: Callable[[], T], done: Callable[[T], bool], ticks: int = 50) -> tuple[T, list[str]]:
+    """Read until ``done``, moving the server's clock a tick after each read (at most ``ticks``); the value and
+    every status seen on the way."""
     seen: list[str] = []
-    deadline = time.monotonic() + seconds
-    while True:
+    for _ in range(ticks):
         value = read()
         status = str(getattr(value, "status", ""))
         if not seen or seen[-1] != status:
             seen.append(status)
-        if done(value) or time.monotonic() > deadline:
-            return value, seen
-        time.sleep(0.05)
+        if done(value):
+            break
+        server.advance(TICK)
+    return value, seen
 
 
 def chat_line(custom_id: str, content: Any) -> dict[str, Any]:
@@ -68,13 +72,13 @@ def upload_lines(client: openai.OpenAI, lines: list[Any]) -> str:
     return client.files.create(file=("input.jsonl", data), purpose="batch").id
 
 
-def test_a_batch_answers_each_line_of_its_input_file(client: openai.OpenAI) -> None:
+def test_a_batch_answers_each_line_of_its_input_file(server: MockServer, client: openai.OpenAI) -> None:
     file_id = upload_lines(client, [chat_line(f"request-{n}", f"Tell me about {word}")
                                     for n, word in enumerate(("tides", "moons", "stars"), 1)])
     batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     conforms("Batch", batch)
     assert batch.status == "validating" and batch.request_counts is not None and batch.request_counts.total == 3
-    batch, seen = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
+    batch, seen = poll(server, lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
     path = ["validating", "in_progress", "finalizing", "completed"]
     assert seen[0] == "validating" and seen[-1] == "completed" and seen == sorted(seen, key=path.index)
     conforms("Batch", batch)
@@ -92,21 +96,21 @@ def test_a_batch_answers_each_line_of_its_input_file(client: openai.OpenAI) -> N
     assert lines[0]["response"]["body"]["choices"][0]["message"]["content"] == direct.choices[0].message.content
 
 
-def test_a_line_its_endpoint_refuses_goes_to_the_error_file(client: openai.OpenAI) -> None:
+def test_a_line_its_endpoint_refuses_goes_to_the_error_file(server: MockServer, client: openai.OpenAI) -> None:
     file_id = upload_lines(client, [chat_line("good", "hello"), chat_line("bad", 42)])
     batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
-    batch, _ = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
+    batch, _ = poll(server, lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
     assert batch.request_counts is not None and (batch.request_counts.completed, batch.request_counts.failed) == (1, 1)
     (error,) = [json.loads(line) for line in client.files.content(str(batch.error_file_id)).text.splitlines()]
     assert error["custom_id"] == "bad" and error["response"]["status_code"] == 400
     assert error["response"]["body"]["error"]["param"].startswith("messages[0].content")
 
 
-def test_a_malformed_input_file_fails_the_batch_naming_each_line(client: openai.OpenAI) -> None:
+def test_a_malformed_input_file_fails_the_batch_naming_each_line(server: MockServer, client: openai.OpenAI) -> None:
     mismatched = {**chat_line("c", "x"), "url": "/v1/embeddings"}
     file_id = upload_lines(client, [chat_line("a", "fine"), "{not json", chat_line("a", "again"), mismatched])
     batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
-    batch, seen = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "failed")
+    batch, seen = poll(server, lambda: client.batches.retrieve(batch.id), lambda found: found.status == "failed")
     assert seen[-1] == "failed" and "in_progress" not in seen and batch.failed_at
     conforms("Batch", batch)
     assert batch.errors is not None
@@ -114,12 +118,12 @@ def test_a_malformed_input_file_fails_the_batch_naming_each_line(client: openai.
         (2, "invalid_json_line"), (3, "duplicate_custom_id"), (4, "mismatched_endpoint")]
 
 
-def test_a_cancelled_batch_stays_cancelled(client: openai.OpenAI) -> None:
+def test_a_cancelled_batch_stays_cancelled(server: MockServer, client: openai.OpenAI) -> None:
     file_id = upload_lines(client, [chat_line("a", "hi")])
     batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     cancelled = client.batches.cancel(batch.id)
     assert cancelled.status == "cancelled" and cancelled.cancelled_at
-    time.sleep(0.7)
+    server.advance(0.7)
     assert client.batches.retrieve(batch.id).status == "cancelled"
 
 
@@ -129,23 +133,23 @@ def test_a_batch_needs_an_uploaded_input_file(client: openai.OpenAI) -> None:
     assert refused.value.body["param"] == "input_file_id"  # type: ignore[index]
 
 
-def test_embeddings_batches_answer_with_vectors(client: openai.OpenAI) -> None:
+def test_embeddings_batches_answer_with_vectors(server: MockServer, client: openai.OpenAI) -> None:
     line = {"custom_id": "e", "method": "POST", "url": "/v1/embeddings",
             "body": {"model": "text-embedding-3-small", "input": "hello"}}
     batch = client.batches.create(input_file_id=upload_lines(client, [line]), endpoint="/v1/embeddings",
                                   completion_window="24h")
-    batch, _ = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
+    batch, _ = poll(server, lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
     (answer,) = [json.loads(line) for line in client.files.content(str(batch.output_file_id)).text.splitlines()]
     assert len(answer["response"]["body"]["data"][0]["embedding"]) == 1536
 
 
-def test_a_vector_store_completes_when_its_files_do(client: openai.OpenAI) -> None:
+def test_a_vector_store_completes_when_its_files_do(server: MockServer, client: openai.OpenAI) -> None:
     first = client.files.create(file=("a.txt", b"alpha"), purpose="assistants")
     second = client.files.create(file=("b.txt", b"beta beta"), purpose="assistants")
     store = client.vector_stores.create(name="kb", file_ids=[first.id, second.id])
     conforms("VectorStoreObject", store)
     assert store.status == "in_progress" and store.file_counts.in_progress == 2 and store.usage_bytes == 14
-    store, seen = poll(lambda: client.vector_stores.retrieve(store.id), lambda found: found.status == "completed")
+    store, seen = poll(server, lambda: client.vector_stores.retrieve(store.id), lambda found: found.status == "completed")
     assert seen[-1] == "completed" and seen == sorted(seen, key=["in_progress", "completed"].index)
     assert (store.file_counts.completed, store.file_counts.total) == (2, 2)
     attached = list(client.vector_stores.files.list(store.id))
@@ -160,13 +164,13 @@ def test_a_vector_store_completes_when_its_files_do(client: openai.OpenAI) -> No
         client.vector_stores.files.create(store.id, file_id="file-never-uploaded")
 
 
-def test_a_file_batch_counts_its_files(client: openai.OpenAI) -> None:
+def test_a_file_batch_counts_its_files(server: MockServer, client: openai.OpenAI) -> None:
     store = client.vector_stores.create(name="batched")
     ids = [client.files.create(file=(f"{n}.txt", b"x" * n), purpose="assistants").id for n in (1, 2, 3)]
     batch = client.vector_stores.file_batches.create(store.id, file_ids=ids)
     conforms("VectorStoreFileBatchObject", batch)
     assert batch.status == "in_progress" and batch.file_counts.in_progress == 3
-    batch, _ = poll(lambda: client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id),
+    batch, _ = poll(server, lambda: client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id),
                     lambda found: found.status == "completed")
     assert batch.file_counts.completed == 3
     listed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id)
@@ -174,14 +178,14 @@ def test_a_file_batch_counts_its_files(client: openai.OpenAI) -> None:
     assert client.vector_stores.retrieve(store.id).usage_bytes == 6
 
 
-def test_a_fine_tuning_job_makes_a_model_that_chat_serves(client: openai.OpenAI) -> None:
+def test_a_fine_tuning_job_makes_a_model_that_chat_serves(server: MockServer, client: openai.OpenAI) -> None:
     training = client.files.create(file=("train.jsonl", b'{"messages": [{"role": "user", "content": "hi"}]}\n'),
                                    purpose="fine-tune")
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=training.id, suffix="demo",
                                          hyperparameters={"n_epochs": 2})
     conforms("FineTuningJob", job)
     assert job.status == "validating_files" and job.fine_tuned_model is None
-    job, seen = poll(lambda: client.fine_tuning.jobs.retrieve(job.id), lambda found: found.status == "succeeded")
+    job, seen = poll(server, lambda: client.fine_tuning.jobs.retrieve(job.id), lambda found: found.status == "succeeded")
     path = ["validating_files", "queued", "running", "succeeded"]  # polling may start past the first
     assert seen[-1] == "succeeded" and seen == sorted(seen, key=path.index)
     conforms("FineTuningJob", job)
@@ -216,13 +220,13 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
                                                            "required": ["city"]}}}
 
 
-def test_a_run_with_a_function_tool_asks_for_its_output_then_replies(client: openai.OpenAI) -> None:
+def test_a_run_with_a_function_tool_asks_for_its_output_then_replies(server: MockServer, client: openai.OpenAI) -> None:
     assistant = client.beta.assistants.create(model="gpt-4o", instructions="You report the weather.", tools=[WEATHER])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "What is the weather in Paris?"}])
     run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
     conforms("RunObject", run)
     assert run.status == "queued" and run.tools[0].type == "function" and run.instructions == "You report the weather."
-    run, seen = poll(lambda: client.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
+    run, seen = poll(server, lambda: client.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
                      lambda found: found.status == "requires_action")
     assert seen[-1] == "requires_action" and run.required_action is not None
     conforms("RunObject", run)
@@ -233,7 +237,7 @@ def test_a_run_with_a_function_tool_asks_for_its_output_then_replies(client: ope
     run = client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=thread.id,
                                                        tool_outputs=[{"tool_call_id": call.id, "output": "sunny"}])
     assert run.status == "in_progress" and run.required_action is None
-    run, _ = poll(lambda: client.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
+    run, _ = poll(server, lambda: client.beta.threads.runs.retrieve(run.id, thread_id=thread.id),
                   lambda found: found.status == "completed")
     conforms("RunObject", run)
     assert run.status == "completed" and run.usage is not None and run.usage.total_tokens > 0
@@ -268,13 +272,13 @@ def test_a_scripted_reply_answers_the_run(client: openai.OpenAI) -> None:
     assert reply.content[0].text.value == "Scripted answer."  # type: ignore[union-attr]
 
 
-def test_a_cancelled_run_stays_cancelled(client: openai.OpenAI) -> None:
+def test_a_cancelled_run_stays_cancelled(server: MockServer, client: openai.OpenAI) -> None:
     assistant = client.beta.assistants.create(model="gpt-4o-mini")
     thread = client.beta.threads.create()
     run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
     cancelled = client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
     assert cancelled.status == "cancelled" and cancelled.cancelled_at
-    time.sleep(0.7)
+    server.advance(0.7)
     assert client.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == "cancelled"
     assert client.beta.threads.messages.list(thread.id).data == []
 
@@ -286,7 +290,7 @@ def test_a_batch_goes_on_across_a_restart_with_state_dir(tmp_path: Path) -> None
         batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     with MockServer(state_dir=str(tmp_path), job_schedule="0.3,0.6") as second:
         client = openai.OpenAI(base_url=second.url, api_key=API_KEY, max_retries=0)
-        done, _ = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
+        done, _ = poll(second, lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
         assert done.status == "completed"
         (line,) = [json.loads(line) for line in client.files.content(str(done.output_file_id)).text.splitlines()]
         assert line["custom_id"] == "kept"
@@ -304,7 +308,7 @@ def test_batch_lines_do_not_spend_the_rate_limit() -> None:
         client = openai.OpenAI(base_url=limited.url, api_key=API_KEY, max_retries=0)
         file_id = upload_lines(client, [chat_line(f"r{n}", "hi") for n in range(3)])
         batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
-        batch, _ = poll(lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
+        batch, _ = poll(limited, lambda: client.batches.retrieve(batch.id), lambda found: found.status == "completed")
         assert batch.request_counts is not None and batch.request_counts.completed == 3
 
 

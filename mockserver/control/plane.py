@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from mockserver.clock import Clock
 from mockserver.config import Config, ConfigError
 from mockserver.control.decision import NOTHING, Decision
 from mockserver.control.faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
@@ -311,7 +312,7 @@ class Chaos:
 class Control:
     """Everything the control plane knows for one app: scripts, rules, chaos and rate limits."""
 
-    def __init__(self, config: Config, journal: Journal) -> None:
+    def __init__(self, config: Config, journal: Journal, clock: Clock) -> None:
         self.journal = journal
         self.headers_enabled = config.control
         self.scripts = ScriptQueue()
@@ -325,8 +326,8 @@ class Control:
         self.startup_rules = self.rules
         self.added_rules: list[Rule] = []
         self.chaos = Chaos(config.fault, config.seed)
-        self.limiter = RateLimiter(config.rpm, config.tpm) if (config.rpm or config.tpm) else None
-        self.repeats = Repeats(config.retry_window)
+        self.limiter = RateLimiter(config.rpm, config.tpm, clock.monotonic) if (config.rpm or config.tpm) else None
+        self.repeats = Repeats(config.retry_window, clock.monotonic)
 
     def decide(self, call: RequestContext, body: Any) -> Decision:
         """What answers this request: the first surface with a behaviour for it, then the rate limiter."""

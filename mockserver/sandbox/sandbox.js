@@ -313,12 +313,33 @@ $("#reset").addEventListener("click", async () => {
   $("#control-result").textContent = "reset"; $("#control-result").className = "muted";
 });
 
+function showClock(clock) {
+  if (!clock) return;
+  $("#clock-now").textContent = `${clock.iso}${clock.frozen ? " · frozen" : ""}` +
+    (clock.offset ? ` · ${clock.offset} s ahead` : "");
+}
+
+$("#clock-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const answer = await api("/_mock/clock", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ advance: Number($("#clock-seconds").value) }) });
+  if (answer.status !== 200) {
+    $("#control-result").textContent = answer.data?.error?.message || `HTTP ${answer.status}`;
+    $("#control-result").className = "error-box";
+    return;
+  }
+  showClock(answer.data); refreshSide();
+  $("#control-result").textContent = `clock advanced to ${answer.data.iso}`; $("#control-result").className = "muted";
+});
+
 let sidePending = null;
 function refreshSide() {
   if (sidePending) return;
   sidePending = setTimeout(async () => {
     sidePending = null;
-    const [scripts, buckets] = await Promise.all([api("/_mock/script"), api("/_mock/ratelimits")]);
+    const [scripts, buckets, clock] = await Promise.all([api("/_mock/script"), api("/_mock/ratelimits"),
+      api("/_mock/clock")]);
+    showClock(clock.data);
     $("#scripts").replaceChildren(...(scripts.data?.behaviors || []).map((entry) => element("li", {},
       `#${entry.id} ${JSON.stringify(entry.behavior)} · remaining ${entry.remaining}` +
       (entry.test_id ? ` · test ${entry.test_id}` : ""))));

@@ -9,6 +9,8 @@ by :func:`open_stores`.
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -99,10 +101,12 @@ class Stores:
         self.resources.clear()
 
 
-def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES) -> Stores:
-    """The stores of one server: in memory, or on disk under ``state_dir``; each holds at most ``max_bytes``."""
+def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES,
+                clock: Callable[[], float] = time.time) -> Stores:
+    """The stores of one server: in memory, or on disk under ``state_dir``; each holds at most ``max_bytes``.
+    ``clock`` (the app's :class:`~mockserver.clock.Clock`) stamps a job's birth."""
     if not state_dir:
-        return Stores(MemoryCompletionStore(max_bytes=max_bytes), MemoryJobStore(max_bytes=max_bytes),
+        return Stores(MemoryCompletionStore(max_bytes=max_bytes), MemoryJobStore(max_bytes=max_bytes, clock=clock),
                       resources=MemoryResourceStore(max_bytes))
     try:
         database = StateDatabase(state_dir)
@@ -110,7 +114,8 @@ def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES) -> Stor
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         raise ConfigError(f"--state-dir {state_dir}: cannot keep state there: {reason}") from None
     return Stores(
-        PersistentCompletionStore(database, max_bytes=max_bytes), PersistentJobStore(database, max_bytes=max_bytes),
+        PersistentCompletionStore(database, max_bytes=max_bytes),
+        PersistentJobStore(database, max_bytes=max_bytes, clock=clock),
         resources=PersistentResourceStore(database, max_bytes),
     )
 

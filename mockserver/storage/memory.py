@@ -71,8 +71,8 @@ class MemoryJobStore:
 
     Only :meth:`create` and :meth:`get` are used, so a store that persists jobs
     (``--state-dir``, :class:`~mockserver.storage.sqlite.PersistentJobStore`) takes
-    its place there. ``clock`` is wall-clock seconds; tests
-    may replace it to step through a job's states without sleeping.
+    its place there. ``clock`` is the app's
+    clock (:class:`~mockserver.clock.Clock`), which tests advance to step through a job's states.
     """
 
     def __init__(

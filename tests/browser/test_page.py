@@ -96,3 +96,24 @@ def test_the_playground_shows_a_400_inline(browser: webdriver.Chrome, server: Mo
     browser.find_element(By.CSS_SELECTOR, "#playground button[type=submit]").click()
     wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "play-output"), "data: [DONE]"))
     screenshot("playground-stream")
+
+
+def test_the_clock_advanced_from_the_page_refills_a_bucket(browser: webdriver.Chrome, screenshot) -> None:  # type: ignore[no-untyped-def]
+    with MockServer(seed=8, freeze_time=True, rpm=1) as limited:
+        open_page(browser, limited)
+        wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "clock-now"), "frozen"))
+        assert browser.find_element(By.ID, "clock-now").text.startswith("2025-01-01T00:00:00Z")
+        client = openai.OpenAI(base_url=limited.url, api_key=API_KEY, max_retries=0)
+        client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+        seconds = browser.find_element(By.ID, "clock-seconds")
+        seconds.clear()
+        seconds.send_keys("60")
+        browser.find_element(By.CSS_SELECTOR, "#clock-form button[type=submit]").click()
+        wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "control-result"),
+                                                                              "clock advanced to 2025-01-01T00:01:00Z"))
+        assert limited.now() == 1_735_689_660
+        assert client.chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices[0].message.content
+        wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "clock-now"), "00:01:00Z"))
+        screenshot("clock")

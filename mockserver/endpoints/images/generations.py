@@ -61,7 +61,7 @@ OUTPUT_TOKENS = {"low": (272, 408, 400), "medium": (1056, 1584, 1568), "high": (
 """Image tokens per picture for gpt-image-1, square / portrait / landscape, from OpenAI's pricing table."""
 FORMATS = ("png", "jpeg", "webp")
 MEDIA_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-FILE_ROUTE = "images.file"
+FILE_ROUTE = "image_file"  # the name of its row in mockserver.admin.ADMIN_ROUTES
 _FILE_LAYOUT = ">16sBHHB"  # picture seed, index, width, height, flags (bit 0 transparent, bits 1-2 format)
 _CHECK_BYTES = 4
 MAX_REQUEST_PIXELS = 10 * 1792 * 1024

@@ -79,7 +79,7 @@ async def retrieve_job(state: AppState, call: Call, body: Any, decision: Decisio
             code="job_not_found",
         )
     steps = state.config.job_steps
-    status = job_status(state.stores.jobs.clock() - job.born, steps)
+    status = job_status(state.clock.now() - job.born, steps)
     result = None
     if status == COMPLETED:
         finished = job.created_at + ceil(steps[1])

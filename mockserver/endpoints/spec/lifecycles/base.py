@@ -62,7 +62,7 @@ class Progress:
 
     def restart(self, path: list[str]) -> None:
         """Go on from now along ``path`` (after ``submit_tool_outputs``, say)."""
-        self.life.update(path=path, born=self.state.stores.jobs.clock(), born_at=self.state.identity.created(),
+        self.life.update(path=path, born=self.state.clock.now(), born_at=self.state.identity.created(),
                          reached=0)
         self.resource["status"] = path[0]
 
@@ -127,7 +127,7 @@ class Lifecycles:
             if lifecycle.view is not None:
                 lifecycle.view(progress)
             return
-        life = {"path": list(lifecycle.statuses), "born": state.stores.jobs.clock(),
+        life = {"path": list(lifecycle.statuses), "born": state.clock.now(),
                 "born_at": answer.get("created_at", state.identity.created()), "reached": 0, "stopped": False}
         progress = Progress(request, collection, answer, life)
         await lifecycle.begin(progress)
@@ -193,7 +193,7 @@ class Lifecycles:
         moved = False
         while not life.get("stopped"):
             path = life["path"]
-            now = reached(progress.state.stores.jobs.clock() - life["born"], path, progress.state.config.job_steps)
+            now = reached(progress.state.clock.now() - life["born"], path, progress.state.config.job_steps)
             if life["reached"] >= now:
                 break
             life["reached"] += 1
@@ -284,7 +284,7 @@ def status_now(state: AppState, collection: str, resource: dict[str, Any],
     if life is None or life.get("stopped"):
         return str(resource.get("status"))
     path = life["path"]
-    return str(path[max(life["reached"], reached(state.stores.jobs.clock() - life["born"], path,
+    return str(path[max(life["reached"], reached(state.clock.now() - life["born"], path,
                                                    state.config.job_steps))])
 
 
@@ -294,6 +294,6 @@ def born(state: AppState, collection: str, resource: dict[str, Any], path: list[
     lifecycle makes itself (the files a vector store is created with)."""
     resource["status"] = path[0]
     state.stores.resources.put(collection, resource["id"], resource)
-    _keep_life(state, collection, resource["id"], {"path": path, "born": state.stores.jobs.clock(),
+    _keep_life(state, collection, resource["id"], {"path": path, "born": state.clock.now(),
                                                    "born_at": resource.get("created_at"), "reached": 0,
                                                    "stopped": False, "plan": plan or {}})
