@@ -37,6 +37,7 @@ from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
 from mockserver.journal import Exchange
 from mockserver.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from mockserver.services.images import FILES_PATH
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
@@ -117,7 +118,7 @@ ADMIN_ROUTES: tuple[AdminRoute, ...] = (
                "RateLimits"),
     AdminRoute("GET", "/metrics", "metrics", "Prometheus metrics (off with --no-metrics)", "text/plain",
                Access.PUBLIC, statuses=("404",)),
-    AdminRoute("GET", "/_mock/files/images/{name}", "image_file", "An image a URL in an images response points to",
+    AdminRoute("GET", FILES_PATH + "{name}", "image_file", "An image a URL in an images response points to",
                IMAGE_MEDIA, Access.PUBLIC, statuses=("404",)),
     AdminRoute("GET", OPENAPI_PATH, "openapi", "This document", "object", Access.PUBLIC),
 )
@@ -141,10 +142,9 @@ class _Journaled:
 class AdminApi:
     """The handlers of :data:`ADMIN_ROUTES` for one app."""
 
-    def __init__(self, state: AppState, image_file: Endpoint, openapi: Endpoint) -> None:
+    def __init__(self, state: AppState, openapi: Endpoint) -> None:
         self.state = state
         self.control = state.control
-        self._image_file = image_file
         self._openapi = openapi
 
     def routes(self) -> list[Route]:
@@ -283,7 +283,7 @@ class AdminApi:
         return Response(self.state.metrics.text(), media_type=METRICS_CONTENT_TYPE)
 
     async def image_file(self, request: Request) -> Response:
-        return await self._image_file(request)
+        return await self.state.images.file(request.path_params["name"])
 
     async def openapi(self, request: Request) -> Response:
         return await self._openapi(request)

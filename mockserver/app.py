@@ -24,8 +24,7 @@ from mockserver.asgi.responses import OPENAI_VERSION, add_headers, error_respons
 from mockserver.asgi.wire import WireLayer
 from mockserver.config import Config, ConfigError
 from mockserver.dialects.dialect import Dialect
-from mockserver.endpoints import GROUPS, endpoints_for
-from mockserver.endpoints.images import generations as images
+from mockserver.endpoints import GROUPS, endpoints_for, install
 from mockserver.endpoints.spec import SpecTable
 from mockserver.errors import ApiError
 from mockserver.pipeline import make_route_handler
@@ -119,13 +118,14 @@ def create_app(config: Config | None = None) -> WireLayer:
     request and carries out stream and socket faults.
     """
     state = AppState(config or Config())
+    install(state)
     routes: list[BaseRoute] = [
         Mount(prefix, routes=dialect_routes(state, dialect)) for prefix, dialect in state.mounts()
     ]
     # The self-description is built from the same tables (on first use), so it cannot drift from the routes.
     described = openapi.OpenApiDocument(state)
     # Image URLs point to the root: public like a provider's signed CDN link, so no key is needed.
-    routes[:0] = AdminApi(state, images.serve_file, described.serve).routes()
+    routes[:0] = AdminApi(state, described.serve).routes()
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},

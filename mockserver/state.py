@@ -20,6 +20,9 @@ from mockserver.dialects.dialect import Dialect, load_dialects
 from mockserver.generation.chat import ChatGenerator, ChatSettings
 from mockserver.journal import Journal
 from mockserver.metrics import Metrics
+from mockserver.services.chat import ChatService
+from mockserver.services.images import ImageService
+from mockserver.services.models import ModelDirectory
 from mockserver.storage import open_stores
 from mockserver.validation import KINDS, BodyValidator, validator_for
 
@@ -42,10 +45,18 @@ class AppState:
             raise ConfigError(f"unknown dialect {config.dialect!r}; known: {', '.join(self.dialects)}")
         self.characters = load_characters()
         self.keys = KeyPolicy(config)
-        self.chat = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.journal = Journal(config.journal_size, config.journal_bytes)
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir, config.store_bytes, self.clock.now)
+        # Contract-test mode: unknown stored completions and models are synthesized, not 404.
+        self.synthesize_missing = config.validation == "schema"
+        # Worker threads for work too big for the event loop (drawing pictures); the cap also bounds its memory.
+        self.heavy_work = anyio.CapacityLimiter(HEAVY_WORK_SLOTS)
+        # The services families share instead of importing each other's handlers.
+        self.models = ModelDirectory(self.identity, self.stores.deleted_models, self.synthesize_missing)
+        self.images = ImageService(config, self.identity, self.heavy_work)
+        self.chat = ChatService(config, ChatGenerator(self.identity, ChatSettings(config.reply_range)), self.models,
+                                self.characters, self.heavy_work)
         self.control = Control(config, self.journal, self.clock)
         self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending()), self.stores) \
             if config.metrics else None
@@ -58,10 +69,6 @@ class AppState:
             Replay(config.replay_speed, config.replay_ids, config.replay_usage, config.seed),
             tuple(config.redact_field),
         )
-        # Worker threads for work too big for the event loop (drawing pictures); the cap also bounds its memory.
-        self.heavy_work = anyio.CapacityLimiter(HEAVY_WORK_SLOTS)
-        # Contract-test mode: unknown stored completions and models are synthesized, not 404.
-        self.synthesize_missing = config.validation == "schema"
         self._validators: dict[tuple[str, str], BodyValidator] = {
             (kind, name): validator_for(kind, name, ignore_unknown=config.validation == "schema")
             for kind in KINDS

@@ -32,10 +32,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "mockserver.asgi": ("core", "mockserver.control"),
     "mockserver.cassettes": ("core", "mockserver.dialects", "mockserver.conformance", "mockserver.asgi",
                              "mockserver.generation"),
+    "mockserver.services": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.control",
+                            "mockserver.generation", "mockserver.asgi"),
     "mockserver.endpoints": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation",
                              "mockserver.conformance", "mockserver.control", "mockserver.generation",
-                             "mockserver.asgi", "mockserver.state"),
+                             "mockserver.asgi", "mockserver.services", "mockserver.state"),
 }
+# What every family shares under endpoints/ without being a family: the Endpoint declaration and the form reader.
+SHARED_BY_FAMILIES = ("mockserver.endpoints", "mockserver.endpoints.base", "mockserver.endpoints.forms")
 
 
 def module_name(path: Path) -> str:
@@ -97,6 +101,32 @@ def test_the_rules_would_catch_a_violation() -> None:
     assert not allowed("mockserver.storage.sqlite", "mockserver.endpoints.serika.jobs")
     assert not allowed("mockserver.asgi.wire", "mockserver.state")
     assert allowed("mockserver.endpoints.models", "mockserver.state")
+
+
+def family_of(module: str) -> str | None:
+    """The API family a module belongs to (``mockserver.endpoints.chat``), None outside the families."""
+    parts = module.split(".")
+    if parts[:2] != ["mockserver", "endpoints"] or len(parts) < 3 or module in SHARED_BY_FAMILIES:
+        return None
+    return ".".join(parts[:3])
+
+
+def test_no_family_imports_another() -> None:
+    """Families share services (chat, models, images) and the engine, never each other's modules."""
+    crossing = sorted(
+        f"{source} imports {target}"
+        for source, targets in GRAPH.items()
+        for target in targets
+        if family_of(source) is not None and family_of(target) not in (None, family_of(source))
+    )
+    assert not crossing, "a family imports another (move what they share into mockserver.services):\n" + \
+        "\n".join(crossing)
+
+
+def test_the_family_rule_would_catch_a_crossing() -> None:
+    assert family_of("mockserver.endpoints.serika.legacy") == "mockserver.endpoints.serika"
+    assert family_of("mockserver.endpoints.models") == "mockserver.endpoints.models"
+    assert family_of("mockserver.endpoints.base") is None and family_of("mockserver.services.chat") is None
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

@@ -514,7 +514,7 @@ def test_more_idle_sockets_than_descriptors_do_not_lock_new_clients_out() -> Non
 
 def forged_image_url(origin: str, seed: int, side: int, fmt: str = "webp", index: int = 0) -> str:
     """The URL anyone who knows the server seed can forge: the check is no secret."""
-    from mockserver.endpoints.images.generations import ImageOrder, file_name
+    from mockserver.services.images import ImageOrder, file_name
 
     order = ImageOrder(model="m", family="other", prompt="", n=index + 1, width=side, height=side, quality="high",
                        background="transparent", output_format=fmt, response_format="url", stream=False,

@@ -16,6 +16,8 @@ from mockserver.errors import ApiError
 OPENAI_VERSION = "2020-10-01"
 JSON_MEDIA_TYPE = "application/json"
 SSE_MEDIA_TYPE = "text/event-stream"
+DONE_FRAME = b"data: [DONE]\n\n"
+"""The frame that ends an OpenAI stream."""
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),

@@ -12,10 +12,14 @@ also serves every other operation of OpenAI's spec, through the spec engine
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from mockserver.endpoints import chat, embeddings, images, models, serika
+from mockserver.endpoints import chat, embeddings, images, models, serika, spec
 from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.endpoints.spec import SPEC_GROUP, spec_endpoints
+
+if TYPE_CHECKING:
+    from mockserver.state import AppState
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *chat.ENDPOINTS,
@@ -37,4 +41,9 @@ def endpoints_for(groups: Iterable[str]) -> list[Endpoint]:
     return declared
 
 
-__all__ = ["ENDPOINTS", "GROUPS", "Call", "Endpoint", "Stream", "endpoints_for"]
+def install(state: AppState) -> None:
+    """Let each family register what it gives the shared services of ``state`` (models it makes)."""
+    spec.install(state)
+
+
+__all__ = ["ENDPOINTS", "GROUPS", "Call", "Endpoint", "Stream", "endpoints_for", "install"]

@@ -9,7 +9,6 @@ from starlette.responses import Response
 from mockserver.asgi.responses import json_response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint
-from mockserver.endpoints.models import resolve_model
 from mockserver.errors import invalid_request
 from mockserver.generation import vectors
 from mockserver.generation.tokens import encoding_for_model, tokenizer
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
 async def create_embeddings(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     model_id = body["model"]
-    resolve_model(state, call, model_id)
+    state.models.resolve(call.dialect, model_id)
     dimensions = body.get("dimensions")
     if dimensions is not None and state.config.validation == "strict" and not model_id.startswith("text-embedding-3"):
         raise invalid_request(

@@ -22,9 +22,9 @@ from typing import Any
 
 import orjson
 
+from mockserver.asgi.responses import DONE_FRAME
 from mockserver.generation.chat import Choice, Completion
 
-DONE_FRAME = b"data: [DONE]\n\n"
 SERVICE_TIER = "default"
 
 

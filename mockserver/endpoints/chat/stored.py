@@ -45,7 +45,7 @@ def lookup(state: AppState, completion_id: str) -> StoredCompletion:
             param="completion_id",
             code="not_found",
         )
-    completion = state.chat.complete(
+    completion = state.chat.generator.complete(
         SYNTHETIC_REQUEST,
         model=state.catalogs["openai"].describe(SYNTHETIC_MODEL, state.identity.created()),
         tokenizer=tokenizer("o200k_base"),

@@ -7,7 +7,7 @@ text fields are typed from the request schema (``schemas/requests/image_edit.jso
 with ``--validation strict`` the uploads are then checked the way OpenAI checks them:
 a real PNG (or, for GPT image models, JPEG or WebP), the size limits, and a mask that
 is a PNG with an alpha channel and the image's exact dimensions. The answer is drawn
-by :mod:`mockserver.images` from the prompt and the uploads' digests.
+by :mod:`mockserver.services.images` from the prompt and the uploads' digests.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from starlette.responses import Response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.endpoints.forms import Upload, read_form
-from mockserver.endpoints.images import generations as images
-from mockserver.endpoints.images.generations import DALL_E_2, DALL_E_3, GPT_IMAGE
+from mockserver.endpoints.images.generations import origin
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation import media
 from mockserver.resources import schemas_dir
+from mockserver.services.images import DALL_E_2, DALL_E_3, GPT_IMAGE, family_of
 from mockserver.validation import BodyValidator
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ async def edit_images(state: AppState, call: Call, body: Any, decision: Decision
     validate_form(state, "image_edit", fields, uploads)
     strict = state.config.validation == "strict"
     model = fields.get("model") if isinstance(fields.get("model"), str) else EDIT_DEFAULT_MODEL
-    family = images.family_of(model, fields)
+    family = family_of(model, fields)
     if family == DALL_E_3 and strict:
         raise invalid_request("Invalid value for 'model': dall-e-3 does not support image edits; use a GPT image "
                               "model or dall-e-2.", param="model", code="invalid_value")
@@ -223,26 +223,26 @@ async def edit_images(state: AppState, call: Call, body: Any, decision: Decision
         "images": [upload.sha256() for upload in uploads["image"]],
         "mask": uploads["mask"][0].sha256() if "mask" in uploads else None,
     }
-    order = images.image_order(
-        state, call, fields, material=material, default_model=model, input_images=len(uploads["image"]),
+    order = state.images.order(
+        call.dialect, fields, material=material, default_model=model, input_images=len(uploads["image"]),
         auto_size=auto_size(width, height) if family != DALL_E_2 else (1024, 1024),
     )
-    return await images.images_response(state, call, order, kind="image_edit")
+    return await state.images.respond(order, origin(call.request), kind="image_edit")
 
 
 async def create_variations(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     fields, uploads = await read_form(state, call, form_properties("image_variation"), IMAGE_PARTS, MAX_UPLOADS)
     validate_form(state, "image_variation", fields, uploads)
     model = fields.get("model") if isinstance(fields.get("model"), str) else VARIATION_DEFAULT_MODEL
-    if state.config.validation == "strict" and images.family_of(model, fields) != DALL_E_2:
+    if state.config.validation == "strict" and family_of(model, fields) != DALL_E_2:
         raise invalid_request(f"Invalid value for 'model': '{model}'. Image variations are only supported by "
                               "dall-e-2.", param="model", code="invalid_value")
     if state.config.validation == "strict":
         check_uploads(fields, uploads, DALL_E_2, square=True, alpha_or_mask=False)
-    order = images.image_order(
-        state, call, fields, material={"variation_of": uploads["image"][0].sha256()}, default_model=model
+    order = state.images.order(
+        call.dialect, fields, material={"variation_of": uploads["image"][0].sha256()}, default_model=model
     )
-    return await images.images_response(state, call, order)
+    return await state.images.respond(order, origin(call.request))
 
 
 EDIT_EVENTS = Stream(("ImageEditStreamEvent",), ("image_edit.partial_image", "image_edit.completed"))

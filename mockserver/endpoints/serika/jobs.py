@@ -22,8 +22,8 @@ from mockserver.asgi.responses import json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest
 from mockserver.endpoints.base import Call, Endpoint
-from mockserver.endpoints.images import generations as images
 from mockserver.errors import ApiError
+from mockserver.services.images import ImageOrder
 from mockserver.storage import Job
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ def job_object(job: Job, status: str, steps: tuple[float, float], result: dict[s
     }
 
 
-def _order(state: AppState, call: Call, request: dict[str, Any]) -> images.ImageOrder:
-    return images.image_order(state, call, request, material={"prompt": request.get("prompt")})
+def _order(state: AppState, call: Call, request: dict[str, Any]) -> ImageOrder:
+    return state.images.order(call.dialect, request, material={"prompt": request.get("prompt")})
 
 
 async def create_image_job(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
@@ -84,7 +84,8 @@ async def retrieve_job(state: AppState, call: Call, body: Any, decision: Decisio
     if status == COMPLETED:
         finished = job.created_at + ceil(steps[1])
         order = _order(state, call, job.request)
-        result = images.images_body(state, call.request, order, finished, await images.draw(state, order))
+        origin = str(call.request.base_url).rstrip("/")
+        result = state.images.body(origin, order, finished, await state.images.draw(order))
     return json_response(job_object(job, status, steps, result))
 
 

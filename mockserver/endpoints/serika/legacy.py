@@ -19,10 +19,9 @@ from starlette.responses import Response
 
 from mockserver.asgi.responses import json_response
 from mockserver.control.decision import Decision
-from mockserver.endpoints.base import Call, Endpoint
-from mockserver.endpoints.chat.completions import complete_chat, lenient_chat_body
-from mockserver.endpoints.images import generations as images
+from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.errors import invalid_request
+from mockserver.services.chat import lenient_chat_body
 
 if TYPE_CHECKING:
     from mockserver.state import AppState
@@ -61,7 +60,7 @@ async def generate_text(state: AppState, call: Call, body: Any, decision: Decisi
         chat = lenient_chat_body(chat)
     else:
         state.validator("chat_completion", call.dialect.name).validate(chat)
-    completion = complete_chat(state, call, chat, decision)
+    completion = state.chat.complete(call.dialect, chat, decision)
     choice = completion.choices[0]
     usage = completion.usage
     return json_response(
@@ -78,6 +77,16 @@ async def generate_text(state: AppState, call: Call, body: Any, decision: Decisi
     )
 
 
+async def generate_image(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
+    """``/images/generations`` under Serika's path: the same order, pictures and answer."""
+    order = state.images.order(call.dialect, body,
+                               material={"prompt": body.get("prompt") if isinstance(body, dict) else None})
+    return await state.images.respond(order, str(call.request.base_url).rstrip("/"))
+
+
+IMAGE_EVENTS = Stream(("ImageGenStreamEvent",), ("image_generation.partial_image", "image_generation.completed"))
+
+
 def document_text_body(chat: dict[str, Any]) -> None:
     """``/generate/text`` takes a chat body, or a ``prompt`` instead of its messages, and never streams."""
     chat["properties"]["prompt"] = {"type": "string"}
@@ -90,6 +99,6 @@ def document_text_body(chat: dict[str, Any]) -> None:
 ENDPOINTS = (
     Endpoint("legacy.generate_text", "legacy", "POST", "/generate/text", generate_text, response="TextGeneration",
              derived_from="chat_completion", derive_body=document_text_body, generation=True),
-    Endpoint("legacy.generate_image", "legacy", "POST", "/generate/image", images.create_images,
-             response="ImagesResponse", stream=images.GENERATION_EVENTS, schema="image_generation", generation=True),
+    Endpoint("legacy.generate_image", "legacy", "POST", "/generate/image", generate_image,
+             response="ImagesResponse", stream=IMAGE_EVENTS, schema="image_generation", generation=True),
 )

@@ -11,10 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
+from typing import TYPE_CHECKING
 
 from mockserver.endpoints.base import Endpoint
 from mockserver.endpoints.spec import engine
+from mockserver.endpoints.spec.lifecycles.fine_tuning import fine_tuned_models
 from mockserver.endpoints.spec.operations import JSON, MULTIPART, Operation, load_operations
+
+if TYPE_CHECKING:
+    from mockserver.state import AppState
 
 SPEC_GROUP = "spec"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
@@ -26,6 +31,11 @@ def _endpoints(hand_written: frozenset[tuple[str, str]]) -> tuple[Endpoint, ...]
         _endpoint(operation) for operation in load_operations()
         if (operation.method, operation.path) not in hand_written
     )
+
+
+def install(state: AppState) -> None:
+    """What the spec engine's families give the shared services: the models fine-tuning jobs make."""
+    state.models.add_source(SPEC_GROUP, lambda: fine_tuned_models(state))
 
 
 def spec_endpoints(hand_written: Iterable[Endpoint]) -> tuple[Endpoint, ...]:
@@ -93,4 +103,4 @@ def _endpoint(operation: Operation) -> Endpoint:
     )
 
 
-__all__ = ["JSON", "SPEC_GROUP", "SpecTable", "spec_endpoints"]
+__all__ = ["JSON", "SPEC_GROUP", "SpecTable", "install", "spec_endpoints"]

@@ -132,7 +132,7 @@ def fine_tuned_models(state: AppState) -> dict[str, dict[str, Any]]:
         if status_now(state, JOBS, job, life) != "succeeded":
             continue
         model_id = job.get("fine_tuned_model") or (life.get("plan") or {}).get("model_id")
-        if isinstance(model_id, str) and model_id not in state.stores.deleted_models:
+        if isinstance(model_id, str):
             models[model_id] = {"id": model_id, "object": "model", "created": job.get("finished_at") or job.get(
                 "created_at"), "owned_by": f"user-{ORGANIZATION}"}
     return models

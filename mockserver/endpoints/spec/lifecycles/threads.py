@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.determinism import Identity
-from mockserver.endpoints.chat.completions import complete_chat
 from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress, born, cancelling
 from mockserver.errors import invalid_request
 
@@ -93,7 +92,7 @@ async def begin_run(progress: Progress) -> None:
     add_messages(progress, thread_id, body.get("additional_messages"))
     functions = [tool for tool in tools if isinstance(tool, dict) and tool.get("type") == "function"]
     chat = _chat_body(progress, thread_id, functions)
-    completion = complete_chat(state, progress.request.call, chat, progress.request.decision)
+    completion = state.chat.complete(progress.request.call.dialect, chat, progress.request.decision)
     choice = completion.choices[0]
     if choice.tool_calls:
         progress.plan["tool_calls"] = [call.as_object() for call in choice.tool_calls]
@@ -185,8 +184,8 @@ async def submit_tool_outputs(progress: Progress) -> None:
     turn: list[dict[str, Any]] = [{"role": "assistant", "content": None, "tool_calls": plan["tool_calls"]}]
     turn += [{"role": "tool", "tool_call_id": call_id, "content": outputs[call_id]} for call_id in expected]
     functions = [tool for tool in run.get("tools") or [] if isinstance(tool, dict) and tool.get("type") == "function"]
-    completion = complete_chat(progress.state, progress.request.call, _chat_body(progress, run["thread_id"], functions,
-                                                                                  turn), progress.request.decision)
+    chat = _chat_body(progress, run["thread_id"], functions, turn)
+    completion = progress.state.chat.complete(progress.request.call.dialect, chat, progress.request.decision)
     plan["reply"] = completion.choices[0].text or ""
     first = plan.get("usage") or {}
     plan["usage"] = {key: int(first.get(key, 0)) + value for key, value in _usage(completion).items()}

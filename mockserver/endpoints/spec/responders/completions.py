@@ -16,11 +16,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, event_frame, json_response
+from mockserver.asgi.responses import DONE_FRAME, FramesResponse, event_frame, json_response
 from mockserver.determinism import rng
-from mockserver.endpoints.chat.completions import complete_chat
-from mockserver.endpoints.chat.encode import DONE_FRAME
-from mockserver.endpoints.models import resolve_model
 from mockserver.endpoints.spec.request import Responder, SpecRequest
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation.chat import Choice
@@ -38,7 +35,7 @@ async def create_completion(request: SpecRequest) -> Response:
     body = request.body
     state, call = request.state, request.call
     model = str(body.get("model"))
-    info = resolve_model(state, call, model)
+    info = state.models.resolve(call.dialect, model)
     if request.strict and info.kind == "chat" and call.dialect.catalog.get(model) is not None:
         raise ApiError(404, "This is a chat model and not supported in the v1/completions endpoint. Did you mean to "
                        "use v1/chat/completions?", param="model", code="model_not_supported")
@@ -66,7 +63,7 @@ async def create_completion(request: SpecRequest) -> Response:
                     top_logprobs=max(1, top or 0), max_tokens=DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens)
         if body.get("stop") is not None:
             chat["stop"] = body["stop"]
-        completion = complete_chat(state, call, chat, request.decision)
+        completion = state.chat.complete(call.dialect, chat, request.decision)
         identity = identity or (completion.id.replace("chatcmpl-", "cmpl-", 1), completion.created,
                                 completion.fingerprint)
         prompt_tokens += vocabulary.count(prompt)

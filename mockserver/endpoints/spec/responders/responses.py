@@ -25,8 +25,6 @@ from starlette.responses import Response
 
 from mockserver.asgi.responses import FramesResponse, json_response
 from mockserver.determinism import Identity
-from mockserver.endpoints.chat.completions import complete_chat, generate_chat
-from mockserver.endpoints.models import resolve_model
 from mockserver.endpoints.spec.items import append_items, as_item
 from mockserver.endpoints.spec.lifecycles import LIFECYCLES
 from mockserver.endpoints.spec.lifecycles.base import life_of
@@ -54,7 +52,8 @@ async def create_response(request: SpecRequest) -> Response:
     chat = chat_request(body, items)
     if body.get("truncation") == "auto":
         _truncate(request, chat)
-    completion = await generate_chat(request.state, request.call, chat, request.decision)
+    completion = await request.state.chat.generate(request.call.dialect, chat, request.decision,
+                                                   request.call.context.body_bytes)
     if request.call.exchange is not None:
         request.call.exchange.tokens_in = completion.prompt_tokens
         request.call.exchange.tokens_out = completion.usage["completion_tokens"]
@@ -85,7 +84,7 @@ async def stream_stored(request: SpecRequest) -> Response | None:
         raise ApiError(404, f"No response found with id '{response_id}'.", param="response_id", code="not_found")
     if stored is None:  # --validation schema: one made up for the id, as the engine makes up resources
         made = {"model": "gpt-4o"}
-        completion = complete_chat(request.state, request.call, chat_request(made, []), request.decision)
+        completion = request.state.chat.complete(request.call.dialect, chat_request(made, []), request.decision)
         stored = {**response_object(request, made, completion, [], builtin_tools.Hosted()), "id": response_id}
     stored = await LIFECYCLES.current(request, COLLECTION, COLLECTION, stored)
     life = life_of(request.state, COLLECTION, response_id)
@@ -186,7 +185,7 @@ def _conversation_items(request: SpecRequest) -> list[dict[str, Any]]:
 def _truncate(request: SpecRequest, chat: dict[str, Any]) -> None:
     """``truncation: auto``: the oldest turns dropped (never the instructions or the last message) until the
     conversation fits the model's context window; ``disabled`` leaves an overflow to the 400 it gets."""
-    model = resolve_model(request.state, request.call, chat["model"])
+    model = request.state.models.resolve(request.call.dialect, chat["model"])
     if not model.context_window:
         return
     vocabulary = tokenizer(encoding_for_model(model.id))
