@@ -22,7 +22,7 @@ import time
 COLD = """
 import json, time
 started = time.perf_counter()
-from mockserver.server import MockServer
+from mockserver.app.server import MockServer
 imported = time.perf_counter()
 server = MockServer().start()
 running = time.perf_counter()
@@ -44,7 +44,7 @@ def cold(runs: int) -> dict[str, list[float]]:
 
 def warm(starts: int) -> tuple[list[float], list[float]]:
     """Start and stop more servers in this process (shared compiled validators and imports)."""
-    from mockserver.server import MockServer
+    from mockserver.app.server import MockServer
 
     MockServer().start().stop()
     start_times, stop_times = [], []
@@ -64,8 +64,8 @@ def resets(count: int) -> tuple[list[float], list[float]]:
     Each round first leaves what a test leaves behind: three scripts and 50
     journal entries, so the reset has something to clear.
     """
+    from mockserver.app.server import MockServer
     from mockserver.journal import Exchange
-    from mockserver.server import MockServer
 
     server = MockServer()
     journal = server.state.journal
@@ -106,7 +106,7 @@ def main() -> None:
     first = cold(args.cold)
     start_times, stop_times = warm(args.starts)
     idle, busy = resets(args.resets)
-    print(f"import mockserver.server       {ms(first['import'])}")
+    print(f"import mockserver.app.server       {ms(first['import'])}")
     print(f"session start (first server)   {ms(first['start'])}   target <= 50 ms")
     print(f"start, later servers           {ms(start_times)}")
     print(f"stop                           {ms(stop_times + first['stop'])}")

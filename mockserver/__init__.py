@@ -10,13 +10,14 @@ from mockserver._version import __version__
 
 if TYPE_CHECKING:
     from mockserver.app import create_app
+    from mockserver.app.inprocess import SyncTransport, async_transport
+    from mockserver.app.server import MockServer
     from mockserver.config import Config, ConfigError
     from mockserver.control.faults import SpecError
     from mockserver.control.fixtures import FixtureError
     from mockserver.control.plane import ScriptEntry
     from mockserver.errors import ApiError, MockserverError
     from mockserver.journal import Exchange
-    from mockserver.server import MockServer
 
 # Exports are imported on first use (PEP 562): pytest loads mockserver.plugin, and so this package, in every
 # run where mockserver is installed, and the server's imports take about 2 s.
@@ -26,10 +27,12 @@ _EXPORTS = {
     "ConfigError": "mockserver.config",
     "Exchange": "mockserver.journal",
     "FixtureError": "mockserver.control.fixtures",
-    "MockServer": "mockserver.server",
+    "MockServer": "mockserver.app.server",
     "MockserverError": "mockserver.errors",
     "ScriptEntry": "mockserver.control.plane",
     "SpecError": "mockserver.control.faults",
+    "SyncTransport": "mockserver.app.inprocess",
+    "async_transport": "mockserver.app.inprocess",
     "create_app": "mockserver.app",
 }
 
@@ -52,6 +55,8 @@ __all__ = [
     "MockserverError",
     "ScriptEntry",
     "SpecError",
+    "SyncTransport",
     "__version__",
+    "async_transport",
     "create_app",
 ]

@@ -186,8 +186,8 @@ def check_fixtures(locations: Sequence[str]) -> int:
 def serve(config: Config) -> int:
     import uvicorn
 
-    from mockserver.app import create_app
-    from mockserver.server import bind_socket, serve_workers, uvicorn_config, warm_up
+    from mockserver.app.assembly import create_app
+    from mockserver.app.server import bind_socket, serve_workers, uvicorn_config, warm_up
 
     # Built here even with workers: a broken setting or fixture stops the command before any worker starts.
     app = create_app(config)

@@ -8,7 +8,7 @@ test. ``openai_client`` and ``async_openai_client`` are official SDK clients
 pointed at it that label their requests with the test's id.
 
 After a passing test the teardown runs :meth:`MockServer.verify
-<mockserver.expectations.Expectations.verify>`: scripted behaviours left
+<mockserver.app.expectations.Expectations.verify>`: scripted behaviours left
 unused, and in strict mode requests nothing scripted, fail the test. A test
 that already failed is not checked again: its own failure tells the story.
 
@@ -44,7 +44,7 @@ import pytest
 if TYPE_CHECKING:
     import openai
 
-    from mockserver.server import MockServer
+    from mockserver.app.server import MockServer
 
 API_KEY = "sk-mock"
 # The SDK's default is 600 s; a test that hits an unexpected stall or hang should fail well before that.
@@ -118,7 +118,7 @@ def mockserver_config() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def mockserver_session(mockserver_config: dict[str, Any], pytestconfig: pytest.Config) -> Iterator[MockServer]:
     """One real mock server on a free loopback port for the whole session (one per xdist worker)."""
-    from mockserver.server import MockServer
+    from mockserver.app.server import MockServer
 
     settings = dict(mockserver_config)
     upstream = pytestconfig.getoption("mockserver_upstream")

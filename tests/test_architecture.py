@@ -36,7 +36,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
                             "mockserver.generation", "mockserver.asgi"),
     "mockserver.endpoints": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation",
                              "mockserver.conformance", "mockserver.control", "mockserver.generation",
-                             "mockserver.asgi", "mockserver.services", "mockserver.state"),
+                             "mockserver.asgi", "mockserver.services", "mockserver.app.state"),
 }
 # What every family shares under endpoints/ without being a family: the Endpoint declaration and the form reader.
 SHARED_BY_FAMILIES = ("mockserver.endpoints", "mockserver.endpoints.base", "mockserver.endpoints.forms")
@@ -99,8 +99,8 @@ def test_the_rules_would_catch_a_violation() -> None:
     assert not allowed("mockserver.control.plane", "mockserver.generation.chat")
     assert not allowed("mockserver.journal", "mockserver.control.faults")
     assert not allowed("mockserver.storage.sqlite", "mockserver.endpoints.serika.jobs")
-    assert not allowed("mockserver.asgi.wire", "mockserver.state")
-    assert allowed("mockserver.endpoints.models", "mockserver.state")
+    assert not allowed("mockserver.asgi.wire", "mockserver.app.state")
+    assert allowed("mockserver.endpoints.models", "mockserver.app.state")
 
 
 def family_of(module: str) -> str | None:

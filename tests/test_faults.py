@@ -18,10 +18,10 @@ import pytest
 import uvicorn
 
 from mockserver import MockServer
+from mockserver.app.server import uvicorn_config
 from mockserver.asgi.protocol import TRANSPORT_KEY, TransportInScopeProtocol
 from mockserver.config import Config
 from mockserver.journal import Exchange
-from mockserver.server import uvicorn_config
 
 from helpers import sdk_client
 

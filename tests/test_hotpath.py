@@ -311,7 +311,7 @@ def test_the_coalescing_transport_sends_one_step_in_one_write_and_never_reorders
 def test_serving_runs_on_uvloop_and_httptools() -> None:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    from mockserver.server import uvicorn_config
+    from mockserver.app.server import uvicorn_config
 
     settings = uvicorn_config(create_app(Config()), Config())
     loop = settings.get_loop_factory()()  # type: ignore[misc]

@@ -15,10 +15,10 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from mockserver import MockServer
-from mockserver.app import SpecRoute, create_app
+from mockserver.app.assembly import SpecRoute, create_app
+from mockserver.app.openapi import CONTROL_ROUTES, openapi_path
 from mockserver.config import Config
 from mockserver.conformance import official_document
-from mockserver.openapi import CONTROL_ROUTES, openapi_path
 from mockserver.validation import validator_for
 
 METHODS = {"get", "post", "delete", "put", "patch"}

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from mockserver import MockServer
-from mockserver.inprocess import SyncTransport, async_transport
+from mockserver.app.inprocess import SyncTransport, async_transport
 
 pytest_plugins = ["pytester"]
 # What a user's project with pytest-asyncio sets (without it, pytest-asyncio warns in every inner run).

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_all_lists_what_users_touch_and_each_name_imports() -> None:
     assert sorted(mockserver.__all__) == sorted([
         "ApiError", "Config", "ConfigError", "Exchange", "FixtureError", "MockServer", "MockserverError",
-        "ScriptEntry", "SpecError", "__version__", "create_app",
+        "ScriptEntry", "SpecError", "SyncTransport", "__version__", "async_transport", "create_app",
     ])
     assert "AppState" not in mockserver.__all__
     for name in mockserver.__all__:
@@ -54,8 +54,7 @@ HTTPX_ONLY = """
 import sys
 sys.modules["httpx2"] = None  # as if httpx2 were not installed: importing it raises ImportError
 import httpx
-from mockserver import MockServer
-from mockserver.inprocess import SyncTransport, async_transport
+from mockserver import MockServer, SyncTransport, async_transport
 
 server = MockServer()
 server.reply("in process")

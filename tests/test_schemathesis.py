@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
 
 from mockserver import MockServer
 from mockserver.app import create_app
+from mockserver.app.openapi import SPEC_TAG
 from mockserver.config import Config
-from mockserver.openapi import SPEC_TAG
 
 API_KEY = "sk-schemathesis"
 CHECKS = [

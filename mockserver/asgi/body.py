@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive
 
 from mockserver.asgi.context import context_of
-from mockserver.asgi.responses import JSON_MEDIA_TYPE
+from mockserver.asgi.outgoing import JSON_MEDIA_TYPE
 from mockserver.errors import invalid_request, request_too_large, unsupported_content_type
 from mockserver.journal import JOURNAL_BODY_BYTES
 

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockserver.asgi.context import CONTEXT_KEY
-from mockserver.asgi.responses import SSE_HEADERS
+from mockserver.asgi.outgoing import SSE_HEADERS
 from mockserver.cassettes.format import Frame, Interaction
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 

@@ -19,7 +19,7 @@ from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.endpoints.spec import SPEC_GROUP, spec_endpoints
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     *chat.ENDPOINTS,

@@ -23,9 +23,9 @@ from mockserver.control.decision import Decision
 from mockserver.dialects.dialect import Dialect
 
 if TYPE_CHECKING:
+    from mockserver.app.state import AppState
     from mockserver.endpoints.spec.operations import Operation
     from mockserver.journal import Exchange
-    from mockserver.state import AppState
 
 
 @dataclass

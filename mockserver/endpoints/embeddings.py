@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import json_response
+from mockserver.asgi.outgoing import json_response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint
 from mockserver.errors import invalid_request
@@ -14,7 +14,7 @@ from mockserver.generation import vectors
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 
 async def create_embeddings(state: AppState, call: Call, body: Any, decision: Decision) -> Response:

@@ -22,7 +22,7 @@ from mockserver.endpoints.base import Call
 from mockserver.errors import invalid_request
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 MULTIPART_MEDIA_TYPE = "multipart/form-data"
 MAX_FILES = 32

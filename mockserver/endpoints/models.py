@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import json_response
+from mockserver.asgi.outgoing import json_response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint
 from mockserver.errors import model_not_found
 from mockserver.services.models import MADE_PREFIX
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 
 async def list_models(state: AppState, call: Call, body: Any, decision: Decision) -> Response:

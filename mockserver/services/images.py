@@ -28,7 +28,7 @@ import anyio.to_thread
 import orjson
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, PiecesResponse, error_response, event_frame, json_response
+from mockserver.asgi.outgoing import FramesResponse, PiecesResponse, error_response, event_frame, json_response
 from mockserver.config import Config
 from mockserver.determinism import Identity, digest, rng
 from mockserver.dialects.dialect import Dialect

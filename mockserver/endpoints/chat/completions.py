@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, json_response
+from mockserver.asgi.outgoing import FramesResponse, json_response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.endpoints.chat.encode import completion_body, sse_frames
@@ -19,7 +19,7 @@ from mockserver.errors import invalid_request
 from mockserver.services.chat import lenient_chat_body
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 async def chat_completions(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     if state.config.validation == "off":

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from mockserver.asgi.responses import DONE_FRAME
+from mockserver.asgi.outgoing import DONE_FRAME
 from mockserver.generation.chat import Choice, Completion
 
 SERVICE_TIER = "default"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import json_response
+from mockserver.asgi.outgoing import json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest
 from mockserver.endpoints.base import Call, Endpoint
@@ -21,7 +21,7 @@ from mockserver.generation.tokens import tokenizer
 from mockserver.storage import StoredCompletion
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

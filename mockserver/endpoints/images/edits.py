@@ -29,7 +29,7 @@ from mockserver.services.images import DALL_E_2, DALL_E_3, GPT_IMAGE, family_of
 from mockserver.validation import BodyValidator
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 FILE_FIELDS = ("image", "mask")
 MAX_UPLOADS = 17  # 16 images and a mask

@@ -11,7 +11,7 @@ from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint, Stream
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 
 def origin(request: Request) -> str:

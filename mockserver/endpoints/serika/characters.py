@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import json_response
+from mockserver.asgi.outgoing import json_response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint
 from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 
 def character_not_found(character_id: str, param: str | None = None) -> ApiError:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import json_response
+from mockserver.asgi.outgoing import json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest
 from mockserver.endpoints.base import Call, Endpoint
@@ -27,7 +27,7 @@ from mockserver.services.images import ImageOrder
 from mockserver.storage import Job
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 QUEUED, PROCESSING, COMPLETED = "queued", "processing", "completed"
 

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import json_response
+from mockserver.asgi.outgoing import json_response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.errors import invalid_request
 from mockserver.services.chat import lenient_chat_body
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 
 def chat_request(body: Any) -> dict[str, Any]:

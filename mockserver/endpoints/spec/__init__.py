@@ -19,7 +19,7 @@ from mockserver.endpoints.spec.lifecycles.fine_tuning import fine_tuned_models
 from mockserver.endpoints.spec.operations import JSON, MULTIPART, Operation, load_operations
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 SPEC_GROUP = "spec"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")

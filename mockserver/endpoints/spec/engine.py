@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
-from mockserver.asgi.responses import FramesResponse, event_frame, json_response
+from mockserver.asgi.outgoing import FramesResponse, event_frame, json_response
 from mockserver.conformance import official_document
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest, rng
@@ -59,7 +59,7 @@ from mockserver.generation import jsongen
 from mockserver.validation import describe
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 DEFAULT_PAGE = 20
 STREAM_EVENTS = 3

@@ -14,7 +14,7 @@ from mockserver.endpoints.forms import Upload
 from mockserver.endpoints.spec.operations import Operation
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 
 @dataclass

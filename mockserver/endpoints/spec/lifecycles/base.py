@@ -25,7 +25,7 @@ from mockserver.asgi.context import AUTHORIZATION_HEADER, CONTEXT_KEY, TEST_ID_H
 from mockserver.endpoints.spec.request import SpecRequest
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 LIVES = "/_mock/lives"
 

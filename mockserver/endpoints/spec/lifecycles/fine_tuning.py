@@ -17,7 +17,7 @@ from mockserver.errors import invalid_request
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 JOBS = "/fine_tuning/jobs"
 ORGANIZATION = "mockserver"

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, event_frame, json_response
+from mockserver.asgi.outgoing import FramesResponse, event_frame, json_response
 from mockserver.determinism import Identity, digest, rng
 from mockserver.endpoints.spec.request import Responder, SpecRequest
 from mockserver.errors import invalid_request

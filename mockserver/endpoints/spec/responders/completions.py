@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mockserver.asgi.responses import DONE_FRAME, FramesResponse, event_frame, json_response
+from mockserver.asgi.outgoing import DONE_FRAME, FramesResponse, event_frame, json_response
 from mockserver.determinism import rng
 from mockserver.endpoints.spec.request import Responder, SpecRequest
 from mockserver.errors import ApiError, invalid_request

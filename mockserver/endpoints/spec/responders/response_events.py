@@ -15,7 +15,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from mockserver.asgi.responses import event_frame
+from mockserver.asgi.outgoing import event_frame
 from mockserver.generation.chat import Choice
 
 RESPONSE_ERROR_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")

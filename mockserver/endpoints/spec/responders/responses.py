@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from mockserver.asgi.responses import FramesResponse, json_response
+from mockserver.asgi.outgoing import FramesResponse, json_response
 from mockserver.determinism import Identity
 from mockserver.endpoints.spec.items import append_items, as_item
 from mockserver.endpoints.spec.lifecycles import LIFECYCLES

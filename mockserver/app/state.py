@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import anyio
 
-from mockserver.auth import KeyPolicy
+from mockserver.app.auth import KeyPolicy
+from mockserver.app.metrics import Metrics
 from mockserver.cassettes.library import CassetteLibrary, Replay
 from mockserver.cassettes.upstream import Upstreams
 from mockserver.clock import Clock
@@ -19,7 +20,6 @@ from mockserver.dialects.catalog import load_catalogs, load_characters
 from mockserver.dialects.dialect import Dialect, load_dialects
 from mockserver.generation.chat import ChatGenerator, ChatSettings
 from mockserver.journal import Journal
-from mockserver.metrics import Metrics
 from mockserver.services.chat import ChatService
 from mockserver.services.images import ImageService
 from mockserver.services.models import ModelDirectory

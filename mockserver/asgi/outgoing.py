@@ -1,4 +1,5 @@
-"""The responses every endpoint sends: JSON bodies, errors in the provider envelope, SSE frames."""
+"""What goes out on the wire: JSON bodies, errors in the provider envelope, SSE frames (HTTP responses, named so
+nobody takes them for the Responses API)."""
 
 from __future__ import annotations
 

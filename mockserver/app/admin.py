@@ -1,7 +1,7 @@
 """The admin API under ``/_mock/``, declared once in :data:`ADMIN_ROUTES`.
 
 Each row says where a route is, which :class:`AdminApi` method answers it, who may call it and what it
-answers; the app's routes and the OpenAPI document (:mod:`mockserver.openapi`) are both built from it,
+answers; the app's routes and the OpenAPI document (:mod:`mockserver.app.openapi`) are both built from it,
 so a new admin route is one row and one method.
 
 Admin requests go through the wire layer (so they are journaled, marked ``admin``) but never through
@@ -29,18 +29,18 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from mockserver import sandbox
+from mockserver.app.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import ADMIN_TOKEN_HEADER, ENDLESS_KEY, bearer_key, key_id
-from mockserver.asgi.responses import JsonListResponse, error_response, json_response
+from mockserver.asgi.outgoing import JsonListResponse, error_response, json_response
 from mockserver.clock import ClockError
 from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
 from mockserver.journal import Exchange
-from mockserver.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mockserver.services.images import FILES_PATH
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 DEFAULT_PAGE = 100

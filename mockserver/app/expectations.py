@@ -35,7 +35,7 @@ from mockserver.journal import Exchange
 from mockserver.messages import last_user_text
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 Times = int | Literal["unlimited"]
 

@@ -23,19 +23,19 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.supervisors import Multiprocess
 
-from mockserver.app import create_app
+from mockserver.app.assembly import create_app
+from mockserver.app.expectations import Expectations
+from mockserver.app.state import AppState
 from mockserver.asgi.protocol import TransportInScopeProtocol
 from mockserver.config import Config, ConfigError
-from mockserver.expectations import Expectations
 from mockserver.generation import prose
 from mockserver.generation.tokens import tokenizer
-from mockserver.state import AppState
 
 START_TIMEOUT = 10.0
 GRACEFUL_SHUTDOWN_SECONDS = 1
 # How `mockserver serve --workers N` hands its merged configuration to the worker processes it spawns.
 WORKER_CONFIG_ENV = "MOCKSERVER_WORKER_CONFIG"
-WORKER_APP = "mockserver.server:worker_app"
+WORKER_APP = "mockserver.app.server:worker_app"
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class MockServer(Expectations):
     """One mock server: ``with MockServer() as server: OpenAI(base_url=server.url, ...)``.
 
     Its Python control API (``reply``, ``fail``, ``requests``, ``assert_called``, ...) is
-    :class:`~mockserver.expectations.Expectations`.
+    :class:`~mockserver.app.expectations.Expectations`.
     """
 
     def __init__(self, config: Config | None = None, **settings: Any) -> None:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import context_of, key_id
-from mockserver.asgi.responses import OPENAI_VERSION, add_headers, error_response
+from mockserver.asgi.outgoing import OPENAI_VERSION, add_headers, error_response
 from mockserver.cassettes.library import Asked
 from mockserver.dialects.dialect import Dialect
 from mockserver.endpoints.base import Call, Endpoint
@@ -27,8 +27,8 @@ from mockserver.errors import ApiError, invalid_request
 from mockserver.validation import require_object
 
 if TYPE_CHECKING:
+    from mockserver.app.state import AppState
     from mockserver.journal import Exchange
-    from mockserver.state import AppState
 
 # What a handler raises when a body nobody checked (--validation off) has a shape it cannot use.
 UNCHECKED_BODY_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)

@@ -17,18 +17,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from mockserver import openapi
-from mockserver.admin import AdminApi
+from mockserver.app import openapi
+from mockserver.app.admin import AdminApi
+from mockserver.app.pipeline import make_route_handler
+from mockserver.app.state import AppState
 from mockserver.asgi.dispatch import Dispatcher
-from mockserver.asgi.responses import OPENAI_VERSION, add_headers, error_response
+from mockserver.asgi.outgoing import OPENAI_VERSION, add_headers, error_response
 from mockserver.asgi.wire import WireLayer
 from mockserver.config import Config, ConfigError
 from mockserver.dialects.dialect import Dialect
 from mockserver.endpoints import GROUPS, endpoints_for, install
 from mockserver.endpoints.spec import SpecTable
 from mockserver.errors import ApiError
-from mockserver.pipeline import make_route_handler
-from mockserver.state import AppState
 
 log = logging.getLogger("mockserver")
 

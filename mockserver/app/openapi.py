@@ -2,7 +2,7 @@
 
 It is built once at start-up from the very tables the app mounts: every
 (prefix, dialect) pair of ``AppState.mounts()`` times the dialect's groups of
-``ENDPOINT_GROUPS``, plus the root routes (:data:`mockserver.admin.ADMIN_ROUTES`). Request
+``ENDPOINT_GROUPS``, plus the root routes (:data:`mockserver.app.admin.ADMIN_ROUTES`). Request
 bodies are the schemas the server validates with (``schemas/requests`` plus the
 dialect overlay, as ``AppState.validator`` compiled them); response bodies are
 OpenAI's official schemas (``conformance.official_document()``), and the few
@@ -30,8 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver._version import __version__
-from mockserver.admin import ADMIN_ROUTES, IMAGE_MEDIA, Access, AdminRoute
-from mockserver.asgi.responses import JSON_MEDIA_TYPE, OPENAI_VERSION, SSE_MEDIA_TYPE
+from mockserver.app.admin import ADMIN_ROUTES, IMAGE_MEDIA, Access, AdminRoute
+from mockserver.asgi.outgoing import JSON_MEDIA_TYPE, OPENAI_VERSION, SSE_MEDIA_TYPE
 from mockserver.config import Config
 from mockserver.conformance import official_document
 from mockserver.endpoints import endpoints_for
@@ -43,7 +43,7 @@ from mockserver.journal import CAPTURED, Exchange
 from mockserver.resources import schemas_dir
 
 if TYPE_CHECKING:
-    from mockserver.state import AppState
+    from mockserver.app.state import AppState
 
 SPEC_TAG = "spec-engine"
 # The admin routes --no-control turns off (they answer 404): left out of the document then.
