@@ -111,7 +111,7 @@ def unanswered(outcome: Outcome) -> dict[str, tuple[str, str]]:
     Their 404 ``unknown_url`` (or 405) names the path; each is checked against every operation the mock
     serves, so an answered one is never excused.
     """
-    from mockserver.endpoints.spec.operations import load_operations
+    from mockserver.endpoints.engine.operations import load_operations
 
     operations = load_operations()
     found = {}
@@ -141,7 +141,7 @@ def beyond_the_spec(test_id: str) -> bool:
 
 @cache
 def _sdk_operation_ids() -> frozenset[str]:
-    from mockserver.endpoints.spec.operations import load_operations
+    from mockserver.endpoints.engine.operations import load_operations
 
     return frozenset(operation.id for operation in load_operations() if operation.id.startswith("sdk."))
 

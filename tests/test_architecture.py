@@ -38,8 +38,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
                              "mockserver.conformance", "mockserver.control", "mockserver.generation",
                              "mockserver.asgi", "mockserver.services", "mockserver.app.state"),
 }
-# What every family shares under endpoints/ without being a family: the Endpoint declaration and the form reader.
-SHARED_BY_FAMILIES = ("mockserver.endpoints", "mockserver.endpoints.base", "mockserver.endpoints.forms")
+# What every family shares under endpoints/ without being a family: the Endpoint declaration, the form reader and
+# the spec engine (its library and its fallback).
+SHARED_BY_FAMILIES = ("mockserver.endpoints", "mockserver.endpoints.base", "mockserver.endpoints.forms",
+                      "mockserver.endpoints.engine")
 
 
 def module_name(path: Path) -> str:
@@ -106,7 +108,7 @@ def test_the_rules_would_catch_a_violation() -> None:
 def family_of(module: str) -> str | None:
     """The API family a module belongs to (``mockserver.endpoints.chat``), None outside the families."""
     parts = module.split(".")
-    if parts[:2] != ["mockserver", "endpoints"] or len(parts) < 3 or module in SHARED_BY_FAMILIES:
+    if parts[:2] != ["mockserver", "endpoints"] or len(parts) < 3 or ".".join(parts[:3]) in SHARED_BY_FAMILIES:
         return None
     return ".".join(parts[:3])
 
@@ -127,6 +129,7 @@ def test_the_family_rule_would_catch_a_crossing() -> None:
     assert family_of("mockserver.endpoints.serika.legacy") == "mockserver.endpoints.serika"
     assert family_of("mockserver.endpoints.models") == "mockserver.endpoints.models"
     assert family_of("mockserver.endpoints.base") is None and family_of("mockserver.services.chat") is None
+    assert family_of("mockserver.endpoints.engine.lifecycle") is None
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

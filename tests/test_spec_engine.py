@@ -18,7 +18,7 @@ import pytest
 from mockserver import MockServer
 from mockserver.conformance import official_document, schema_validator
 from mockserver.endpoints import endpoints_for
-from mockserver.endpoints.spec.operations import JSON, Operation, load_operations
+from mockserver.endpoints.engine.operations import JSON, Operation, load_operations
 from mockserver.generation import jsongen
 
 from helpers import API_KEY
@@ -189,7 +189,7 @@ def test_every_operation_of_the_spec_answers(validation: str) -> None:
 
 
 def _required(schema: dict[str, Any]) -> list[str]:
-    from mockserver.endpoints.spec.schemas import resolved
+    from mockserver.endpoints.engine.schemas import resolved
 
     return list(resolved(schema).get("required", []))
 
@@ -217,7 +217,7 @@ def test_state_survives_a_restart_with_a_state_dir(tmp_path: Any) -> None:
 
 
 def test_moderation_flags_exactly_what_the_input_names(client: openai.OpenAI) -> None:
-    from mockserver.endpoints.spec.semantics import MODERATION_CATEGORIES
+    from mockserver.endpoints.engine.semantics import MODERATION_CATEGORIES
 
     answer = client.moderations.create(model="omni-moderation-latest", input=[
         "A sunny walk in the park.", "This names flag:violence/graphic and flag:harassment.",

@@ -27,7 +27,7 @@ from mockserver.asgi.wire import WireLayer
 from mockserver.config import Config, ConfigError
 from mockserver.dialects.dialect import Dialect
 from mockserver.endpoints import GROUPS, endpoints_for, install
-from mockserver.endpoints.spec import SpecTable
+from mockserver.endpoints.engine import SpecTable
 from mockserver.errors import ApiError
 
 log = logging.getLogger("mockserver")

@@ -1,12 +1,11 @@
-"""Every endpoint the mock serves, declared once (:class:`~mockserver.endpoints.base.Endpoint`).
+"""Every endpoint the mock serves, declared once (:class:`~mockserver.endpoints.base.Endpoint`), by family.
 
-One module (or subpackage) per API family. The app mounts, for each dialect,
-the endpoints of the groups its data lists (``fixtures/dialects.yaml``); the
-OpenAPI document is built from the same tuple. Adding an endpoint means adding
-its declaration to its family's ``ENDPOINTS`` and, where a dialect serves a new
-group, naming the group in that dialect's data. A dialect listing the ``spec`` group
-also serves every other operation of OpenAI's spec, through the spec engine
-(:mod:`mockserver.endpoints.spec`).
+One module (or subpackage) per API family; no family imports another (they share
+:mod:`mockserver.services` and the spec engine, :mod:`mockserver.endpoints.engine`). The app mounts, for each
+dialect, the endpoints of the groups its data lists (``fixtures/dialects.yaml``); the route table and the
+OpenAPI document are built from the same tuple. A family whose operations are in OpenAI's spec declares them
+through the engine with its responders; a dialect listing the ``spec`` group also serves every other operation
+of the spec, through the engine's fallback.
 """
 
 from __future__ import annotations
@@ -14,36 +13,50 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mockserver.endpoints import chat, embeddings, images, models, serika, spec
+from mockserver.endpoints import (
+    audio,
+    chat,
+    completions,
+    embeddings,
+    images,
+    models,
+    openai_rest,
+    responses,
+    serika,
+)
 from mockserver.endpoints.base import Call, Endpoint, Stream
-from mockserver.endpoints.spec import SPEC_GROUP, spec_endpoints
+from mockserver.endpoints.engine import SPEC_GROUP, Engine
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
 
+ENGINE = Engine([*responses.LIFECYCLES, *openai_rest.LIFECYCLES])
 ENDPOINTS: tuple[Endpoint, ...] = (
     *chat.ENDPOINTS,
     *models.ENDPOINTS,
     *embeddings.ENDPOINTS,
     *images.ENDPOINTS,
     *serika.ENDPOINTS,
+    *ENGINE.declare("responses", responses.RESPONDERS),
+    *ENGINE.declare("audio", audio.RESPONDERS),
+    *ENGINE.declare("completions", completions.RESPONDERS),
 )
 GROUPS: frozenset[str] = frozenset(endpoint.group for endpoint in ENDPOINTS) | {SPEC_GROUP}
 
 
 def endpoints_for(groups: Iterable[str]) -> list[Endpoint]:
     """The endpoints of ``groups``, group by group (sorted), each group in declaration order; with the
-    ``spec`` group last, every operation of OpenAI's spec the others do not implement."""
-    wanted = sorted(set(groups) - {SPEC_GROUP})
+    ``spec`` group, after the families' operations of the spec, every other operation of it (the fallback)."""
+    wanted = sorted(set(groups))
     declared = [endpoint for group in wanted for endpoint in ENDPOINTS if endpoint.group == group]
     if SPEC_GROUP in groups:
-        declared += spec_endpoints(declared)
+        declared += ENGINE.fallback(declared)
     return declared
 
 
 def install(state: AppState) -> None:
     """Let each family register what it gives the shared services of ``state`` (models it makes)."""
-    spec.install(state)
+    openai_rest.install(state)
 
 
-__all__ = ["ENDPOINTS", "GROUPS", "Call", "Endpoint", "Stream", "endpoints_for", "install"]
+__all__ = ["ENDPOINTS", "ENGINE", "GROUPS", "Call", "Endpoint", "Stream", "endpoints_for", "install"]

@@ -24,7 +24,7 @@ from mockserver.dialects.dialect import Dialect
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
-    from mockserver.endpoints.spec.operations import Operation
+    from mockserver.endpoints.engine.operations import Operation
     from mockserver.journal import Exchange
 
 
@@ -90,3 +90,6 @@ class Endpoint:
     generation: bool = False
     reads_body: bool = True
     operation: Operation | None = None  # the spec's operation, for the endpoints the spec engine answers
+    # For an operation a family answers through the engine: the code that knows what it means (a SpecRequest in,
+    # the response out, or None to leave the request to the engine's generic answer).
+    responder: Callable[[Any], Awaitable[Response | None]] | None = None

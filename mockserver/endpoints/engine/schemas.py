@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from mockserver.conformance import official_document, request_schema_validator, schema_validator
-from mockserver.endpoints.spec.operations import Operation, load_operations
+from mockserver.endpoints.engine.operations import Operation, load_operations
 
 
 @cache

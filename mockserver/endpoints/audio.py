@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from mockserver.asgi.outgoing import FramesResponse, event_frame, json_response
 from mockserver.determinism import Identity, digest, rng
-from mockserver.endpoints.spec.request import Responder, SpecRequest
+from mockserver.endpoints.engine.request import Responder, SpecRequest
 from mockserver.errors import invalid_request
 from mockserver.generation import audio_tags, media, prose
 from mockserver.generation.chat import AUDIO_TOKENS_PER_SECOND, AUDIO_WORDS_PER_SECOND

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.responses import Response
 
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call
+from mockserver.endpoints.engine.operations import Operation
 from mockserver.endpoints.forms import Upload
-from mockserver.endpoints.spec.operations import Operation
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
+
+
+class Lives(Protocol):
+    """What a responder may ask of the engine's lifecycles (:class:`~.lifecycle.Lifecycles`)."""
+
+    async def begin(self, request: SpecRequest, template: str, collection: str, answer: dict[str, Any]) -> None: ...
+
+    async def current(self, request: SpecRequest, template: str, collection: str,
+                      resource: dict[str, Any]) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -27,6 +36,7 @@ class SpecRequest:
     uploads: dict[str, list[Upload]]
     params: dict[str, str]  # the path parameters
     seed: bytes  # the request's digest: the operation, its path parameters, its body and the server's seed
+    lifecycles: Lives  # the long-running resources' lifecycles, by collection
 
     @property
     def strict(self) -> bool:

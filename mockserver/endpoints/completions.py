@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from mockserver.asgi.outgoing import DONE_FRAME, FramesResponse, event_frame, json_response
 from mockserver.determinism import rng
-from mockserver.endpoints.spec.request import Responder, SpecRequest
+from mockserver.endpoints.engine.request import Responder, SpecRequest
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation.chat import Choice
 from mockserver.generation.tokens import Tokenizer, encoding_for_model, tokenizer

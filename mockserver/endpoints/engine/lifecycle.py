@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mockserver.asgi.context import AUTHORIZATION_HEADER, CONTEXT_KEY, TEST_ID_HEADER, RequestContext
-from mockserver.endpoints.spec.request import SpecRequest
+from mockserver.endpoints.engine.request import SpecRequest
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState

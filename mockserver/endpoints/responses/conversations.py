@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mockserver.endpoints.spec.items import append_items
-from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress
+from mockserver.endpoints.engine.lifecycle import Lifecycle, Progress
+from mockserver.endpoints.responses.items import append_items
 
 
 async def begin(progress: Progress) -> None:

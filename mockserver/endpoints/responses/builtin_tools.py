@@ -21,7 +21,7 @@ from urllib.parse import quote
 import orjson
 
 from mockserver.determinism import Identity, rng
-from mockserver.endpoints.spec.request import SpecRequest
+from mockserver.endpoints.engine.request import SpecRequest
 from mockserver.generation import media
 
 IMAGE_SIDE = 256

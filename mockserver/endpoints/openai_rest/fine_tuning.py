@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mockserver.determinism import Identity, rng
-from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress, cancelling, life_of, status_now
+from mockserver.endpoints.engine.lifecycle import Lifecycle, Progress, cancelling, life_of, status_now
 from mockserver.errors import invalid_request
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 

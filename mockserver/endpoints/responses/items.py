@@ -7,7 +7,7 @@ from typing import Any
 
 from mockserver.conformance import official_errors
 from mockserver.determinism import Identity
-from mockserver.endpoints.spec.request import SpecRequest
+from mockserver.endpoints.engine.request import SpecRequest
 from mockserver.errors import invalid_request
 
 

@@ -25,11 +25,11 @@ from starlette.responses import Response
 
 from mockserver.asgi.outgoing import FramesResponse, json_response
 from mockserver.determinism import Identity
-from mockserver.endpoints.spec.items import append_items, as_item
-from mockserver.endpoints.spec.lifecycles import LIFECYCLES
-from mockserver.endpoints.spec.lifecycles.base import life_of
-from mockserver.endpoints.spec.request import Responder, SpecRequest
-from mockserver.endpoints.spec.responders import builtin_tools, response_events
+from mockserver.endpoints.engine.lifecycle import life_of
+from mockserver.endpoints.engine.request import Responder, SpecRequest
+from mockserver.endpoints.responses import builtin_tools
+from mockserver.endpoints.responses import events as response_events
+from mockserver.endpoints.responses.items import append_items, as_item
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation.chat import Choice, Completion, ToolCall
 from mockserver.generation.tokens import encoding_for_model, tokenizer
@@ -86,13 +86,13 @@ async def stream_stored(request: SpecRequest) -> Response | None:
         made = {"model": "gpt-4o"}
         completion = request.state.chat.complete(request.call.dialect, chat_request(made, []), request.decision)
         stored = {**response_object(request, made, completion, [], builtin_tools.Hosted()), "id": response_id}
-    stored = await LIFECYCLES.current(request, COLLECTION, COLLECTION, stored)
+    stored = await request.lifecycles.current(request, COLLECTION, COLLECTION, stored)
     life = life_of(request.state, COLLECTION, response_id)
     if stored.get("status") in ("queued", "in_progress") and life is not None:
         # Until the clock says it completes: the schedule's time, or at once when a test advances the clock.
         completes_at = life["born"] + request.state.config.job_steps[1]
         await request.state.clock.sleep_until(completes_at, at_most=request.state.config.job_steps[1] + 1.0)
-        stored = await LIFECYCLES.current(request, COLLECTION, COLLECTION, stored)
+        stored = await request.lifecycles.current(request, COLLECTION, COLLECTION, stored)
     after = query.get("starting_after", "-1")
     if not after.lstrip("-").isdigit():
         raise invalid_request("Invalid 'starting_after': expected a sequence number.", param="starting_after",
@@ -393,7 +393,7 @@ async def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[
     a background response is answered as it starts (``queued``)."""
     resources = request.state.stores.resources
     stored = copy.deepcopy(response)
-    await LIFECYCLES.begin(request, COLLECTION, COLLECTION, stored)
+    await request.lifecycles.begin(request, COLLECTION, COLLECTION, stored)
     resources.put(COLLECTION, response["id"], stored)
     collection = f"{COLLECTION}/{response['id']}/input_items"
     for index, item in enumerate([*earlier, *new_items]):

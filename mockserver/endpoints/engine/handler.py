@@ -1,6 +1,6 @@
 """The spec engine: every operation of OpenAI's spec that no hand-written endpoint implements.
 
-Each request is one :class:`~mockserver.endpoints.spec.operations.Operation`, and what
+Each request is one :class:`~mockserver.endpoints.engine.operations.Operation`, and what
 the engine does follows from its kind:
 
 - ``create``: an answer generated from the response schema (seeded by the request, so
@@ -14,7 +14,7 @@ the engine does follows from its kind:
 - an ``action`` on a resource (``cancel``, ``complete``...) answers the resource with the
   status the action names when the answer is that resource, else a generated answer.
 - ``content`` returns the bytes a file was uploaded with; a ``call`` is generated, and finished by its
-  hook in :mod:`~mockserver.endpoints.spec.semantics` where its values matter (moderations).
+  hook in :mod:`~mockserver.endpoints.engine.semantics` where its values matter (moderations).
 
 With ``--validation schema`` (contract tests) an unknown id is synthesized instead of a
 404. Bodies are checked against the official request schema unless ``--validation off``.
@@ -34,10 +34,9 @@ from mockserver.conformance import official_document
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest, rng
 from mockserver.endpoints.base import Call
-from mockserver.endpoints.forms import Upload, read_form
-from mockserver.endpoints.spec import schemas
-from mockserver.endpoints.spec.lifecycles import LIFECYCLES
-from mockserver.endpoints.spec.operations import (
+from mockserver.endpoints.engine import schemas
+from mockserver.endpoints.engine.lifecycle import Lifecycles
+from mockserver.endpoints.engine.operations import (
     CALL,
     CONTENT,
     CREATE,
@@ -51,9 +50,9 @@ from mockserver.endpoints.spec.operations import (
     Operation,
     load_operations,
 )
-from mockserver.endpoints.spec.request import SpecRequest
-from mockserver.endpoints.spec.responders import RESPONDERS
-from mockserver.endpoints.spec.semantics import HOOKS
+from mockserver.endpoints.engine.request import SpecRequest
+from mockserver.endpoints.engine.semantics import HOOKS
+from mockserver.endpoints.forms import Upload, read_form
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation import jsongen
 from mockserver.validation import describe
@@ -77,7 +76,9 @@ ACTION_STATUSES = {
 """The status an action leaves its resource in: the first of these the resource's schema allows."""
 
 
-async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
+async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any, decision: Decision) -> Response:
+    """One request to a spec operation: read, checked, seeded, then answered by the endpoint's responder or by
+    what the operation's kind says (with the lifecycle of its collection, if ``lifecycles`` has one)."""
     operation = call.endpoint.operation
     assert operation is not None, "the spec engine serves spec endpoints only"
     params = dict(call.request.path_params)
@@ -91,8 +92,8 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     # What every answer to this request is drawn from: the operation, its path parameters, its body, the seed.
     seed = digest({"operation": operation.id, "params": params, "body": body, "files": _file_digests(uploads)},
                   state.config.seed)
-    request = SpecRequest(state, call, decision, operation, body, uploads, params, seed)
-    responder = RESPONDERS.get(operation.id)
+    request = SpecRequest(state, call, decision, operation, body, uploads, params, seed, lifecycles)
+    responder = call.endpoint.responder
     if responder is not None:
         answered = await responder(request)
         if answered is not None:
@@ -105,7 +106,7 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
         answer = _generate(operation, seed)
         answer = _shape(state, operation, answer, body, _new_id(state, operation, body, seed), params, uploads)
         if "id" in answer:
-            await LIFECYCLES.begin(request, operation.collection, collection, answer)
+            await lifecycles.begin(request, operation.collection, collection, answer)
             resources.put(collection, answer["id"], answer)
             upload = _single_upload(uploads)
             if upload is not None:
@@ -113,7 +114,7 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
         return _answer(operation, answer)
     if operation.kind == LIST:
         listed = _page(operation, seed, resources.items(collection), call)
-        listed["data"] = [await LIFECYCLES.current(request, operation.collection, collection, item)
+        listed["data"] = [await lifecycles.current(request, operation.collection, collection, item)
                           for item in listed["data"]]
         return _answer(operation, listed)
     if operation.kind == CALL:
@@ -122,7 +123,7 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
         made_id = _new_id(state, operation, body, seed) if operation.id_prefix else None
         answer = _shape(state, operation, _generate(operation, seed), body, made_id, params, uploads)
         if "id" in answer:
-            await LIFECYCLES.begin(request, operation.collection, collection, answer)
+            await lifecycles.begin(request, operation.collection, collection, answer)
         hook = HOOKS.get(operation.id)
         if hook is not None:
             answer = hook(body, seed, answer)
@@ -130,7 +131,7 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     assert resource_id is not None
     found = resources.get(collection, resource_id)
     stored = found if found is not None else _missing(state, operation, resource_id, seed)
-    stored = await LIFECYCLES.current(request, operation.collection, collection, stored)
+    stored = await lifecycles.current(request, operation.collection, collection, stored)
     if operation.kind == RETRIEVE:
         return _answer(operation, stored)
     if operation.kind == UPDATE:
@@ -142,7 +143,7 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
     if operation.kind == DELETE:
         if found is not None:
             resources.delete(collection, resource_id)
-            LIFECYCLES.forget(state, collection, resource_id)
+            lifecycles.forget(state, collection, resource_id)
         deleted = _generate(operation, seed)
         deleted.update({key: value for key, value in (("id", resource_id), ("deleted", True))
                         if key in schemas.properties(operation)})
@@ -154,12 +155,12 @@ async def handle(state: AppState, call: Call, body: Any, decision: Decision) -> 
         if operation.response_schema is None:
             return _bytes_answer(operation, body, seed)
         return _answer(operation, _generate(operation, seed))
-    acted = await LIFECYCLES.act(request, operation.collection, collection, stored, operation.segments[-1])
+    acted = await lifecycles.act(request, operation.collection, collection, stored, operation.segments[-1])
     if acted is not None:
         return _answer(operation, acted)
     acted = _act(state, operation, body, params, seed, collection, resource_id, stored)
     if acted.get("status") != stored.get("status"):
-        LIFECYCLES.stop(state, collection, resource_id)
+        lifecycles.stop(state, collection, resource_id)
     return _answer(operation, acted)
 
 

@@ -17,7 +17,7 @@ import anyio
 import orjson
 
 from mockserver.determinism import Identity
-from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress, ask, cancelling
+from mockserver.endpoints.engine.lifecycle import Lifecycle, Progress, ask, cancelling
 from mockserver.errors import invalid_request
 
 MAX_LINES = 50_000

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.determinism import Identity
-from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress, born, cancelling
+from mockserver.endpoints.engine.lifecycle import Lifecycle, Progress, born, cancelling
 from mockserver.errors import invalid_request
 
 DEFAULT_MODEL = "gpt-4o"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from mockserver.determinism import Identity
-from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress, cancelling
+from mockserver.endpoints.engine.lifecycle import Lifecycle, Progress, cancelling
 from mockserver.errors import invalid_request
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress, born, cancelling, status_now
+from mockserver.endpoints.engine.lifecycle import Lifecycle, Progress, born, cancelling, status_now
 from mockserver.errors import ApiError
 
 FILE_PATH = ["in_progress", "completed"]

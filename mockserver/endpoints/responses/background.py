@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from mockserver.endpoints.spec.lifecycles.base import Lifecycle, Progress
+from mockserver.endpoints.engine.lifecycle import Lifecycle, Progress
 from mockserver.errors import invalid_request
 
 BACKGROUND_PATH = ["queued", "in_progress", "completed"]
