@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import json
 import random
 from typing import Any
 
@@ -170,49 +171,52 @@ def _call(app: Any, method: str, path: str, body: Any = None, headers: tuple = (
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body"),
+    ("method", "path", "body", "status", "code"),
     [
-        ("POST", CHAT, BODY),
-        ("POST", CHAT, {**BODY, "stream": True, "stream_options": {"include_usage": True}}),
-        ("POST", CHAT, {**BODY, "temperature": 3}),
-        ("POST", CHAT, None),
-        ("GET", "/v1/models", None),
-        ("HEAD", "/v1/models", None),
-        ("GET", "/v1/models/gpt-4o-mini", None),
-        ("PUT", CHAT, BODY),
-        ("GET", "/v1/nowhere", None),
-        ("GET", "/_mock/health", None),
+        ("POST", CHAT, BODY, 200, None),
+        ("POST", CHAT, {**BODY, "stream": True, "stream_options": {"include_usage": True}}, 200, None),
+        ("POST", CHAT, {**BODY, "temperature": 3}, 400, "decimal_above_max_value"),
+        ("POST", CHAT, None, 400, None),
+        ("GET", "/v1/models", None, 200, None),
+        ("HEAD", "/v1/models", None, 200, None),
+        ("GET", "/v1/models/gpt-4o-mini", None, 200, None),
+        ("GET", "/v1/models/ft:gpt-4o-mini:org/with/slashes", None, 404, "model_not_found"),
+        ("PUT", CHAT, BODY, 405, "method_not_allowed"),
+        ("GET", "/v1/nowhere", None, 404, "unknown_url"),
+        ("GET", CHAT + "/", None, 404, "unknown_url"),
+        ("GET", "/_mock/health", None, 200, None),
+        ("GET", "/v1/files/file-1", None, 404, "not_found"),
+        ("DELETE", "/v1/responses/resp_1", None, 404, None),
     ],
 )
-def test_the_dispatcher_answers_what_starlette_answers(method: str, path: str, body: Any) -> None:
-    config = Config(seed=3, freeze_time=True)
-    dispatched = create_app(config)
-    routed = create_app(config)
-    routed.app = routed.app.app  # the wire layer straight onto Starlette's router, as before the dispatcher
-    assert _call(dispatched, method, path, body) == _call(routed, method, path, body)
-    first, second = dispatched.state.mock.journal.entries(), routed.state.mock.journal.entries()
-    assert [entry.as_dict() | {"time": 0, "duration_ms": 0, "first_byte_ms": 0} for entry in first] == [
-        entry.as_dict() | {"time": 0, "duration_ms": 0, "first_byte_ms": 0} for entry in second
-    ]
+def test_the_route_table_answers_each_kind_of_request(method: str, path: str, body: Any, status: int,
+                                                      code: str | None) -> None:
+    app = create_app(Config(seed=3, freeze_time=True))
+    sent = _call(app, method, path, body)
+    assert sent[0]["status"] == status
+    headers = dict(sent[0]["headers"])
+    if path != "/_mock/health":
+        assert headers[b"openai-version"] and headers[b"x-request-id"].startswith(b"req_")
+    if status == 405:
+        assert headers[b"allow"] == b"GET, POST"  # GET lists stored completions
+    if code is not None:
+        assert json.loads(b"".join(message.get("body", b"") for message in sent[1:]))["error"]["code"] == code
+    (entry,) = app.state.mock.journal.entries()
+    assert entry.status == status and entry.path == path
 
 
-def test_the_dispatcher_answers_an_unhandled_error_as_starlette_does(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unhandled_error_is_a_500_in_the_envelope_and_reraised(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ZeroDivisionError("boom")
 
-    answers = []
-    for through_starlette in (False, True):
-        app = create_app(Config(seed=3, freeze_time=True))
-        if through_starlette:
-            app.app = app.app.app
-        monkeypatch.setattr(app.state.mock.keys, "authenticate", broken)
-        sent: list = []
-        with pytest.raises(ZeroDivisionError):  # re-raised after the 500, so the server logs it
-            _call(app, "POST", CHAT, BODY, sent=sent)
-        entry = app.state.mock.journal.entries()[-1]
-        answers.append((sent, entry.status, entry.ended))
-    assert answers[0] == answers[1]
-    assert answers[0][1] == 500
+    app = create_app(Config(seed=3, freeze_time=True))
+    monkeypatch.setattr(app.state.mock.keys, "authenticate", broken)
+    sent: list = []
+    with pytest.raises(ZeroDivisionError):  # re-raised after the 500, so the server logs it
+        _call(app, "POST", CHAT, BODY, sent=sent)
+    entry = app.state.mock.journal.entries()[-1]
+    assert sent[0]["status"] == entry.status == 500
+    assert json.loads(sent[1]["body"])["error"]["code"] == "internal_error"
 
 
 def test_a_stream_without_faults_leaves_in_one_send_and_counts_every_frame() -> None:

@@ -11,11 +11,9 @@ import schemathesis
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from starlette.applications import Starlette
-from starlette.routing import Mount, Route
 
 from mockserver import MockServer
-from mockserver.app.assembly import SpecRoute, create_app
+from mockserver.app.assembly import create_app
 from mockserver.app.openapi import CONTROL_ROUTES, openapi_path
 from mockserver.config import Config
 from mockserver.conformance import official_document
@@ -30,20 +28,8 @@ def document() -> dict[str, Any]:
 
 
 def routed(app: Any) -> set[tuple[str, str]]:
-    """Every (path, method) the Starlette router answers, mounts included, in OpenAPI spelling."""
-    while not isinstance(app, Starlette):  # under the wire layer and the dispatcher
-        app = app.app
-    found = set()
-    for route in app.routes:
-        children = [(route.path, child) for child in route.routes] if isinstance(route, Mount) else [("", route)]
-        for prefix, child in children:
-            assert isinstance(child, Route)
-            if isinstance(child, SpecRoute):  # one route for the operations the spec engine answers
-                found.update((prefix + endpoint.path, endpoint.method.lower()) for endpoint in child.table.endpoints)
-                continue
-            for method in (child.methods or set()) - {"HEAD"}:
-                found.add((openapi_path(prefix + child.path), method.lower()))
-    return found
+    """Every (path, method) the app's route table answers, in OpenAPI spelling."""
+    return {(openapi_path(route.path), route.method.lower()) for route in app.app.table.routes}
 
 
 def documented(document: dict[str, Any]) -> set[tuple[str, str]]:

@@ -26,12 +26,12 @@ import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from mockserver import sandbox
 from mockserver.app.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import ADMIN_TOKEN_HEADER, ENDLESS_KEY, bearer_key, key_id
+from mockserver.asgi.dispatch import Route
 from mockserver.asgi.outgoing import JsonListResponse, error_response, json_response
 from mockserver.clock import ClockError
 from mockserver.control.faults import SpecError
@@ -149,7 +149,7 @@ class AdminApi:
 
     def routes(self) -> list[Route]:
         """The routes of :data:`ADMIN_ROUTES`, each behind its access check."""
-        return [Route(row.path, self._guarded(row), methods=[row.method], name=row.handler) for row in ADMIN_ROUTES]
+        return [Route(row.method, row.path, self._guarded(row), row.handler) for row in ADMIN_ROUTES]
 
     def _guarded(self, row: AdminRoute) -> Endpoint:
         handler: Endpoint = getattr(self, row.handler)

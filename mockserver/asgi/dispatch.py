@@ -1,101 +1,184 @@
-"""Requests for a fixed path go straight to their endpoint; the rest through Starlette.
+"""The app's one route table, and the dispatcher that runs a request's handler straight from it.
 
-Starlette's stack costs about 25 µs a request before the endpoint runs
-(two exception middlewares, the router trying every Mount's regex, the
-route's own exception wrapper, a closure per layer around every ``send``):
-as much as generating a whole chat completion. Nearly all traffic is
-``POST …/chat/completions``, a path without parameters, so a dict from
-(path, method) to endpoint, built once from the app's own routes, serves it
-directly.
+Every route the mock answers (each endpoint of each mounted dialect, the spec engine's operations, the admin
+API, the document) is one entry of :class:`RouteTable`, keyed by method and full path template
+(``/v1/files/{file_id}``). A path without parameters is one dict lookup; the others are matched segment by
+segment in a tree, where a literal segment wins over a parameter in its place (``GET /agents/sessions`` lists
+sessions, it is not an agent called ``sessions``) and ``{name:path}`` takes the rest of the path. So every
+request, chat or a spec operation, reaches its handler in the same few frames, and nothing else walks a list of
+routes.
 
-Only the pairs for which Starlette's own matching picks that very route are
-indexed, so routing cannot differ. Everything else (paths with parameters,
-unknown paths, 405s) goes through Starlette unchanged. Exceptions are
-answered as Starlette's middleware would: ``HTTPException`` by the app's
-handler for it, anything else by the ``Exception`` handler (a 500), then
-re-raised so the server logs it.
+A path that matches nothing is the table's 404, a path that matches with another method its 405 (with
+``Allow``); the dispatcher asks the app how to answer those (in the provider's envelope) and turns any
+exception a handler lets out into the app's 500, then re-raises it so the server logs it.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass, field
 
-from starlette.applications import Starlette
 from starlette.datastructures import State
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Receive, Scope, Send
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
+Unrouted = Callable[[Request, tuple[str, ...]], Response]
+"""The answer to a request no route takes: given the methods its path allows (none: an unknown path)."""
+Failed = Callable[[Request, Exception], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # the full path template: /v1/files/{file_id}, /v1/models/{model:path}
+    handler: Handler
+    name: str
+
+
+@dataclass
+class _Node:
+    """The routes below one segment of a path template."""
+
+    literal: dict[str, _Node] = field(default_factory=dict)
+    parameter: _Node | None = None
+    parameter_name: str = ""
+    rest: dict[str, Route] = field(default_factory=dict)  # {name:path}: this segment and every one after it
+    rest_name: str = ""
+    routes: dict[str, Route] = field(default_factory=dict)  # by method, for paths that end here
+
+
+class RouteTable:
+    """Every route of the app by (method, path template)."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, dict[str, Route]] = {}
+        self._tree = _Node()
+        self._routes: list[Route] = []
+
+    @property
+    def routes(self) -> list[Route]:
+        """Every route, in the order they were added."""
+        return list(self._routes)
+
+    def add(self, method: str, path: str, handler: Handler, name: str) -> None:
+        """Add a route; a second route for the same method and template is refused (the first would hide it)."""
+        route = Route(method, path, handler, name)
+        segments = path.strip("/").split("/")
+        if not any(segment.startswith("{") for segment in segments):
+            taken = self._exact.setdefault(path, {})
+        else:
+            node = self._tree
+            for position, segment in enumerate(segments):
+                if segment.endswith(":path}"):
+                    if position != len(segments) - 1:
+                        raise ValueError(f"{path}: a {{name:path}} parameter must be the last segment")
+                    node.rest_name = segment[1:].split(":")[0]
+                    taken = node.rest
+                    break
+                if segment.startswith("{"):
+                    name_of = segment[1:-1].split(":")[0]
+                    if node.parameter is None:
+                        node.parameter, node.parameter_name = _Node(), name_of
+                    elif node.parameter_name != name_of:
+                        raise ValueError(f"{path}: parameter {name_of!r} where another route names it "
+                                         f"{node.parameter_name!r}")
+                    node = node.parameter
+                else:
+                    node = node.literal.setdefault(segment, _Node())
+            else:
+                taken = node.routes
+        if method in taken:
+            raise ValueError(f"{method} {path} is declared twice: {taken[method].name} and {name}")
+        taken[method] = route
+        self._routes.append(route)
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], tuple[str, ...]]:
+        """The route for ``method`` and ``path`` and its path parameters; else None and the methods the path
+        allows (empty: no route has this path). ``HEAD`` is answered by a ``GET`` route."""
+        exact = self._exact.get(path)
+        if exact is not None:
+            route = exact.get(method) or (exact.get("GET") if method == "HEAD" else None)
+            if route is not None:
+                return route, {}, ()
+        allowed: list[str] = list(exact or ())
+        segments = path.strip("/").split("/")
+        params: dict[str, str] = {}
+        route = _find(self._tree, segments, 0, method, params, allowed)
+        if route is not None:
+            return route, params, ()
+        return None, {}, tuple(sorted(set(allowed)))
+
+
+def _find(node: _Node, segments: list[str], position: int, method: str, params: dict[str, str],
+          allowed: list[str]) -> Route | None:
+    """Depth first, a literal segment before a parameter before the rest of the path; ``allowed`` collects the
+    methods of every route whose template the path matches."""
+    if position == len(segments):
+        return _pick(node.routes, method, allowed)
+    segment = segments[position]
+    child = node.literal.get(segment)
+    if child is not None:
+        found = _find(child, segments, position + 1, method, params, allowed)
+        if found is not None:
+            return found
+    if node.parameter is not None and segment:
+        found = _find(node.parameter, segments, position + 1, method, params, allowed)
+        if found is not None:
+            params[node.parameter_name] = segment
+            return found
+    if node.rest:
+        rest = "/".join(segments[position:])
+        if rest:
+            route = _pick(node.rest, method, allowed)
+            if route is not None:
+                params[node.rest_name] = rest
+                return route
+    return None
+
+
+def _pick(routes: dict[str, Route], method: str, allowed: list[str]) -> Route | None:
+    route = routes.get(method) or (routes.get("GET") if method == "HEAD" else None)
+    if route is None:
+        allowed.extend(routes)
+    return route
 
 
 class Dispatcher:
-    """The Starlette app, with its parameter-free routes looked up in a dict instead of walked."""
+    """The ASGI app under the wire layer: the route table's handler for each request, nothing in between.
 
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.endpoints = index_routes(app.routes)
-        self._http_error = app.exception_handlers[HTTPException]
-        self._server_error = app.exception_handlers[Exception]
+    ``state`` holds what the app exposes to its users (``state.mock``: the ``AppState``; ``state.openapi``).
+    """
 
-    @property
-    def state(self) -> State:
-        return self.app.state
+    def __init__(self, table: RouteTable, unrouted: Unrouted, failed: Failed) -> None:
+        self.table = table
+        self.state = State()
+        self._unrouted = unrouted
+        self._failed = failed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = None
-        if scope["type"] == "http" and not scope.get("root_path"):  # the index is of paths under no root path
-            endpoint = self.endpoints.get((scope["path"], scope["method"]))
-        if endpoint is None:
-            await self.app(scope, receive, send)
+        if scope["type"] != "http":  # no lifespan, no WebSocket route
             return
-        # What Starlette and its router would have put in the scope (request.app, request.url_for).
-        scope["app"] = self.app
-        scope["router"] = self.app.router
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a proxy that mounts the mock under a prefix
+            path = path[len(root):] or "/"
+        route, params, allowed = self.table.match(scope["method"], path)
+        scope["path_params"] = params
+        scope["app"] = self  # request.app: what in-process requests are sent to (and what Starlette's form
+        # parser needs to answer a malformed multipart body with a 400)
         request = Request(scope, receive, send)
-        try:
-            response = await endpoint(request)
-        except HTTPException as error:
-            response = await self._http_error(request, error)
-        except Exception as error:
-            # Nothing is sent before the endpoint returns its response, so the 500 can always go out.
-            await (await self._server_error(request, error))(scope, receive, send)
-            raise
+        if route is None:
+            response = self._unrouted(request, allowed)
+        else:
+            try:
+                response = await route.handler(request)
+            except Exception as error:
+                # Nothing is sent before the handler returns its response, so the 500 can always go out.
+                await self._failed(request, error)(scope, receive, send)
+                raise
         await response(scope, receive, send)
 
 
-def index_routes(routes: list[BaseRoute]) -> dict[tuple[str, str], Endpoint]:
-    """(path, method) → endpoint for every parameter-free route Starlette itself would pick for them."""
-    index: dict[tuple[str, str], Endpoint] = {}
-    for path, route in _flatten(routes, ""):
-        if route.param_convertors or not inspect.iscoroutinefunction(route.endpoint):
-            continue
-        for method in route.methods or ():
-            if _starlette_route(routes, {"type": "http", "path": path, "root_path": "", "method": method}) is route:
-                index.setdefault((path, method), route.endpoint)
-    return index
-
-
-def _flatten(routes: list[BaseRoute], prefix: str) -> list[tuple[str, Route]]:
-    found: list[tuple[str, Route]] = []
-    for route in routes:
-        if isinstance(route, Mount):
-            found += _flatten(route.routes, prefix + route.path)
-        elif isinstance(route, Route):
-            found.append((prefix + route.path, route))
-    return found
-
-
-def _starlette_route(routes: list[BaseRoute], scope: dict[str, Any]) -> BaseRoute | None:
-    """The route Starlette's router hands a request to (first full match, into mounts), or None."""
-    for route in routes:
-        match, child_scope = route.matches(scope)
-        if match is Match.FULL:
-            if isinstance(route, Mount):
-                return _starlette_route(route.routes, {**scope, **child_scope})
-            return route
-    return None
+__all__ = ["Dispatcher", "Handler", "Route", "RouteTable"]

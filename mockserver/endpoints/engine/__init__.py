@@ -14,19 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from functools import partial
 
-from starlette.responses import Response
-
-from mockserver.control.decision import Decision
-from mockserver.endpoints.base import Call, Endpoint
+from mockserver.endpoints.base import Endpoint
 from mockserver.endpoints.engine import handler
 from mockserver.endpoints.engine.lifecycle import Lifecycle, Lifecycles
 from mockserver.endpoints.engine.operations import JSON, MULTIPART, Operation, load_operations
 from mockserver.endpoints.engine.request import Responder
-
-if TYPE_CHECKING:
-    from mockserver.app.state import AppState
 
 SPEC_GROUP = "spec"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
@@ -38,9 +32,6 @@ class Engine:
     def __init__(self, lifecycles: Iterable[Lifecycle]) -> None:
         self.lifecycles = Lifecycles(list(lifecycles))
         self._fallbacks: dict[frozenset[tuple[str, str]], tuple[Endpoint, ...]] = {}
-
-    async def handle(self, state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-        return await handler.handle(self.lifecycles, state, call, body, decision)
 
     def declare(self, family: str, responders: Mapping[str, Responder]) -> tuple[Endpoint, ...]:
         """The endpoints of the operations (by operation id) a family answers with its own ``responders``."""
@@ -67,7 +58,7 @@ class Engine:
             group=SPEC_GROUP,
             method=operation.method,
             path=operation.path,
-            handler=self.handle,
+            handler=partial(handler.handle, self.lifecycles),
             response="",
             generation=operation.method == "POST",
             reads_body=json_only,
@@ -76,48 +67,4 @@ class Engine:
         )
 
 
-class SpecTable:
-    """Which spec endpoint a method and path name, without a Starlette route per operation.
-
-    Hundreds of routes per mount would double an app's start-up; the spec's endpoints are matched here,
-    behind one catch-all route per mount, by their paths' own patterns (compiled once per process).
-    """
-
-    def __init__(self, endpoints: Iterable[Endpoint], others: Iterable[Endpoint] = ()) -> None:
-        """``others``: the mount's own routes, whose methods a wrong-method request to their path is told."""
-        self.endpoints = list(endpoints)
-        self._by_depth: dict[int, list[Endpoint]] = {}
-        # A literal segment wins over a parameter in its place: GET /agents/sessions lists sessions, and is
-        # not GET /agents/{agent_id} for an agent called "sessions".
-        for endpoint in sorted(self.endpoints, key=_specificity):
-            assert endpoint.operation is not None
-            self._by_depth.setdefault(endpoint.path.count("/"), []).append(endpoint)
-        self._others = [(_route_pattern(other.path), other.method) for other in others]
-
-    def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], list[str]]:
-        """The endpoint for ``method`` and ``path`` with its path parameters; else None, and the methods
-        the path allows (empty: no operation has this path)."""
-        allowed = []
-        for endpoint in self._by_depth.get(path.count("/"), ()):
-            assert endpoint.operation is not None
-            found = endpoint.operation.pattern.match(path)
-            if found is None:
-                continue
-            if endpoint.method == method or (method == "HEAD" and endpoint.method == "GET"):
-                return endpoint, found.groupdict(), []
-            allowed.append(endpoint.method)
-        allowed += [method for pattern, method in self._others if pattern.match(path)]
-        return None, {}, allowed
-
-
-def _specificity(endpoint: Endpoint) -> tuple[bool, ...]:
-    return tuple(segment.startswith("{") for segment in endpoint.path.strip("/").split("/"))
-
-
-def _route_pattern(path: str) -> re.Pattern[str]:
-    """A Starlette route path (``/models/{model:path}``) as a pattern of the paths it takes."""
-    pattern = re.sub(r"\{\w+:path\}", ".+", path)
-    return re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", pattern) + "$")
-
-
-__all__ = ["JSON", "SPEC_GROUP", "Engine", "SpecTable"]
+__all__ = ["JSON", "SPEC_GROUP", "Engine"]

@@ -10,8 +10,7 @@ resources live in, and the resource it acts on.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
@@ -23,7 +22,6 @@ from mockserver.resources import schemas_dir
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 SSE = "text/event-stream"
-_PARAMETER = re.compile(r"\{(\w+)\}")
 
 CREATE, LIST, RETRIEVE, UPDATE, DELETE, ACTION, CONTENT, CALL = (
     "create", "list", "retrieve", "update", "delete", "action", "content", "call"
@@ -44,7 +42,6 @@ class Operation:
     example_object: str | None = None  # the ``object`` of the documented example answer
     kind: str = CALL
     collection: str = ""  # the path template of the collection the resource lives in
-    pattern: re.Pattern[str] = field(default=re.compile(""), compare=False)
 
     @property
     def segments(self) -> list[str]:
@@ -103,8 +100,6 @@ def load_operations() -> tuple[Operation, ...]:
             example_object=entry.get("example_object"),
             kind=kind,
             collection=collection,
-            pattern=re.compile("^" + _PARAMETER.sub(r"(?P<\1>[^/]+)", re.escape(entry["path"]).replace(r"\{", "{")
-                                                    .replace(r"\}", "}")) + "$"),
         ))
     return tuple(operations)
 
