@@ -132,6 +132,63 @@ def test_the_family_rule_would_catch_a_crossing() -> None:
     assert family_of("mockserver.endpoints.engine.lifecycle") is None
 
 
+JOURNAL_WRITER = ("mockserver.asgi.wire", "mockserver.journal")
+EXCHANGE_WRITES = ("note_body", "keep_body", "capture", "mark")
+
+
+def _names_an_exchange(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "exchange") or (
+        isinstance(node, ast.Attribute) and node.attr == "exchange")
+
+
+def exchange_writes(module: str) -> list[int]:
+    """Lines of ``module`` that set a field of a journal entry (``exchange.x = ...``) or call one of its writers."""
+    lines = []
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AugAssign | ast.AnnAssign) else []
+        for target in targets:
+            for part in target.elts if isinstance(target, ast.Tuple) else [target]:
+                if isinstance(part, ast.Attribute) and _names_an_exchange(part.value):
+                    lines.append(node.lineno)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in EXCHANGE_WRITES
+                and _names_an_exchange(node.func.value)):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_journal_has_one_writer() -> None:
+    """Handlers, the control plane and the cassettes report what they did (the decision, the call's usage, the
+    pipeline's outcome); only the wire layer writes the journal entry."""
+    writers = {module: lines for module in MODULES if module not in JOURNAL_WRITER
+               if (lines := exchange_writes(module))}
+    assert not writers, f"journal entries written outside the wire layer: {writers}"
+    assert exchange_writes("mockserver.asgi.wire"), "the rule would not see the wire layer's own writes"
+
+
+def context_writes(module: str) -> list[int]:
+    """Lines of ``module`` that set a field of a request context (``context.x = ...``, ``call.context.x = ...``)."""
+    lines = []
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.Assign | ast.AugAssign):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Attribute) and (
+                        (isinstance(target.value, ast.Name) and target.value.id == "context")
+                        or (isinstance(target.value, ast.Attribute) and target.value.attr == "context")):
+                    lines.append(node.lineno)
+    return lines
+
+
+def test_the_request_context_is_read_only_after_decide() -> None:
+    """Only the steps up to *decide* complete the request context (the wire layer, the body parser, the pipeline,
+    the control plane); what generates the answer reports through the call, never by writing the context."""
+    generating = ("mockserver.endpoints", "mockserver.services", "mockserver.generation", "mockserver.cassettes")
+    writers = {module: lines for module in MODULES if module.startswith(generating)
+               if (lines := context_writes(module))}
+    assert not writers, f"request context written after decide: {writers}"
+    assert context_writes("mockserver.app.pipeline"), "the rule would not see the pipeline's own writes"
+
+
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     """One import cycle of ``graph`` as a path that returns to its start, or None."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
-from mockserver.asgi.context import context_of, key_id
+from mockserver.asgi.context import Outcome, context_of, key_id
 from mockserver.asgi.outgoing import OPENAI_VERSION, add_headers, error_response
 from mockserver.cassettes.library import Asked
+from mockserver.control.decision import NOTHING
 from mockserver.dialects.dialect import Dialect
 from mockserver.endpoints.base import Call, Endpoint
 from mockserver.errors import ApiError, invalid_request
@@ -28,7 +29,6 @@ from mockserver.validation import require_object
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
-    from mockserver.journal import Exchange
 
 # What a handler raises when a body nobody checked (--validation off) has a shape it cannot use.
 UNCHECKED_BODY_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
@@ -37,7 +37,8 @@ UNCHECKED_BODY_FAILURES = (AttributeError, IndexError, KeyError, TypeError, Valu
 def make_route_handler(
     state: AppState, dialect: Dialect, endpoint: Endpoint
 ) -> Callable[[Request], Awaitable[Response]]:
-    """The Starlette endpoint that runs ``endpoint`` of ``dialect`` through the pipeline."""
+    """The handler that runs ``endpoint`` of ``dialect`` through the pipeline; it leaves its :class:`Outcome` on
+    the request's context for the wire layer to journal."""
 
     async def run(request: Request) -> Response:
         started = time.perf_counter()
@@ -46,43 +47,50 @@ def make_route_handler(
         context.endpoint = endpoint.name
         context.generation = endpoint.generation
         call = Call(request, dialect, endpoint, context, started)
-        exchange = context.exchange
-        if exchange is not None:
-            exchange.dialect = dialect.name
-            exchange.endpoint = endpoint.name
-            exchange.key_id = key_id(context.api_key)
         headers: dict[str, str] = {}
+        body: Any = None
+        decision = NOTHING
+        asked: Asked | None = None
+        error_code = None
         try:
             state.keys.authenticate(context.api_key, dialect, endpoint.generation)
             body = await read_json(request, state.config.max_body) if endpoint.reads_body else None
-            if exchange is not None:
-                exchange.note_body(body, context.body_bytes, context.body_preview)
             if endpoint.schema is not None and state.config.validation != "off":
                 state.validator(endpoint.schema, dialect.name).validate(body)
             elif endpoint.reads_body:
                 require_object(body)
             decision = state.control.decide(context, body)
             headers = decision.headers
-            if exchange is not None:
-                exchange.decided_by = decision.source
             if decision.faults:
                 context.faults = decision.faults
             if decision.error is not None:
                 raise decision.error
             replay = None
             if endpoint.generation and endpoint.reads_body and decision.script is None:  # a script outranks a tape
-                asked = Asked(request, dialect, context.test_id or state.control.default_test_id, exchange)
+                asked = Asked(request, dialect, context.test_id or state.control.default_test_id)
                 replay = await state.cassettes.answer(asked, body)
             response = replay or await endpoint.handler(state, call, body, decision)
         except ApiError as error:
-            response = _failed(exchange, error)
+            error_code = error.code
+            response = error_response(error)
         except ClientDisconnect:
             context.client_gone = True  # the wire layer drops the answer and journals client_disconnect
             return Response(status_code=499)
         except UNCHECKED_BODY_FAILURES as failure:
             if state.config.validation != "off":
                 raise
-            response = _failed(exchange, _unusable(failure))
+            unusable = _unusable(failure)
+            error_code = unusable.code
+            response = error_response(unusable)
+        finally:
+            context.outcome = Outcome(
+                dialect=dialect.name, endpoint=endpoint.name, key_id=key_id(context.api_key),
+                body=body if call.read_body is None else call.read_body,
+                decided_by=asked.answered_by if asked is not None and asked.answered_by else decision.source,
+                faults=decision.fault_labels, error_code=error_code,
+                tokens_in=call.tokens[0] if call.tokens else None, tokens_out=call.tokens[1] if call.tokens else None,
+                failure_frames=call.failure_frames,
+            )
         processing_ms = str(int((time.perf_counter() - started) * 1000))
         common = {"openai-version": OPENAI_VERSION, "openai-processing-ms": processing_ms}
         present = add_headers(response, {**headers, **common})
@@ -92,12 +100,6 @@ def make_route_handler(
         return response
 
     return run
-
-
-def _failed(exchange: Exchange | None, error: ApiError) -> Response:
-    if exchange is not None:
-        exchange.error_code = error.code
-    return error_response(error)
 
 
 def _unusable(failure: Exception) -> ApiError:

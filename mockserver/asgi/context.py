@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mockserver.control.faults import Fault
-    from mockserver.journal import Exchange
 
 CONTEXT_KEY = "mockserver"
 TRANSPORT_KEY = "mockserver.transport"
@@ -34,9 +33,32 @@ ADMIN_PREFIX = "/_mock/"
 METRICS_PATH = "/metrics"  # journaled as admin too: a scrape is not a request the mock answered for a client
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline made of a request, as one value: which endpoint took it, the body as it read it, what
+    decided the answer, how it failed, what it cost. The wire layer completes the journal entry from it."""
+
+    dialect: str
+    endpoint: str
+    key_id: str | None
+    body: Any = None  # the parsed JSON body, or the fields of a form
+    decided_by: str | None = None
+    faults: tuple[str, ...] = ()
+    error_code: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    # How this stream fails when an ``error_event`` fault fires: the frames for (message, type, code) at event
+    # number N. None: a chat stream's ``data: {"error": ...}``. The Responses API sets its own.
+    failure_frames: FailureFrames | None = None
+
+
+FailureFrames = Callable[[str, str, str | None, int], bytes]
+
+
 @dataclass
 class RequestContext:
-    """One request as every layer sees it; created by the wire layer, read by all the others."""
+    """One request as every layer sees it; created by the wire layer, completed by the control plane's decision
+    (the attempt, the faults) and read-only after it; the pipeline's :class:`Outcome` goes beside it."""
 
     path: str
     raw_headers: list[tuple[bytes, bytes]]
@@ -44,12 +66,14 @@ class RequestContext:
     # The request's headers by (lower-case) name, the first of each name (as Starlette's ``headers.get`` has
     # them): one dict per request instead of a scan of the header list for every lookup.
     headers: dict[bytes, bytes]
-    exchange: Exchange | None = None
     test_id: str | None = None
     # The SDK's retry count (``x-stainless-retry-count``), parsed once; 0 for a first attempt. Without the header
     # the control plane counts repeats of the same request instead (``retry_header`` False).
     attempt: int = 0
     retry_header: bool = False
+    # How the attempt was known: "header" (x-stainless-retry-count), "repeat" (the same request again within
+    # --retry-window), None when neither applied (nothing that could fault on a retry was in play).
+    attempt_from: str | None = None
     dialect: str | None = None
     endpoint: str | None = None
     generation: bool = False
@@ -61,12 +85,10 @@ class RequestContext:
     client_gone: bool = False
     # Made by the mock itself (a batch line): not counted by the rate limiter, as the real API's batches are not.
     internal: bool = False
-    # How this stream fails when an ``error_event`` fault fires: the frames for (message, type, code) at event
-    # number N. None: a chat stream's ``data: {"error": ...}``. The Responses API sets its own.
-    failure_frames: Callable[[str, str, str | None, int], bytes] | None = None
+    outcome: Outcome | None = None  # set once by the pipeline when its answer is ready
 
     @classmethod
-    def from_scope(cls, scope: Any, exchange: Exchange | None = None) -> RequestContext:
+    def from_scope(cls, scope: Any) -> RequestContext:
         headers = dict(reversed(scope["headers"]))
         test_id = headers.get(TEST_ID_HEADER)
         return cls(
@@ -74,7 +96,6 @@ class RequestContext:
             raw_headers=scope["headers"],
             api_key=bearer_key(headers.get(AUTHORIZATION_HEADER, b"").decode("latin-1")),
             headers=headers,
-            exchange=exchange,
             test_id=None if test_id is None else test_id.decode("latin-1"),
             attempt=retry_count(headers.get(RETRY_COUNT_HEADER, b"0")),
             retry_header=RETRY_COUNT_HEADER in headers,

@@ -86,10 +86,9 @@ class WireLayer:
             scope["headers"] = _with_test_id(scope["headers"], test_id)
         context = RequestContext.from_scope(scope)
         exchange = self._open(scope, context)
-        context.exchange = exchange
         self.journal.begin(exchange)
         scope[CONTEXT_KEY] = context
-        transmission = Transmission(scope, receive, send, context, self._random)
+        transmission = Transmission(scope, receive, send, context, exchange, self._random)
         try:
             await self.app(scope, receive, transmission.send)
         except BaseException:
@@ -119,13 +118,13 @@ class WireLayer:
 class Transmission:
     """One response on its way out: what the journal records, and the faults applied as it goes."""
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, context: RequestContext, rng: random.Random) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, context: RequestContext, exchange: Exchange,
+                 rng: random.Random) -> None:
         self.scope = scope
         self.context = context
         self.receive = receive
         self._send = send
-        assert context.exchange is not None
-        self.exchange = context.exchange
+        self.exchange = exchange
         self.rng = rng
         self.started = time.perf_counter()
         self.plan: dict[str, Fault] = {}
@@ -133,6 +132,7 @@ class Transmission:
         self.chunks = 0
         self.sent_bytes = 0
         self.stopped = False
+        self.recorded = False
         self._gone: asyncio.Future[None] | None = None
 
     async def send(self, message: Message) -> None:
@@ -168,6 +168,7 @@ class Transmission:
 
     def finish(self) -> None:
         exchange = self.exchange
+        self._record()
         exchange.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
         exchange.chunks_sent = self.chunks if self.stream else 0
         if exchange.ended is None and exchange.status is not None:
@@ -177,7 +178,25 @@ class Transmission:
 
     # ------------------------------------------------------------------ plain path
 
+    def _record(self) -> None:
+        """Complete the request's side of the journal entry from the context and the pipeline's outcome: as the
+        answer starts (so a stream being read is journaled whole), or at the end when nothing was answered."""
+        if self.recorded:
+            return
+        self.recorded = True
+        exchange, context = self.exchange, self.context
+        exchange.attempt, exchange.attempt_from = context.attempt, context.attempt_from
+        outcome = context.outcome
+        if outcome is None:  # the admin API, an unknown path: no endpoint took the request
+            return
+        exchange.dialect, exchange.endpoint, exchange.key_id = outcome.dialect, outcome.endpoint, outcome.key_id
+        exchange.note_body(outcome.body, context.body_bytes, context.body_preview)
+        exchange.decided_by, exchange.faults = outcome.decided_by, list(outcome.faults)
+        exchange.error_code = outcome.error_code
+        exchange.tokens_in, exchange.tokens_out = outcome.tokens_in, outcome.tokens_out
+
     async def _start(self, message: Message) -> None:
+        self._record()
         self.exchange.status = message["status"]
         self.stream = _is_event_stream(message)
         self.exchange.first_byte_ms = round((time.perf_counter() - self.started) * 1000, 3)
@@ -383,8 +402,9 @@ def _is_event_stream(start: Message) -> bool:
 
 
 def _error_frame(fault: Fault, context: RequestContext, index: int) -> bytes:
-    if context.failure_frames is not None:
-        return context.failure_frames(fault.value("message"), fault.value("type"), fault.value("code"), index)
+    failure_frames = context.outcome.failure_frames if context.outcome is not None else None
+    if failure_frames is not None:
+        return failure_frames(fault.value("message"), fault.value("type"), fault.value("code"), index)
     error: dict[str, Any] = {
         "message": fault.value("message"),
         "type": fault.value("type"),

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from mockserver.dialects.dialect import Dialect
-    from mockserver.journal import Exchange
 
 MODES = ("none", "once", "new", "all")
 MAX_OPEN = 64
@@ -57,14 +56,14 @@ class Replay:
     seed: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class Asked:
     """The request a cassette is asked to answer, as the pipeline has it."""
 
     request: Request
     dialect: Dialect
     test_id: str | None
-    exchange: Exchange | None
+    answered_by: str | None = None  # which interaction answered (or was recorded), once one has
 
 
 @dataclass
@@ -171,8 +170,7 @@ class CassetteLibrary:
     def _replay(self, call: Asked, opened: _Open, index: int, body: Any) -> Response:
         opened.used[index] += 1
         interaction = opened.cassette.interactions[index]
-        if call.exchange is not None:
-            call.exchange.decided_by = f"cassette:{opened.cassette.path.name}#{index}"
+        call.answered_by = f"cassette:{opened.cassette.path.name}#{index}"
         seed = f"{self.replay.seed}:{opened.cassette.path.name}:{index}:{opened.used[index]}".encode()
         return replayed(interaction, speed=self.replay.speed, id_seed=seed if self.replay.ids == "seeded" else None,
                         usage_for=body if self.replay.usage == "recomputed" and isinstance(body, dict) else None)
@@ -202,8 +200,7 @@ class CassetteLibrary:
         opened.keys.append(key)
         opened.used.append(1)
         cassette.save(self.redact_fields)
-        if call.exchange is not None:
-            call.exchange.decided_by = f"recorded:{cassette.path.name}#{len(cassette.interactions) - 1}"
+        call.answered_by = f"recorded:{cassette.path.name}#{len(cassette.interactions) - 1}"
         return replayed(interaction, speed=0.0, id_seed=None, usage_for=None)
 
     def _miss_message(self, opened: _Open, key: MatchKey, dialect: str) -> str:

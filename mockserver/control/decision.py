@@ -23,7 +23,8 @@ class Decision:
 
     ``error`` answers the request with an HTTP error; ``script`` fixes the reply
     content; ``faults`` are transport and stream behaviours carried out by the
-    wire layer as the response is sent. ``source`` names what decided, for the
+    wire layer as the response is sent. ``source`` names what decided, and
+    ``fault_labels`` the faults of its behaviour that apply to this attempt, for the
     journal; ``headers`` are added to the response (rate-limit state).
     """
 
@@ -32,6 +33,7 @@ class Decision:
     script: Script | None = None
     faults: list[Any] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    fault_labels: tuple[str, ...] = ()
 
 
 NOTHING = Decision()

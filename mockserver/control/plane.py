@@ -353,9 +353,7 @@ class Control:
         if counted:
             canonical = b"" if body is None else orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
             call.attempt = self.repeats.attempt(call.api_key, call.test_id, call.path, canonical)
-        if call.exchange is not None:
-            call.exchange.attempt = call.attempt
-            call.exchange.attempt_from = "header" if call.retry_header else "repeat" if counted else None
+        call.attempt_from = "header" if call.retry_header else "repeat" if counted else None
 
     def _surfaces(self, call: RequestContext, body: Any) -> Decision:
         if self.headers_enabled:
@@ -383,9 +381,8 @@ class Control:
 
     @staticmethod
     def _chosen(call: RequestContext, behavior: Behavior, decision: Decision) -> Decision:
-        if call.exchange is not None:
-            call.exchange.faults = [fault.label for fault in behavior.faults if fault.applies_to(call.attempt)]
-        return decision
+        labels = tuple(fault.label for fault in behavior.faults if fault.applies_to(call.attempt))
+        return replace(decision, fault_labels=labels) if labels else decision
 
     def explain(self, call: Asking, body: Any, limit: int = 5) -> list[dict[str, Any]]:
         """Why no script or rule answered a request: the nearest of them (fewest keys failed first), each with

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.asgi.context import RequestContext
+from mockserver.asgi.context import FailureFrames, RequestContext
 from mockserver.control.decision import Decision
 from mockserver.dialects.dialect import Dialect
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
     from mockserver.endpoints.engine.operations import Operation
-    from mockserver.journal import Exchange
 
 
 @dataclass
@@ -37,6 +36,11 @@ class Call:
     endpoint: Endpoint
     context: RequestContext
     started: float  # time.perf_counter() when the pipeline took the request
+    # What the handler tells the journal, through the pipeline's outcome: a body it read itself (a form), the
+    # tokens its answer cost, how its stream fails on an error_event fault.
+    read_body: Any = None
+    tokens: tuple[int, int] | None = None
+    failure_frames: FailureFrames | None = None
 
     @property
     def api_key(self) -> str:
@@ -50,9 +54,8 @@ class Call:
     def test_id(self) -> str | None:
         return self.context.test_id
 
-    @property
-    def exchange(self) -> Exchange | None:
-        return self.context.exchange
+    def report_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.tokens = (prompt_tokens, completion_tokens)
 
     def header(self, name: str) -> str | None:
         return self.context.header(name)

@@ -25,9 +25,7 @@ async def chat_completions(state: AppState, call: Call, body: Any, decision: Dec
     if state.config.validation == "off":
         body = lenient_chat_body(body)
     completion = await state.chat.generate(call.dialect, body, decision, call.context.body_bytes)
-    if call.exchange is not None:
-        call.exchange.tokens_in = completion.prompt_tokens
-        call.exchange.tokens_out = completion.usage["completion_tokens"]
+    call.report_usage(completion.prompt_tokens, completion.usage["completion_tokens"])
     headers = {"x-request-id": completion.request_id}
     reasoning_content = call.dialect.reasoning_content
     if body.get("store"):

@@ -196,20 +196,15 @@ async def _read_body(
             schema = operation.form_request or {}
             fields, uploads = await read_form(state, call, schemas.resolved(schema).get("properties", {}),
                                               resolve=schemas.resolved)
-            _journal(call, fields)
+            call.read_body = fields
             return fields, uploads
         parsed = await read_json(call.request, state.config.max_body)
-        _journal(call, parsed)
+        call.read_body = parsed
     if parsed is None:
         return {}, {}
     if not isinstance(parsed, dict):
         raise invalid_request("Request body must be a JSON object.", code="invalid_type")
     return parsed, {}
-
-
-def _journal(call: Call, body: Any) -> None:
-    if call.exchange is not None:
-        call.exchange.note_body(body, call.context.body_bytes, call.context.body_preview)
 
 
 def _validate(operation: Operation, body: dict[str, Any], content_type: str) -> None:

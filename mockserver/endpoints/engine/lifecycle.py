@@ -14,6 +14,7 @@ kept under ``--state-dir`` like the resource itself.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -246,8 +247,7 @@ async def ask(request: SpecRequest, path: str, body: dict[str, Any]) -> Answer:
         "headers": [*headers, (b"content-length", str(len(payload)).encode())],
         "client": outer.scope.get("client"), "server": outer.scope.get("server"), "state": {},
     }
-    context = scope[CONTEXT_KEY] = RequestContext.from_scope(scope)
-    context.internal = True
+    scope[CONTEXT_KEY] = dataclasses.replace(RequestContext.from_scope(scope), internal=True)
     delivered = False
 
     async def receive() -> dict[str, Any]:

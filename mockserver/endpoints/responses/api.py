@@ -54,9 +54,7 @@ async def create_response(request: SpecRequest) -> Response:
         _truncate(request, chat)
     completion = await request.state.chat.generate(request.call.dialect, chat, request.decision,
                                                    request.call.context.body_bytes)
-    if request.call.exchange is not None:
-        request.call.exchange.tokens_in = completion.prompt_tokens
-        request.call.exchange.tokens_out = completion.usage["completion_tokens"]
+    request.call.report_usage(completion.prompt_tokens, completion.usage["completion_tokens"])
     hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
     if body.get("store", True) or body.get("background"):
@@ -65,7 +63,7 @@ async def create_response(request: SpecRequest) -> Response:
     if conversation is not None:  # the conversation goes on with this turn: its input, then its output
         append_items(request, conversation, [*items[len(earlier):], *response["output"]], refuse=False)
     if body.get("stream"):
-        request.call.context.failure_frames = response_events.failure(response)
+        request.call.failure_frames = response_events.failure(response)
         return FramesResponse(response_events.frames(response, completion.choices[0]))
     return json_response(response)
 
