@@ -22,6 +22,7 @@ schemas".
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -88,6 +89,26 @@ def load_request_schema(dialect: str, kind: str = "chat_completion") -> dict[str
     schema["properties"].update(overlay.get("properties", {}))
     schema["required"] += [name for name in overlay.get("required", []) if name not in schema["required"]]
     return schema
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What ``--validation`` asks of every step, read off the mode in this one place.
+
+    ``strict`` checks bodies against their schema and the provider's rules beyond it; ``schema`` (contract
+    tests) checks the schema alone, lets unknown top-level arguments through and answers an unknown id with a
+    made-up resource; ``off`` checks nothing, and endpoints make what they can of any body.
+    """
+
+    schema: bool  # bodies are checked against their request schema
+    provider_rules: bool  # the rules the provider enforces beyond its schema (a model's kind, a file's purpose)
+    synthesize_missing: bool  # an id the mock never made is answered with a made-up resource, not a 404
+    ignore_unknown: bool  # unknown top-level arguments pass the schema check
+
+    @classmethod
+    def for_mode(cls, mode: str) -> Checks:
+        return cls(schema=mode != "off", provider_rules=mode == "strict", synthesize_missing=mode == "schema",
+                   ignore_unknown=mode == "schema")
 
 
 def require_object(body: Any) -> None:

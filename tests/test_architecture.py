@@ -32,7 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "mockserver.asgi": ("core", "mockserver.control"),
     "mockserver.cassettes": ("core", "mockserver.dialects", "mockserver.conformance", "mockserver.asgi",
                              "mockserver.generation"),
-    "mockserver.services": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.control",
+    "mockserver.services": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation", "mockserver.control",
                             "mockserver.generation", "mockserver.asgi"),
     "mockserver.endpoints": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation",
                              "mockserver.conformance", "mockserver.control", "mockserver.generation",
@@ -243,3 +243,13 @@ def test_generation_does_not_import_the_asgi_or_app_layer() -> None:
         if module.startswith("mockserver.generation"):
             assert all(layer_of(target) is not None for target in targets), (module, targets)
             assert not any(target.startswith("mockserver.asgi") for target in targets), module
+
+
+def test_the_validation_mode_is_read_in_one_place() -> None:
+    """``--validation`` is turned into :class:`~mockserver.validation.Checks` once (``AppState.checks``); families
+    and services ask what it means (``checks.provider_rules``...) and the pipeline validates, never the mode."""
+    below_the_app = ("mockserver.endpoints", "mockserver.services", "mockserver.generation", "mockserver.cassettes",
+                     "mockserver.control", "mockserver.asgi")
+    readers = sorted(module for module in MODULES if module.startswith(below_the_app)
+                     and "config.validation" in MODULES[module].read_text())
+    assert not readers, f"these read --validation themselves instead of AppState.checks: {readers}"

@@ -259,7 +259,7 @@ def _request_body(state: AppState, dialect: str, endpoint: Endpoint, schemas: di
         schemas[name] = derived
         return _json_body(name)
     if endpoint.form is not None:
-        form = copy.deepcopy(form_validator(endpoint.form, ignore_unknown=state.config.validation == "schema").schema)
+        form = copy.deepcopy(form_validator(endpoint.form, ignore_unknown=state.checks.ignore_unknown).schema)
         for key in ("$schema", "$id", "additionalProperties"):
             form.pop(key, None)
         for field in ("image", "mask"):

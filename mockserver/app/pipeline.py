@@ -55,10 +55,12 @@ def make_route_handler(
         try:
             state.keys.authenticate(context.api_key, dialect, endpoint.generation)
             body = await read_json(request, state.config.max_body) if endpoint.reads_body else None
-            if endpoint.schema is not None and state.config.validation != "off":
+            if endpoint.schema is not None and state.checks.schema:
                 state.validator(endpoint.schema, dialect.name).validate(body)
             elif endpoint.reads_body:
                 require_object(body)
+                if endpoint.lenient is not None and not state.checks.schema:
+                    body = endpoint.lenient(body)  # --validation off: what generation can use of any body
             decision = state.control.decide(context, body)
             headers = decision.headers
             if decision.faults:
@@ -77,7 +79,7 @@ def make_route_handler(
             context.client_gone = True  # the wire layer drops the answer and journals client_disconnect
             return Response(status_code=499)
         except UNCHECKED_BODY_FAILURES as failure:
-            if state.config.validation != "off":
+            if state.checks.schema:
                 raise
             unusable = _unusable(failure)
             error_code = unusable.code

@@ -24,7 +24,7 @@ from mockserver.services.chat import ChatService
 from mockserver.services.images import ImageService
 from mockserver.services.models import ModelDirectory
 from mockserver.storage import open_stores
-from mockserver.validation import KINDS, BodyValidator, validator_for
+from mockserver.validation import KINDS, BodyValidator, Checks, validator_for
 
 HEAVY_WORK_SLOTS = 1
 """Work too big for the event loop runs on this many threads at once. One: each more thread competing for
@@ -48,15 +48,15 @@ class AppState:
         self.journal = Journal(config.journal_size, config.journal_bytes)
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir, config.store_bytes, self.clock.now)
-        # Contract-test mode: unknown stored completions and models are synthesized, not 404.
-        self.synthesize_missing = config.validation == "schema"
+        # What --validation asks of every step (contract-test mode: unknown resources are synthesized, not 404).
+        self.checks = Checks.for_mode(config.validation)
         # Worker threads for work too big for the event loop (drawing pictures); the cap also bounds its memory.
         self.heavy_work = anyio.CapacityLimiter(HEAVY_WORK_SLOTS)
         # The services families share instead of importing each other's handlers.
-        self.models = ModelDirectory(self.identity, self.stores.deleted_models, self.synthesize_missing)
-        self.images = ImageService(config, self.identity, self.heavy_work)
-        self.chat = ChatService(config, ChatGenerator(self.identity, ChatSettings(config.reply_range)), self.models,
-                                self.characters, self.heavy_work)
+        self.models = ModelDirectory(self.identity, self.stores.deleted_models, self.checks.synthesize_missing)
+        self.images = ImageService(config, self.checks, self.identity, self.heavy_work)
+        generator = ChatGenerator(self.identity, ChatSettings(config.reply_range))
+        self.chat = ChatService(config, self.checks, generator, self.models, self.characters, self.heavy_work)
         self.control = Control(config, self.journal, self.clock)
         self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending()), self.stores) \
             if config.metrics else None
@@ -70,7 +70,7 @@ class AppState:
             tuple(config.redact_field),
         )
         self._validators: dict[tuple[str, str], BodyValidator] = {
-            (kind, name): validator_for(kind, name, ignore_unknown=config.validation == "schema")
+            (kind, name): validator_for(kind, name, ignore_unknown=self.checks.ignore_unknown)
             for kind in KINDS
             for name in self.dialects
         }

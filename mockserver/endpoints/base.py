@@ -92,6 +92,8 @@ class Endpoint:
     query: tuple[dict[str, Any], ...] = ()
     generation: bool = False
     reads_body: bool = True
+    # With --validation off, the least the handler needs of a body nobody checked (the pipeline applies it).
+    lenient: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     operation: Operation | None = None  # the spec's operation, for the endpoints the spec engine answers
     # For an operation a family answers through the engine: the code that knows what it means (a SpecRequest in,
     # the response out, or None to leave the request to the engine's generic answer).

@@ -21,7 +21,7 @@ async def create_embeddings(state: AppState, call: Call, body: Any, decision: De
     model_id = body["model"]
     state.models.resolve(call.dialect, model_id)
     dimensions = body.get("dimensions")
-    if dimensions is not None and state.config.validation == "strict" and not model_id.startswith("text-embedding-3"):
+    if dimensions is not None and state.checks.provider_rules and not model_id.startswith("text-embedding-3"):
         raise invalid_request(
             f"This model does not support specifying dimensions: {model_id}.", param="dimensions", code="invalid_value"
         )

@@ -30,7 +30,7 @@ async def retrieve_model(state: AppState, call: Call, body: Any, decision: Decis
         if made is not None:
             return json_response(made)
     if model is None:
-        if not state.synthesize_missing or model_id in state.stores.deleted_models:
+        if not state.checks.synthesize_missing or model_id in state.stores.deleted_models:
             raise model_not_found(model_id)
         model = call.dialect.catalog.describe(model_id, state.identity.created())
     return json_response(model.as_model_object())
@@ -39,8 +39,8 @@ async def retrieve_model(state: AppState, call: Call, body: Any, decision: Decis
 async def delete_model(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     """Only models made at run time (``ft:`` ids) can be deleted, each once (any id in ``schema`` mode)."""
     model_id = call.request.path_params["model"]
-    deletable = model_id.startswith(MADE_PREFIX) or state.synthesize_missing
-    if not deletable or (model_id in state.stores.deleted_models and not state.synthesize_missing):
+    deletable = model_id.startswith(MADE_PREFIX) or state.checks.synthesize_missing
+    if not deletable or (model_id in state.stores.deleted_models and not state.checks.synthesize_missing):
         raise model_not_found(model_id)
     state.stores.deleted_models.add(model_id)
     return json_response({"id": model_id, "object": "model", "deleted": True})

@@ -22,6 +22,7 @@ from mockserver.generation import media
 from mockserver.generation.chat import ChatGenerator, Completion
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 from mockserver.services.models import ModelDirectory
+from mockserver.validation import Checks
 
 # Fields that change how the answer travels, is billed, cut or annotated, not what the model
 # says: a stop sequence or a token limit truncates the very text the request would otherwise get.
@@ -36,9 +37,10 @@ that let the event loop run between them."""
 
 
 class ChatService:
-    def __init__(self, config: Config, generator: ChatGenerator, models: ModelDirectory,
+    def __init__(self, config: Config, checks: Checks, generator: ChatGenerator, models: ModelDirectory,
                  characters: dict[str, Character], heavy_work: anyio.CapacityLimiter) -> None:
         self.config = config
+        self.checks = checks
         self.generator = generator
         self.models = models
         self.characters = characters
@@ -48,13 +50,13 @@ class ChatService:
                  prompt_tokens: int | None = None) -> Completion:
         """Generate the completion for a chat body (validated, or cleaned by :func:`lenient_chat_body`)."""
         model = self.models.resolve(dialect, body["model"])
-        if dialect.require_system_message and self.config.validation != "off":
+        if dialect.require_system_message and self.checks.schema:
             require_system_message(body)
         persona = self._persona(dialect, body)
         vocabulary = tokenizer(encoding_for_model(model.id))
         if prompt_tokens is None:
             prompt_tokens = vocabulary.count_prompt(body["messages"], body.get("tools"))
-        if self.config.validation == "strict":
+        if self.checks.provider_rules:
             semantics.check_chat(body, model, prompt_tokens, dialect=dialect.name)
         content_key = {key: value for key, value in body.items() if key not in NON_CONTENT_FIELDS}
         content_key["@dialect"] = dialect.name

@@ -35,6 +35,7 @@ from mockserver.dialects.dialect import Dialect
 from mockserver.errors import ApiError, invalid_request, model_not_found
 from mockserver.generation import media, prose
 from mockserver.generation.tokens import IMAGE_TOKENS, tokenizer
+from mockserver.validation import Checks
 
 GPT_IMAGE, DALL_E_2, DALL_E_3, OTHER = "gpt-image", "dall-e-2", "dall-e-3", "other"
 STANDARD_SIZES = ("1024x1024", "1024x1536", "1536x1024")
@@ -121,6 +122,7 @@ def family_of(model: str | None, body: dict[str, Any]) -> str:
 
 def image_order(
     config: Config,
+    checks: Checks,
     dialect: Dialect,
     body: Any,
     *,
@@ -141,8 +143,8 @@ def image_order(
         raise invalid_request("Request body must be a JSON object.", code="invalid_type")
     model = _text(body.get("model")) or default_model
     family = family_of(model, body)
-    check_model(config, dialect, model, family)
-    if config.validation == "strict":
+    check_model(checks, dialect, model, family)
+    if checks.provider_rules:
         check_image_request(body, family, model)
     n = body.get("n")
     fmt = body.get("output_format") if family in (GPT_IMAGE, OTHER) else None  # dall-e only draws PNG
@@ -182,7 +184,7 @@ def check_pixels(n: int, width: int, height: int) -> None:
         )
 
 
-def check_model(config: Config, dialect: Dialect, model: str | None, family: str) -> None:
+def check_model(checks: Checks, dialect: Dialect, model: str | None, family: str) -> None:
     """404 for a model the dialect does not serve, as for chat; 400 for a known non-image model.
 
     Only catalogs that list image models can say a model is unknown: a provider whose
@@ -197,7 +199,7 @@ def check_model(config: Config, dialect: Dialect, model: str | None, family: str
         if lists_images and not dialect.accept_any_model:
             raise model_not_found(model)
         return
-    if known.kind != "image" and config.validation == "strict":
+    if known.kind != "image" and checks.provider_rules:
         raise invalid_request(
             f"Invalid value for 'model': '{model}' is a {known.kind} model, not an image model. "
             "Use an image model such as gpt-image-1, dall-e-3 or dall-e-2.",
@@ -427,15 +429,16 @@ def splice_pictures(encoded: bytes, pictures: list[bytes]) -> list[bytes]:
 class ImageService:
     """Orders, draws and answers pictures for every family, with the server's seed and its worker threads."""
 
-    def __init__(self, config: Config, identity: Identity, heavy_work: anyio.CapacityLimiter) -> None:
+    def __init__(self, config: Config, checks: Checks, identity: Identity, heavy_work: anyio.CapacityLimiter) -> None:
         self.config = config
+        self.checks = checks
         self.identity = identity
         self.heavy_work = heavy_work
 
     def order(self, dialect: Dialect, body: Any, *, material: Any, default_model: str | None = None,
               input_images: int = 0, auto_size: tuple[int, int] = (1024, 1024)) -> ImageOrder:
         """:func:`image_order` with this server's configuration."""
-        return image_order(self.config, dialect, body, material=material, default_model=default_model,
+        return image_order(self.config, self.checks, dialect, body, material=material, default_model=default_model,
                            input_images=input_images, auto_size=auto_size)
 
     async def draw(self, order: ImageOrder) -> list[bytes]:

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from mockserver.app.state import AppState
 
 async def chat_completions(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    if state.config.validation == "off":
-        body = lenient_chat_body(body)
     completion = await state.chat.generate(call.dialect, body, decision, call.context.body_bytes)
     call.report_usage(completion.prompt_tokens, completion.usage["completion_tokens"])
     headers = {"x-request-id": completion.request_id}
@@ -56,6 +54,6 @@ ENDPOINTS = (
         "chat.completions", "chat", "POST", "/chat/completions", chat_completions,
         response="CreateChatCompletionResponse",
         stream=Stream(("CreateChatCompletionStreamResponse", "ErrorResponse")),
-        schema="chat_completion", generation=True,
+        schema="chat_completion", generation=True, lenient=lenient_chat_body,
     ),
 )

@@ -37,7 +37,7 @@ def lookup(state: AppState, completion_id: str) -> StoredCompletion:
     stored = state.stores.completions.find(completion_id)
     if stored is not None:
         return stored
-    if not state.synthesize_missing:
+    if not state.checks.synthesize_missing:
         raise ApiError(
             404,
             f"No chat completion found with id '{completion_id}'. Only completions created with "

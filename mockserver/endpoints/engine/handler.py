@@ -83,7 +83,7 @@ async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any,
     assert operation is not None, "the spec engine serves spec endpoints only"
     params = dict(call.request.path_params)
     body, uploads = await _read_body(state, call, operation, body)
-    if state.config.validation != "off":
+    if state.checks.schema:
         _validate(operation, body, call.header("content-type") or "")
     resources = state.stores.resources
     collection = _concrete(operation.collection, params)
@@ -330,7 +330,7 @@ def _limit(raw: str | None, operation: Operation) -> int:
 
 def _missing(state: AppState, operation: Operation, resource_id: str, seed: bytes) -> dict[str, Any]:
     """A 404 in OpenAI's words; with ``--validation schema``, a resource made up for the id instead."""
-    if not state.synthesize_missing:
+    if not state.checks.synthesize_missing:
         raise ApiError(404, f"No {_noun(operation.collection)} found with id '{resource_id}'.",
                        param=_item_parameter(operation), code="not_found")
     made = _generate(operation, seed)
@@ -343,7 +343,7 @@ def _require_parent(state: AppState, operation: Operation, params: dict[str, str
     """A nested collection needs its parent (``/vector_stores/{id}/files`` its vector store), where the spec
     lets clients create that parent; otherwise a 404, as for the parent itself."""
     segments = operation.collection.strip("/").split("/")
-    if len(segments) < 3 or not segments[-2].startswith("{") or state.synthesize_missing:
+    if len(segments) < 3 or not segments[-2].startswith("{") or state.checks.synthesize_missing:
         return
     parent_collection = "/" + "/".join(segments[:-2])
     if parent_collection not in _creatable():

@@ -40,7 +40,7 @@ class SpecRequest:
 
     @property
     def strict(self) -> bool:
-        return self.state.config.validation == "strict"
+        return self.state.checks.provider_rules
 
     def upload(self, name: str) -> Upload | None:
         found = self.uploads.get(name)

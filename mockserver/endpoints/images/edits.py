@@ -63,8 +63,8 @@ def form_properties(kind: str) -> dict[str, Any]:
 
 def validate_form(state: AppState, kind: str, fields: dict[str, Any], uploads: dict[str, list[Upload]]) -> None:
     """The schema check of the text fields (all modes but ``off``), and an image is required."""
-    if state.config.validation != "off":
-        form_validator(kind, ignore_unknown=state.config.validation == "schema").validate(fields)
+    if state.checks.schema:
+        form_validator(kind, ignore_unknown=state.checks.ignore_unknown).validate(fields)
     if "image" not in uploads:
         raise invalid_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
 
@@ -207,7 +207,7 @@ def auto_size(width: int, height: int) -> tuple[int, int]:
 async def edit_images(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     fields, uploads = await read_form(state, call, form_properties("image_edit"), IMAGE_PARTS, MAX_UPLOADS)
     validate_form(state, "image_edit", fields, uploads)
-    strict = state.config.validation == "strict"
+    strict = state.checks.provider_rules
     model = fields.get("model") if isinstance(fields.get("model"), str) else EDIT_DEFAULT_MODEL
     family = family_of(model, fields)
     if family == DALL_E_3 and strict:
@@ -234,10 +234,10 @@ async def create_variations(state: AppState, call: Call, body: Any, decision: De
     fields, uploads = await read_form(state, call, form_properties("image_variation"), IMAGE_PARTS, MAX_UPLOADS)
     validate_form(state, "image_variation", fields, uploads)
     model = fields.get("model") if isinstance(fields.get("model"), str) else VARIATION_DEFAULT_MODEL
-    if state.config.validation == "strict" and family_of(model, fields) != DALL_E_2:
+    if state.checks.provider_rules and family_of(model, fields) != DALL_E_2:
         raise invalid_request(f"Invalid value for 'model': '{model}'. Image variations are only supported by "
                               "dall-e-2.", param="model", code="invalid_value")
-    if state.config.validation == "strict":
+    if state.checks.provider_rules:
         check_uploads(fields, uploads, DALL_E_2, square=True, alpha_or_mask=False)
     order = state.images.order(
         call.dialect, fields, material={"variation_of": uploads["image"][0].sha256()}, default_model=model

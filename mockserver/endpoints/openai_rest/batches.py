@@ -35,7 +35,7 @@ async def begin(progress: Progress) -> None:
     known = resources.get("/files", file_id)
     content = resources.content(file_id)
     if known is None or content is None:
-        if not request.state.synthesize_missing:
+        if not request.state.checks.synthesize_missing:
             raise invalid_request(f"No file found with id '{file_id}'.", param="input_file_id", code="invalid_value")
         content = b""
     elif request.strict and known.get("purpose") != "batch":

@@ -29,7 +29,7 @@ async def begin(progress: Progress) -> None:
     job, state, body = progress.resource, progress.state, progress.request.body
     training_file = str(body.get("training_file"))
     content = state.stores.resources.content(training_file)
-    if content is None and not state.synthesize_missing:
+    if content is None and not state.checks.synthesize_missing:
         raise invalid_request(f"invalid training_file: {training_file}. No file found with this id.",
                               param="training_file", code="invalid_value")
     model = str(body.get("model"))

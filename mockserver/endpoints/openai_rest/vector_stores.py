@@ -24,7 +24,7 @@ def _uploaded_bytes(progress: Progress, file_id: str) -> int:
     state = progress.state
     found = state.stores.resources.get("/files", file_id)
     if found is None:
-        if state.synthesize_missing:
+        if state.checks.synthesize_missing:
             return 0
         raise ApiError(404, f"No file found with id '{file_id}'.", param="file_id", code="not_found")
     content = state.stores.resources.content(file_id)

@@ -78,7 +78,7 @@ async def stream_stored(request: SpecRequest) -> Response | None:
     response_id = request.params["response_id"]
     resources = request.state.stores.resources
     stored = resources.get(COLLECTION, response_id)
-    if stored is None and not request.state.synthesize_missing:
+    if stored is None and not request.state.checks.synthesize_missing:
         raise ApiError(404, f"No response found with id '{response_id}'.", param="response_id", code="not_found")
     if stored is None:  # --validation schema: one made up for the id, as the engine makes up resources
         made = {"model": "gpt-4o"}
@@ -174,7 +174,7 @@ def _conversation_items(request: SpecRequest) -> list[dict[str, Any]]:
     if conversation is None:
         return []
     resources = request.state.stores.resources
-    if resources.get("/conversations", conversation) is None and not request.state.synthesize_missing:
+    if resources.get("/conversations", conversation) is None and not request.state.checks.synthesize_missing:
         raise ApiError(404, f"Conversation with id '{conversation}' not found.", param="conversation",
                        code="not_found")
     return [item for item in resources.items(f"/conversations/{conversation}/items") if item.get("type") != "reasoning"]
@@ -211,7 +211,7 @@ def _earlier_items(request: SpecRequest, previous: Any) -> list[dict[str, Any]]:
     resources = request.state.stores.resources
     found = resources.get(COLLECTION, previous)
     if found is None:
-        if request.state.synthesize_missing:
+        if request.state.checks.synthesize_missing:
             return []
         raise ApiError(404, f"Previous response with id '{previous}' not found.", param="previous_response_id",
                        code="previous_response_not_found")
