@@ -110,3 +110,50 @@ def test_chat_responses_and_batches_reach_their_handler_through_the_same_frames(
     assert stacks["chat"] == ["chat_completions", *path]
     assert stacks["engine"] == ["handle", *path]
     assert stacks["responses"] == ["create_response", "handle", *path]
+
+
+def test_a_family_on_another_wire_answers_in_its_envelope_with_its_headers() -> None:
+    """The recipe for a provider family: its endpoints name its Wire, and the pipeline answers errors in that
+    envelope and stamps its headers, with no branch of its own."""
+    from starlette.requests import Request as StarletteRequest
+
+    from mockserver.app.pipeline import make_route_handler
+    from mockserver.asgi.outgoing import Wire, json_response
+    from mockserver.endpoints.base import Endpoint
+    from mockserver.errors import ApiError
+
+    def acme_error(error: ApiError) -> Response:
+        return json_response({"type": "error", "error": {"type": error.type, "message": error.message}}, error.status)
+
+    acme = Wire("acme", acme_error, "request-id", lambda ms: {"acme-version": "2023-06-01"})
+
+    async def refuse(*args: object) -> Response:
+        raise ApiError(529, "Overloaded", type="overloaded_error")
+
+    app = create_app(Config(seed=1))
+    state = app.state.mock
+    endpoint = Endpoint("acme.messages", "acme", "POST", "/acme/messages", refuse, response="", wire=acme)
+    handler = make_route_handler(state, state.dialects["openai"], endpoint)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        scope = {"type": "http", "method": "POST", "path": "/acme/messages", "headers": [
+            (b"content-type", b"application/json"), (b"authorization", b"Bearer k")], "query_string": b"",
+            "root_path": "", "scheme": "http", "server": ("127.0.0.1", 80)}
+        response = await handler(StarletteRequest(scope, receive, send))
+        await response(scope, receive, send)
+
+    import asyncio
+
+    asyncio.run(run())
+    headers = dict(sent[0]["headers"])
+    assert sent[0]["status"] == 529 and headers[b"acme-version"] == b"2023-06-01"
+    assert headers[b"request-id"].startswith(b"req_") and b"x-request-id" not in headers
+    assert b"openai-version" not in headers
+    assert sent[1]["body"] == b'{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'

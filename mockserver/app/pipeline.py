@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
 from mockserver.asgi.context import Outcome, context_of, key_id
-from mockserver.asgi.outgoing import OPENAI_VERSION, add_headers, error_response
+from mockserver.asgi.outgoing import add_headers
 from mockserver.cassettes.library import Asked
 from mockserver.control.decision import NOTHING
 from mockserver.dialects.dialect import Dialect
@@ -74,7 +74,7 @@ def make_route_handler(
             response = replay or await endpoint.handler(state, call, body, decision)
         except ApiError as error:
             error_code = error.code
-            response = error_response(error)
+            response = endpoint.wire.error(error)
         except ClientDisconnect:
             context.client_gone = True  # the wire layer drops the answer and journals client_disconnect
             return Response(status_code=499)
@@ -83,7 +83,7 @@ def make_route_handler(
                 raise
             unusable = _unusable(failure)
             error_code = unusable.code
-            response = error_response(unusable)
+            response = endpoint.wire.error(unusable)
         finally:
             context.outcome = Outcome(
                 dialect=dialect.name, endpoint=endpoint.name, key_id=key_id(context.api_key),
@@ -93,12 +93,11 @@ def make_route_handler(
                 tokens_in=call.tokens[0] if call.tokens else None, tokens_out=call.tokens[1] if call.tokens else None,
                 failure_frames=call.failure_frames,
             )
-        processing_ms = str(int((time.perf_counter() - started) * 1000))
-        common = {"openai-version": OPENAI_VERSION, "openai-processing-ms": processing_ms}
-        present = add_headers(response, {**headers, **common})
-        if b"x-request-id" not in present:
+        wire = endpoint.wire
+        present = add_headers(response, {**headers, **wire.stamp(int((time.perf_counter() - started) * 1000))})
+        if wire.request_id_header.encode() not in present:
             request_id = state.identity.request_id(state.identity.salt(request.url.path.encode()))
-            response.raw_headers.append((b"x-request-id", request_id.encode("latin-1")))
+            response.raw_headers.append((wire.request_id_header.encode(), request_id.encode("latin-1")))
         return response
 
     return run

@@ -4,6 +4,7 @@ nobody takes them for the Responses API)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.lowlevel
@@ -38,6 +39,26 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(error: ApiError) -> Response:
     return json_response(error.envelope(), error.status, error.headers)
+
+
+def openai_stamp(processing_ms: int) -> dict[str, str]:
+    return {"openai-version": OPENAI_VERSION, "openai-processing-ms": str(processing_ms)}
+
+
+@dataclass(frozen=True)
+class Wire:
+    """What a provider family's answers carry on the wire besides their bodies: its error envelope, the header
+    that names each request, and the headers every answer has. The pipeline answers every endpoint through its
+    family's wire, so a family on another provider's wire (its own envelope and headers) is data, not a branch."""
+
+    name: str
+    error: Callable[[ApiError], Response]  # an ApiError in the provider's envelope
+    request_id_header: str  # lower case: x-request-id
+    stamp: Callable[[int], dict[str, str]]  # the headers of every answer, given the processing time in ms
+
+
+OPENAI_WIRE = Wire("openai", error_response, "x-request-id", openai_stamp)
+"""OpenAI's wire, which the OpenAI-compatible providers share."""
 
 
 def add_headers(response: Response, headers: dict[str, str]) -> set[bytes]:

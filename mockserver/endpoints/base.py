@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver.asgi.context import FailureFrames, RequestContext
+from mockserver.asgi.outgoing import OPENAI_WIRE, Wire
 from mockserver.control.decision import Decision
 from mockserver.dialects.dialect import Dialect
 
@@ -92,6 +93,7 @@ class Endpoint:
     query: tuple[dict[str, Any], ...] = ()
     generation: bool = False
     reads_body: bool = True
+    wire: Wire = OPENAI_WIRE  # the provider's error envelope and common headers, which the pipeline answers in
     # With --validation off, the least the handler needs of a body nobody checked (the pipeline applies it).
     lenient: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     operation: Operation | None = None  # the spec's operation, for the endpoints the spec engine answers
