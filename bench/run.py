@@ -35,24 +35,26 @@ SCENARIOS = [
     ("stream", "stream.lua", 200, "stream chat, 30 tokens"),
     ("tools", "tools.lua", 200, "tool call from a schema"),
     ("invalid", "invalid.lua", 400, "validation failure (400)"),
+    ("responses", "responses.lua", 200, "Responses API, short input"),
 ]
 OFF_SCENARIOS = ("chat", "stream")
 # What a feature costs on the hot path: the same scenarios with it turned off.
 OFF_VARIANTS = (("journal off", ("--journal-size", "0")), ("metrics off", ("--no-metrics",)))
 
 
-def lua_request(script: str) -> tuple[bytes, dict[str, str]]:
-    """The body and headers a wrk script sends, read from the script itself (one source of truth)."""
+def lua_request(script: str) -> tuple[str, bytes, dict[str, str]]:
+    """The path, body and headers a wrk script sends, read from the script itself (one source of truth)."""
     text = (load.BENCH / "wrk" / script).read_text()
+    path = re.search(r'^wrk\.path = "([^"]+)"$', text, re.M)
     body = re.search(r"^wrk\.body = '(.*)'$", text, re.M).group(1).encode()  # type: ignore[union-attr]
     headers = dict(re.findall(r'^wrk\.headers\["([^"]+)"\] = "([^"]*)"$', text, re.M))
-    return body, headers
+    return path.group(1) if path else CHAT_PATH, body, headers
 
 
 def check(server: load.Server, script: str, status: int) -> int:
     """Send the scenario's request once; its size in bytes, after checking the status is the expected one."""
-    body, headers = lua_request(script)
-    request = urllib.request.Request(server.origin + CHAT_PATH, data=body, headers=headers, method="POST")
+    path, body, headers = lua_request(script)
+    request = urllib.request.Request(server.origin + path, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             got, payload = response.status, response.read()
@@ -73,7 +75,7 @@ def drive(server: load.Server, path: str, script: str | None, seconds: float) ->
 
 def measure(server: load.Server, name: str, script: str, status: int, seconds: float) -> dict:
     """One round of a scenario, with a warning if any answer was not the expected status."""
-    result = drive(server, CHAT_PATH, script, seconds)
+    result = drive(server, lua_request(script)[0], script, seconds)
     wrong = result["non_2xx"] if status < 300 else result["requests"] - result["non_2xx"]
     if wrong or result["socket_errors"]:
         print(f"  warning: {name}: {wrong} unexpected statuses, {result['socket_errors']} socket errors", flush=True)
