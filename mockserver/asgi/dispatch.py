@@ -86,7 +86,10 @@ class RouteTable:
                                          f"{node.parameter_name!r}")
                     node = node.parameter
                 else:
-                    node = node.literal.setdefault(segment, _Node())
+                    child = node.literal.get(segment)
+                    if child is None:
+                        child = node.literal[segment] = _Node()
+                    node = child
             else:
                 taken = node.routes
         if method in taken:
