@@ -253,3 +253,11 @@ def test_the_validation_mode_is_read_in_one_place() -> None:
     readers = sorted(module for module in MODULES if module.startswith(below_the_app)
                      and "config.validation" in MODULES[module].read_text())
     assert not readers, f"these read --validation themselves instead of AppState.checks: {readers}"
+
+
+def test_the_top_level_says_what_the_product_is() -> None:
+    """The app layer lives in ``mockserver/app``; the package's top level keeps the entry points, the core and the
+    public ``faults`` path, at most 16 modules."""
+    top = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top) <= 16, top
+    assert not {"state.py", "pipeline.py", "admin.py", "server.py", "app.py"} & set(top)
