@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ignore X-Mock-* control headers and turn the /_mock/ admin API off")
     serve.add_argument("--no-metrics", action="store_const", const=False, dest="metrics",
                        help="turn GET /metrics (Prometheus) off")
+    serve.add_argument("--allowed-host", dest="allowed_host", action="append", metavar="NAME",
+                       help="also answer requests sent to this host name (a service name, a proxy's name; "
+                            "repeatable; '*' for any): other names are refused, as a rebound web page would send")
     serve.add_argument("--admin-token", dest="admin_token",
                        help="require this X-Mock-Admin-Token header on the /_mock/ admin API")
     serve.add_argument("--request-timeout", dest="request_timeout", type=float, metavar="SECONDS",

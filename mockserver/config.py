@@ -52,6 +52,7 @@ class Config:
     store_bytes: int = 64 * 1024 * 1024
     control: bool = True
     admin_token: str | None = None
+    allowed_host: list[str] = field(default_factory=list)
     max_body: int = 32 * 1024 * 1024
     workers: int = 1
     state_dir: str | None = None

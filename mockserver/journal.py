@@ -38,7 +38,13 @@ def redact_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]
     headers = {}
     for name, value in raw_headers:
         key = name.decode("latin-1").lower()
-        headers[key] = REDACTED if key in REDACTED_HEADERS else value.decode("latin-1")
+        text = value.decode("latin-1")
+        if key in REDACTED_HEADERS:
+            text = REDACTED
+        elif key == "referer":  # the page a request came from, with any credential in its query redacted
+            page, mark, query = text.partition("?")
+            text = page + mark + redact_query(query)
+        headers[key] = text
     return headers
 
 

@@ -123,6 +123,7 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--tpm": ("tpm", "6000", 6000),
     "--no-control": ("control", "1", False),
     "--admin-token": ("admin_token", "t0k", None),
+    "--allowed-host": ("allowed_host", "mock.internal,ui.example", ["mock.internal", "ui.example"]),
     "--state-dir": ("state_dir", "/tmp/x", None),
     "--request-timeout": ("request_timeout", "2.5", 2.5),
     "--retry-window": ("retry_window", "3", 3.0),

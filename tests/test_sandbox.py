@@ -99,9 +99,10 @@ def test_the_rate_limit_buckets_show_what_is_left() -> None:
 def test_the_page_has_the_admin_apis_auth() -> None:
     with MockServer(admin_token="s3cret") as server:
         refused = httpx2.get(server.origin + "/_mock/ui", timeout=10)
-        opened = httpx2.get(server.origin + "/_mock/ui?token=s3cret", timeout=10)
+        opened = httpx2.get(server.origin + "/_mock/ui?token=s3cret", timeout=10, follow_redirects=True)
         feed = httpx2.get(server.origin + "/_mock/events", timeout=10)
     assert refused.status_code == 401 and opened.status_code == 200 and feed.status_code == 401
+    assert [step.status_code for step in opened.history] == [303] and str(opened.url).endswith("/_mock/ui")
     with MockServer(control=False) as server:
         assert httpx2.get(server.origin + "/_mock/ui", timeout=10).status_code == 404
 

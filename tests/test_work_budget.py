@@ -406,10 +406,10 @@ def test_the_head_limit_is_per_request(server: Served) -> None:
     """5,000 pipelined GETs on one connection are all answered; one header above the limit is a 431."""
     from mockserver.asgi.protocol import MAX_HEAD_BYTES
 
-    one = b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n"
-    answered = raw_exchange(server.port, one * 4_999 + b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    one = b"GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    answered = raw_exchange(server.port, one * 4_999 + b"GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     assert answered.count(b"HTTP/1.1 200 OK") == 5_000 and b" 431 " not in answered
-    big = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 6_000) + b"\r\n\r\n"
+    big = b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (MAX_HEAD_BYTES + 6_000) + b"\r\n\r\n"
     refused = raw_exchange(server.port, big)
     assert refused.startswith(b"HTTP/1.1 431 ") and b"request_header_fields_too_large" in refused
 
@@ -420,7 +420,7 @@ def test_a_413_is_read_by_a_client_that_closes_the_connection(closing: str) -> N
     with serve_process("--max-body", "1048576", "--log-level", "warning", measured=False) as served:
         body = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "' + b"x" * 24_000_000 + b'"}]}'
         version, extra = ("HTTP/1.0", b"") if closing == "HTTP/1.0" else ("HTTP/1.1", b"Connection: close\r\n")
-        head = (f"POST /v1/chat/completions {version}\r\nHost: x\r\nAuthorization: Bearer sk\r\n"
+        head = (f"POST /v1/chat/completions {version}\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk\r\n"
                 f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n").encode() + extra + b"\r\n"
         answer = raw_exchange(served.port, head + body)
     assert answer.split(b"\r\n", 1)[0].endswith(b"413 Request Entity Too Large"), answer[:200]
@@ -453,7 +453,7 @@ def test_a_client_leaving_mid_upload_is_journaled_without_a_traceback() -> None:
     import socket
 
     with serve_process() as served:
-        head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk\r\n"
+        head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk\r\n"
                 b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
         with socket.create_connection(("127.0.0.1", served.port), timeout=5) as sock:
             sock.sendall(head + b'{"model": "gpt-4o-mini", "messages": [' + b" " * 1000)
@@ -473,7 +473,7 @@ def test_slow_and_silent_clients_are_let_go() -> None:
     with serve_process("--request-timeout", "0.5", "--log-level", "warning") as served:
         started = time.monotonic()
         with socket.create_connection(("127.0.0.1", served.port), timeout=5) as slow:
-            slow.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")  # and nothing more: slowloris
+            slow.sendall(b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and nothing more: slowloris
             answer = slow.recv(65536)
             assert slow.recv(65536) == b""  # then the connection is closed
         assert answer.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in answer
@@ -526,7 +526,7 @@ def forged_image_url(origin: str, seed: int, side: int, fmt: str = "webp", index
 def test_forged_urls_for_the_largest_picture_are_drawn_off_the_event_loop(server: Served) -> None:
     """Four 4096x4096 lossless pictures (64 MiB each) at once: the health check keeps answering."""
     path = forged_image_url("", 11, 4096)
-    request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
     answers: list[bytes] = []
 
     def four_at_once() -> httpx2.Response:
@@ -567,7 +567,7 @@ def test_the_largest_inline_answer_is_drawn_off_the_event_loop(server: Served) -
     """Ten 1792x1024 lossless pictures with transparency, inline as base64 (~100 MB of JSON)."""
     body = orjson.dumps({"model": "my-image-model", "prompt": "a hill", "size": "1792x1024", "n": 10,
                          "output_format": "webp", "background": "transparent", "response_format": "b64_json"})
-    request = (b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-budget\r\n"
+    request = (b"POST /v1/images/generations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk-budget\r\n"
                b"Content-Type: application/json\r\nConnection: close\r\nContent-Length: "
                + str(len(body)).encode() + b"\r\n\r\n" + body)
     answers: list[bytes] = []

@@ -7,10 +7,18 @@ so a new admin route is one row and one method.
 Admin requests go through the wire layer (so they are journaled, marked ``admin``) but never through
 the pipeline, so no fault, script or rate limit touches them. Who may call a route (:class:`Access`):
 
-- ``public``: always on, never a token (``health``, ``/metrics``, image files, ``/openapi.json``);
-- ``control``: off (404) with ``--no-control``; with ``--admin-token`` it needs ``X-Mock-Admin-Token``;
+- ``public``: always on, never a token (``health``, image files, ``/openapi.json``);
+- ``token``: always on, but with ``--admin-token`` it needs the token (``/metrics``: the header, the sandbox's
+  cookie, or ``Authorization: Bearer`` as Prometheus sends it);
+- ``control``: off (404) with ``--no-control``; with ``--admin-token`` it needs ``X-Mock-Admin-Token`` (or the
+  sandbox's cookie);
 - ``own_view``: as ``control``, but with ``--api-key`` a caller's own Bearer key opens the part of the
-  journal its key made (exchanges carry ``key_id``, a hash label, never the key).
+  journal its key made (exchanges carry ``key_id``, a hash label, never the key), in the list, the detail, the
+  explanation and the live feed alike.
+
+The sandbox page never keeps the token in its URL: ``/_mock/ui?token=T`` trades it for an HttpOnly, SameSite=Strict
+cookie and sends the browser on to ``/_mock/ui``; the page is served with a content security policy that runs
+only its own inlined script and style and forbids framing.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ FEED_HEARTBEAT = 15.0
 
 class Access(Enum):
     PUBLIC = "public"
+    TOKEN = "token"
     CONTROL = "control"
     OWN_VIEW = "own_view"
 
@@ -84,6 +93,8 @@ JOURNAL_QUERY = (
 )
 IMAGE_MEDIA = "image/*"
 OPENAPI_PATH = "/openapi.json"
+ADMIN_COOKIE = "mockserver_admin"
+"""The cookie the sandbox page holds the admin token in (HttpOnly, SameSite=Strict: no script, no other site)."""
 
 ADMIN_ROUTES: tuple[AdminRoute, ...] = (
     AdminRoute("GET", "/_mock/requests", "requests",
@@ -103,11 +114,13 @@ ADMIN_ROUTES: tuple[AdminRoute, ...] = (
     AdminRoute("GET", "/_mock/health", "health", "Liveness; always on, never needs a token", "Health",
                Access.PUBLIC),
     AdminRoute("GET", "/_mock/config", "config", "The running configuration, secrets masked", "Config"),
-    AdminRoute("GET", "/_mock/ui", "page", "The sandbox page (HTML; with --admin-token, pass it as ?token=)",
-               "text/html", query=TOKEN_QUERY),
+    AdminRoute("GET", "/_mock/ui", "page",
+               "The sandbox page (HTML; with --admin-token, open it once as ?token=T: the token becomes an HttpOnly "
+               "cookie and the browser goes on to /_mock/ui)", "text/html", query=TOKEN_QUERY, statuses=("303",)),
     AdminRoute("GET", "/_mock/events", "events",
-               "Each finished exchange as a server-sent event (the sandbox's live feed)", "text/event-stream",
-               query=TOKEN_QUERY),
+               "Each finished exchange as a server-sent event (the sandbox's live feed; only the caller's key's "
+               "exchanges when --api-key is set, unless the admin token is sent)", "text/event-stream",
+               Access.OWN_VIEW),
     AdminRoute("GET", "/_mock/requests/{exchange_id}", "exchange_detail",
                "One exchange: the list fields, the first 64 KiB of its response, its SSE frames with their times, "
                "the fault marks", "ExchangeDetail", Access.OWN_VIEW),
@@ -116,8 +129,9 @@ ADMIN_ROUTES: tuple[AdminRoute, ...] = (
                "Explanation", Access.OWN_VIEW),
     AdminRoute("GET", "/_mock/ratelimits", "rate_limits", "The --rpm/--tpm buckets of every key seen",
                "RateLimits"),
-    AdminRoute("GET", "/metrics", "metrics", "Prometheus metrics (off with --no-metrics)", "text/plain",
-               Access.PUBLIC, statuses=("404",)),
+    AdminRoute("GET", "/metrics", "metrics",
+               "Prometheus metrics (off with --no-metrics; with --admin-token it needs the token)", "text/plain",
+               Access.TOKEN, statuses=("401", "404")),
     AdminRoute("GET", FILES_PATH + "{name}", "image_file", "An image a URL in an images response points to",
                IMAGE_MEDIA, Access.PUBLIC, statuses=("404",)),
     AdminRoute("GET", OPENAPI_PATH, "openapi", "This document", "object", Access.PUBLIC),
@@ -156,7 +170,12 @@ class AdminApi:
         state = self.state
 
         async def run(request: Request) -> Response:
-            if row.access is not Access.PUBLIC:
+            if row.access is Access.TOKEN and state.config.admin_token is not None and not (
+                    self._token_given(request) or self._bearer_token_given(request)):
+                return error_response(ApiError(
+                    401, "This route needs the token the mock was started with (--admin-token), sent as the "
+                    "X-Mock-Admin-Token header or as 'Authorization: Bearer TOKEN'.", code="invalid_admin_token"))
+            if row.access in (Access.CONTROL, Access.OWN_VIEW):
                 if not state.config.control:
                     return error_response(ApiError(
                         404,
@@ -164,7 +183,9 @@ class AdminApi:
                         code="unknown_url",
                     ))
                 own_view = row.access is Access.OWN_VIEW and bool(state.config.api_key)
-                if state.config.admin_token is not None and not own_view and not self._token_given(request):
+                # The page's first load may carry the token in its URL, once: it is traded for the cookie.
+                offered = row.handler == "page" and self._matches(request.query_params.get("token", ""))
+                if state.config.admin_token is not None and not (own_view or offered or self._token_given(request)):
                     return error_response(ApiError(
                         401,
                         "The admin API needs the token the mock was started with (--admin-token), "
@@ -179,10 +200,15 @@ class AdminApi:
         return run
 
     def _token_given(self, request: Request) -> bool:
+        # The sandbox page's loads and its EventSource cannot send a header: its cookie carries the token.
+        return self._matches(request.headers.get(ADMIN_TOKEN_HEADER) or request.cookies.get(ADMIN_COOKIE, ""))
+
+    def _bearer_token_given(self, request: Request) -> bool:
+        return self._matches(bearer_key(request.headers.get("authorization", "")))
+
+    def _matches(self, given: str) -> bool:
         expected = self.state.config.admin_token
-        # The page's own loads and its EventSource cannot send a header: they pass the token as ?token=.
-        given = request.headers.get(ADMIN_TOKEN_HEADER) or request.query_params.get("token", "")
-        return expected is not None and hmac.compare_digest(given.encode(), expected.encode())
+        return expected is not None and bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
     def _own_key(self, request: Request) -> str | None:
         """The key label the caller may see the journal of; None: everything.
@@ -274,7 +300,16 @@ class AdminApi:
         return json_response(self.state.config.as_public_dict())
 
     async def page(self, request: Request) -> Response:
-        return Response(sandbox.page(), media_type="text/html; charset=utf-8", headers={"cache-control": "no-store"})
+        offered = request.query_params.get("token")
+        if offered is not None:  # trade the URL's token for a cookie, and leave no token in the page's URL
+            if not self._matches(offered):
+                raise ApiError(401, "The token in the URL is not the one the mock was started with "
+                               "(--admin-token).", param="token", code="invalid_admin_token")
+            moved = Response(status_code=303, headers={"location": "/_mock/ui", "cache-control": "no-store",
+                                                       "referrer-policy": "no-referrer"})
+            moved.set_cookie(ADMIN_COOKIE, offered, path="/", httponly=True, samesite="strict")
+            return moved
+        return Response(sandbox.page(), media_type="text/html; charset=utf-8", headers=sandbox.headers())
 
     async def metrics(self, request: Request) -> Response:
         if self.state.metrics is None:
@@ -290,13 +325,14 @@ class AdminApi:
 
     async def events(self, request: Request) -> Response:
         request.scope[ENDLESS_KEY] = True  # a shutdown cuts the feed instead of waiting for it to end
+        own_key = self._own_key(request)
         queue: asyncio.Queue[Exchange | None] = asyncio.Queue(FEED_QUEUE)
         dropped = 0
         listeners = self.state.journal.listeners
 
         def offer(exchange: Exchange) -> None:
             nonlocal dropped
-            if exchange.admin:
+            if exchange.admin or own_key not in (None, exchange.key_id):
                 return
             if queue.full():
                 queue.get_nowait()

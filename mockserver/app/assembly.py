@@ -18,6 +18,7 @@ from mockserver.app.admin import AdminApi
 from mockserver.app.pipeline import make_route_handler
 from mockserver.app.state import AppState
 from mockserver.asgi.dispatch import Dispatcher, RouteTable
+from mockserver.asgi.origin import OriginPolicy
 from mockserver.asgi.outgoing import OPENAI_VERSION, add_headers, error_response
 from mockserver.asgi.wire import WireLayer
 from mockserver.config import Config, ConfigError
@@ -48,6 +49,22 @@ def unrouted(state: AppState) -> Callable[[Request, tuple[str, ...]], Response]:
                              code="method_not_allowed", headers={"Allow": ", ".join(allowed)})
         else:
             error = ApiError(404, f"Invalid URL ({request.method} {request.url.path})", code="unknown_url")
+        return _with_provider_headers(state, request, error_response(error))
+
+    return answer
+
+
+def screen(state: AppState) -> Callable[[Request], Response | None]:
+    """A 403 in the provider's envelope for a request a web page may have sent (see :mod:`mockserver.asgi.origin`):
+    every plane, admin and data, answers its own origin only."""
+    policy = OriginPolicy(state.config.host, state.config.allowed_host)
+
+    def answer(request: Request) -> Response | None:
+        refused = policy.refusal(request.scope)
+        if refused is None:
+            return None
+        code, message = refused
+        error = ApiError(403, message, type="invalid_request_error", code=code)
         return _with_provider_headers(state, request, error_response(error))
 
     return answer
@@ -87,7 +104,7 @@ def create_app(config: Config | None = None) -> WireLayer:
         table.add(route.method, route.path, route.handler, route.name)
     for prefix, dialect in state.mounts():
         add_dialect_routes(table, state, prefix, dialect)
-    dispatcher = Dispatcher(table, unrouted(state), _server_error)
+    dispatcher = Dispatcher(table, unrouted(state), _server_error, screen(state))
     dispatcher.state.mock = state
     dispatcher.state.openapi = described
     return WireLayer(dispatcher, state.journal, state.control, state.config.seed)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 SPEC_TAG = "spec-engine"
 # The admin routes --no-control turns off (they answer 404): left out of the document then.
-CONTROL_ROUTES = frozenset(row.path for row in ADMIN_ROUTES if row.access is not Access.PUBLIC)
+CONTROL_ROUTES = frozenset(row.path for row in ADMIN_ROUTES if row.access in (Access.CONTROL, Access.OWN_VIEW))
 OPENAPI = "3.1.0"
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
@@ -115,7 +115,7 @@ def build_document(state: AppState) -> dict[str, Any]:
             item = paths.setdefault(openapi_path(prefix + endpoint.path), {})
             item[endpoint.method.lower()] = _operation(state, prefix, dialect.name, endpoint, schemas)
     for row in ADMIN_ROUTES:
-        if state.config.control or row.access is Access.PUBLIC:
+        if state.config.control or row.access in (Access.PUBLIC, Access.TOKEN):
             paths.setdefault(openapi_path(row.path), {})[row.method.lower()] = _root_operation(state.config, row)
     schemas.update(_official_schemas())
     schemas.update(mock_components())
@@ -352,6 +352,9 @@ def _root_operation(config: Config, row: AdminRoute) -> dict[str, Any]:
     """The operation of one row of the admin table: its security and error statuses follow from its access."""
     if row.access is Access.PUBLIC:
         security: list[dict[str, list[str]]] = []
+        statuses = row.statuses
+    elif row.access is Access.TOKEN:
+        security = [{"adminToken": []}, {"bearer": []}] if config.admin_token else []
         statuses = row.statuses
     else:
         security = [{"adminToken": []}] if config.admin_token else []

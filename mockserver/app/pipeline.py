@@ -87,7 +87,7 @@ def make_route_handler(
         finally:
             context.outcome = Outcome(
                 dialect=dialect.name, endpoint=endpoint.name, key_id=key_id(context.api_key),
-                body=body if call.read_body is None else call.read_body,
+                body=_journaled(body if call.read_body is None else call.read_body, context.body_preview is not None),
                 decided_by=asked.answered_by if asked is not None and asked.answered_by else decision.source,
                 faults=decision.fault_labels, error_code=error_code,
                 tokens_in=call.tokens[0] if call.tokens else None, tokens_out=call.tokens[1] if call.tokens else None,
@@ -101,6 +101,15 @@ def make_route_handler(
         return response
 
     return run
+
+
+def _journaled(body: Any, previewed: bool) -> Any:
+    """What the journal needs of a body: all of it, or, for one too large to journal (it keeps the start of its
+    text instead), only what it says of itself. The outcome outlives the request on a kept-alive connection, and
+    must not hold a 30 MB body's objects until the next request comes."""
+    if not previewed or not isinstance(body, dict):
+        return body
+    return {key: body[key] for key in ("model", "stream") if key in body}
 
 
 def _unusable(failure: Exception) -> ApiError:

@@ -24,6 +24,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 Handler = Callable[[Request], Awaitable[Response]]
+Screen = Callable[[Request], Response | None]
+"""The answer to a request refused before routing (a foreign Host or Origin), or None to go on."""
 Unrouted = Callable[[Request, tuple[str, ...]], Response]
 """The answer to a request no route takes: given the methods its path allows (none: an unknown path)."""
 Failed = Callable[[Request, Exception], Response]
@@ -154,11 +156,12 @@ class Dispatcher:
     ``state`` holds what the app exposes to its users (``state.mock``: the ``AppState``; ``state.openapi``).
     """
 
-    def __init__(self, table: RouteTable, unrouted: Unrouted, failed: Failed) -> None:
+    def __init__(self, table: RouteTable, unrouted: Unrouted, failed: Failed, screen: Screen) -> None:
         self.table = table
         self.state = State()
         self._unrouted = unrouted
         self._failed = failed
+        self._screen = screen
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no lifespan, no WebSocket route
@@ -172,7 +175,10 @@ class Dispatcher:
         scope["app"] = self  # request.app: what in-process requests are sent to (and what Starlette's form
         # parser needs to answer a malformed multipart body with a 400)
         request = Request(scope, receive, send)
-        if route is None:
+        refused = self._screen(request)
+        if refused is not None:
+            response = refused
+        elif route is None:
             response = self._unrouted(request, allowed)
         else:
             try:

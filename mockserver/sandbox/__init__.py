@@ -7,14 +7,39 @@ and ``/_mock/reset`` for the controls) or to its dialects (the playground).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from functools import cache
 from importlib import resources
 
 
+def _source(name: str) -> str:
+    return resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
 @cache
 def page() -> bytes:
-    files = resources.files(__name__)
-    html = files.joinpath("page.html").read_text(encoding="utf-8")
-    html = html.replace("/*STYLE*/", files.joinpath("sandbox.css").read_text(encoding="utf-8"))
-    html = html.replace("/*SCRIPT*/", files.joinpath("sandbox.js").read_text(encoding="utf-8"))
-    return html.encode()
+    html = _source("page.html").replace("/*STYLE*/", _source("sandbox.css"))
+    return html.replace("/*SCRIPT*/", _source("sandbox.js")).encode()
+
+
+@cache
+def headers() -> dict[str, str]:
+    """What the page is served with: a content security policy that runs its own inlined script and style (by
+    hash) and nothing else, talks only to this mock, and may not be framed; no Referer leaves it."""
+    policy = "; ".join((
+        "default-src 'none'",
+        f"script-src {_hash(_source('sandbox.js'))}",
+        f"style-src {_hash(_source('sandbox.css'))}",
+        "connect-src 'self'",
+        "img-src 'self' data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ))
+    return {"content-security-policy": policy, "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+            "x-content-type-options": "nosniff", "cache-control": "no-store"}

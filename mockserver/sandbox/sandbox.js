@@ -1,17 +1,13 @@
 "use strict";
 // The sandbox page: a live journal, one exchange in detail, the controls and a playground, all from the
 // mock's own admin API. No framework, no build step.
-const token = new URLSearchParams(location.search).get("token");
+// With --admin-token the page's requests carry the token in an HttpOnly cookie: no script here ever sees it.
 const $ = (selector) => document.querySelector(selector);
 const rows = [];
 let selected = null;
 
-function adminHeaders(extra = {}) {
-  return token ? { "X-Mock-Admin-Token": token, ...extra } : extra;
-}
-
 async function api(path, options = {}) {
-  const answer = await fetch(path, { ...options, headers: adminHeaders(options.headers || {}) });
+  const answer = await fetch(path, { ...options, headers: options.headers || {} });
   const text = await answer.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
@@ -72,7 +68,7 @@ function add(row) {
 async function connect() {
   const first = await api("/_mock/requests?limit=200");
   if (first.status === 200) first.data.data.reverse().forEach(add);
-  const source = new EventSource("/_mock/events" + (token ? `?token=${encodeURIComponent(token)}` : ""));
+  const source = new EventSource("/_mock/events");
   source.onopen = () => { $("#feed-state").textContent = "live"; $("#feed-state").className = "pill live"; };
   source.onerror = () => { $("#feed-state").textContent = "reconnecting…"; $("#feed-state").className = "pill down"; };
   source.onmessage = (event) => add(JSON.parse(event.data));
@@ -228,12 +224,23 @@ async function renderWhy() {
   pane.replaceChildren(head, ...(items.length ? items : [element("div", { class: "muted" }, "No scripts or rules are loaded.")]));
 }
 
+// A value as one shell word: single quotes, with any single quote in it closed, escaped and reopened, so a
+// journaled path, test id or body can never run a command when the snippet is pasted.
+function shellWord(value) {
+  return `'${String(value).replaceAll("'", "'\\''")}'`;
+}
+
 function copyAsCurl() {
   if (!detail) return;
-  const lines = [`curl -X ${detail.method} '${location.origin}${detail.path}${detail.query ? "?" + detail.query : ""}'`,
-    `  -H 'Authorization: Bearer $OPENAI_API_KEY'`, `  -H 'Content-Type: application/json'`];
-  if (detail.test_id) lines.push(`  -H 'X-Mock-Test-Id: ${detail.test_id}'`);
-  if (detail.body != null) lines.push(`  -d '${JSON.stringify(detail.body).replaceAll("'", "'\\''")}'`);
+  const url = `${location.origin}${detail.path}${detail.query ? "?" + detail.query : ""}`;
+  const lines = [`curl${detail.stream ? " -N" : ""} -X ${shellWord(detail.method)} ${shellWord(url)}`,
+    // The key from the environment: double quotes, so the shell expands it.
+    `  -H "Authorization: Bearer $OPENAI_API_KEY"`, `  -H 'Content-Type: application/json'`];
+  for (const name of ["x-mock-test-id", "x-mock-fault", "x-mock-reply", "x-mock-tool-call", "x-mock-tool-args"]) {
+    const value = detail.headers?.[name] ?? (name === "x-mock-test-id" ? detail.test_id : undefined);
+    if (value) lines.push(`  -H ${shellWord(`${name}: ${value}`)}`);
+  }
+  if (detail.body != null) lines.push(`  -d ${shellWord(JSON.stringify(detail.body))}`);
   showSnippet(lines.join(" \\\n"));
 }
 

@@ -18,8 +18,10 @@ from mockserver import MockServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+# attacker.test resolves to this machine, as a rebound name would (tests/browser/test_security.py).
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--window-size=1600,1000")
+         "--disable-component-update", "--no-first-run", "--window-size=1600,1000",
+         "--host-resolver-rules=MAP attacker.test 127.0.0.1")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import openai
 import pytest
@@ -117,3 +118,29 @@ def test_the_clock_advanced_from_the_page_refills_a_bucket(browser: webdriver.Ch
         assert client.chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices[0].message.content
         wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "clock-now"), "00:01:00Z"))
         screenshot("clock")
+
+
+def test_copy_as_curl_quotes_what_another_site_planted(browser: webdriver.Chrome, server: MockServer,
+                                                      screenshot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A journaled test id and path with shell syntax in them stay one word each when the snippet runs."""
+    planted = tmp_path / "planted"
+    hostile = f"x'; touch {planted}; echo '"
+    open_page(browser, server)
+    client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0,
+                           default_headers={"X-Mock-Test-Id": hostile, "X-Mock-Fault": "ttft;ms=1"})
+    for _ in client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True):
+        pass
+    wait(browser).until(lambda driver: len(rows(driver)) == 1)
+    rows(browser)[0].click()
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.assistant"))
+    browser.find_element(By.ID, "copy-curl").click()
+    snippet = wait(browser).until(lambda driver: driver.find_element(By.ID, "snippet").text)
+    assert snippet.startswith("curl -N ") and '"Authorization: Bearer $OPENAI_API_KEY"' in snippet
+    # Run it with curl standing in for a function that prints its arguments: the planted command never runs.
+    shown = subprocess.run(["bash", "-c", 'curl() { printf "%s\\n" "$@"; }\n' + snippet],
+                           capture_output=True, text=True, env={"OPENAI_API_KEY": "sk-env", "PATH": "/usr/bin:/bin"},
+                           check=True).stdout.splitlines()
+    assert not planted.exists()
+    assert f"x-mock-test-id: {hostile}" in shown and "x-mock-fault: ttft;ms=1" in shown
+    assert "Authorization: Bearer sk-env" in shown
+    screenshot("copy-as-curl")
