@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from mockserver.errors import MockserverError
+from mockserver.resources import UserYamlLoader
 
 VALIDATION_MODES = ("strict", "schema", "off")
 RECORD_MODES = ("none", "once", "new", "all")
@@ -185,7 +186,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=UserYamlLoader)
     except (ValueError, yaml.YAMLError) as error:
         raise ConfigError(
             f"config file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {error}"
@@ -195,6 +196,19 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings")
     return data
+
+
+MAX_DIGITS = 18
+
+
+def whole_number(raw: str | bytes) -> int | None:
+    """``raw`` as a whole number when it is one written in ASCII digits (at most 18 of them), else None.
+
+    ``str.isdigit`` takes ``'²'``, which ``int`` refuses, and ``int`` refuses more than 4,300 digits: both
+    were 500s where a client's query or header held them."""
+    if not raw or len(raw) > MAX_DIGITS or not raw.isascii() or not raw.isdigit():
+        return None
+    return int(raw)
 
 
 def _coerce(key: str, kind: Any, value: Any) -> Any:

@@ -98,6 +98,7 @@ class Identity:
         self.freeze_time = clock.frozen
         self._boot = b"" if clock.frozen else time.time_ns().to_bytes(12, "big")
         self._counter = itertools.count()
+        self._created = itertools.count()
         self._fingerprints: dict[str, str] = {}
 
     def salt(self, request_digest: bytes) -> bytes:
@@ -105,6 +106,18 @@ class Identity:
         if self.freeze_time:
             return request_digest
         return request_digest + self._boot + next(self._counter).to_bytes(8, "big")
+
+    def resource_salt(self, request_digest: bytes) -> bytes:
+        """Material for a stored resource's id: unique per create even when time is frozen (two identical
+        creates are two resources), and still the same run to run, counted in the order they arrive."""
+        if self.freeze_time:
+            return request_digest + next(self._created).to_bytes(8, "big")
+        return self.salt(request_digest)
+
+    def restart(self) -> None:
+        """Count creates from the start again: after a full reset the stores are empty, so a run that starts there
+        makes the same ids as a fresh server."""
+        self._created = itertools.count()
 
     def created(self) -> int:
         return self.clock.created()

@@ -57,9 +57,10 @@ def invalid_request(message: str, *, param: str | None = None, code: str | None 
 
 
 def model_not_found(model_id: str) -> ApiError:
+    shown = model_id if len(model_id) <= 256 else model_id[:256] + f"… ({len(model_id)} characters)"
     return ApiError(
         404,
-        f"The model `{model_id}` does not exist or you do not have access to it.",
+        f"The model `{shown}` does not exist or you do not have access to it.",
         param="model",
         code="model_not_found",
     )

@@ -19,8 +19,10 @@ from urllib.parse import unquote_plus
 
 # A body above this many bytes is journaled as its first JOURNAL_BODY_BYTES, with its full size (as aimock does).
 JOURNAL_BODY_BYTES = 64 * 1024
-# What an entry costs besides its body (headers, fields, the objects around them), for the journal's byte bound.
+# What an entry costs besides its body and its headers (fields, the objects around them), for the byte bound.
 ENTRY_OVERHEAD_BYTES = 2048
+MAX_LABEL_CHARS = 256
+"""The longest model name an entry keeps (a client may send megabytes of one); the body keeps the rest."""
 CAPTURE_BYTES = 64 * 1024
 """The start of each response the journal keeps (its bytes, and when each part left), for the sandbox page."""
 CAPTURE_PARTS = 4096
@@ -130,7 +132,7 @@ class Exchange:
             return
         self.keep_body(body, size, preview)
         model = body.get("model")
-        self.model = model if isinstance(model, str) else None
+        self.model = model[:MAX_LABEL_CHARS] if isinstance(model, str) else None
         self.stream = body.get("stream") is True
 
     def keep_body(self, body: Any, size: int, preview: bytes | None) -> None:
@@ -144,8 +146,9 @@ class Exchange:
     @property
     def journal_bytes(self) -> int:
         """What the entry costs the journal, as its byte bound counts it."""
-        return ENTRY_OVERHEAD_BYTES + min(self.body_bytes, JOURNAL_BODY_BYTES) + min(self.response_bytes,
-                                                                                     CAPTURE_BYTES)
+        headers = sum(len(name) + len(value) for name, value in self.headers.items())
+        return ENTRY_OVERHEAD_BYTES + headers + min(self.body_bytes, JOURNAL_BODY_BYTES) + min(self.response_bytes,
+                                                                                               CAPTURE_BYTES)
 
     @property
     def summary(self) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -42,6 +43,7 @@ from mockserver.asgi.context import ADMIN_TOKEN_HEADER, ENDLESS_KEY, bearer_key,
 from mockserver.asgi.dispatch import Route
 from mockserver.asgi.outgoing import JsonListResponse, error_response, json_response
 from mockserver.clock import ClockError
+from mockserver.config import whole_number
 from mockserver.control.faults import SpecError
 from mockserver.errors import ApiError
 from mockserver.journal import Exchange
@@ -160,6 +162,8 @@ class AdminApi:
         self.state = state
         self.control = state.control
         self._openapi = openapi
+        # Each finished exchange as the live feed sends it, encoded once for every open feed (the newest few).
+        self._encoded: OrderedDict[int, bytes] = OrderedDict()
 
     def routes(self) -> list[Route]:
         """The routes of :data:`ADMIN_ROUTES`, each behind its access check."""
@@ -230,7 +234,8 @@ class AdminApi:
 
     def _journaled(self, request: Request) -> Exchange:
         raw = request.path_params["exchange_id"]
-        exchange = self.state.journal.get(int(raw)) if raw.isascii() and raw.isdigit() else None
+        number = whole_number(raw)
+        exchange = self.state.journal.get(number) if number is not None else None
         if exchange is None or (self._own_key(request) not in (None, exchange.key_id)):
             raise ApiError(404, f"No exchange {raw!r} in the journal (it keeps the last "
                            f"{self.state.config.journal_size}).", param="exchange_id", code="not_found")
@@ -355,12 +360,21 @@ class AdminApi:
                     if dropped:
                         yield b"event: dropped\ndata: " + str(dropped).encode() + b"\n\n"
                         dropped = 0
-                    yield b"data: " + orjson.dumps(exchange.as_dict()) + b"\n\n"
+                    yield self._event(exchange)
             finally:
                 listeners.remove(offer)
 
         return StreamingResponse(feed(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+    def _event(self, exchange: Exchange) -> bytes:
+        """The feed's frame for ``exchange``, encoded once however many feeds are open."""
+        frame = self._encoded.get(exchange.id)
+        if frame is None:
+            frame = self._encoded[exchange.id] = b"data: " + orjson.dumps(exchange.as_dict()) + b"\n\n"
+            if len(self._encoded) > FEED_QUEUE:
+                self._encoded.popitem(last=False)
+        return frame
 
     async def exchange_detail(self, request: Request) -> Response:
         return json_response(self._journaled(request).detail())
@@ -381,10 +395,11 @@ def _number(query: QueryParams, name: str) -> int | None:
     raw = query.get(name)
     if raw is None:
         return None
-    if not (raw.isascii() and raw.isdigit()):  # '²' is a digit to str.isdigit() and not to int()
-        message = f"Query parameter {name!r} must be a whole number, got {raw!r}."
+    number = whole_number(raw)
+    if number is None:
+        message = f"Query parameter {name!r} must be a whole number, got {raw[:40]!r}."
         raise ApiError(400, message, param=name, code="invalid_value")
-    return int(raw)
+    return number
 
 
 __all__ = ["ADMIN_ROUTES", "OPENAPI_PATH", "Access", "AdminApi", "AdminRoute"]

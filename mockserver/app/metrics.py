@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 MAX_MODELS = 64
+MAX_LABEL_CHARS = 64
+"""A model label's length: a client's megabyte model name is one short label, so a scrape stays small."""
 """Distinct model labels kept; later ones count as ``other``, so a client sending random model ids cannot grow
 the registry without bound."""
 
@@ -69,7 +71,7 @@ class Metrics(Collector):
     def observe(self, exchange: Exchange) -> None:
         if exchange.admin:
             return
-        model = exchange.model or ""
+        model = (exchange.model or "")[:MAX_LABEL_CHARS]
         if model not in self._models:
             model = "other" if len(self._models) >= MAX_MODELS else model
             self._models.add(model)
@@ -77,7 +79,7 @@ class Metrics(Collector):
         for fault in exchange.faults:
             self.faults[fault.split(";", 1)[0]] += 1
         if exchange.status == 429:
-            self.rate_limited[(exchange.decided_by or "").removeprefix("rate limit (").rstrip(")") or "fault"] += 1
+            self.rate_limited[_bucket(exchange.decided_by)] += 1
         if exchange.tokens_in is not None:
             self.tokens["in"] += exchange.tokens_in
         if exchange.tokens_out is not None:
@@ -116,6 +118,16 @@ class Metrics(Collector):
         stored.add_metric(["jobs"], self.stores.jobs.count())
         stored.add_metric(["resources"], self.stores.resources.count())
         yield stored
+
+
+def _bucket(decided_by: str | None) -> str:
+    """A 429's label: the rate limiter's bucket (``requests``, ``tokens``), else the kind of what answered it
+    (``script``, ``header``, ``fixture``, ``chaos``, ``cassette``), never a script's own number."""
+    if decided_by is None:
+        return "fault"
+    if decided_by.startswith("rate limit ("):
+        return decided_by.removeprefix("rate limit (").rstrip(")")
+    return decided_by.split(" ", 1)[0].split(":", 1)[0][:MAX_LABEL_CHARS] or "fault"
 
 
 def _counter(name: str, documentation: str, label: str, counts: Counter[str]) -> CounterMetricFamily:

@@ -82,6 +82,7 @@ class AppState:
         self.control.reset(test_id)
         if test_id is None:
             self.stores.clear()
+            self.identity.restart()
             self.cassettes.reset()
 
     def validator(self, kind: str, dialect: str) -> BodyValidator:

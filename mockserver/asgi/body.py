@@ -17,6 +17,7 @@ from starlette.types import Message, Receive
 
 from mockserver.asgi.context import context_of
 from mockserver.asgi.outgoing import JSON_MEDIA_TYPE
+from mockserver.config import whole_number
 from mockserver.errors import invalid_request, request_too_large, unsupported_content_type
 from mockserver.journal import JOURNAL_BODY_BYTES
 
@@ -36,7 +37,7 @@ def check_head(headers: Mapping[bytes, bytes], limit: int, media_type: str, expe
 
 def check_declared_size(headers: Mapping[bytes, bytes], limit: int) -> None:
     declared = headers.get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and (size := whole_number(declared)) is not None and size > limit:
         raise request_too_large(int(declared), limit)
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from mockserver.config import whole_number
+
 if TYPE_CHECKING:
     from mockserver.control.faults import Fault
 
@@ -115,7 +117,7 @@ def context_of(scope: Any) -> RequestContext:
 
 
 def retry_count(raw: bytes | str) -> int:
-    return int(raw) if raw.isdigit() else 0
+    return whole_number(raw) or 0
 
 
 def bearer_key(authorization: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from mockserver.errors import MockserverError
+from mockserver.resources import UserYamlLoader
 
 VERSION = 1
 REDACTED = "<redacted>"
@@ -31,9 +32,21 @@ SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "
 KEPT_RESPONSE_HEADERS = ("content-type", "x-request-id", "openai-processing-ms", "openai-version", "retry-after",
                          "retry-after-ms")
 SECRET_TEXT = re.compile(
-    r"\bsk-[A-Za-z0-9_\-]{16,}|\bBearer\s+[A-Za-z0-9._~+/\-]{8,}=*|\bAKIA[0-9A-Z]{16}\b"
-    r"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}|\bghp_[A-Za-z0-9]{20,}"
+    r"\bsk-[A-Za-z0-9_\-]{16,}|\bBearer\s+[A-Za-z0-9._~+/\-]{8,}=*|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{22,}"  # GitHub classic and fine-grained tokens
+    r"|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{16,}"  # Stripe keys and webhook secrets
+    r"|\bxox[abposr]-[A-Za-z0-9\-]{10,}|\bxapp-[A-Za-z0-9\-]{10,}"  # Slack tokens
+    r"|\bAIza[0-9A-Za-z_\-]{35}\b|\bya29\.[0-9A-Za-z_\-]{20,}"  # Google API keys and OAuth tokens
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"  # PEM private keys, body included
+    , re.IGNORECASE,
 )
+NAMED_SECRET = re.compile(r"((?:aws|secret)[\w\-]*[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])",
+                          re.IGNORECASE)
+"""An AWS secret access key (40 base-64 characters) where its name stands before it: ``aws_secret...=KEY``."""
+SECRET_FIELDS = frozenset({"password", "passwd", "secret", "client_secret", "api_key", "apikey", "access_token",
+                           "refresh_token", "private_key"})
+"""Body fields whose value is a credential whatever it looks like (besides those named with --redact-field)."""
 
 
 class CassetteError(MockserverError, ValueError):
@@ -130,7 +143,7 @@ class Cassette:
         """The cassette at ``path`` (an empty one when there is no file yet)."""
         if not path.exists():
             return cls(path)
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
             raise CassetteError(f"{path}: {path.stat().st_size:,} bytes is more than a cassette may hold "
                                 f"({MAX_FILE_BYTES:,}); split it")
         try:
@@ -141,6 +154,8 @@ class Cassette:
             raise CassetteError(f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})") from None
         except UnicodeDecodeError:
             raise CassetteError(f"{path}: not UTF-8 text") from None
+        except OSError as error:  # a directory, a dangling link, no permission
+            raise CassetteError(f"{path}: cannot be read ({error.strerror or error})") from None
         if data is None:
             return cls(path)
         if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
@@ -166,14 +181,14 @@ class Cassette:
 
 def redacted(value: Any, fields: tuple[str, ...] = (), key: str | None = None) -> Any:
     """``value`` with secret headers, the named body fields and secret-looking strings replaced."""
-    if key is not None and (key.lower() in SECRET_HEADERS or key in fields):
+    if key is not None and (key.lower() in SECRET_HEADERS or key.lower() in SECRET_FIELDS or key in fields):
         return REDACTED
     if isinstance(value, dict):
         return {name: redacted(item, fields, str(name)) for name, item in value.items()}
     if isinstance(value, list):
         return [redacted(item, fields) for item in value]
     if isinstance(value, str):
-        return SECRET_TEXT.sub(REDACTED, value)
+        return NAMED_SECRET.sub(r"\1" + REDACTED, SECRET_TEXT.sub(REDACTED, value))
     return value
 
 
@@ -182,7 +197,7 @@ def safe_headers(headers: Any) -> dict[str, str]:
     return {name.lower(): REDACTED if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
 
 
-class _SafeLoader(yaml.SafeLoader):
+class _SafeLoader(UserYamlLoader):
     pass
 
 

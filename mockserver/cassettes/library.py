@@ -13,6 +13,7 @@ fails the test with the same text.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import httpx
 import orjson
 from starlette.responses import Response
 
-from mockserver.cassettes.format import Cassette, Interaction, safe_headers
+from mockserver.cassettes.format import Cassette, CassetteError, Interaction, safe_headers
 from mockserver.cassettes.keys import MatchKey, match_key
 from mockserver.cassettes.replay import normalised_turn, replayed
 from mockserver.cassettes.upstream import Upstreams, fetch
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 MODES = ("none", "once", "new", "all")
 MAX_OPEN = 64
+MAX_NAME_BYTES = 200
+"""The longest cassette file name made from a test id (the rest of it is a digest)."""
 """Cassettes kept loaded at once (one per test id under a directory); the least recently used is let go."""
 ID_MODES = ("kept", "seeded")
 USAGE_MODES = ("kept", "recomputed")
@@ -116,6 +119,9 @@ class CassetteLibrary:
         if self.directory is None:
             return None
         name = "".join(char if char.isalnum() or char in "-_." else "_" for char in (test_id or "default"))
+        if len(name.encode()) > MAX_NAME_BYTES:  # a file name has 255 bytes at most: the start, and a digest
+            digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+            name = name.encode()[: MAX_NAME_BYTES - 17].decode("utf-8", "ignore") + "-" + digest
         return self.directory / f"{name}.yaml", self.mode
 
     async def answer(self, call: Asked, body: Any) -> Response | None:
@@ -123,7 +129,10 @@ class CassetteLibrary:
         chosen = self.active(call.test_id)
         if chosen is None:
             return None
-        opened = self._opened(*chosen)
+        try:
+            opened = self._opened(*chosen)
+        except CassetteError as error:  # the test chose a cassette the mock cannot read: say which, and why
+            raise ApiError(400, f"The cassette cannot be used: {error}", code="invalid_cassette") from None
         path = relative_path(call)
         key = match_key(call.request.method, path, body)
         if opened.mode != "all":

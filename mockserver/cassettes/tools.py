@@ -13,6 +13,7 @@ from mockserver.cassettes.format import SECRET_TEXT, Cassette, CassetteError, Fr
 from mockserver.cassettes.keys import match_key, model_alias
 from mockserver.cassettes.replay import normalised_turn
 from mockserver.messages import conversation
+from mockserver.resources import UserYamlLoader
 
 CASSETTE_SUFFIXES = (".yaml", ".yml")
 OPENAI_PATHS = ("/chat/completions", "/responses", "/embeddings", "/completions", "/moderations",
@@ -38,7 +39,7 @@ def check(locations: list[str]) -> list[str]:
             continue
         root = None
         try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=UserYamlLoader)
             Cassette.load(path)
         except CassetteError as error:
             problems.append(_located(error, path, root))

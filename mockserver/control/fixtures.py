@@ -30,6 +30,7 @@ import yaml
 from mockserver.control.faults import Behavior, SpecError, behavior_from_mapping
 from mockserver.control.matching import Match, RequestView
 from mockserver.errors import MockserverError
+from mockserver.resources import UserYamlLoader
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -147,7 +148,7 @@ def rules_from_mapping(data: Any, source: str) -> list[Rule]:
 def _load_file(path: Path, start: int) -> tuple[list[Rule], list[FixtureProblem]]:
     name = str(path)
     try:
-        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        loader = UserYamlLoader(path.read_text(encoding="utf-8"))
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

@@ -232,7 +232,7 @@ class ScriptQueue:
                     continue
                 if entry.share < 1:
                     entry.seen += 1
-                    if _draw(entry.id, entry.seen) >= entry.share:
+                    if _draw(entry, entry.seen) >= entry.share:
                         continue
                 decision = entry.behavior.decision(call.attempt, f"script #{entry.id}")
                 if decision is None:
@@ -254,9 +254,11 @@ class ScriptQueue:
             self._entries = [] if test_id is None else [entry for entry in self._entries if entry.test_id != test_id]
 
 
-def _draw(entry_id: int, seen: int) -> float:
-    """A number in [0, 1) for the ``seen``-th request an entry matched: the same on every run."""
-    digest = hashlib.sha256(f"script {entry_id}:{seen}".encode()).digest()
+def _draw(entry: ScriptEntry, seen: int) -> float:
+    """A number in [0, 1) for the ``seen``-th request an entry matched: the same on every run, whatever other
+    tests ran before, since it is drawn from the script's own content and test id, not its number."""
+    material = orjson.dumps([entry.spec, entry.test_id, seen], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    digest = hashlib.sha256(b"script " + material).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 

@@ -18,6 +18,9 @@ VORBIS_KEY = "MOCKSERVER_TRANSCRIPT"
 MAX_TAG_BYTES = 64_000
 """A longer transcript is not written (an Ogg page holds 65,025 bytes); the clip is still valid."""
 _SPOKEN = re.compile(r"\((\d+(?:\.\d+)?) s\) (.*)", re.DOTALL)
+MAX_READ_BYTES = MAX_TAG_BYTES + 64
+"""The longest tag field read back: what the writer could have written and its framing. A longer one was not
+written by the mock, so it is not read (a 4 MiB comment made an 88 MiB transcription answer)."""
 
 
 class Spoken(NamedTuple):
@@ -95,9 +98,10 @@ def _read_riff(data: bytes) -> Spoken | None:
             inner = 4
             while inner + 8 <= len(body):
                 field, field_size = struct.unpack_from("<4sI", body, inner)
-                text = body[inner + 8 : inner + 8 + field_size].rstrip(b"\x00").decode()
-                if field == b"ICMT" and text.startswith(MARKER + ": "):
-                    return _spoken(text[len(MARKER) + 2 :])
+                if field == b"ICMT" and field_size <= MAX_READ_BYTES:
+                    text = body[inner + 8 : inner + 8 + field_size].rstrip(b"\x00").decode()
+                    if text.startswith(MARKER + ": "):
+                        return _spoken(text[len(MARKER) + 2 :])
                 inner += 8 + field_size + field_size % 2
         position += 8 + size + size % 2
     return None
@@ -111,7 +115,7 @@ def _read_id3(data: bytes) -> Spoken | None:
         if kind == b"\x00\x00\x00\x00":
             break
         body = data[position + 10 : position + 10 + size]
-        if kind == b"TXXX" and body[:1] == b"\x03":
+        if kind == b"TXXX" and body[:1] == b"\x03" and size <= MAX_READ_BYTES:
             description, _, value = body[1:].partition(b"\x00")
             if description == MARKER.encode():
                 return _spoken(value.decode())
@@ -153,9 +157,10 @@ def _read_vorbis(block: bytes) -> Spoken | None:
     position += 4
     for _ in range(min(count, 1024)):
         (size,) = struct.unpack_from("<I", block, position)
-        key, _, value = block[position + 4 : position + 4 + size].decode().partition("=")
-        if key.upper() == VORBIS_KEY:
-            return _spoken(value)
+        if size <= MAX_READ_BYTES:
+            key, _, value = block[position + 4 : position + 4 + size].decode().partition("=")
+            if key.upper() == VORBIS_KEY:
+                return _spoken(value)
         position += 4 + size
     return None
 

@@ -37,6 +37,7 @@ from urllib.parse import unquote
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+from mockserver.config import whole_number
 from mockserver.errors import MockserverError
 from mockserver.patterns import PatternUnsupported, compile_pattern
 
@@ -367,8 +368,8 @@ def _resolve(ref: Any, ctx: _Context, path: Path) -> tuple[Any, Path]:
     for segment in segments:
         if isinstance(node, dict) and segment in node:
             node = node[segment]
-        elif isinstance(node, list) and segment.isdigit() and int(segment) < len(node):
-            node = node[int(segment)]
+        elif isinstance(node, list) and (index := whole_number(segment)) is not None and index < len(node):
+            node = node[index]
         else:
             raise SchemaUnsupported(_pointer(path), f"$ref {ref!r} does not resolve")
     return node, segments

@@ -13,12 +13,15 @@ from typing import Any
 from mockserver.determinism import Identity
 from mockserver.dialects.catalog import ModelInfo
 from mockserver.dialects.dialect import Dialect
-from mockserver.errors import model_not_found
+from mockserver.errors import invalid_request, model_not_found
 from mockserver.storage.memory import IdSet
 
 ModelSource = Callable[[], dict[str, dict[str, Any]]]
 """The ``Model`` objects (by id) some family has made so far, read when asked."""
 
+MAX_MODEL_ID = 256
+"""The longest model name a request may give: real ids are short, and a client's megabyte name would be echoed in
+every answer, journal entry and metric."""
 MADE_PREFIX = "ft:"
 """The prefix of the ids of models made at run time (fine-tuned models)."""
 
@@ -50,6 +53,10 @@ class ModelDirectory:
     def resolve(self, dialect: Dialect, model_id: str) -> ModelInfo:
         """The model a request names: from the catalog, one made at run time, or (where the dialect accepts any
         model) one described from its name. A made-model id (``ft:``) nobody made is a 404, as there."""
+        if len(model_id) > MAX_MODEL_ID:
+            raise invalid_request(f"Invalid 'model': string too long. Expected a string with maximum length "
+                                  f"{MAX_MODEL_ID}, but got a string with length {len(model_id)} instead.",
+                                  param="model", code="string_above_max_length")
         known = dialect.catalog.get(model_id)
         if known is not None:
             return known

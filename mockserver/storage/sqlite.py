@@ -19,6 +19,7 @@ answers the status it has reached meanwhile.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -178,10 +179,12 @@ class PersistentCompletionStore:
         self.database.write(("DELETE FROM completions", ()))
 
     def values(self) -> list[StoredCompletion]:
-        return [
-            StoredCompletion(orjson.loads(body), orjson.loads(messages))
-            for body, messages in self.database.rows("SELECT body, messages FROM completions ORDER BY rowid")
-        ]
+        kept = []
+        for body, messages in self.database.rows("SELECT body, messages FROM completions ORDER BY rowid"):
+            parsed, said = _loaded(body, "completions"), _loaded(messages, "completions")
+            if isinstance(parsed, dict) and isinstance(said, list):
+                kept.append(StoredCompletion(parsed, said))
+        return kept
 
     def _save(self, stored: StoredCompletion, *, prune: bool) -> None:
         upsert = (UPSERT_COMPLETION, (stored.body["id"], orjson.dumps(stored.body), orjson.dumps(stored.messages)))
@@ -219,7 +222,8 @@ class PersistentResourceStore:
 
     def get(self, collection: str, resource_id: str) -> dict[str, Any] | None:
         found = self.database.rows("SELECT body FROM resources WHERE key = ?", (f"{collection}\n{resource_id}",))
-        return orjson.loads(found[0][0]) if found else None
+        item = _loaded(found[0][0], collection) if found else None
+        return item if isinstance(item, dict) else None
 
     def delete(self, collection: str, resource_id: str) -> None:
         below = f"{collection}/{resource_id}/"
@@ -231,7 +235,7 @@ class PersistentResourceStore:
 
     def items(self, collection: str) -> list[dict[str, Any]]:
         rows = self.database.rows("SELECT body FROM resources WHERE collection = ? ORDER BY rowid", (collection,))
-        return [orjson.loads(body) for (body,) in rows]
+        return [item for (body,) in rows if isinstance(item := _loaded(body, collection), dict)]
 
     def put_content(self, resource_id: str, data: bytes) -> None:
         self.database.write(
@@ -249,3 +253,17 @@ class PersistentResourceStore:
 
     def clear(self) -> None:
         self.database.write(("DELETE FROM resources", ()), ("DELETE FROM contents", ()))
+
+
+LOG = logging.getLogger("mockserver.storage")
+
+
+def _loaded(raw: Any, where: str) -> Any:
+    """A stored row's JSON; a row corrupted on disk is skipped with a warning, never a 500 for its whole list."""
+    try:
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError):
+        LOG.warning("--state-dir: a corrupt row in %s was skipped (%d bytes that are not JSON)", where,
+                    len(raw) if isinstance(raw, bytes | str) else 0)
+        return None
+

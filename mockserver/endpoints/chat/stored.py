@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from mockserver.asgi.outgoing import json_response
+from mockserver.config import whole_number
 from mockserver.control.decision import Decision
 from mockserver.determinism import digest
 from mockserver.endpoints.base import Call, Endpoint
@@ -63,7 +64,8 @@ def page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         raise invalid_request(f"Invalid value for 'order': {order!r}. Supported values are: 'asc' and 'desc'.",
                               param="order", code="invalid_value")
     raw_limit = query.get("limit", str(DEFAULT_LIMIT))
-    if not raw_limit.isdigit() or not 0 <= int(raw_limit) <= MAX_LIMIT:
+    limit = whole_number(raw_limit)
+    if limit is None or not 0 <= limit <= MAX_LIMIT:
         raise invalid_request(f"Invalid 'limit': expected an integer from 0 to {MAX_LIMIT}, got {raw_limit!r}.",
                               param="limit", code="invalid_value")
     ordered = items if order == "asc" else list(reversed(items))
@@ -72,7 +74,7 @@ def page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         ids = [item["id"] for item in ordered]
         # A cursor that is no longer in the list (deleted, evicted) ends the listing.
         ordered = ordered[ids.index(after) + 1:] if after in ids else []
-    data = ordered[: int(raw_limit)]
+    data = ordered[:limit]
     return {
         "object": "list",
         "data": data,

@@ -30,6 +30,7 @@ from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
 from mockserver.asgi.outgoing import FramesResponse, event_frame, json_response
+from mockserver.config import whole_number
 from mockserver.conformance import official_document
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity, digest, rng
@@ -120,7 +121,7 @@ async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any,
     if operation.kind == CALL:
         if operation.response_schema is None:
             return _bytes_answer(operation, body, seed)
-        made_id = _new_id(state, operation, body, seed) if operation.id_prefix else None
+        made_id = _new_id(state, operation, body, seed, kept=False) if operation.id_prefix else None
         answer = _shape(state, operation, _generate(operation, seed), body, made_id, params, uploads)
         if "id" in answer:
             await lifecycles.begin(request, operation.collection, collection, answer)
@@ -322,10 +323,15 @@ def _limit(raw: str | None, operation: Operation) -> int:
     if raw is None:
         default = (operation.query("limit") or {}).get("schema", {}).get("default", DEFAULT_PAGE)
         return min(int(default), MAX_PAGE)
-    if not raw.isdigit():
-        raise invalid_request(f"Invalid 'limit': expected a whole number, got '{raw}'.", param="limit",
+    limit = whole_number(raw)
+    if limit is None:
+        raise invalid_request(f"Invalid 'limit': expected a whole number, got '{raw[:40]}'.", param="limit",
                               code="invalid_value")
-    return min(int(raw), MAX_PAGE)
+    maximum = (operation.query("limit") or {}).get("schema", {}).get("maximum")
+    if isinstance(maximum, int) and limit > maximum:
+        raise invalid_request(f"Invalid 'limit': integer above maximum value. Expected a value <= {maximum}, but "
+                              f"got {raw} instead.", param="limit", code="integer_above_max_value")
+    return min(limit, MAX_PAGE)
 
 
 def _missing(state: AppState, operation: Operation, resource_id: str, seed: bytes) -> dict[str, Any]:
@@ -360,13 +366,14 @@ def _creatable() -> frozenset[str]:
     return frozenset(operation.collection for operation in load_operations() if operation.kind == CREATE)
 
 
-def _new_id(state: AppState, operation: Operation, body: dict[str, Any], seed: bytes) -> str:
+def _new_id(state: AppState, operation: Operation, body: dict[str, Any], seed: bytes, *, kept: bool = True) -> str:
     """A new resource's id: the real API's prefix and a seeded tail; a file attached to a collection of files
-    (``/vector_stores/{id}/files``) keeps its file's id, as there."""
+    (``/vector_stores/{id}/files``) keeps its file's id, as there. A resource the engine keeps gets an id no
+    identical create shares, even with time frozen; a call's answer (``kept=False``) is a function of the call."""
     if operation.collection.endswith("/files") and isinstance(body.get("file_id"), str):
         return body["file_id"]
     prefix = operation.id_prefix or _fallback_prefix(operation.collection)
-    salt = state.identity.salt(seed)
+    salt = state.identity.resource_salt(seed) if kept else state.identity.salt(seed)
     return Identity.make_id(prefix, salt, 24)
 
 

@@ -24,6 +24,7 @@ import orjson
 from starlette.responses import Response
 
 from mockserver.asgi.outgoing import FramesResponse, json_response
+from mockserver.config import whole_number
 from mockserver.determinism import Identity
 from mockserver.endpoints.engine.lifecycle import life_of
 from mockserver.endpoints.engine.request import Responder, SpecRequest
@@ -51,7 +52,7 @@ async def create_response(request: SpecRequest) -> Response:
     items = earlier + _input_items(body.get("input", ""))
     chat = chat_request(body, items)
     if body.get("truncation") == "auto":
-        _truncate(request, chat)
+        await _truncate(request, chat)
     completion = await request.state.chat.generate(request.call.dialect, chat, request.decision,
                                                    request.call.context.body_bytes)
     request.call.report_usage(completion.prompt_tokens, completion.usage["completion_tokens"])
@@ -91,12 +92,13 @@ async def stream_stored(request: SpecRequest) -> Response | None:
         completes_at = life["born"] + request.state.config.job_steps[1]
         await request.state.clock.sleep_until(completes_at, at_most=request.state.config.job_steps[1] + 1.0)
         stored = await request.lifecycles.current(request, COLLECTION, COLLECTION, stored)
-    after = query.get("starting_after", "-1")
-    if not after.lstrip("-").isdigit():
-        raise invalid_request("Invalid 'starting_after': expected a sequence number.", param="starting_after",
-                              code="invalid_value")
+    raw = query.get("starting_after")
+    after = None if raw is None else whole_number(raw)
+    if raw is not None and after is None:
+        raise invalid_request("Invalid 'starting_after': expected a sequence number (0 or more).",
+                              param="starting_after", code="invalid_value")
     frames = response_events.frames(stored, _replayed(stored))
-    return FramesResponse(frames[int(after) + 1 :])
+    return FramesResponse(frames[after + 1 :] if after is not None else frames)
 
 
 def _replayed(response: dict[str, Any]) -> Choice:
@@ -180,19 +182,33 @@ def _conversation_items(request: SpecRequest) -> list[dict[str, Any]]:
     return [item for item in resources.items(f"/conversations/{conversation}/items") if item.get("type") != "reasoning"]
 
 
-def _truncate(request: SpecRequest, chat: dict[str, Any]) -> None:
+async def _truncate(request: SpecRequest, chat: dict[str, Any]) -> None:
     """``truncation: auto``: the oldest turns dropped (never the instructions or the last message) until the
-    conversation fits the model's context window; ``disabled`` leaves an overflow to the 400 it gets."""
+    conversation fits the model's context window; ``disabled`` leaves an overflow to the 400 it gets.
+
+    A prompt's count is the sum of its messages' counts and a fixed part, so each message is counted once (and
+    the loop runs between slices of a long one); dropping a turn takes its count off the total."""
     model = request.state.models.resolve(request.call.dialect, chat["model"])
     if not model.context_window:
         return
     vocabulary = tokenizer(encoding_for_model(model.id))
     messages = chat["messages"]
+    empty = vocabulary.count_prompt([], None)
+    total = vocabulary.count_prompt([], chat.get("tools"))
+    costs = []
+    for message in messages:
+        cost = await vocabulary.count_prompt_yielding([message], None) - empty
+        costs.append(cost)
+        total += cost
     first = 1 if messages and messages[0].get("role") == "system" else 0
-    while len(messages) > first + 1 and vocabulary.count_prompt(messages, chat.get("tools")) > model.context_window:
-        del messages[first]
-        while len(messages) > first + 1 and messages[first].get("role") == "tool":  # a result without its call
-            del messages[first]
+    drop = first
+    while len(messages) - (drop - first) > first + 1 and total > model.context_window:
+        total -= costs[drop]
+        drop += 1
+        while len(messages) - (drop - first) > first + 1 and messages[drop].get("role") == "tool":
+            total -= costs[drop]  # a result without its call goes with it
+            drop += 1
+    del messages[first:drop]
 
 
 # --- the request as a chat request -----------------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""Every size is checked before it is allocated, and every refusal is a clear 4xx, over a real socket.
+
+Each test is one defect found by attacking ``mockserver serve`` as any client, cassette or fixture file can
+(docs/reliability.md lists the bounds).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+import yaml
+
+from mockserver import Config, ConfigError, MockServer
+from mockserver.cassettes.format import REDACTED, redacted
+from mockserver.control.fixtures import load_rules
+from mockserver.generation.audio_tags import MARKER, MAX_READ_BYTES, read_spoken
+from mockserver.journal import MAX_LABEL_CHARS
+from mockserver.storage.sqlite import DATABASE_NAME
+
+from helpers import API_KEY, sdk_client
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockServer]:
+    with MockServer(seed=6) as running:
+        yield running
+
+
+def test_an_upload_part_named_again_is_refused_before_anything_is_joined(server: MockServer) -> None:
+    client = sdk_client(server.url)
+    upload = client.uploads.create(filename="x.jsonl", purpose="batch", bytes=64 * 1024 * 1024, mime_type="text/jsonl")
+    part = client.uploads.parts.create(upload.id, data=b"a" * (1024 * 1024))
+    started = time.monotonic()
+    with pytest.raises(openai.BadRequestError) as repeated:
+        client.uploads.complete(upload.id, part_ids=[part.id] * 64)
+    assert repeated.value.body["param"] == "part_ids" and "named again" in repeated.value.body["message"]  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError) as short:
+        client.uploads.complete(upload.id, part_ids=[part.id])
+    assert "1048576 bytes" in short.value.body["message"]  # type: ignore[index]
+    assert time.monotonic() - started < 2
+
+
+def test_a_huge_model_name_is_short_in_the_journal_the_error_and_the_metrics(server: MockServer) -> None:
+    name = "m" * (1024 * 1024)
+    answer = httpx2.post(server.url + "/embeddings", json={"model": name, "input": "x"}, headers=AUTH)
+    assert answer.status_code in (400, 404) and len(answer.content) < 4096
+    entry = server.last_request
+    assert entry.model is not None and len(entry.model) == MAX_LABEL_CHARS
+    scrape = httpx2.get(server.origin + "/metrics").text
+    assert len(scrape) < 64 * 1024 and "m" * 65 not in scrape
+
+
+def test_a_scripted_429_is_counted_by_kind_not_by_script_number(server: MockServer) -> None:
+    for _ in range(3):
+        server.fail(429, times=1)
+        httpx2.post(server.url + "/chat/completions", json=CHAT, headers=AUTH)
+    scrape = httpx2.get(server.origin + "/metrics").text
+    buckets = [line for line in scrape.splitlines() if line.startswith("mockserver_rate_limited_total{")]
+    assert buckets == [line for line in buckets if 'bucket="script"' in line] and len(buckets) == 1
+
+
+def test_an_entrys_headers_count_toward_the_journals_bound(server: MockServer) -> None:
+    httpx2.get(server.url + "/models", headers={**AUTH, "X-Padding": "p" * 50_000})
+    entry = server.state.journal.entries()[-1]
+    assert entry.journal_bytes > 50_000
+
+
+def test_a_transcript_tag_longer_than_the_mock_writes_is_not_read_back() -> None:
+    def wav(comment: bytes) -> bytes:
+        text = comment + b"\x00" * (len(comment) % 2)
+        info = b"INFO" + b"ICMT" + struct.pack("<I", len(text)) + text
+        listed = b"LIST" + struct.pack("<I", len(info)) + info
+        return b"RIFF" + struct.pack("<I", 4 + len(listed)) + b"WAVE" + listed
+
+    said = f"{MARKER}: (1.000 s) hello".encode()
+    assert read_spoken(wav(said)) is not None
+    assert read_spoken(wav(f"{MARKER}: (1.000 s) ".encode() + b"x" * (4 * 1024 * 1024))) is None
+    assert MAX_READ_BYTES < 70_000
+
+
+@pytest.mark.parametrize(("path", "param"), [
+    ("/v1/files?limit=%C2%B2", "limit"),  # '²': a digit to str.isdigit(), not to int()
+    ("/v1/files?limit=" + "9" * 5000, "limit"),  # more digits than int() takes
+    ("/v1/chatkit/threads?limit=101", "limit"),  # above the operation's maximum (100)
+    ("/v1/chat/completions?limit=%C2%B2", "limit"),
+    ("/_mock/requests?limit=%C2%B2", "limit"),
+    ("/_mock/requests?after=" + "1" * 5000, "after"),
+    ("/v1/responses/resp_x?stream=true&starting_after=-3", "starting_after"),
+])
+def test_numbers_in_queries_are_ascii_digits_or_a_400(server: MockServer, path: str, param: str) -> None:
+    answer = httpx2.get(server.origin + path, headers=AUTH)
+    assert answer.status_code in (400, 404), answer.text[:300]
+    if answer.status_code == 400:
+        assert answer.json()["error"]["param"] == param
+
+
+def test_a_corrupt_state_dir_row_is_skipped_not_fatal_to_its_list(tmp_path: Path) -> None:
+    with MockServer(state_dir=str(tmp_path)) as first:
+        client = sdk_client(first.url)
+        kept = [client.files.create(file=(f"{n}.txt", b"x"), purpose="assistants").id for n in range(3)]
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as raw:
+        raw.execute("UPDATE resources SET body = ? WHERE key LIKE ?", (b"{not json", f"%{kept[1]}"))
+    with MockServer(state_dir=str(tmp_path)) as second:
+        listed = [item.id for item in sdk_client(second.url).files.list()]
+    assert kept[0] in listed and kept[2] in listed and kept[1] not in listed
+
+
+def test_identical_creates_under_a_frozen_clock_are_distinct_and_reproducible() -> None:
+    ids = []
+    for _ in range(2):
+        with MockServer(seed=1, freeze_time=True) as frozen:
+            client = sdk_client(frozen.url)
+            made = [client.vector_stores.create(name="same").id for _ in range(2)]
+            assert made[0] != made[1]
+            client.vector_stores.delete(made[0])
+            assert client.vector_stores.retrieve(made[1]).id == made[1]
+            ids.append(made)
+    assert ids[0] == ids[1]
+
+
+def test_a_share_draws_the_same_whatever_ran_before() -> None:
+    def answered(before: int) -> list[int]:
+        with MockServer(seed=1) as fresh:
+            for _ in range(before):
+                fresh.reply("earlier")
+            fresh.reset()
+            fresh.script({"reply": "shared", "times": "unlimited", "share": 0.5})
+            client = sdk_client(fresh.url)
+            return [client.chat.completions.create(**CHAT).choices[0].message.content == "shared"
+                    for _ in range(12)]
+
+    assert answered(0) == answered(7)
+
+
+def test_yaml_aliases_are_refused_in_every_file_a_user_writes(tmp_path: Path) -> None:
+    bomb = 'a: &a ["x", "x"]\nb: &b [*a, *a]\nc: [*b, *b]\n'
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - match: &m {model: gpt-4o}\n    reply: one\n  - match: *m\n    reply: two\n")
+    with pytest.raises(Exception, match="aliases"):
+        load_rules([str(rules)])
+    config = tmp_path / "mock.yaml"
+    config.write_text(bomb)
+    with pytest.raises(ConfigError, match="aliases"):
+        Config.load({}, env={}, file=config)
+    cassettes = tmp_path / "cassettes"
+    cassettes.mkdir()
+    (cassettes / "bomb.yaml").write_text("interactions: []\n" + bomb)
+    (cassettes / "folder.yaml").mkdir()
+    with MockServer(cassettes=str(cassettes)) as replaying:
+        for test_id, expected in (("bomb", "aliases"), ("folder", "cannot be read"), ("t" * 300, "cassette_miss")):
+            answer = httpx2.post(replaying.url + "/chat/completions", json=CHAT,
+                                 headers={**AUTH, "X-Mock-Test-Id": test_id})
+            assert answer.status_code in (400, 404) and expected in answer.text, (test_id, answer.text[:300])
+    assert yaml.safe_load("a: 1") == {"a": 1}
+
+
+@pytest.mark.parametrize("secret", [
+    "sk_live_" + "a" * 24, "rk_test_" + "b" * 24, "whsec_" + "c" * 24,
+    "github_pat_" + "A" * 40, "ghs_" + "d" * 30,
+    "xoxb-1234567890-abcdefghij", "AIza" + "e" * 35, "ya29." + "f" * 30, "ASIA" + "G" * 16,
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+])
+def test_cassettes_redact_the_secrets_people_paste(secret: str) -> None:
+    assert secret not in redacted(f"my key is {secret} ok") and REDACTED in redacted(f"my key is {secret} ok")
+
+
+def test_cassettes_redact_credential_fields_and_a_named_aws_secret() -> None:
+    body = {"password": "hunter2", "api_key": "k", "client_secret": "s", "content": "hello",
+            "logprobs": [{"token": "hello"}], "env": "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+    cleaned = redacted(body)
+    assert cleaned["password"] == cleaned["api_key"] == cleaned["client_secret"] == REDACTED
+    assert cleaned["content"] == "hello" and cleaned["logprobs"] == [{"token": "hello"}]
+    assert cleaned["env"] == f"AWS_SECRET_ACCESS_KEY={REDACTED}"
