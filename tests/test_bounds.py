@@ -181,3 +181,42 @@ def test_cassettes_redact_credential_fields_and_a_named_aws_secret() -> None:
     assert cleaned["password"] == cleaned["api_key"] == cleaned["client_secret"] == REDACTED
     assert cleaned["content"] == "hello" and cleaned["logprobs"] == [{"token": "hello"}]
     assert cleaned["env"] == f"AWS_SECRET_ACCESS_KEY={REDACTED}"
+
+
+def test_a_batchs_files_hold_at_most_the_store_bytes() -> None:
+    import json
+
+    room = 200_000
+    with MockServer(store_bytes=room, job_schedule="1,2") as bounded:
+        client = sdk_client(bounded.url)
+        line = {"method": "POST", "url": "/v1/embeddings",
+                "body": {"model": "text-embedding-3-small", "input": ["a", "b"]}}
+        data = "\n".join(json.dumps({**line, "custom_id": f"r{n}"}) for n in range(20)).encode()
+        batch = client.batches.create(input_file_id=client.files.create(file=("in.jsonl", data), purpose="batch").id,
+                                      endpoint="/v1/embeddings", completion_window="24h")
+        bounded.advance(3)
+        done = client.batches.retrieve(batch.id)
+        assert done.status == "completed" and done.request_counts is not None
+        assert 0 < done.request_counts.completed < 20 and done.request_counts.failed == 20 - done.request_counts.completed
+        output = client.files.content(str(done.output_file_id)).content
+        errors = client.files.content(str(done.error_file_id)).content
+        assert len(output) + len(errors) <= room
+        refused = [json.loads(text) for text in errors.decode().splitlines()]
+        assert {entry["response"]["body"]["error"]["code"] for entry in refused} == {"batch_output_too_large"}
+        answered = [json.loads(text) for text in output.decode().splitlines()]
+        assert all(len(entry["response"]["body"]["data"]) == 2 for entry in answered)
+        assert done.usage is not None and done.usage.input_tokens == 2 * done.request_counts.completed
+
+
+def test_a_previous_response_id_chain_stores_each_turn_once(server: MockServer) -> None:
+    client = sdk_client(server.url)
+    server.reset()
+    previous = None
+    for turn in range(120):
+        previous = client.responses.create(model="gpt-4o-mini", input=f"turn {turn}", previous_response_id=previous,
+                                           max_output_tokens=16).id
+    stored = server.state.stores.resources.count()
+    assert stored < 120 * 4, f"{stored} resources for 120 turns: the history is stored again each turn"
+    listed = client.responses.input_items.list(previous, order="asc", limit=1000).data
+    assert len(listed) == 120 + 119  # every turn's input and every earlier turn's output
+    assert listed[0].content[0].text == "turn 0"  # type: ignore[union-attr]

@@ -303,3 +303,27 @@ def test_the_match_key_reads_the_conversation() -> None:
     other_system = match_key("POST", "/chat/completions", {"model": "gpt-4o", "messages": [
         {"role": "system", "content": "Be long"}, {"role": "user", "content": "Hi"}]})
     assert base.differences(other_system) == ["system"]
+
+
+def test_a_reset_keeps_the_parsed_cassette_and_a_changed_file_is_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.cassettes import format as cassette_format
+
+    with MockServer(seed=5) as upstream, MockServer(record=str(tmp_path), record_mode="all",
+                                                    upstream=[upstream.url]) as recorder:
+        upstream.reply("answer 0")
+        sdk(recorder, "kept").chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+    reads: list[Path] = []
+    load = cassette_format.Cassette.load.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(cassette_format.Cassette, "load",
+                        classmethod(lambda cls, path: reads.append(path) or load(cls, path)))
+    with MockServer(cassettes=str(tmp_path)) as replayer:
+        for _ in range(3):
+            said = sdk(replayer, "kept").chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+            assert said.choices[0].message.content == "answer 0"
+            replayer.reset()
+        assert len(reads) == 1, "read once, kept across resets"
+        cassette = tmp_path / "kept.yaml"
+        cassette.write_text(cassette.read_text().replace("answer 0", "answer 9"))
+        said = sdk(replayer, "kept").chat.completions.create(model="gpt-4o-mini", messages=HELLO)
+        assert said.choices[0].message.content == "answer 9" and len(reads) == 2

@@ -147,7 +147,8 @@ class Cassette:
             raise CassetteError(f"{path}: {path.stat().st_size:,} bytes is more than a cassette may hold "
                                 f"({MAX_FILE_BYTES:,}); split it")
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER)
+            _refuse_shared(data)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""
@@ -165,9 +166,20 @@ class Cassette:
 
     def save(self, redact_fields: tuple[str, ...] = ()) -> None:
         """Write the cassette, redacted, atomically."""
-        data = {"version": VERSION, "interactions": [
+        self.write(self.snapshot(redact_fields))
+
+    def snapshot(self, redact_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+        """What the file will hold, redacted: new objects, so it may be written on another thread while more
+        interactions are recorded."""
+        return {"version": VERSION, "interactions": [
             redacted(interaction.as_data(), redact_fields) for interaction in self.interactions]}
+
+    def write(self, data: dict[str, Any]) -> None:
+        """Write a :meth:`snapshot` atomically (a temporary file, then a rename), if it fits the bound."""
         text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+        if len(text.encode()) > MAX_FILE_BYTES:  # checked before writing: the file never outgrows what is read
+            raise CassetteError(f"{self.path}: recording this answer would make the cassette more than "
+                                f"{MAX_FILE_BYTES:,} bytes; record into another cassette")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
@@ -197,11 +209,26 @@ def safe_headers(headers: Any) -> dict[str, str]:
     return {name.lower(): REDACTED if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
 
 
-class _SafeLoader(UserYamlLoader):
-    pass
+_FAST_LOADER = getattr(yaml, "CSafeLoader", UserYamlLoader)
+"""libyaml's loader where PyYAML has it (an 18 MiB cassette: seconds, not a minute); aliases are refused after."""
+_FAST_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _Dumper(yaml.SafeDumper):
+def _refuse_shared(data: Any) -> None:
+    """An alias (``*name``) loads as a value reached twice: refused, as :class:`UserYamlLoader` refuses it, so a
+    few bytes of nested aliases never become billions of values when the cassette is walked."""
+    seen: set[int] = set()
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict | list):
+            if id(value) in seen:
+                raise yaml.YAMLError("aliases (*name) are not accepted in mockserver's files: write the value out")
+            seen.add(id(value))
+            pending.extend(value.values() if isinstance(value, dict) else value)
+
+
+class _Dumper(_FAST_DUMPER):  # type: ignore[misc, valid-type]
     def ignore_aliases(self, data: Any) -> bool:
         return True  # a value written twice (the turn's usage) is written out twice, never as an alias
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 import httpx
 import orjson
 from starlette.responses import Response
@@ -78,6 +79,11 @@ class _Open:
     may_record: bool
     keys: list[MatchKey] = field(default_factory=list)
     used: list[int] = field(default_factory=list)
+    stamp: tuple[int, int] | None = None  # the file's modification time and size when it was read
+
+    @property
+    def used_any(self) -> bool:
+        return any(self.used)
 
 
 class CassetteLibrary:
@@ -109,8 +115,10 @@ class CassetteLibrary:
         return self.misses.pop(test_id, [])
 
     def reset(self) -> None:
-        """Forget what was used and missed (the files stay): the next request reads each cassette again."""
-        self._open.clear()
+        """Forget what was used and missed (the files stay). What was read is kept, parsed, and read again only
+        when its file changed."""
+        for opened in self._open.values():
+            opened.used = [0] * len(opened.used)
         self.misses.clear()
 
     def active(self, test_id: str | None) -> tuple[Path, str] | None:
@@ -130,7 +138,7 @@ class CassetteLibrary:
         if chosen is None:
             return None
         try:
-            opened = self._opened(*chosen)
+            opened = await self._opened(*chosen)
         except CassetteError as error:  # the test chose a cassette the mock cannot read: say which, and why
             raise ApiError(400, f"The cassette cannot be used: {error}", code="invalid_cassette") from None
         path = relative_path(call)
@@ -150,14 +158,19 @@ class CassetteLibrary:
             await self._client.aclose()
             self._client = None
 
-    def _opened(self, path: Path, mode: str) -> _Open:
+    async def _opened(self, path: Path, mode: str) -> _Open:
         opened = self._open.pop(path, None)
+        stamp = _stamp(path)
+        if opened is not None and (opened.mode != mode or (opened.stamp != stamp and not opened.used_any)):
+            opened = None  # another mode, or a file changed on disk since it was read (and not by this run)
         if opened is None:
             if len(self._open) >= MAX_OPEN:
                 self._open.pop(next(iter(self._open)))
             existed = path.exists()
-            cassette = Cassette(path) if mode == "all" else Cassette.load(path)
-            opened = _Open(cassette, mode, may_record=mode in ("new", "all") or (mode == "once" and not existed))
+            # Parsing a large cassette takes seconds: on a worker thread, so the server answers meanwhile.
+            cassette = Cassette(path) if mode == "all" else await anyio.to_thread.run_sync(Cassette.load, path)
+            opened = _Open(cassette, mode, may_record=mode in ("new", "all") or (mode == "once" and not existed),
+                           stamp=stamp)
             opened.keys = [match_key(item.method, item.path, item.request_body) for item in cassette.interactions]
             opened.used = [0] * len(opened.keys)
         self._open[path] = opened  # last in the dict: the most recently used
@@ -208,7 +221,14 @@ class CassetteLibrary:
         cassette.interactions.append(interaction)
         opened.keys.append(key)
         opened.used.append(1)
-        cassette.save(self.redact_fields)
+        try:
+            await anyio.to_thread.run_sync(cassette.write, cassette.snapshot(self.redact_fields))
+        except CassetteError as error:  # full: the answer is given, and the cassette keeps what it had
+            cassette.interactions.pop()
+            opened.keys.pop()
+            opened.used.pop()
+            raise ApiError(400, f"The answer was not recorded: {error}", code="invalid_cassette") from None
+        opened.stamp = _stamp(cassette.path)
         call.answered_by = f"recorded:{cassette.path.name}#{len(cassette.interactions) - 1}"
         return replayed(interaction, speed=0.0, id_seed=None, usage_for=None)
 
@@ -262,3 +282,12 @@ def drift(interaction: Interaction) -> list[str]:
         if len(problems) >= 5:
             break
     return problems[:5]
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+

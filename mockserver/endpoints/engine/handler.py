@@ -114,7 +114,7 @@ async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any,
                 resources.put_content(answer["id"], upload.data)
         return _answer(operation, answer)
     if operation.kind == LIST:
-        listed = _page(operation, seed, resources.items(collection), call)
+        listed = page(operation, seed, resources.items(collection), call)
         listed["data"] = [await lifecycles.current(request, operation.collection, collection, item)
                           for item in listed["data"]]
         return _answer(operation, listed)
@@ -293,7 +293,8 @@ def _shape(
     return kept
 
 
-def _page(operation: Operation, seed: bytes, items: list[dict[str, Any]], call: Call) -> dict[str, Any]:
+def page(operation: Operation, seed: bytes, items: list[dict[str, Any]], call: Call) -> dict[str, Any]:
+    """One page of ``items`` as the operation's list object: ``order``, ``after``, ``before`` and ``limit``."""
     query = call.request.query_params
     order = query.get("order") or (operation.query("order") or {}).get("schema", {}).get("default", "desc")
     limit = _limit(query.get("limit"), operation)

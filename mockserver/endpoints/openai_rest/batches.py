@@ -11,6 +11,7 @@ error file, one line per 4xx/5xx answer; ``request_counts`` and ``usage`` add th
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
@@ -114,35 +115,75 @@ async def reach(progress: Progress, status: str) -> None:
 
 
 async def _answer_lines(progress: Progress) -> None:
-    """Each line answered by the endpoint its ``url`` names, into the output and error files."""
+    """Each line answered by the endpoint its ``url`` names, one at a time, into the output and error files.
+
+    An answer is written into its file as the bytes it came as (never parsed and encoded again), and the two files
+    together hold at most ``--store-bytes``: a line whose answer would not fit goes to the error file instead,
+    ``batch_output_too_large``, so a batch of huge answers is bounded like any other store."""
     request, batch = progress.request, progress.resource
     resources = request.state.stores.resources
     content = resources.content(str(batch.get("input_file_id"))) or b""
     lines, _ = read_lines(content, str(batch.get("endpoint")))
-    output: list[bytes] = []
-    failed: list[bytes] = []
+    output, failed = bytearray(), bytearray()
+    completed = 0
+    room = request.state.config.store_bytes
     usage = {"input_tokens": 0, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 0,
              "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 0}
     for index, line in enumerate(lines):
         answer = await ask(request, line["url"], line["body"])
-        try:
-            body = orjson.loads(answer.body)
-        except orjson.JSONDecodeError:
-            body = {"error": {"message": "The answer was not JSON (a streamed request?).",
-                              "type": "invalid_request_error", "param": "stream", "code": "unsupported_value"}}
-        entry = {"id": Identity.make_id("batch_req_", f"{batch['id']}:{index}".encode(), 24),
-                 "custom_id": line["custom_id"],
-                 "response": {"status_code": answer.status, "request_id": answer.headers.get("x-request-id", ""),
-                              "body": body},
-                 "error": None}
-        (output if 200 <= answer.status < 300 else failed).append(orjson.dumps(entry))
-        _add_usage(usage, body.get("usage") if isinstance(body, dict) else None)
+        line_id = Identity.make_id("batch_req_", f"{batch['id']}:{index}".encode(), 24)
+        body = answer.body if answer.body[:1] == b"{" else NOT_JSON
+        entry = _entry(line_id, line["custom_id"], answer.status, answer.headers.get("x-request-id", ""), body)
+        succeeded = 200 <= answer.status < 300 and body is not NOT_JSON
+        if len(output) + len(failed) + len(entry) > room:
+            entry = _entry(line_id, line["custom_id"], 500, answer.headers.get("x-request-id", ""),
+                           _too_large(room))
+            succeeded = False
+        (output if succeeded else failed).extend(entry)
+        completed += succeeded
+        if succeeded:
+            _add_usage(usage, _usage_of(answer.body))
         await anyio.lowlevel.checkpoint()  # thousands of lines: let the server answer others meanwhile
     plan = progress.plan
-    plan["request_counts"] = {"total": len(lines), "completed": len(output), "failed": len(failed)}
+    plan["request_counts"] = {"total": len(lines), "completed": completed, "failed": len(lines) - completed}
     plan["usage"] = usage
-    plan["output_file_id"] = _file(progress, "output", output) if output else None
-    plan["error_file_id"] = _file(progress, "error", failed) if failed else None
+    plan["output_file_id"] = _file(progress, "output", bytes(output)) if output else None
+    plan["error_file_id"] = _file(progress, "error", bytes(failed)) if failed else None
+
+
+NOT_JSON = orjson.dumps({"error": {"message": "The answer was not JSON (a streamed request?).",
+                                   "type": "invalid_request_error", "param": "stream", "code": "unsupported_value"}})
+
+
+def _too_large(room: int) -> bytes:
+    return orjson.dumps({"error": {
+        "message": f"This line's answer does not fit in the batch's output: its files may hold {room:,} bytes in all "
+                   "(--store-bytes).", "type": "server_error", "param": None, "code": "batch_output_too_large"}})
+
+
+def _entry(line_id: str, custom_id: str, status: int, request_id: str, body: bytes) -> bytes:
+    """One line of an output or error file, the answer's bytes spliced in as they came."""
+    head = orjson.dumps({"id": line_id, "custom_id": custom_id,
+                         "response": {"status_code": status, "request_id": request_id, "body": None}, "error": None})
+    before, _, after = head.rpartition(b'"body":null')
+    return before + b'"body":' + body + after + b"\n"
+
+
+def _usage_of(body: bytes) -> Any:
+    """The ``usage`` object an answer ends with, read from its last few KiB (the mock writes it last), without
+    parsing an answer that may hold megabytes of vectors."""
+    tail = body[-USAGE_TAIL:]
+    at = tail.rfind(b'"usage":')
+    if at < 0:
+        return None
+    try:
+        usage, _ = json.JSONDecoder().raw_decode(tail[at + 8 :].decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return usage
+
+
+USAGE_TAIL = 4096
 
 
 def _add_usage(total: dict[str, Any], usage: Any) -> None:
@@ -159,10 +200,9 @@ def _add_usage(total: dict[str, Any], usage: Any) -> None:
         total["output_tokens_details"]["reasoning_tokens"] += details["reasoning_tokens"]
 
 
-def _file(progress: Progress, kind: str, lines: list[bytes]) -> str:
-    """A ``batch_output`` file of ``lines``, kept with the uploaded files."""
+def _file(progress: Progress, kind: str, data: bytes) -> str:
+    """A ``batch_output`` file of ``data`` (its lines), kept with the uploaded files."""
     batch = progress.resource
-    data = b"\n".join(lines) + b"\n"
     file_id = Identity.make_id("file-", f"{batch['id']}:{kind}".encode(), 22)
     resources = progress.state.stores.resources
     resources.put("/files", file_id, {

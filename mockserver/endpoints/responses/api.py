@@ -26,6 +26,7 @@ from starlette.responses import Response
 from mockserver.asgi.outgoing import FramesResponse, json_response
 from mockserver.config import whole_number
 from mockserver.determinism import Identity
+from mockserver.endpoints.engine.handler import page
 from mockserver.endpoints.engine.lifecycle import life_of
 from mockserver.endpoints.engine.request import Responder, SpecRequest
 from mockserver.endpoints.responses import builtin_tools
@@ -37,6 +38,8 @@ from mockserver.generation.tokens import encoding_for_model, tokenizer
 from mockserver.messages import last_user_text
 
 COLLECTION = "/responses"
+MAX_CHAIN = 10_000
+"""The most turns a ``previous_response_id`` chain is followed through (the store holds at most that many)."""
 ECHOED = ("instructions", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "metadata", "text",
           "previous_response_id", "max_output_tokens", "truncation", "store", "background", "service_tier",
           "prompt_cache_key", "safety_identifier", "user", "top_logprobs", "max_tool_calls")
@@ -48,7 +51,8 @@ DEFAULTS = {"tool_choice": "auto", "parallel_tool_calls": True, "temperature": 1
 
 async def create_response(request: SpecRequest) -> Response:
     body = request.body
-    earlier = _earlier_items(request, body.get("previous_response_id")) + _conversation_items(request)
+    conversation_items = _conversation_items(request)
+    earlier = _earlier_items(request, body.get("previous_response_id")) + conversation_items
     items = earlier + _input_items(body.get("input", ""))
     chat = chat_request(body, items)
     if body.get("truncation") == "auto":
@@ -59,7 +63,7 @@ async def create_response(request: SpecRequest) -> Response:
     hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
     if body.get("store", True) or body.get("background"):
-        response = await _keep(request, response, items[len(earlier):], earlier)
+        response = await _keep(request, response, [*conversation_items, *items[len(earlier):]])
     conversation = _conversation_id(body)
     if conversation is not None:  # the conversation goes on with this turn: its input, then its output
         append_items(request, conversation, [*items[len(earlier):], *response["output"]], refuse=False)
@@ -221,18 +225,36 @@ def _input_items(given: Any) -> list[dict[str, Any]]:
 
 
 def _earlier_items(request: SpecRequest, previous: Any) -> list[dict[str, Any]]:
-    """The conversation a ``previous_response_id`` continues: its input items, then its output."""
-    if not isinstance(previous, str):
-        return []
+    """The conversation a ``previous_response_id`` continues, oldest first: each turn of the chain's own input
+    items, then its output. A response keeps only its own inputs and the id of the one before, so a long chain
+    costs each turn what it added, never the whole history again."""
     resources = request.state.stores.resources
-    found = resources.get(COLLECTION, previous)
+    turns: list[list[dict[str, Any]]] = []
+    seen: set[str] = set()
+    while isinstance(previous, str) and previous not in seen and len(turns) < MAX_CHAIN:
+        found = resources.get(COLLECTION, previous)
+        if found is None:
+            if turns or request.state.checks.synthesize_missing:
+                break  # an older turn the store let go of ends the conversation there
+            raise ApiError(404, f"Previous response with id '{previous}' not found.", param="previous_response_id",
+                           code="previous_response_not_found")
+        seen.add(previous)
+        outputs = [item for item in found.get("output", []) if item.get("type") != "reasoning"]
+        turns.append([*resources.items(f"{COLLECTION}/{previous}/input_items"), *outputs])
+        previous = found.get("previous_response_id")
+    return [item for turn in reversed(turns) for item in turn]
+
+
+async def list_input_items(request: SpecRequest) -> Response | None:
+    """``GET /responses/{id}/input_items``: the whole conversation the response answered, its chain's turns
+    first, then its own inputs."""
+    resources = request.state.stores.resources
+    found = resources.get(COLLECTION, request.params["response_id"])
     if found is None:
-        if request.state.checks.synthesize_missing:
-            return []
-        raise ApiError(404, f"Previous response with id '{previous}' not found.", param="previous_response_id",
-                       code="previous_response_not_found")
-    inputs = resources.items(f"{COLLECTION}/{previous}/input_items")
-    return [*inputs, *(item for item in found.get("output", []) if item.get("type") != "reasoning")]
+        return None  # the engine's 404 (or, with --validation schema, its made-up list)
+    items = [*_earlier_items(request, found.get("previous_response_id")),
+             *resources.items(f"{COLLECTION}/{found['id']}/input_items")]
+    return json_response(page(request.operation, request.seed, items, request.call))
 
 
 def chat_request(body: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -401,16 +423,15 @@ def _cached_tokens(request: SpecRequest, earlier: list[dict[str, Any]], prompt_t
     return shared // 64 * 64 if shared >= 1024 else 0
 
 
-async def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[dict[str, Any]],
-                earlier: list[dict[str, Any]]) -> dict[str, Any]:
-    """The response, and the conversation it answered as its input items (with ids, as the API lists them);
-    a background response is answered as it starts (``queued``)."""
+async def _keep(request: SpecRequest, response: dict[str, Any], own_items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The response, and its own input items (with ids, as the API lists them; the turns before it are its
+    ``previous_response_id``'s); a background response is answered as it starts (``queued``)."""
     resources = request.state.stores.resources
     stored = copy.deepcopy(response)
     await request.lifecycles.begin(request, COLLECTION, COLLECTION, stored)
     resources.put(COLLECTION, response["id"], stored)
     collection = f"{COLLECTION}/{response['id']}/input_items"
-    for index, item in enumerate([*earlier, *new_items]):
+    for index, item in enumerate(own_items):
         kept = as_item(item, Identity.make_id("msg_", f"{response['id']}:{index}".encode(), 48))
         resources.put(collection, kept["id"], kept)
     return stored if response.get("background") and not request.body.get("stream") else response
@@ -418,6 +439,6 @@ async def _keep(request: SpecRequest, response: dict[str, Any], new_items: list[
 
 RESPONDERS: dict[str, Responder] = {
     "createResponse": create_response, "Getinputtokencounts": count_input_tokens, "Compactconversation": compact,
-    "getResponse": stream_stored,
+    "getResponse": stream_stored, "listInputItems": list_input_items,
     "createConversationItems": create_conversation_items,
 }
