@@ -220,3 +220,41 @@ def test_a_previous_response_id_chain_stores_each_turn_once(server: MockServer) 
     listed = client.responses.input_items.list(previous, order="asc", limit=1000).data
     assert len(listed) == 120 + 119  # every turn's input and every earlier turn's output
     assert listed[0].content[0].text == "turn 0"  # type: ignore[union-attr]
+
+
+def test_a_responses_request_refused_by_its_schema_uses_up_no_script(server: MockServer) -> None:
+    server.reset()
+    server.reply("scripted once")
+    refused = httpx2.post(server.url + "/responses", json={"model": "gpt-4o-mini", "input": "hi", "temperature": 7},
+                          headers=AUTH)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "temperature"
+    answered = sdk_client(server.url).responses.create(model="gpt-4o-mini", input="hi")
+    assert answered.output_text == "scripted once"
+
+
+def test_identical_requests_sent_at_once_are_not_each_others_retries(server: MockServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server.reset()
+    # Every answer waits 400 ms (so the four overlap); only a first attempt fails.
+    headers = {**AUTH, "X-Mock-Fault": "latency;ms=400,http_error;status=503;attempts=0"}
+    body = {**CHAT, "messages": [{"role": "user", "content": "fan out"}]}
+
+    def send(_: int) -> int:
+        return httpx2.post(server.url + "/chat/completions", json=body, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(send, range(4)))
+    assert statuses == [503] * 4, "four at once are four first attempts"
+    assert httpx2.post(server.url + "/chat/completions", json=body, headers=headers).status_code == 200, \
+        "the same request after an answer is its retry"
+
+
+def test_a_responses_error_names_the_responses_field(server: MockServer) -> None:
+    answer = httpx2.post(server.url + "/responses", headers=AUTH, json={
+        "model": "gpt-4o-mini", "instructions": "Be brief.",
+        "input": [{"type": "message", "role": "user", "content": "hi"},
+                  {"type": "function_call_output", "call_id": "call_nope", "output": "x"}]})
+    error = answer.json()["error"]
+    assert answer.status_code == 400 and error["param"] == "input[1].call_id"
+    assert "call_nope" in error["message"] and "messages" not in error["message"]

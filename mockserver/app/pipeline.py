@@ -59,6 +59,8 @@ def make_route_handler(
                 state.validator(endpoint.schema, dialect.name).validate(body)
             elif endpoint.reads_body:
                 require_object(body)
+                if endpoint.validate is not None and state.checks.schema:
+                    endpoint.validate(body)
                 if endpoint.lenient is not None and not state.checks.schema:
                     body = endpoint.lenient(body)  # --validation off: what generation can use of any body
             decision = state.control.decide(context, body)

@@ -76,6 +76,7 @@ class RequestContext:
     # How the attempt was known: "header" (x-stainless-retry-count), "repeat" (the same request again within
     # --retry-window), None when neither applied (nothing that could fault on a retry was in play).
     attempt_from: str | None = None
+    repeat: bytes | None = None  # the digest repeats are counted by, when they were (see control/repeats.py)
     dialect: str | None = None
     endpoint: str | None = None
     generation: bool = False

@@ -96,6 +96,7 @@ class WireLayer:
             raise
         finally:
             transmission.finish()
+            self.control.finished(context)
             self.journal.append(exchange)
             if request_log.isEnabledFor(logging.INFO):
                 request_log.info(exchange.log_line)

@@ -354,7 +354,8 @@ class Control:
         counted = not call.retry_header and self.repeats.window > 0 and not call.internal and bool(could_fault)
         if counted:
             canonical = b"" if body is None else orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-            call.attempt = self.repeats.attempt(call.api_key, call.test_id, call.path, canonical)
+            call.repeat = self.repeats.digest(call.api_key, call.test_id, call.path, canonical)
+            call.attempt = self.repeats.attempt(call.repeat)
         call.attempt_from = "header" if call.retry_header else "repeat" if counted else None
 
     def _surfaces(self, call: RequestContext, body: Any) -> Decision:
@@ -385,6 +386,11 @@ class Control:
     def _chosen(call: RequestContext, behavior: Behavior, decision: Decision) -> Decision:
         labels = tuple(fault.label for fault in behavior.faults if fault.applies_to(call.attempt))
         return replace(decision, fault_labels=labels) if labels else decision
+
+    def finished(self, call: RequestContext) -> None:
+        """A request's answer is over: an identical one from now on (within the window) is its retry."""
+        if call.repeat is not None:
+            self.repeats.answered(call.repeat)
 
     def explain(self, call: Asking, body: Any, limit: int = 5) -> list[dict[str, Any]]:
         """Why no script or rule answered a request: the nearest of them (fewest keys failed first), each with

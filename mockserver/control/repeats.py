@@ -2,7 +2,7 @@
 
 Stainless SDKs (openai-python, openai-node) say which attempt a request is; other clients (the AI SDK,
 curl, LiteLLM's own retries) do not. For those the attempt is how many times the same request (the same
-API key, test id, path and body) arrived before it within ``--retry-window`` seconds, so
+API key, test id, path and body) was answered before it arrived, the last within ``--retry-window`` seconds, so
 ``attempts=N`` faults let their retries through too. At most :data:`MAX_REQUESTS` requests are
 remembered, oldest forgotten first; reset forgets them.
 """
@@ -19,24 +19,34 @@ MAX_REQUESTS = 10_000
 
 
 class Repeats:
+    """How often each request was answered lately: a retry comes after the answer to the attempt before it, so
+    identical requests sent at once (a load test, a fan-out) are each a first attempt, not each other's retries."""
+
     def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self._clock = clock
-        self._seen: OrderedDict[bytes, tuple[int, float]] = OrderedDict()
+        self._answered: OrderedDict[bytes, tuple[int, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def attempt(self, key: str, test_id: str | None, path: str, body: bytes) -> int:
-        """0 for a request not seen within the window, else one more than the last time it came."""
-        digest = hashlib.sha256(b"\0".join((key.encode(), (test_id or "").encode(), path.encode(), body))).digest()
+    @staticmethod
+    def digest(key: str, test_id: str | None, path: str, body: bytes) -> bytes:
+        return hashlib.sha256(b"\0".join((key.encode(), (test_id or "").encode(), path.encode(), body))).digest()
+
+    def attempt(self, digest: bytes) -> int:
+        """How many times this request was answered, the last within the window (0: a first attempt)."""
+        with self._lock:
+            count, last = self._answered.get(digest, (0, 0.0))
+            return count if count and self._clock() - last <= self.window else 0
+
+    def answered(self, digest: bytes) -> None:
+        """The request was answered: the next identical one within the window is its retry."""
         now = self._clock()
         with self._lock:
-            count, last = self._seen.pop(digest, (-1, now))
-            count = count + 1 if now - last <= self.window else 0
-            self._seen[digest] = (count, now)
-            while len(self._seen) > MAX_REQUESTS:
-                self._seen.popitem(last=False)
-        return count
+            count, last = self._answered.pop(digest, (0, now))
+            self._answered[digest] = ((count if now - last <= self.window else 0) + 1, now)
+            while len(self._answered) > MAX_REQUESTS:
+                self._answered.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
-            self._seen.clear()
+            self._answered.clear()

@@ -93,6 +93,8 @@ class Endpoint:
     query: tuple[dict[str, Any], ...] = ()
     generation: bool = False
     reads_body: bool = True
+    # A check of the parsed JSON body beyond ``schema`` (the spec engine's official schemas), run before decide.
+    validate: Callable[[Any], None] | None = None
     wire: Wire = OPENAI_WIRE  # the provider's error envelope and common headers, which the pipeline answers in
     # With --validation off, the least the handler needs of a body nobody checked (the pipeline applies it).
     lenient: Callable[[dict[str, Any]], dict[str, Any]] | None = None

@@ -23,6 +23,7 @@ from mockserver.endpoints.engine.operations import JSON, MULTIPART, Operation, l
 from mockserver.endpoints.engine.request import Responder
 
 SPEC_GROUP = "spec"
+
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
 
@@ -64,6 +65,8 @@ class Engine:
             reads_body=json_only,
             operation=operation,
             responder=responder,
+            # A JSON body is checked by the pipeline before decide, so a refused request uses up no script.
+            validate=partial(handler.validate_body, operation) if json_only else None,
         )
 
 

@@ -84,8 +84,8 @@ async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any,
     assert operation is not None, "the spec engine serves spec endpoints only"
     params = dict(call.request.path_params)
     body, uploads = await _read_body(state, call, operation, body)
-    if state.checks.schema:
-        _validate(operation, body, call.header("content-type") or "")
+    if state.checks.schema and call.endpoint.validate is None:  # a JSON body was checked before decide
+        validate_body(operation, body, call.header("content-type") or "")
     resources = state.stores.resources
     collection = _concrete(operation.collection, params)
     _require_parent(state, operation, params)
@@ -208,7 +208,7 @@ async def _read_body(
     return parsed, {}
 
 
-def _validate(operation: Operation, body: dict[str, Any], content_type: str) -> None:
+def validate_body(operation: Operation, body: dict[str, Any], content_type: str = JSON) -> None:
     """The body against the official request schema: JSON as sent, a form with its fields typed and nested."""
     if not operation.request:
         return

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from typing import Any
 
 import orjson
@@ -57,8 +58,11 @@ async def create_response(request: SpecRequest) -> Response:
     chat = chat_request(body, items)
     if body.get("truncation") == "auto":
         await _truncate(request, chat)
-    completion = await request.state.chat.generate(request.call.dialect, chat, request.decision,
-                                                   request.call.context.body_bytes)
+    try:
+        completion = await request.state.chat.generate(request.call.dialect, chat, request.decision,
+                                                       request.call.context.body_bytes)
+    except ApiError as error:
+        raise in_responses_terms(error, body, items, len(earlier)) from None
     request.call.report_usage(completion.prompt_tokens, completion.usage["completion_tokens"])
     hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
@@ -257,13 +261,57 @@ async def list_input_items(request: SpecRequest) -> Response | None:
     return json_response(page(request.operation, request.seed, items, request.call))
 
 
-def chat_request(body: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
-    """The chat completions request a Responses request stands for."""
+def _conversation(body: dict[str, Any], items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int | None]]:
+    """The chat messages the items stand for, and for each the index of the item it came from (None: the
+    instructions)."""
     messages: list[dict[str, Any]] = []
+    origins: list[int | None] = []
     if isinstance(body.get("instructions"), str) and body["instructions"]:
         messages.append({"role": "system", "content": body["instructions"]})
-    for item in items:
-        messages += _messages(item, messages)
+        origins.append(None)
+    for index, item in enumerate(items):
+        made = _messages(item, messages)
+        messages += made
+        origins += [index] * len(made)
+    return messages, origins
+
+
+CHAT_FIELDS = {".tool_call_id": ".call_id", ".tool_calls": ""}
+_CHAT_PARAM = re.compile(r"messages(?:\[(\d+)\](.*))?")
+
+
+def in_responses_terms(error: ApiError, body: dict[str, Any], items: list[dict[str, Any]], earlier: int) -> ApiError:
+    """An error the chat service raised about the chat request, naming the Responses request's own field instead:
+    ``messages[3].tool_call_id`` is ``input[1].call_id``; what came from an earlier turn is ``previous_response_id``."""
+    found = _CHAT_PARAM.fullmatch(error.param or "")
+    if found is None:
+        return error
+    _, origins = _conversation(body, items)
+    position = int(found[1]) if found[1] is not None else None
+    origin = origins[position] if position is not None and position < len(origins) else -1
+    rest = found[2] or ""
+    item = items[origin] if origin is not None and 0 <= origin < len(items) else {}
+    if item.get("type") == "function_call_output" and rest.startswith(".content"):
+        rest = ".output" + rest.removeprefix(".content")
+    for chat_field, own in CHAT_FIELDS.items():
+        rest = rest.replace(chat_field, own)
+    if position is None or origin == -1:
+        param = "input"
+    elif origin is None:
+        param = "instructions"
+    elif origin < earlier:
+        param = "previous_response_id"
+    else:
+        param = f"input[{origin - earlier}]{rest}"
+    message = error.message.replace(error.param or "", param) if error.param else error.message
+    if item.get("type") == "function_call_output" and param.endswith(".call_id"):
+        message = f"No tool call found for function call output with call_id {item.get('call_id')}."
+    return ApiError(error.status, message, type=error.type, param=param, code=error.code, headers=error.headers)
+
+
+def chat_request(body: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The chat completions request a Responses request stands for."""
+    messages, _ = _conversation(body, items)
     chat: dict[str, Any] = {"model": str(body.get("model") or "gpt-4o"), "messages": messages or [
         {"role": "user", "content": ""}]}
     functions = [tool for tool in body.get("tools") or [] if isinstance(tool, dict) and tool.get("type") == "function"]
