@@ -142,6 +142,16 @@ HOSTILE: list[tuple[str, int, str, str, bytes | None, dict[str, str], Callable[[
         {"model": "dall-e-2", "prompt": "a hill", "n": 10, "size": "4096x4096"}), {},
      lambda outcome: outcome.status == 400 and b'"size"' in outcome.body),
     ("over max body", 1, "POST", "/v1/chat/completions", OVER_MAX_BODY, {}, error_code(413, "request_too_large")),
+    # Issue 25's kinds: a rebound name, another site's state change, a megabyte model name, digits int() refuses.
+    ("rebound host", 4, "GET", "/_mock/requests", None, {"Host": "attacker.example"},
+     error_code(403, "host_not_allowed")),
+    ("cross-site reset", 4, "POST", "/_mock/reset", b"", {"Origin": "https://attacker.example"},
+     error_code(403, "cross_origin_request")),
+    ("huge model name", 4, "POST", "/v1/chat/completions", orjson.dumps(
+        {"model": "m" * 1_000_000, "messages": [{"role": "user", "content": "hi"}]}), {},
+     error_code(400, "string_above_max_length")),
+    ("superscript digit", 4, "GET", "/v1/files?limit=%C2%B2", None, {}, error_code(400, "invalid_value")),
+    ("endless digits", 4, "GET", "/_mock/requests?after=" + "9" * 5000, None, {}, error_code(400, "invalid_value")),
 ]
 HOSTILE_WEIGHTS = [weight for _, weight, *_ in HOSTILE]
 HOSTILE_LABELS = {label for label, *_ in HOSTILE} | {"issued image url", "catastrophic message_regex"}

@@ -605,3 +605,39 @@ def test_the_longest_speech_is_made_off_the_event_loop(server: Served) -> None:
     answer = while_healthy(server, lambda: httpx2.post(server.url + "/audio/speech", json=speech, headers=AUTH,
                                                        timeout=30))
     assert answer.status_code == 200 and answer.content[:4] == b"fLaC" and len(answer.content) > 14_000_000
+
+
+@timing
+def test_truncation_of_a_long_conversation_counts_each_message_once(server: Served) -> None:
+    """A 3.8 MiB conversation under ``truncation: auto`` (it recounted the whole prompt per dropped turn, 30 s
+    and more on the event loop): each message is counted once, between slices, and the answer fits the window."""
+    turns = [{"type": "message", "role": "user" if n % 2 == 0 else "assistant",
+              "content": f"turn {n} " + "words and more words " * 90} for n in range(2_000)]
+    body = {"model": "gpt-4o-mini", "input": turns, "truncation": "auto", "max_output_tokens": 16}
+    answer = while_healthy(server, lambda: httpx2.post(server.url + "/responses", json=body, headers=AUTH,
+                                                       timeout=30))
+    assert answer.status_code == 200, answer.text[:300]
+    assert 0 < answer.json()["usage"]["input_tokens"] <= 128_000
+
+
+@timing
+def test_a_large_cassette_is_recorded_and_replayed_off_the_event_loop(tmp_path: Path) -> None:
+    """A 7.5 MB answer recorded into a cassette, then replayed by another server: neither the writing nor the
+    reading holds the event loop (pure-Python YAML on it took a minute)."""
+    big = "word " * 1_500_000
+    headers = {**AUTH, "X-Mock-Test-Id": "big"}
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "the long answer"}]}
+    with MockServer(seed=1) as upstream:
+        upstream.reply(big)
+        with serve_process("--record", str(tmp_path), "--upstream", upstream.url, "--log-level", "warning",
+                           measured=False) as recorder:
+            served = Served(recorder.origin)
+            recorded = while_healthy(served, lambda: httpx2.post(served.url + "/chat/completions", json=body,
+                                                                 headers=headers, timeout=30))
+    assert recorded.status_code == 200 and (tmp_path / "big.yaml").stat().st_size > 7_000_000
+    with serve_process("--cassettes", str(tmp_path), "--replay-speed", "0", "--log-level", "warning",
+                       measured=False) as replayer:
+        served = Served(replayer.origin)
+        replayed = while_healthy(served, lambda: httpx2.post(served.url + "/chat/completions", json=body,
+                                                             headers=headers, timeout=30))
+    assert replayed.status_code == 200 and replayed.json()["choices"][0]["message"]["content"] == big

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -25,6 +26,7 @@ from mockserver.control.decision import NOTHING
 from mockserver.dialects.dialect import Dialect
 from mockserver.endpoints.base import Call, Endpoint
 from mockserver.errors import ApiError, invalid_request
+from mockserver.services.chat import LARGE_BODY
 from mockserver.validation import require_object
 
 if TYPE_CHECKING:
@@ -60,7 +62,10 @@ def make_route_handler(
             elif endpoint.reads_body:
                 require_object(body)
                 if endpoint.validate is not None and state.checks.schema:
-                    endpoint.validate(body)
+                    if context.body_bytes > LARGE_BODY:  # the official schema's walk of a large body: off the loop
+                        await anyio.to_thread.run_sync(endpoint.validate, body, limiter=state.heavy_work)
+                    else:
+                        endpoint.validate(body)
                 if endpoint.lenient is not None and not state.checks.schema:
                     body = endpoint.lenient(body)  # --validation off: what generation can use of any body
             decision = state.control.decide(context, body)

@@ -222,7 +222,7 @@ class CassetteLibrary:
         opened.keys.append(key)
         opened.used.append(1)
         try:
-            await anyio.to_thread.run_sync(cassette.write, cassette.snapshot(self.redact_fields))
+            await anyio.to_thread.run_sync(cassette.write, list(cassette.interactions), self.redact_fields)
         except CassetteError as error:  # full: the answer is given, and the cassette keeps what it had
             cassette.interactions.pop()
             opened.keys.pop()

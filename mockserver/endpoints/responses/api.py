@@ -21,6 +21,7 @@ import copy
 import re
 from typing import Any
 
+import anyio.lowlevel
 import orjson
 from starlette.responses import Response
 
@@ -39,6 +40,8 @@ from mockserver.generation.tokens import encoding_for_model, tokenizer
 from mockserver.messages import last_user_text
 
 COLLECTION = "/responses"
+KEEP_SLICE = 256
+"""Input items stored between two turns of the event loop."""
 MAX_CHAIN = 10_000
 """The most turns a ``previous_response_id`` chain is followed through (the store holds at most that many)."""
 ECHOED = ("instructions", "tool_choice", "parallel_tool_calls", "temperature", "top_p", "metadata", "text",
@@ -482,6 +485,8 @@ async def _keep(request: SpecRequest, response: dict[str, Any], own_items: list[
     for index, item in enumerate(own_items):
         kept = as_item(item, Identity.make_id("msg_", f"{response['id']}:{index}".encode(), 48))
         resources.put(collection, kept["id"], kept)
+        if index % KEEP_SLICE == KEEP_SLICE - 1:
+            await anyio.lowlevel.checkpoint()  # thousands of items: let the server answer others meanwhile
     return stored if response.get("background") and not request.body.get("stream") else response
 
 
