@@ -258,3 +258,44 @@ def test_a_responses_error_names_the_responses_field(server: MockServer) -> None
     error = answer.json()["error"]
     assert answer.status_code == 400 and error["param"] == "input[1].call_id"
     assert "call_nope" in error["message"] and "messages" not in error["message"]
+
+
+def test_a_recording_that_would_outgrow_its_cassette_is_refused_and_the_file_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.cassettes import format as cassette_format
+
+    monkeypatch.setattr(cassette_format, "MAX_FILE_BYTES", 20_000)
+    with MockServer(seed=3) as upstream, MockServer(record=str(tmp_path), upstream=[upstream.url]) as recorder:
+        headers = {**AUTH, "X-Mock-Test-Id": "full"}
+        upstream.reply("short")
+        assert httpx2.post(recorder.url + "/chat/completions", json=CHAT, headers=headers).status_code == 200
+        kept = (tmp_path / "full.yaml").read_text()
+        upstream.reply("long " * 10_000)
+        refused = httpx2.post(recorder.url + "/chat/completions", headers=headers,
+                              json={**CHAT, "messages": [{"role": "user", "content": "the long one"}]})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_cassette"
+        assert "more than 20,000 bytes" in refused.json()["error"]["message"]
+        assert (tmp_path / "full.yaml").read_text() == kept
+
+
+def test_a_transcription_of_a_clip_with_a_huge_tag_is_small_and_quick(server: MockServer) -> None:
+    comment = f"{MARKER}: (1.000 s) ".encode() + b"x" * (4 * 1024 * 1024)
+    info = b"INFO" + b"ICMT" + struct.pack("<I", len(comment)) + comment
+    listed = b"LIST" + struct.pack("<I", len(info)) + info
+    frames = b"data" + struct.pack("<I", 3200) + b"\x00" * 3200
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16)
+    clip = b"RIFF" + struct.pack("<I", 4 + len(fmt) + len(listed) + len(frames)) + b"WAVE" + fmt + listed + frames
+    started = time.monotonic()
+    answer = httpx2.post(server.url + "/audio/transcriptions", headers=AUTH, files={"file": ("a.wav", clip)},
+                         data={"model": "whisper-1"}, timeout=30)
+    assert answer.status_code == 200 and len(answer.content) < 64 * 1024, len(answer.content)
+    assert time.monotonic() - started < 5
+
+
+def test_the_live_feed_encodes_each_exchange_once(server: MockServer) -> None:
+    from mockserver.app.admin import AdminApi
+
+    api = AdminApi(server.state, lambda request: None)  # type: ignore[arg-type, return-value]
+    httpx2.get(server.url + "/models", headers=AUTH)
+    entry = server.state.journal.entries()[-1]
+    assert api._event(entry) is api._event(entry)
