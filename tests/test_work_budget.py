@@ -622,9 +622,10 @@ def test_truncation_of_a_long_conversation_counts_each_message_once(server: Serv
 
 @timing
 def test_a_large_cassette_is_recorded_and_replayed_off_the_event_loop(tmp_path: Path) -> None:
-    """A 7.5 MB answer recorded into a cassette, then replayed by another server: neither the writing nor the
-    reading holds the event loop (pure-Python YAML on it took a minute)."""
-    big = "word " * 1_500_000
+    """A 4 MB answer recorded into a cassette, then replayed by another server: neither the writing nor the reading
+    holds the event loop (pure-Python YAML on it took half a minute). libyaml still holds the GIL while it emits one
+    answer, about 10 ms a megabyte, which is what bounds the size here."""
+    big = "word " * 800_000
     headers = {**AUTH, "X-Mock-Test-Id": "big"}
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "the long answer"}]}
     with MockServer(seed=1) as upstream:
@@ -634,7 +635,7 @@ def test_a_large_cassette_is_recorded_and_replayed_off_the_event_loop(tmp_path: 
             served = Served(recorder.origin)
             recorded = while_healthy(served, lambda: httpx2.post(served.url + "/chat/completions", json=body,
                                                                  headers=headers, timeout=30))
-    assert recorded.status_code == 200 and (tmp_path / "big.yaml").stat().st_size > 7_000_000
+    assert recorded.status_code == 200 and (tmp_path / "big.yaml").stat().st_size > 4_000_000
     with serve_process("--cassettes", str(tmp_path), "--replay-speed", "0", "--log-level", "warning",
                        measured=False) as replayer:
         served = Served(replayer.origin)
