@@ -376,7 +376,7 @@ def test_the_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     example = re.search(r"```python\n(def test_answer.*?)```", readme, re.S)
     assert example is not None, "the README lost its pytest example"
-    run(pytester, example.group(1)).assert_outcomes(passed=2)
+    run(pytester, example.group(1)).assert_outcomes(passed=3)
 
 
 CASSETTE_TEST = """
