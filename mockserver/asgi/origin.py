@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import Scope
 
-from mockserver.asgi.context import TRANSPORT_KEY
+from mockserver.asgi.context import TRANSPORT_KEY, context_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
@@ -45,7 +45,7 @@ class OriginPolicy:
         """Why a request is refused (an error code and the message), or None when it may go on."""
         if TRANSPORT_KEY not in scope:  # no socket: in-process, from the test itself
             return None
-        headers = dict(reversed(scope["headers"]))
+        headers = context_of(scope).headers  # parsed once, by the wire layer
         host = headers.get(b"host", b"").decode("latin-1")
         if host and not self.host_allowed(host):  # no Host at all: HTTP/1.0, never a browser
             return "host_not_allowed", (

@@ -55,6 +55,11 @@ class Call:
     def test_id(self) -> str | None:
         return self.context.test_id
 
+    @property
+    def origin(self) -> str:
+        """Where the request came to (scheme, host, root path): URLs the answer gives point back there."""
+        return str(self.request.base_url).rstrip("/")
+
     def report_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
         self.tokens = (prompt_tokens, completion_tokens)
 

@@ -455,6 +455,11 @@ class ImageService:
     def body(self, origin: str, order: ImageOrder, created: int, pictures: list[bytes]) -> dict[str, Any]:
         return images_body(self.config.seed, origin, order, created, pictures)
 
+    async def generate(self, dialect: Dialect, body: Any, origin: str) -> Response:
+        """The answer to ``POST /images/generations`` (or a provider's path for it): pictures of the prompt."""
+        prompt = body.get("prompt") if isinstance(body, dict) else None
+        return await self.respond(self.order(dialect, body, material={"prompt": prompt}), origin)
+
     async def respond(self, order: ImageOrder, origin: str, kind: str = "image_generation") -> Response:
         """The answer to an image request: JSON (pictures spliced in without re-encoding them) or its events.
         ``origin`` is the scheme, host and root path the request came to (URLs point there)."""

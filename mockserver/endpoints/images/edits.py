@@ -21,7 +21,6 @@ from starlette.responses import Response
 from mockserver.control.decision import Decision
 from mockserver.endpoints.base import Call, Endpoint, Stream
 from mockserver.endpoints.forms import Upload, read_form
-from mockserver.endpoints.images.generations import origin
 from mockserver.errors import ApiError, invalid_request
 from mockserver.generation import media
 from mockserver.resources import schemas_dir
@@ -227,7 +226,7 @@ async def edit_images(state: AppState, call: Call, body: Any, decision: Decision
         call.dialect, fields, material=material, default_model=model, input_images=len(uploads["image"]),
         auto_size=auto_size(width, height) if family != DALL_E_2 else (1024, 1024),
     )
-    return await state.images.respond(order, origin(call.request), kind="image_edit")
+    return await state.images.respond(order, call.origin, kind="image_edit")
 
 
 async def create_variations(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
@@ -242,7 +241,7 @@ async def create_variations(state: AppState, call: Call, body: Any, decision: De
     order = state.images.order(
         call.dialect, fields, material={"variation_of": uploads["image"][0].sha256()}, default_model=model
     )
-    return await state.images.respond(order, origin(call.request))
+    return await state.images.respond(order, call.origin)
 
 
 EDIT_EVENTS = Stream(("ImageEditStreamEvent",), ("image_edit.partial_image", "image_edit.completed"))

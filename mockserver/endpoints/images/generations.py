@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver.control.decision import Decision
@@ -14,15 +13,8 @@ if TYPE_CHECKING:
     from mockserver.app.state import AppState
 
 
-def origin(request: Request) -> str:
-    """Where the request came to (scheme, host, root path): image URLs point back there."""
-    return str(request.base_url).rstrip("/")
-
-
 async def create_images(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    order = state.images.order(call.dialect, body,
-                               material={"prompt": body.get("prompt") if isinstance(body, dict) else None})
-    return await state.images.respond(order, origin(call.request))
+    return await state.images.generate(call.dialect, body, call.origin)
 
 
 GENERATION_EVENTS = Stream(("ImageGenStreamEvent",), ("image_generation.partial_image", "image_generation.completed"))

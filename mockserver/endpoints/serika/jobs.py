@@ -84,8 +84,7 @@ async def retrieve_job(state: AppState, call: Call, body: Any, decision: Decisio
     if status == COMPLETED:
         finished = job.created_at + ceil(steps[1])
         order = _order(state, call, job.request)
-        origin = str(call.request.base_url).rstrip("/")
-        result = state.images.body(origin, order, finished, await state.images.draw(order))
+        result = state.images.body(call.origin, order, finished, await state.images.draw(order))
     return json_response(job_object(job, status, steps, result))
 
 

@@ -79,9 +79,7 @@ async def generate_text(state: AppState, call: Call, body: Any, decision: Decisi
 
 async def generate_image(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     """``/images/generations`` under Serika's path: the same order, pictures and answer."""
-    order = state.images.order(call.dialect, body,
-                               material={"prompt": body.get("prompt") if isinstance(body, dict) else None})
-    return await state.images.respond(order, str(call.request.base_url).rstrip("/"))
+    return await state.images.generate(call.dialect, body, call.origin)
 
 
 IMAGE_EVENTS = Stream(("ImageGenStreamEvent",), ("image_generation.partial_image", "image_generation.completed"))
