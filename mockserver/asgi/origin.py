@@ -31,6 +31,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 WILDCARD_ADDRESSES = frozenset({"0.0.0.0", "::", ""})
 ANY_HOST = "*"
+KNOWN_HOSTS = 256
 
 
 class OriginPolicy:
@@ -40,6 +41,7 @@ class OriginPolicy:
         self.bound_host = _bare(bound_host)
         self.allowed = frozenset(_bare(name) for name in allowed_hosts)
         self.any_host = ANY_HOST in self.allowed
+        self._hosts: dict[str, bool] = {}
 
     def refusal(self, scope: Scope) -> tuple[str, str] | None:
         """Why a request is refused (an error code and the message), or None when it may go on."""
@@ -64,6 +66,15 @@ class OriginPolicy:
         return None
 
     def host_allowed(self, host: str) -> bool:
+        """Whether the mock answers requests sent to ``host`` (a Host header); remembered, as it repeats."""
+        known = self._hosts.get(host)
+        if known is None:
+            known = self._host_allowed(host)
+            if len(self._hosts) < KNOWN_HOSTS:  # a client's many Host values: the rest are worked out each time
+                self._hosts[host] = known
+        return known
+
+    def _host_allowed(self, host: str) -> bool:
         name = _bare(host)
         if self.any_host or name in self.allowed or name in LOOPBACK_NAMES or name.endswith(".localhost"):
             return True
