@@ -17,7 +17,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -150,7 +150,7 @@ class Cassette:
             raise CassetteError(f"{path}: {path.stat().st_size:,} bytes is more than a cassette may hold "
                                 f"({MAX_FILE_BYTES:,}); split it")
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER)
+            data = yaml.load(_Pieces(path.read_text(encoding="utf-8")), Loader=_FAST_LOADER)
             _refuse_shared(data)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
@@ -176,19 +176,45 @@ class Cassette:
         thread), redacted, atomically (a temporary file, then a rename), if they fit the bound."""
         data = {"version": VERSION, "interactions": [
             redacted(interaction.as_data(), redact_fields) for interaction in interactions]}
-        text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
-        if len(text.encode()) > MAX_FILE_BYTES:  # checked before writing: the file never outgrows what is read
-            raise CassetteError(f"{self.path}: recording this answer would make the cassette more than "
-                                f"{MAX_FILE_BYTES:,} bytes; record into another cassette")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
+            with os.fdopen(handle, "wb") as out:
+                yaml.dump(data, _BoundedOut(out, self.path), Dumper=_Dumper, encoding="utf-8", sort_keys=False,
+                          allow_unicode=True, width=120)
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+class _Pieces:
+    """A text handed to libyaml a piece at a time: each call of this Python method lets another thread take the
+    GIL, which libyaml would otherwise hold while it scans one long string (about 10 ms a megabyte)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.at = text, 0
+
+    def read(self, size: int = -1, /) -> str:
+        size = len(self.text) if size < 0 else size
+        piece = self.text[self.at:self.at + size]
+        self.at += len(piece)
+        return piece
+
+
+class _BoundedOut:
+    """libyaml's output, a piece at a time (so other threads take the GIL between pieces, as with
+    :class:`_Pieces`), refused once it passes :data:`MAX_FILE_BYTES`: the file never outgrows what is read."""
+
+    def __init__(self, out: BinaryIO, path: Path) -> None:
+        self.out, self.path, self.written = out, path, 0
+
+    def write(self, piece: bytes) -> None:
+        self.written += len(piece)
+        if self.written > MAX_FILE_BYTES:
+            raise CassetteError(f"{self.path}: recording this answer would make the cassette more than "
+                                f"{MAX_FILE_BYTES:,} bytes; record into another cassette")
+        self.out.write(piece)
 
 
 def redacted(value: Any, fields: tuple[str, ...] = (), key: str | None = None) -> Any:

@@ -158,6 +158,17 @@ class CassetteLibrary:
             await self._client.aclose()
             self._client = None
 
+    async def _upstream_client(self) -> httpx.AsyncClient:
+        """The client for upstreams, made on first use on a worker thread: its TLS context reads the system's
+        certificates, which held the event loop for 100 ms."""
+        if self._client is None:
+            made = await anyio.to_thread.run_sync(httpx.AsyncClient)
+            if self._client is None:
+                self._client = made
+            else:  # another recording made one meanwhile
+                await made.aclose()
+        return self._client
+
     async def _opened(self, path: Path, mode: str) -> _Open:
         opened = self._open.pop(path, None)
         stamp = _stamp(path)
@@ -201,10 +212,8 @@ class CassetteLibrary:
         if self.upstreams is None:
             raise ApiError(502, f"Cannot record into {opened.cassette.path}: no upstream. Start the mock with "
                            "--upstream URL.", type="server_error", code="no_upstream")
-        if self._client is None:
-            self._client = httpx.AsyncClient()
         headers = {name.lower(): value for name, value in call.request.headers.items()}
-        got = await fetch(self._client, self.upstreams, call.dialect.name, call.request.method, path,
+        got = await fetch(await self._upstream_client(), self.upstreams, call.dialect.name, call.request.method, path,
                           call.request.url.query, headers, body)
         interaction = Interaction(
             method=call.request.method, path=path, dialect=call.dialect.name,
