@@ -69,6 +69,12 @@ def load_request_schema(dialect: str, kind: str = "chat_completion") -> dict[str
     Keeping overlays this small keeps each provider's differences readable in
     one screen and lets every dialect inherit fixes to the OpenAI base.
     """
+    if "/" in kind:  # a provider's schema vendored from its SDK (``anthropic/MessageCreateParams``): no overlay
+        vendored = schemas_dir() / f"{kind}.json"
+        if not vendored.is_file():
+            raise ValueError(f"unknown request schema {kind!r}: there is no schemas/{kind}.json")
+        schema: dict[str, Any] = orjson.loads(vendored.read_bytes())
+        return schema
     if kind not in KINDS:
         raise ValueError(f"unknown request kind {kind!r}; expected one of {', '.join(KINDS)}")
     overlay_path = schemas_dir() / "dialects" / f"{dialect}.json"

@@ -39,6 +39,19 @@ def add_dialect_routes(table: RouteTable, state: AppState, prefix: str, dialect:
                   endpoint.name)
 
 
+def share_default_mount(table: RouteTable, state: AppState, dialect: Dialect) -> None:
+    """The groups ``dialect`` also serves on the default mount (``/v1``), beside the default dialect's, as the
+    provider's SDK expects with the base URL left at the mock's root; where the default dialect has the same
+    route, the requests carrying ``dialect.version_header`` are this dialect's."""
+    for endpoint in endpoints_for(dialect.on_default_mount):
+        handler = make_route_handler(state, dialect, endpoint)
+        path = "/v1" + endpoint.path
+        if dialect.version_header is None:
+            table.add(endpoint.method, path, handler, endpoint.name)
+        else:
+            table.divert(endpoint.method, path, dialect.version_header, handler, endpoint.name)
+
+
 def unrouted(state: AppState) -> Callable[[Request, tuple[str, ...]], Response]:
     """The answer to a path no route takes (404) or a method its path does not allow (405, with ``Allow``), in the
     provider's envelope with the headers every answer carries."""
@@ -104,6 +117,9 @@ def create_app(config: Config | None = None) -> WireLayer:
         table.add(route.method, route.path, route.handler, route.name)
     for prefix, dialect in state.mounts():
         add_dialect_routes(table, state, prefix, dialect)
+    for dialect in state.dialects.values():
+        if dialect.on_default_mount and dialect.name != state.config.dialect:
+            share_default_mount(table, state, dialect)
     dispatcher = Dispatcher(table, unrouted(state), _server_error, screen(state))
     dispatcher.state.mock = state
     dispatcher.state.openapi = described

@@ -16,6 +16,11 @@ class KeyPolicy:
         self._free_keys = set(config.free_key)
 
     def authenticate(self, key: str, dialect: Dialect, generation: bool) -> None:
+        if not key and dialect.key_header is not None:
+            raise ApiError(401, f"{dialect.key_header} header is required")
+        if self.restricted and key not in self._keys and dialect.key_header is not None:
+            raise ApiError(401, f"invalid {dialect.key_header}: {mask(key)} is not one of the keys the mock was "
+                           "started with (--api-key)")
         if not key:
             raise ApiError(
                 401,

@@ -79,6 +79,9 @@ def _event_envelope(data_schema: dict[str, Any]) -> dict[str, Any]:
 
 def _ok(endpoint: Endpoint) -> dict[str, Any]:
     """The 200 an endpoint answers: its JSON component, and its event stream where it streams."""
+    if endpoint.media_type is not None:  # JSON lines, each one a ``response``
+        return {"description": f"OK: one {endpoint.response} a line", "content": {endpoint.media_type: {
+            "schema": {"type": "string"}, "itemSchema": ref(endpoint.response)}}}
     response = _json(ref(endpoint.response))
     if endpoint.stream is not None:
         response["content"][SSE_MEDIA_TYPE] = {"schema": _sse_event(endpoint.stream)}
@@ -114,11 +117,23 @@ def build_document(state: AppState) -> dict[str, Any]:
         for endpoint in endpoints_for(dialect.endpoints):
             item = paths.setdefault(openapi_path(prefix + endpoint.path), {})
             item[endpoint.method.lower()] = _operation(state, prefix, dialect.name, endpoint, schemas)
+    for dialect in state.dialects.values():  # what a provider also serves on the default mount (Anthropic's SDK)
+        if not dialect.on_default_mount or dialect.name == state.config.dialect:
+            continue
+        for endpoint in endpoints_for(dialect.on_default_mount):
+            item = paths.setdefault(openapi_path("/v1" + endpoint.path), {})
+            taken = item.get(endpoint.method.lower())
+            if taken is None:
+                item[endpoint.method.lower()] = _operation(state, "/v1", dialect.name, endpoint, schemas)
+            else:
+                taken["description"] = (f"With the `{dialect.version_header}` header, {dialect.title}'s "
+                                        f"{endpoint.name} instead (as at {dialect.mount_path}{endpoint.path}).")
     for row in ADMIN_ROUTES:
         if state.config.control or row.access in (Access.PUBLIC, Access.TOKEN):
             paths.setdefault(openapi_path(row.path), {})[row.method.lower()] = _root_operation(state.config, row)
     schemas.update(_official_schemas())
     schemas.update(mock_components())
+    schemas.update(vendored_answers(state))
     schemas["Exchange"] = dataclass_schema(Exchange, exclude=CAPTURED)
     schemas["ExchangeDetail"] = {"allOf": [ref("Exchange"), {
         "type": "object", "required": ["response", "response_cut", "frames", "marks"],
@@ -145,6 +160,8 @@ def build_document(state: AppState) -> dict[str, Any]:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": _key_description(state.config)},
                 "adminToken": {"type": "apiKey", "in": "header", "name": "X-Mock-Admin-Token"},
+                "keyHeader": {"type": "apiKey", "in": "header", "name": "x-api-key",
+                              "description": "Anthropic's key header, on its endpoints"},
             },
         },
     }
@@ -193,17 +210,23 @@ def _operation(
     if state.dialects[dialect].tiers:
         statuses.append("403")
     responses = {"200": ok}
-    responses.update((status, _json(ref("ErrorResponse"), ERROR_STATUSES[status])) for status in sorted(statuses))
+    error = "ErrorResponse" if endpoint.wire.name == "openai" else f"{endpoint.wire.name}.ErrorResponse"
+    responses.update((status, _json(ref(error), ERROR_STATUSES[status])) for status in sorted(statuses))
+    served = state.dialects[dialect]
+    common = COMMON_HEADERS if endpoint.wire.name == "openai" else {endpoint.wire.request_id_header: {
+        "required": True, "schema": {"type": "string", "pattern": "^req_[0-9a-f]{32}$"}}}
     for response in responses.values():  # the pipeline puts these on every answer, errors included
-        response["headers"] = copy.deepcopy(COMMON_HEADERS)
+        response["headers"] = copy.deepcopy(common)
     operation: dict[str, Any] = {
         "operationId": f"{prefix.strip('/').replace('/', '_')}:{endpoint.name}",
         "tags": [dialect],
         "summary": f"{endpoint.name} ({dialect})",
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}] + ([{"keyHeader": []}] if served.key_header else []),
         "responses": responses,
     }
-    parameters = _path_parameters(endpoint.path) + copy.deepcopy(list(endpoint.query))
+    version = [{"name": served.version_header, "in": "header", "required": True,
+                "schema": {"type": "string", "const": "2023-06-01"}}] if served.version_header else []
+    parameters = _path_parameters(endpoint.path) + copy.deepcopy(list(endpoint.query)) + version
     if parameters:
         operation["parameters"] = parameters
     body = _request_body(state, dialect, endpoint, schemas)
@@ -249,7 +272,7 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
 
 def _request_body(state: AppState, dialect: str, endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any] | None:
     if endpoint.schema is not None:
-        name = f"{endpoint.schema}.{dialect}"
+        name = f"{endpoint.schema.replace('/', '.')}.{dialect}"
         schemas[name] = _component(state.validator(endpoint.schema, dialect).schema, name, state, dialect)
         return _json_body(name)
     if endpoint.derived_from is not None and endpoint.derive_body is not None:
@@ -274,6 +297,25 @@ def _request_body(state: AppState, dialect: str, endpoint: Endpoint, schemas: di
 
 def _json_body(component: str) -> dict[str, Any]:
     return {"required": True, "content": {JSON_MEDIA_TYPE: {"schema": ref(component)}}}
+
+
+def vendored_answers(state: AppState) -> dict[str, Any]:
+    """The answer components of the families on another provider's wire (``anthropic.Message``), from the schemas
+    vendored from that provider's SDK (``schemas/anthropic/Message.json``), their errors' envelope included."""
+    names = {f"{endpoint.wire.name}.ErrorResponse" for _, dialect in state.mounts()
+             for endpoint in endpoints_for(dialect.endpoints) if endpoint.wire.name != "openai"}
+    for _, dialect in state.mounts():
+        for endpoint in endpoints_for(dialect.endpoints):
+            named = [endpoint.response, *(endpoint.stream.data if endpoint.stream else ())]
+            names.update(name for name in named if "." in name)
+    components: dict[str, Any] = {}
+    for name in sorted(names):
+        provider, kind = name.split(".", 1)
+        schema = orjson.loads((schemas_dir() / provider / f"{kind}.json").read_bytes())
+        schema.pop("$schema", None)
+        text = orjson.dumps(schema).decode().replace('"#/$defs/', f'"#/components/schemas/{name}/$defs/')
+        components[name] = orjson.loads(text)
+    return components
 
 
 def mock_components() -> dict[str, Any]:

@@ -54,8 +54,13 @@ def make_route_handler(
         decision = NOTHING
         asked: Asked | None = None
         error_code = None
+        api_key = context.api_key
+        if not api_key and dialect.key_header is not None:
+            api_key = context.header(dialect.key_header) or ""
         try:
-            state.keys.authenticate(context.api_key, dialect, endpoint.generation)
+            state.keys.authenticate(api_key, dialect, endpoint.generation)
+            if dialect.version_header is not None and context.header(dialect.version_header) is None:
+                raise invalid_request(f"{dialect.version_header}: header is required")
             body = await read_json(request, state.config.max_body) if endpoint.reads_body else None
             if endpoint.schema is not None and state.checks.schema:
                 state.validator(endpoint.schema, dialect.name).validate(body)
@@ -69,7 +74,7 @@ def make_route_handler(
                 if endpoint.lenient is not None and not state.checks.schema:
                     body = endpoint.lenient(body)  # --validation off: what generation can use of any body
             decision = state.control.decide(context, body)
-            headers = decision.headers
+            headers = endpoint.wire.own_headers(decision.headers) if decision.headers else decision.headers
             if decision.faults:
                 context.faults = decision.faults
             if decision.error is not None:
@@ -93,7 +98,7 @@ def make_route_handler(
             response = endpoint.wire.error(unusable)
         finally:
             context.outcome = Outcome(
-                dialect=dialect.name, endpoint=endpoint.name, key_id=key_id(context.api_key),
+                dialect=dialect.name, endpoint=endpoint.name, key_id=key_id(api_key),
                 body=_journaled(body if call.read_body is None else call.read_body, context.body_preview is not None),
                 decided_by=asked.answered_by if asked is not None and asked.answered_by else decision.source,
                 faults=decision.fault_labels, error_code=error_code,

@@ -23,8 +23,9 @@ from mockserver.journal import Journal
 from mockserver.services.chat import ChatService
 from mockserver.services.images import ImageService
 from mockserver.services.models import ModelDirectory
+from mockserver.services.prompt_cache import PromptCache
 from mockserver.storage import open_stores
-from mockserver.validation import KINDS, BodyValidator, Checks, validator_for
+from mockserver.validation import BodyValidator, Checks, validator_for
 
 HEAVY_WORK_SLOTS = 1
 """Work too big for the event loop runs on this many threads at once. One: each more thread competing for
@@ -57,6 +58,7 @@ class AppState:
         self.images = ImageService(config, self.checks, self.identity, self.heavy_work)
         generator = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.chat = ChatService(config, self.checks, generator, self.models, self.characters, self.heavy_work)
+        self.prompt_cache = PromptCache(self.clock.now)
         self.control = Control(config, self.journal, self.clock)
         self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending()), self.stores) \
             if config.metrics else None
@@ -69,11 +71,7 @@ class AppState:
             Replay(config.replay_speed, config.replay_ids, config.replay_usage, config.seed),
             tuple(config.redact_field),
         )
-        self._validators: dict[tuple[str, str], BodyValidator] = {
-            (kind, name): validator_for(kind, name, ignore_unknown=self.checks.ignore_unknown)
-            for kind in KINDS
-            for name in self.dialects
-        }
+        self._validators: dict[tuple[str, str], BodyValidator] = {}
 
     def reset(self, test_id: str | None = None) -> None:
         """Forget what requests changed: scripts, journal entries and added rules (only one test's scripts and
@@ -82,11 +80,18 @@ class AppState:
         self.control.reset(test_id)
         if test_id is None:
             self.stores.clear()
+            self.prompt_cache.clear()
             self.identity.restart()
             self.cassettes.reset()
 
     def validator(self, kind: str, dialect: str) -> BodyValidator:
-        return self._validators[(kind, dialect)]
+        """The compiled request schema of endpoint ``kind`` as ``dialect`` takes it (compiled on first use: a
+        dialect never asked for a kind never compiles it)."""
+        found = self._validators.get((kind, dialect))
+        if found is None:
+            found = self._validators[(kind, dialect)] = validator_for(
+                kind, dialect, ignore_unknown=self.checks.ignore_unknown)
+        return found
 
     def mounts(self) -> list[tuple[str, Dialect]]:
         """Every (path prefix, dialect) pair the app serves, default dialect first at /v1."""

@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from mockserver.asgi.context import context_of
+
 Handler = Callable[[Request], Awaitable[Response]]
 Screen = Callable[[Request], Response | None]
 """The answer to a request refused before routing (a foreign Host or Origin), or None to go on."""
@@ -66,38 +68,57 @@ class RouteTable:
 
     def add(self, method: str, path: str, handler: Handler, name: str) -> None:
         """Add a route; a second route for the same method and template is refused (the first would hide it)."""
-        route = Route(method, path, handler, name)
-        segments = path.strip("/").split("/")
-        if not any(segment.startswith("{") for segment in segments):
-            taken = self._exact.setdefault(path, {})
-        else:
-            node = self._tree
-            for position, segment in enumerate(segments):
-                if segment.endswith(":path}"):
-                    if position != len(segments) - 1:
-                        raise ValueError(f"{path}: a {{name:path}} parameter must be the last segment")
-                    node.rest_name = segment[1:].split(":")[0]
-                    taken = node.rest
-                    break
-                if segment.startswith("{"):
-                    name_of = segment[1:-1].split(":")[0]
-                    if node.parameter is None:
-                        node.parameter, node.parameter_name = _Node(), name_of
-                    elif node.parameter_name != name_of:
-                        raise ValueError(f"{path}: parameter {name_of!r} where another route names it "
-                                         f"{node.parameter_name!r}")
-                    node = node.parameter
-                else:
-                    child = node.literal.get(segment)
-                    if child is None:
-                        child = node.literal[segment] = _Node()
-                    node = child
-            else:
-                taken = node.routes
+        taken = self._slot(path)
         if method in taken:
             raise ValueError(f"{method} {path} is declared twice: {taken[method].name} and {name}")
-        taken[method] = route
+        route = taken[method] = Route(method, path, handler, name)
         self._routes.append(route)
+
+    def divert(self, method: str, path: str, header: str, handler: Handler, name: str) -> None:
+        """Send the requests for ``method`` and ``path`` that carry ``header`` to ``handler``; the others keep
+        the route already there (with none there, this one takes them all). Two APIs on one path, told apart
+        as their SDKs tell them: ``GET /v1/models`` with ``anthropic-version`` is Anthropic's."""
+        taken = self._slot(path)
+        kept = taken.get(method)
+        if kept is None:
+            self.add(method, path, handler, name)
+            return
+        wanted = header.lower().encode("latin-1")
+        otherwise = kept.handler
+
+        async def either(request: Request) -> Response:
+            carried = wanted in context_of(request.scope).headers
+            return await (handler(request) if carried else otherwise(request))
+
+        route = taken[method] = Route(method, path, either, f"{kept.name} | {name} (with {header})")
+        self._routes[self._routes.index(kept)] = route
+
+    def _slot(self, path: str) -> dict[str, Route]:
+        """The routes by method of the path template ``path``, made on first use."""
+        segments = path.strip("/").split("/")
+        if not any(segment.startswith("{") for segment in segments):
+            return self._exact.setdefault(path, {})
+        node = self._tree
+        for position, segment in enumerate(segments):
+            if segment.endswith(":path}"):
+                if position != len(segments) - 1:
+                    raise ValueError(f"{path}: a {{name:path}} parameter must be the last segment")
+                node.rest_name = segment[1:].split(":")[0]
+                return node.rest
+            if segment.startswith("{"):
+                name_of = segment[1:-1].split(":")[0]
+                if node.parameter is None:
+                    node.parameter, node.parameter_name = _Node(), name_of
+                elif node.parameter_name != name_of:
+                    raise ValueError(f"{path}: parameter {name_of!r} where another route names it "
+                                     f"{node.parameter_name!r}")
+                node = node.parameter
+            else:
+                child = node.literal.get(segment)
+                if child is None:
+                    child = node.literal[segment] = _Node()
+                node = child
+        return node.routes
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], tuple[str, ...]]:
         """The route for ``method`` and ``path`` and its path parameters; else None and the methods the path

@@ -55,6 +55,8 @@ class Wire:
     error: Callable[[ApiError], Response]  # an ApiError in the provider's envelope
     request_id_header: str  # lower case: x-request-id
     stamp: Callable[[int], dict[str, str]]  # the headers of every answer, given the processing time in ms
+    # The control plane's headers (rate-limit state, in OpenAI's x-ratelimit-* names) as this provider names them.
+    own_headers: Callable[[dict[str, str]], dict[str, str]] = lambda headers: headers
 
 
 OPENAI_WIRE = Wire("openai", error_response, "x-request-id", openai_stamp)

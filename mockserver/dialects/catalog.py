@@ -41,7 +41,7 @@ def looks_like_reasoning(model: str) -> bool:
     return bool(_REASONING_NAME.search(name))
 
 
-_DESCRIPTIVE = ("name", "description", "provider", "tier")
+_DESCRIPTIVE = ("name", "description", "provider", "tier", "released")
 
 
 class Catalog:

@@ -14,7 +14,13 @@ switches that the one shared pipeline consults:
   ``reasoning_content`` (the providers that document it); elsewhere they only
   count it in ``reasoning_tokens``, as OpenAI does;
 - ``obfuscation``: stream chunks carry an ``obfuscation`` pad unless
-  ``stream_options.include_obfuscation`` is false, as OpenAI's do.
+  ``stream_options.include_obfuscation`` is false, as OpenAI's do;
+- ``key_header``: a header the provider also takes the API key in (Anthropic's
+  ``x-api-key``), besides ``Authorization: Bearer``;
+- ``version_header``: a header every request must carry (``anthropic-version``);
+- ``on_default_mount``: groups also served on the default mount (``/v1``) beside
+  the default dialect's; where both serve a path, a request carrying
+  ``version_header`` takes this dialect's.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ class Dialect:
     tiers: bool = False
     reasoning_content: bool = False
     obfuscation: bool = False
+    key_header: str | None = None
+    version_header: str | None = None
+    on_default_mount: frozenset[str] = frozenset()
 
     @property
     def mount_path(self) -> str:
@@ -64,5 +73,8 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             tiers=bool(entry.get("tiers", False)),
             reasoning_content=bool(entry.get("reasoning_content", False)),
             obfuscation=bool(entry.get("obfuscation", False)),
+            key_header=entry.get("key_header"),
+            version_header=entry.get("version_header"),
+            on_default_mount=frozenset(entry.get("on_default_mount") or ()),
         )
     return dialects

@@ -87,7 +87,7 @@ class Endpoint:
     method: str
     path: str
     handler: Handler
-    response: str  # the component of the 200 JSON body
+    response: str  # the component of the 200 JSON body (of each line, for a ``media_type`` of JSON lines)
     stream: Stream | None = None
     schema: str | None = None  # the request schema kind the body is validated with (schemas/requests)
     form: str | None = None  # a multipart body: the form schema kind
@@ -107,3 +107,4 @@ class Endpoint:
     # For an operation a family answers through the engine: the code that knows what it means (a SpecRequest in,
     # the response out, or None to leave the request to the engine's generic answer).
     responder: Callable[[Any], Awaitable[Response | None]] | None = None
+    media_type: str | None = None  # the 200's media type when it is not JSON (JSON lines: application/x-jsonl)
