@@ -5,7 +5,8 @@ pytest-xdist worker: workers are processes and never share a server.
 ``mockserver`` is the same server served to one test (``MockServer.scope``):
 reset first, then scripts, unlabelled requests and the journal belong to the
 test. ``openai_client`` and ``async_openai_client`` are official SDK clients
-pointed at it that label their requests with the test's id.
+pointed at it that label their requests with the test's id; ``anthropic_client``
+and ``async_anthropic_client`` are the same for Anthropic's SDK (the Messages API).
 
 After a passing test the teardown runs :meth:`MockServer.verify
 <mockserver.app.expectations.Expectations.verify>`: scripted behaviours left
@@ -33,6 +34,7 @@ imports take seconds.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, fields, replace
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    import anthropic
     import openai
 
     from mockserver.app.server import MockServer
@@ -193,7 +196,7 @@ def _check(server: MockServer, options: MockServerOptions) -> str | None:
 @pytest.fixture
 def openai_client(mockserver: MockServer) -> Iterator[openai.OpenAI]:
     """``openai.OpenAI`` pointed at the test's server: dummy key, test id header, 10 s timeout."""
-    with _openai().OpenAI(**_client_settings(mockserver)) as client:
+    with _sdk("openai").OpenAI(**_client_settings(mockserver)) as client:
         yield client
 
 
@@ -205,21 +208,36 @@ def async_openai_client(mockserver: MockServer) -> openai.AsyncOpenAI:
     event loop, which is gone by then. So it keeps none open between
     requests (``Connection: close``), and nothing is left to leak.
     """
-    return _openai().AsyncOpenAI(**_client_settings(mockserver, Connection="close"))
+    return _sdk("openai").AsyncOpenAI(**_client_settings(mockserver, Connection="close"))
 
 
-def _client_settings(server: MockServer, **headers: str) -> dict[str, Any]:
+@pytest.fixture
+def anthropic_client(mockserver: MockServer) -> Iterator[anthropic.Anthropic]:
+    """``anthropic.Anthropic`` pointed at the test's server (the host root: the SDK adds ``/v1/messages``), as
+    ``openai_client``: dummy key, test id header, 10 s timeout."""
+    with _sdk("anthropic").Anthropic(**_client_settings(mockserver, base_url=mockserver.origin)) as client:
+        yield client
+
+
+@pytest.fixture
+def async_anthropic_client(mockserver: MockServer) -> anthropic.AsyncAnthropic:
+    """``anthropic.AsyncAnthropic`` pointed at the test's server; like ``async_openai_client``, it keeps no
+    connection open between requests."""
+    return _sdk("anthropic").AsyncAnthropic(**_client_settings(mockserver, base_url=mockserver.origin,
+                                                                Connection="close"))
+
+
+def _client_settings(server: MockServer, base_url: str | None = None, **headers: str) -> dict[str, Any]:
     return {
-        "base_url": server.url,
+        "base_url": base_url or server.url,
         "api_key": API_KEY,
         "timeout": CLIENT_TIMEOUT,
         "default_headers": {TEST_ID_HEADER: server.test_id, **headers},
     }
 
 
-def _openai() -> Any:
+def _sdk(name: str) -> Any:
     try:
-        import openai
+        return importlib.import_module(name)
     except ImportError:
-        pytest.fail("the openai_client fixtures need the openai SDK: pip install openai", pytrace=False)
-    return openai
+        pytest.fail(f"the {name}_client fixtures need the {name} SDK: pip install {name}", pytrace=False)

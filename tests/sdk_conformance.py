@@ -36,20 +36,21 @@ HAND_WRITTEN_FILES = (
 ALL_TESTS = ("tests/api_resources",)
 
 
-def fetch_sdk_tests(workdir: Path) -> Path:
-    """Download and unpack the openai sdist of the installed version; return its root."""
-    root = workdir / f"openai-{SDK_VERSION}"
+def fetch_sdk_tests(workdir: Path, package: str = "openai", version: str = SDK_VERSION) -> Path:
+    """Download and unpack the sdist of ``package`` at ``version`` (the installed openai by default); return its
+    root."""
+    root = workdir / f"{package}-{version}"
     if (root / "pyproject.toml").is_file():
         return root
     workdir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-         f"openai=={SDK_VERSION}", "--dest", str(workdir)],
+         f"{package}=={version}", "--dest", str(workdir)],
         check=True,
     )
-    with tarfile.open(workdir / f"openai-{SDK_VERSION}.tar.gz") as archive:
+    with tarfile.open(workdir / f"{package}-{version}.tar.gz") as archive:
         # The tests and the project file that configures pytest-asyncio for them.
-        wanted = (f"openai-{SDK_VERSION}/pyproject.toml",)
+        wanted = (f"{package}-{version}/pyproject.toml",)
         members = [
             member for member in archive.getmembers()
             if ("/tests/" in member.name or member.name in wanted) and _plain_member(member)

@@ -55,6 +55,27 @@ def test_fixtures_come_from_the_entry_point_alone(pytester: pytest.Pytester) -> 
     result.assert_outcomes(passed=2)
 
 
+def test_anthropic_clients_talk_to_the_tests_server(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import asyncio
+
+        def test_sync(mockserver, anthropic_client):
+            mockserver.reply("Bonjour")
+            answer = anthropic_client.messages.create(
+                model="claude-sonnet-4-6", max_tokens=50, messages=[{"role": "user", "content": "Hello"}])
+            assert answer.content[0].text == "Bonjour"
+            assert mockserver.last_request.headers["x-mock-test-id"] == mockserver.test_id
+            assert mockserver.last_request.path == "/v1/messages"
+
+        def test_async(mockserver, async_anthropic_client):
+            mockserver.reply("Hallo")
+            answer = asyncio.run(async_anthropic_client.messages.create(
+                model="claude-sonnet-4-6", max_tokens=50, messages=[{"role": "user", "content": "Hello"}]))
+            assert answer.content[0].text == "Hallo"
+    """)
+    result.assert_outcomes(passed=2)
+
+
 def test_unused_script_errors_at_teardown_with_the_fix_in_the_message(pytester: pytest.Pytester) -> None:
     result = run(pytester, """
         import pytest

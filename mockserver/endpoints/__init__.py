@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mockserver.endpoints import (
+    anthropic,
     audio,
     chat,
     completions,
@@ -37,6 +38,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *embeddings.ENDPOINTS,
     *images.ENDPOINTS,
     *serika.ENDPOINTS,
+    *anthropic.ENDPOINTS,
     *ENGINE.declare("responses", responses.RESPONDERS),
     *ENGINE.declare("audio", audio.RESPONDERS),
     *ENGINE.declare("completions", completions.RESPONDERS),
