@@ -171,6 +171,66 @@ def test_prompt_caching_writes_then_reads_until_the_ttl_passes(mock: MockServer,
     assert client.messages.create(**short).usage.cache_creation_input_tokens == 0  # below the 1,024-token minimum
 
 
+def test_a_batch_answers_its_requests_when_the_clock_says_it_ends(mock: MockServer,
+                                                                client: anthropic.Anthropic) -> None:
+    batches = client.messages.batches
+    made = batches.create(requests=[
+        {"custom_id": "greeting", "params": HELLO},
+        {"custom_id": "tool", "params": {**HELLO, "tools": [WEATHER], "tool_choice": {"type": "any"}}},
+        {"custom_id": "bad", "params": {**HELLO, "messages": [{"role": "assistant", "content": "hi"}]}},
+    ])
+    assert made.id.startswith("msgbatch_01") and made.processing_status == "in_progress"
+    assert made.request_counts.processing == 3 and made.results_url is None
+    raw = httpx.get(f"{mock.origin}/v1/messages/batches/{made.id}", headers=HEADERS).json()
+    conforms("MessageBatch", raw)
+    with pytest.raises(anthropic.AnthropicError, match="finished processing"):  # the SDK asks the batch first
+        list(batches.results(made.id))
+    early = httpx.get(f"{mock.origin}/v1/messages/batches/{made.id}/results", headers=HEADERS)
+    assert early.status_code == 400 and "has not ended yet" in early.json()["error"]["message"]
+    with pytest.raises(anthropic.BadRequestError, match="still processing"):
+        batches.delete(made.id)
+    mock.advance(5)
+    ended = batches.retrieve(made.id)
+    assert ended.processing_status == "ended" and ended.ended_at is not None
+    assert (ended.request_counts.succeeded, ended.request_counts.errored) == (2, 1)
+    assert ended.results_url == f"{mock.origin}/v1/messages/batches/{made.id}/results"
+    results = {result.custom_id: result.result for result in batches.results(made.id)}
+    assert results["greeting"].type == "succeeded" and results["greeting"].message.content[0].text
+    assert results["tool"].message.stop_reason == "tool_use"
+    assert results["bad"].type == "errored" and "first message" in results["bad"].error.error.message
+    lines = httpx.get(ended.results_url, headers=HEADERS).text.strip().split("\n")
+    for line in lines:
+        conforms("MessageBatchIndividualResponse", json.loads(line))
+    direct = client.messages.create(**HELLO)
+    assert results["greeting"].message.content[0].text == direct.content[0].text  # the same generator
+    other = batches.create(requests=[{"custom_id": "late", "params": HELLO}])
+    canceling = batches.cancel(other.id)
+    assert canceling.processing_status == "canceling" and canceling.cancel_initiated_at is not None
+    assert [result.result.type for result in batches.results(other.id)] == ["canceled"]
+    assert [batch.id for batch in batches.list()] == [other.id, made.id]
+    assert [batch.id for batch in batches.list(limit=1, after_id=other.id)] == [made.id]
+    assert batches.delete(made.id).type == "message_batch_deleted"
+    with pytest.raises(anthropic.NotFoundError):
+        batches.retrieve(made.id)
+    with pytest.raises(anthropic.BadRequestError, match="duplicate custom_id"):
+        batches.create(requests=[{"custom_id": "a", "params": HELLO}, {"custom_id": "a", "params": HELLO}])
+
+
+def test_the_legacy_text_completions_api(mock: MockServer) -> None:
+    prompt = "You are kind.\n\nHuman: Say hello\n\nAssistant:"
+    body = {"model": "claude-2.1", "prompt": prompt, "max_tokens_to_sample": 200}
+    answered = post(mock, body, path="/v1/complete").json()
+    conforms("Completion", answered)
+    assert answered["id"].startswith("compl_01") and answered["stop_reason"] == "stop_sequence"
+    streamed = events(post(mock, {**body, "stream": True}, path="/v1/complete"))
+    assert {name for name, _ in streamed} == {"completion"}
+    assert "".join(data["completion"] for _, data in streamed) == answered["completion"]
+    assert [data["stop_reason"] for _, data in streamed][-1] == "stop_sequence"
+    assert post(mock, {**body, "max_tokens_to_sample": 2}, path="/v1/complete").json()["stop_reason"] == "max_tokens"
+    refused = post(mock, {**body, "prompt": "Say hello"}, path="/v1/complete")
+    assert refused.status_code == 400 and "Human:" in refused.json()["error"]["message"]
+
+
 # --- errors and faults ---------------------------------------------------------------------------------------------
 
 

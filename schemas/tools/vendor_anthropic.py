@@ -62,6 +62,31 @@ ANSWERS: dict[str, Any] = {
     "DeletedMessageBatch": DeletedMessageBatch,
     "ErrorResponse": ErrorResponse,
 }
+# The legacy Text Completions API left the SDK with 2.0; its request and answer as the 1.x SDK typed them.
+LEGACY: dict[str, dict[str, Any]] = {
+    "CompletionCreateParams": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
+        "required": ["model", "prompt", "max_tokens_to_sample"],
+        "properties": {
+            "model": {"type": "string"}, "prompt": {"type": "string"},
+            "max_tokens_to_sample": {"type": "integer", "minimum": 1},
+            "stop_sequences": {"type": "array", "items": {"type": "string"}},
+            "stream": {"type": "boolean"}, "temperature": {"type": "number", "minimum": 0, "maximum": 1},
+            "top_p": {"type": "number"}, "top_k": {"type": "integer", "minimum": 0},
+            "metadata": {"type": "object", "properties": {"user_id": {"type": ["string", "null"]}},
+                         "additionalProperties": False},
+        },
+    },
+    "Completion": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
+        "required": ["id", "completion", "model", "stop_reason", "type"],
+        "properties": {
+            "id": {"type": "string"}, "completion": {"type": "string"}, "model": {"type": "string"},
+            "stop_reason": {"anyOf": [{"enum": ["stop_sequence", "max_tokens"]}, {"type": "null"}]},
+            "type": {"const": "completion"},
+        },
+    },
+}
 MAX_OUTPUT = {"haiku": 64_000, "sonnet": 64_000, "opus": 32_000}
 
 
@@ -128,6 +153,8 @@ def main() -> None:
         (OUT / f"{name}.json").write_text(json.dumps(schema_of(kind, strict=True), indent=1, sort_keys=True) + "\n")
     (OUT / "ModelListPage.json").write_text(json.dumps(page_of(ModelInfo), indent=1, sort_keys=True) + "\n")
     (OUT / "MessageBatchListPage.json").write_text(json.dumps(page_of(MessageBatch), indent=1, sort_keys=True) + "\n")
+    for name, schema in LEGACY.items():
+        (OUT / f"{name}.json").write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
     # The SDK skips ``ping`` events without a type of their own: their whole shape, for the document.
     ping = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
             "additionalProperties": False, "required": ["type"], "properties": {"type": {"const": "ping"}}}

@@ -38,6 +38,7 @@ COLLECTION = "/anthropic/messages/batches"
 EXPIRES_SECONDS = 24 * 3600
 SLICE = 32
 """Requests answered between two turns of the event loop when a batch ends."""
+MAX_REQUESTS = 100_000
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 RESULTS_MEDIA_TYPE = "application/x-jsonl"
@@ -50,6 +51,8 @@ LIST_QUERY = (
 
 async def create_batch(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     requests = body["requests"]
+    if not 1 <= len(requests) <= MAX_REQUESTS:
+        raise invalid(f"requests: a batch holds 1 to {MAX_REQUESTS:,} requests, got {len(requests):,}")
     seen: set[str] = set()
     for index, request in enumerate(requests):
         if request["custom_id"] in seen:

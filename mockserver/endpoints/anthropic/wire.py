@@ -68,6 +68,8 @@ def worded(error: ApiError) -> str:
         unit = "requests" if "x-ratelimit-limit-requests" in error.headers else "tokens"
         return (f"This request would exceed your organization's rate limit of {limit} {unit} per minute. For "
                 "details, refer to: https://docs.claude.com/en/api/rate-limits.")
+    if error.code == "context_length_exceeded":
+        return "prompt is too long: the prompt and max_tokens exceed this model's context window"
     if error.message == SERVER_ERROR_MESSAGE:  # a fault's default words, as Anthropic says them
         return "Overloaded" if error.status == 529 else "Internal server error"
     if error.param:
