@@ -80,8 +80,8 @@ def _event_envelope(data_schema: dict[str, Any]) -> dict[str, Any]:
 def _ok(endpoint: Endpoint) -> dict[str, Any]:
     """The 200 an endpoint answers: its JSON component, and its event stream where it streams."""
     if endpoint.media_type is not None:  # JSON lines, each one a ``response``
-        return {"description": f"OK: one {endpoint.response} a line", "content": {endpoint.media_type: {
-            "schema": {"type": "string"}, "itemSchema": ref(endpoint.response)}}}
+        return {"description": f"OK: one {endpoint.response} (as JSON) a line", "content": {endpoint.media_type: {
+            "schema": {"type": "string"}}}}
     response = _json(ref(endpoint.response))
     if endpoint.stream is not None:
         response["content"][SSE_MEDIA_TYPE] = {"schema": _sse_event(endpoint.stream)}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from mockserver.endpoints.anthropic import batches
 from mockserver.endpoints.anthropic.complete import COMPLETE_SCHEMA, complete
 from mockserver.endpoints.anthropic.messages import count_tokens, create_message
-from mockserver.endpoints.anthropic.models import LIST_QUERY, list_models, retrieve_model
+from mockserver.endpoints.anthropic.models import list_models, retrieve_model
+from mockserver.endpoints.anthropic.paging import LIST_QUERY
 from mockserver.endpoints.anthropic.wire import ANTHROPIC_WIRE
 from mockserver.endpoints.base import Endpoint, Stream
 
@@ -29,7 +30,7 @@ ENDPOINTS = (
     Endpoint("anthropic.batches.create", "messages", "POST", "/messages/batches", batches.create_batch,
              response="anthropic.MessageBatch", schema="anthropic/BatchCreateParams", wire=ANTHROPIC_WIRE),
     Endpoint("anthropic.batches.list", "messages", "GET", "/messages/batches", batches.list_batches,
-             response="anthropic.MessageBatchListPage", query=batches.LIST_QUERY, reads_body=False,
+             response="anthropic.MessageBatchListPage", query=LIST_QUERY, reads_body=False,
              wire=ANTHROPIC_WIRE),
     Endpoint("anthropic.batches.retrieve", "messages", "GET", "/messages/batches/{message_batch_id}",
              batches.retrieve_batch, response="anthropic.MessageBatch", reads_body=False, wire=ANTHROPIC_WIRE),

@@ -20,12 +20,12 @@ import orjson
 from starlette.responses import Response
 
 from mockserver.asgi.outgoing import json_response
-from mockserver.config import whole_number
 from mockserver.control.decision import NOTHING, Decision
 from mockserver.determinism import Identity, digest
 from mockserver.endpoints.anthropic import encode
 from mockserver.endpoints.anthropic.conversation import invalid
 from mockserver.endpoints.anthropic.messages import answer
+from mockserver.endpoints.anthropic.paging import page_limit
 from mockserver.endpoints.anthropic.wire import envelope, error_type, worded
 from mockserver.endpoints.base import Call
 from mockserver.errors import ApiError
@@ -39,14 +39,7 @@ EXPIRES_SECONDS = 24 * 3600
 SLICE = 32
 """Requests answered between two turns of the event loop when a batch ends."""
 MAX_REQUESTS = 100_000
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 1000
 RESULTS_MEDIA_TYPE = "application/x-jsonl"
-LIST_QUERY = (
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
-    {"name": "after_id", "in": "query", "schema": {"type": "string"}},
-    {"name": "before_id", "in": "query", "schema": {"type": "string"}},
-)
 
 
 async def create_batch(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
@@ -76,10 +69,7 @@ async def retrieve_batch(state: AppState, call: Call, body: Any, decision: Decis
 
 async def list_batches(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     query = call.request.query_params
-    raw = query.get("limit")
-    limit = DEFAULT_LIMIT if raw is None else whole_number(raw)
-    if limit is None or not 1 <= limit <= MAX_LIMIT:
-        raise invalid(f"limit: Input should be a whole number from 1 to {MAX_LIMIT}")
+    limit = page_limit(query)
     batches = list(reversed(state.stores.resources.items(COLLECTION)))
     ids = [batch["id"] for batch in batches]
     start, end = 0, len(batches)
@@ -187,5 +177,5 @@ def _stamp(seconds: float) -> str:
     return datetime.fromtimestamp(int(seconds), UTC).isoformat().replace("+00:00", "Z")
 
 
-__all__ = ["LIST_QUERY", "batch_results", "cancel_batch", "create_batch", "delete_batch", "list_batches",
+__all__ = ["batch_results", "cancel_batch", "create_batch", "delete_batch", "list_batches",
            "retrieve_batch"]

@@ -13,23 +13,16 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from mockserver.asgi.outgoing import json_response
-from mockserver.config import whole_number
 from mockserver.control.decision import Decision
 from mockserver.dialects.catalog import ModelInfo
 from mockserver.endpoints.anthropic.conversation import invalid
+from mockserver.endpoints.anthropic.paging import page_limit
 from mockserver.endpoints.base import Call
 from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 1000
-LIST_QUERY = (
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
-    {"name": "after_id", "in": "query", "schema": {"type": "string"}},
-    {"name": "before_id", "in": "query", "schema": {"type": "string"}},
-)
 
 
 def model_object(model: ModelInfo) -> dict[str, Any]:
@@ -43,10 +36,7 @@ def model_object(model: ModelInfo) -> dict[str, Any]:
 
 async def list_models(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     query = call.request.query_params
-    raw = query.get("limit")
-    limit = DEFAULT_LIMIT if raw is None else whole_number(raw)
-    if limit is None or not 1 <= limit <= MAX_LIMIT:
-        raise invalid(f"limit: Input should be a whole number from 1 to {MAX_LIMIT}")
+    limit = page_limit(query)
     ids = list(call.dialect.catalog.models)
     start, end = 0, len(ids)
     try:
@@ -82,4 +72,4 @@ def _position(ids: list[str], model_id: str, name: str) -> int:
     return ids.index(model_id)
 
 
-__all__ = ["LIST_QUERY", "list_models", "model_object", "retrieve_model"]
+__all__ = ["list_models", "model_object", "retrieve_model"]
