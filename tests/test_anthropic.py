@@ -12,6 +12,7 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 
 from mockserver import MockServer
@@ -343,3 +344,35 @@ def test_same_seed_same_bytes_across_servers() -> None:
             stream = post(fresh, {**HELLO, "stream": True})
             answers.append((plain.content, stream.content))
     assert answers[0] == answers[1]
+
+
+def test_recorded_from_an_anthropic_upstream_and_replayed_frame_for_frame(tmp_path: Path) -> None:
+    """The upstream stands for api.anthropic.com: another mock, with its own seed, at its Anthropic mount."""
+    asked = {**HELLO, "tools": [WEATHER], "tool_choice": {"type": "any"}}
+    with MockServer(seed=201) as upstream, MockServer(
+            seed=202, record=str(tmp_path), upstream=[f"anthropic={upstream.origin}/anthropic/v1"]) as recorder:
+        plain = post(recorder, HELLO, **{"X-Mock-Test-Id": "claude"})
+        streamed = post(recorder, {**asked, "stream": True}, **{"X-Mock-Test-Id": "claude"})
+        sent = upstream.requests
+    assert plain.status_code == streamed.status_code == 200
+    assert [exchange.path for exchange in sent] == ["/anthropic/v1/messages"] * 2
+    assert sent[0].headers["anthropic-version"] == "2023-06-01" and "x-api-key" in sent[0].headers  # else a 401
+    cassette = (tmp_path / "claude.yaml").read_text()
+    assert "sk-ant-test" not in cassette and "anthropic-version" in cassette
+    with MockServer(seed=999, cassettes=str(tmp_path)) as replayer:
+        again = post(replayer, HELLO, **{"X-Mock-Test-Id": "claude"})
+        assert again.json() == plain.json() and again.headers["request-id"] == plain.headers["request-id"]
+        frames = post(replayer, {**asked, "stream": True}, **{"X-Mock-Test-Id": "claude"})
+        assert frames.content == streamed.content
+        assert [name for name, _ in events(frames)][-1] == "message_stop"
+        turn = yaml.safe_load((tmp_path / "claude.yaml").read_text())["interactions"][1]["turn"]
+        assert turn["tool_calls"][0]["name"] == "get_weather" and json.loads(turn["tool_calls"][0]["arguments"])
+
+
+def test_an_unknown_path_on_the_anthropic_mount_is_anthropics_404(mock: MockServer) -> None:
+    missing = httpx.get(mock.origin + "/anthropic/v1/nothing", headers=HEADERS)
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
+    conforms("ErrorResponse", missing.json())
+    assert missing.headers["request-id"].startswith("req_")
+    wrong = httpx.delete(mock.origin + "/anthropic/v1/messages", headers=HEADERS)
+    assert wrong.status_code == 405 and wrong.json()["type"] == "error" and wrong.headers["allow"] == "POST"

@@ -19,7 +19,7 @@ from mockserver.app.pipeline import make_route_handler
 from mockserver.app.state import AppState
 from mockserver.asgi.dispatch import Dispatcher, RouteTable
 from mockserver.asgi.origin import OriginPolicy
-from mockserver.asgi.outgoing import OPENAI_VERSION, add_headers, error_response
+from mockserver.asgi.outgoing import OPENAI_VERSION, OPENAI_WIRE, add_headers, error_response
 from mockserver.asgi.wire import WireLayer
 from mockserver.config import Config, ConfigError
 from mockserver.dialects.dialect import Dialect
@@ -54,7 +54,11 @@ def share_default_mount(table: RouteTable, state: AppState, dialect: Dialect) ->
 
 def unrouted(state: AppState) -> Callable[[Request, tuple[str, ...]], Response]:
     """The answer to a path no route takes (404) or a method its path does not allow (405, with ``Allow``), in the
-    provider's envelope with the headers every answer carries."""
+    provider's envelope with the headers every answer carries (a mount on another provider's wire, such as
+    ``/anthropic/v1``, answers in that provider's)."""
+    own_wires = [(prefix + "/", wire) for prefix, dialect in state.mounts() if dialect.name != state.config.dialect
+                 for wire in {endpoint.wire for endpoint in endpoints_for(dialect.endpoints)}
+                 if wire is not OPENAI_WIRE]
 
     def answer(request: Request, allowed: tuple[str, ...]) -> Response:
         if allowed:
@@ -62,7 +66,13 @@ def unrouted(state: AppState) -> Callable[[Request, tuple[str, ...]], Response]:
                              code="method_not_allowed", headers={"Allow": ", ".join(allowed)})
         else:
             error = ApiError(404, f"Invalid URL ({request.method} {request.url.path})", code="unknown_url")
-        return _with_provider_headers(state, request, error_response(error))
+        wire = next((wire for prefix, wire in own_wires if request.url.path.startswith(prefix)), None)
+        if wire is None:
+            return _with_provider_headers(state, request, error_response(error))
+        response = wire.error(error)
+        request_id = state.identity.request_id(state.identity.salt(request.url.path.encode()))
+        add_headers(response, {wire.request_id_header: request_id})
+        return response
 
     return answer
 

@@ -29,8 +29,8 @@ REDACTED = "<redacted>"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "proxy-authorization",
                             "openai-organization", "openai-project"})
-KEPT_RESPONSE_HEADERS = ("content-type", "x-request-id", "openai-processing-ms", "openai-version", "retry-after",
-                         "retry-after-ms")
+KEPT_RESPONSE_HEADERS = ("content-type", "x-request-id", "request-id", "openai-processing-ms", "openai-version",
+                         "retry-after", "retry-after-ms")
 SECRET_TEXT = re.compile(
     r"\bsk-[A-Za-z0-9_\-]{16,}|\bBearer\s+[A-Za-z0-9._~+/\-]{8,}=*|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
     r"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"

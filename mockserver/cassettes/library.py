@@ -86,6 +86,10 @@ class _Open:
         return any(self.used)
 
 
+KEPT_HEADERS = ("content-type", "openai-beta", "anthropic-version", "anthropic-beta", "x-mock-test-id")
+"""The request headers a recording keeps."""
+
+
 class CassetteLibrary:
     def __init__(self, directory: str | None, mode: str, upstreams: Upstreams | None, replay: Replay,
                  redact_fields: tuple[str, ...] = ()) -> None:
@@ -217,8 +221,7 @@ class CassetteLibrary:
                           call.request.url.query, headers, body)
         interaction = Interaction(
             method=call.request.method, path=path, dialect=call.dialect.name,
-            request_headers=safe_headers({name: value for name, value in headers.items()
-                                          if name in ("content-type", "openai-beta", "x-mock-test-id")}),
+            request_headers=safe_headers({name: value for name, value in headers.items() if name in KEPT_HEADERS}),
             request_body=body, status=got.status, response_headers=got.headers, body=got.body, frames=got.frames,
             turn=normalised_turn(got.body, got.frames) if got.status < 400 else None,
         )

@@ -160,9 +160,37 @@ def normalised_turn(body: Any, frames: list[Frame] | None) -> dict[str, Any] | N
             event if event.get("object") == "response" else None)
         if response is not None and response.get("status") in ("completed", "incomplete"):
             text, calls, usage = _response_turn(response)
+        usage = _anthropic_event(event, text, calls) or usage
     if not text and not calls:
         return None
     return {"role": "assistant", "text": "".join(text), "tool_calls": list(calls.values()), "usage": usage}
+
+
+def _anthropic_event(event: dict[str, Any], text: list[str], calls: dict[int, dict[str, str]]) -> Any:
+    """What an Anthropic message, or one event of its stream, adds to the turn; its usage, if it has one."""
+    kind = event.get("type")
+    if kind == "message":
+        for position, block in enumerate(event.get("content") or ()):
+            if isinstance(block, dict) and block.get("type") == "text":
+                text.append(str(block.get("text") or ""))
+            elif isinstance(block, dict) and block.get("type") == "tool_use":
+                calls[position] = {"name": str(block.get("name") or ""),
+                                   "arguments": orjson.dumps(block.get("input") or {}).decode()}
+        return event.get("usage")
+    index = event.get("index")
+    if kind == "content_block_start" and isinstance(event.get("content_block"), dict):
+        block = event["content_block"]
+        if block.get("type") == "tool_use" and isinstance(index, int):
+            calls[index] = {"name": str(block.get("name") or ""), "arguments": ""}
+    elif kind == "content_block_delta" and isinstance(event.get("delta"), dict):
+        delta = event["delta"]
+        if delta.get("type") == "text_delta":
+            text.append(str(delta.get("text") or ""))
+        elif delta.get("type") == "input_json_delta" and index in calls:
+            calls[index]["arguments"] += str(delta.get("partial_json") or "")
+    elif kind == "message_delta":
+        return event.get("usage")
+    return None
 
 
 def _response_turn(response: dict[str, Any]) -> tuple[list[str], dict[int, dict[str, str]], Any]:

@@ -19,7 +19,8 @@ import orjson
 from mockserver.cassettes.format import KEPT_RESPONSE_HEADERS, Frame
 from mockserver.errors import ApiError
 
-FORWARDED_HEADERS = ("content-type", "accept", "openai-beta", "x-stainless-helper-method")
+FORWARDED_HEADERS = ("content-type", "accept", "openai-beta", "x-stainless-helper-method", "anthropic-version",
+                     "anthropic-beta")
 UPSTREAM_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 
 
@@ -60,7 +61,9 @@ async def fetch(client: httpx.AsyncClient, upstreams: Upstreams, dialect: str, m
                        code="no_upstream")
     sent = {name: headers[name] for name in FORWARDED_HEADERS if name in headers}
     key = os.environ.get(upstreams.key_env)
-    if key:
+    if "x-api-key" in headers:  # Anthropic's key header: the key goes upstream the way the client sent it
+        sent["x-api-key"] = key or headers["x-api-key"]
+    elif key:
         sent["authorization"] = f"Bearer {key}"
     elif "authorization" in headers:
         sent["authorization"] = headers["authorization"]
