@@ -30,10 +30,12 @@ CLIENTS = {
     "instructor": "instructor",
     "llama-index": "llama-index",
     "curl": "curl",
+    "anthropic-python": "anthropic (Python; Messages API)",
 }
 NOT_APPLICABLE = {
     ("openai-agents", "json_mode"): "openai-agents has no JSON mode: its structured output is a json_schema",
     ("instructor", "tool_loop"): "instructor runs no tools: its structured output is itself a tool call",
+    ("anthropic-python", "json_mode"): "Anthropic's API has no JSON mode: its structured output is a JSON schema",
 }
 HEADINGS = {"plain": "plain", "stream": "stream", "tool_loop": "tool loop", "stream_tool": "streamed tool call",
             "structured": "structured", "json_mode": "JSON mode", "rate_limit": "429 after retries",

@@ -10,7 +10,8 @@ turn that continues after a tool call starts with its signed thinking block; ``t
 The chat request is what the shared chat service generates from, so the same seed gives the same words whichever
 API asked: ``system`` a system message, text and image blocks content parts, ``tool_use`` blocks tool calls,
 ``tool_result`` blocks tool messages, custom tools function tools, ``tool_choice`` and
-``disable_parallel_tool_use`` their chat equivalents, ``thinking`` a reasoning effort.
+``disable_parallel_tool_use`` their chat equivalents, ``output_config.format`` (a JSON schema) the response format,
+``thinking`` a reasoning effort.
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ def chat_request(body: dict[str, Any], *, lenient: bool = False) -> dict[str, An
             chat["tool_choice"] = {"any": "required", "none": "none"}.get(kind, "auto")
         if choice.get("disable_parallel_tool_use"):
             chat["parallel_tool_calls"] = False
+    output = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
+    shape = output.get("format") if isinstance(output.get("format"), dict) else {}
+    if shape.get("type") == "json_schema" and isinstance(shape.get("schema"), dict):
+        chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": shape["schema"]}}
     chat["max_completion_tokens"] = body.get("max_tokens")
     for key in ("temperature", "top_p"):
         if isinstance(body.get(key), int | float):
