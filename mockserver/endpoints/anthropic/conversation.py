@@ -144,8 +144,8 @@ def chat_request(body: dict[str, Any], *, lenient: bool = False) -> dict[str, An
             chat["tool_choice"] = {"any": "required", "none": "none"}.get(kind, "auto")
         if choice.get("disable_parallel_tool_use"):
             chat["parallel_tool_calls"] = False
-    output = body.get("output_config") if isinstance(body.get("output_config"), dict) else {}
-    shape = output.get("format") if isinstance(output.get("format"), dict) else {}
+    output: dict[str, Any] = body["output_config"] if isinstance(body.get("output_config"), dict) else {}
+    shape: dict[str, Any] = output["format"] if isinstance(output.get("format"), dict) else {}
     if shape.get("type") == "json_schema" and isinstance(shape.get("schema"), dict):
         chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": shape["schema"]}}
     chat["max_completion_tokens"] = body.get("max_tokens")
