@@ -376,3 +376,28 @@ def test_an_unknown_path_on_the_anthropic_mount_is_anthropics_404(mock: MockServ
     assert missing.headers["request-id"].startswith("req_")
     wrong = httpx.delete(mock.origin + "/anthropic/v1/messages", headers=HEADERS)
     assert wrong.status_code == 405 and wrong.json()["type"] == "error" and wrong.headers["allow"] == "POST"
+
+
+def test_web_search_runs_on_the_server_before_the_answer(mock: MockServer, client: anthropic.Anthropic) -> None:
+    search = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+    asked = {**HELLO, "messages": [{"role": "user", "content": "What is new in Rust this month?"}], "tools": [search]}
+    raw = post(mock, asked)
+    conforms("Message", raw.json())
+    found = client.messages.create(**asked)
+    assert [block.type for block in found.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert found.content[0].id.startswith("srvtoolu_01") and found.content[1].tool_use_id == found.content[0].id
+    assert found.content[0].input == {"query": "What is new in Rust this month"}
+    assert len(found.content[1].content) == 3 and found.content[1].content[0].url.startswith("https://")
+    assert found.usage.server_tool_use.web_search_requests == 1 and found.stop_reason == "end_turn"
+    with client.messages.stream(**asked) as stream:
+        streamed = stream.get_final_message()
+    assert without_ids(streamed) == without_ids(found)
+    for name, data in events(post(mock, {**asked, "stream": True})):
+        if name != "ping":
+            conforms("RawMessageStreamEvent", data)
+    follow = client.messages.create(**{**asked, "messages": [
+        *asked["messages"], {"role": "assistant", "content": found.content},
+        {"role": "user", "content": "And in Go?"}]})
+    assert follow.content[0].type == "server_tool_use" and follow.content[0].input["query"] == "And in Go"
+    quiet = client.messages.create(**{**asked, "tool_choice": {"type": "none"}})
+    assert [block.type for block in quiet.content] == ["text"] and quiet.usage.server_tool_use is None

@@ -99,7 +99,8 @@ def schema_of(kind: Any, *, strict: bool) -> dict[str, Any]:
 def _close(node: Any, strict: bool) -> None:
     """Objects with declared properties take no others; titles (pydantic's) are dropped."""
     if isinstance(node, dict):
-        node.pop("title", None)
+        if isinstance(node.get("title"), str):  # pydantic's label; a property named "title" is a dict
+            node.pop("title")
         declared = node.get("type") == "object" and "properties" in node
         if declared and (strict or node.get("additionalProperties") is not True):
             node["additionalProperties"] = False

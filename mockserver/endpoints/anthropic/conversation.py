@@ -93,7 +93,7 @@ def _check_turns(messages: list[dict[str, Any]], thinking: bool, signer: Signer)
                               "corresponding `tool_result` block in the next message.")
             called = []
             continue
-        called = [block["id"] for block in blocks if block.get("type") in ("tool_use", "server_tool_use")]
+        called = [block["id"] for block in blocks if block.get("type") == "tool_use"]  # server tools answer themselves
         for position, block in enumerate(blocks):
             if block.get("type") == "thinking" and not signer.verify(block.get("thinking", ""),
                                                                      block.get("signature", "")):
@@ -194,7 +194,7 @@ def _chat_messages(message: dict[str, Any]) -> list[dict[str, Any]]:
         said: dict[str, Any] = {"role": "assistant", "content": " ".join(texts) if texts else None}
         calls = [{"id": block.get("id"), "type": "function", "function": {
             "name": block.get("name"), "arguments": orjson.dumps(block.get("input") or {}).decode()}}
-            for block in blocks if block.get("type") in ("tool_use", "server_tool_use")]
+            for block in blocks if block.get("type") == "tool_use"]
         if calls:
             said["tool_calls"] = calls
         return [said]

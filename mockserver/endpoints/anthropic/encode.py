@@ -1,6 +1,7 @@
 """A generated turn as Anthropic's ``Message``, and as the stream of events the SDK reads.
 
-Blocks come in the API's order: a signed ``thinking`` block (when thinking is on), the ``text`` block, then the
+Blocks come in the API's order: a signed ``thinking`` block (when thinking is on), a web search's
+``server_tool_use`` and ``web_search_tool_result`` blocks (:mod:`.server_tools`), the ``text`` block, then the
 ``tool_use`` blocks (ids ``toolu_``, ``input`` the parsed arguments). The stream sends, each with its ``event:``
 line, ``message_start`` (the message with no content, its ``usage`` with the cache fields and one output token),
 for every block ``content_block_start``, its deltas (``thinking_delta`` pieces and one ``signature_delta``;
@@ -11,7 +12,7 @@ and ``message_stop``. The pieces are the tokens the generator cut, so the stream
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -39,8 +40,11 @@ class Turn:
     input_tokens: int  # after the cache's share
     output_tokens: int
     cache: CacheUse
+    searched: list[dict[str, Any]] = field(default_factory=list)  # server tool blocks, before the answer
 
     def usage(self) -> dict[str, Any]:
+        searches = sum(1 for block in self.searched if block["type"] == "server_tool_use")
+        server = {"server_tool_use": {"web_search_requests": searches, "web_fetch_requests": 0}} if searches else {}
         return {
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache.written_total,
@@ -49,6 +53,7 @@ class Turn:
                                "ephemeral_1h_input_tokens": self.cache.written["1h"]},
             "output_tokens": self.output_tokens,
             "service_tier": "standard",
+            **server,
         }
 
 
@@ -69,6 +74,7 @@ def blocks(turn: Turn) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if turn.thinking:
         out.append({"type": "thinking", "thinking": "".join(turn.thinking), "signature": turn.signature})
+    out += turn.searched
     if turn.text is not None and (turn.text or not turn.calls):
         out.append({"type": "text", "text": "".join(turn.text)})
     out += [{"type": "tool_use", "id": tool_use_id(call), "name": call.name, "input": tool_input(call)}
@@ -102,16 +108,23 @@ def frames(turn: Turn) -> list[bytes]:
         block({"type": "thinking", "thinking": "", "signature": ""},
               [{"type": "thinking_delta", "thinking": piece} for piece in turn.thinking]
               + [{"type": "signature_delta", "signature": turn.signature}])
+    for searched in turn.searched:
+        if searched["type"] == "server_tool_use":
+            block({**searched, "input": {}}, [{"type": "input_json_delta", "partial_json": piece}
+                                              for piece in ("", orjson.dumps(searched["input"]).decode())])
+        else:
+            block(searched, [])
     if turn.text is not None and (turn.text or not turn.calls):
         block({"type": "text", "text": ""}, [{"type": "text_delta", "text": piece} for piece in turn.text])
     for call in turn.calls:
         block({"type": "tool_use", "id": tool_use_id(call), "name": call.name, "input": {}},
               [{"type": "input_json_delta", "partial_json": piece} for piece in ["", *call.argument_pieces]])
     usage = turn.usage()
+    kept = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens",
+            "server_tool_use")
     out.append(event_frame({"type": "message_delta",
                             "delta": {"stop_reason": turn.stop_reason, "stop_sequence": turn.stop_sequence},
-                            "usage": {key: usage[key] for key in ("input_tokens", "cache_creation_input_tokens",
-                                                                  "cache_read_input_tokens", "output_tokens")}}))
+                            "usage": {key: usage[key] for key in kept if key in usage}}))
     out.append(event_frame({"type": "message_stop"}))
     return out
 

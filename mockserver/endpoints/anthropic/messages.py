@@ -19,7 +19,7 @@ from mockserver.asgi.outgoing import FramesResponse, json_response
 from mockserver.control.decision import Decision
 from mockserver.determinism import Identity
 from mockserver.dialects.dialect import Dialect
-from mockserver.endpoints.anthropic import caching, conversation, encode
+from mockserver.endpoints.anthropic import caching, conversation, encode, server_tools
 from mockserver.endpoints.anthropic.wire import error_frame
 from mockserver.endpoints.base import Call
 from mockserver.errors import ApiError
@@ -59,7 +59,10 @@ async def answer(state: AppState, dialect: Dialect, body: dict[str, Any], decisi
         raise conversation.in_messages_terms(error) from None
     vocabulary = tokenizer(encoding_for_model(completion.model))
     cache = caching.use(state.prompt_cache, body, vocabulary, completion.prompt_tokens)
-    return _turn(completion, body, vocabulary, cache, signer, commanded), completion.prompt_tokens
+    turn = _turn(completion, body, vocabulary, cache, signer, commanded)
+    if not turn.calls and turn.stop_reason != "refusal":
+        turn.searched = server_tools.searches(body, state.config.seed)
+    return turn, completion.prompt_tokens
 
 
 async def count_tokens(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
