@@ -28,13 +28,33 @@ SDK_PREFIX = "sdk."
 """The ``$defs`` names of the schemas derived from openai-python's types (``schemas/openai/sdk-operations.json``)."""
 
 
+NULLABLE_ID = {"type": ["string", "null"]}
+LIVE_API_PATCHES: dict[str, dict[str, Any]] = {
+    # encoding_format=base64 answers the vector as a base64 string of float32s (the SDK decodes it).
+    "Embedding": {"embedding": {"anyOf": [{"type": "array", "items": {"type": "number"}},
+                                          {"type": "string", "contentEncoding": "base64"}]}},
+}
+"""Where the live API is known to answer outside the official schema, and the mock answers as the API does. Besides
+these, every list's ``first_id`` and ``last_id`` may be null: an empty page has no first or last item, and the API
+sends null for both (the spec types them as strings)."""
+
+
 @cache
 def official_document() -> dict[str, Any]:
     """Every vendored component: ``{"$schema", "$comment", "$defs": {Name: schema}}``; with them, under
-    ``sdk.`` names, the schemas of the operations the SDK calls beyond the pinned spec, from its own types."""
+    ``sdk.`` names, the schemas of the operations the SDK calls beyond the pinned spec, from its own types; with
+    :data:`LIVE_API_PATCHES` applied."""
     document: dict[str, Any] = orjson.loads((schemas_dir() / "openai" / "openapi-components.json").read_bytes())
     beyond = orjson.loads((schemas_dir() / "openai" / "sdk-operations.json").read_bytes())
     document["$defs"].update(beyond["$defs"])
+    for name, fields in LIVE_API_PATCHES.items():
+        document["$defs"][name]["properties"].update(fields)
+    for schema in document["$defs"].values():
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(properties, dict) and "data" in properties:
+            for key in ("first_id", "last_id"):
+                if properties.get(key, {}).get("type") == "string":
+                    properties[key] = {**properties[key], **NULLABLE_ID}
     return document
 
 

@@ -299,3 +299,24 @@ def test_the_live_feed_encodes_each_exchange_once(server: MockServer) -> None:
     httpx2.get(server.url + "/models", headers=AUTH)
     entry = server.state.journal.entries()[-1]
     assert api._event(entry) is api._event(entry)
+
+
+@pytest.mark.parametrize("state_dir", [False, True], ids=["memory", "state-dir"])
+def test_a_list_reads_only_the_resources_of_its_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     state_dir: bool) -> None:
+    """A page of 2 out of 300 vector stores decodes 2 resources, not the collection (it decoded all 300 per
+    call), in memory and with --state-dir."""
+    settings = {"state_dir": str(tmp_path)} if state_dir else {}
+    with MockServer(seed=1, **settings) as server:
+        client = sdk_client(server.url)
+        made = [client.vector_stores.create(name=f"store {n}").id for n in range(300)]
+        store = server.state.stores.resources
+        read: list[str] = []
+        original = store.get
+        monkeypatch.setattr(store, "get", lambda collection, found: read.append(found) or original(collection, found))
+        whole = store.items
+        monkeypatch.setattr(store, "items", lambda collection: pytest.fail("a list decoded its whole collection")
+                            if collection == "/vector_stores" else whole(collection))
+        page = client.vector_stores.list(limit=2, after=made[-5])
+        assert [item.id for item in page.data] == [made[-6], made[-7]] and page.has_more
+        assert sorted(found for found in read if found in made) == sorted([made[-6], made[-7]])

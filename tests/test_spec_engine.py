@@ -104,6 +104,17 @@ def test_lists_page_newest_first_with_after_and_limit(client: openai.OpenAI) -> 
     assert [item.id for item in oldest_first.data] == made and oldest_first.has_more is False
 
 
+def test_an_empty_list_names_no_first_or_last_item(server: MockServer) -> None:
+    """As the live API: null, never an id nothing has (the spec types them as strings; the mock's reading of the
+    official schemas makes every list's ``first_id``/``last_id`` nullable, documented in ``conformance``)."""
+    server.reset()
+    for path, operation_id in (("/assistants", "listAssistants"), ("/vector_stores", "listVectorStores")):
+        listed = httpx2.get(server.url + path, headers={**AUTH, "OpenAI-Beta": "assistants=v2"}).json()
+        assert listed["data"] == [] and listed["first_id"] is None and listed["last_id"] is None, listed
+        assert listed["has_more"] is False
+        conforms(operation_id, listed)
+
+
 def test_same_request_same_answer(server: MockServer) -> None:
     """Determinism: the same call twice (time frozen) gives the same body, id included."""
     with MockServer(seed=3, freeze_time=True) as frozen, httpx2.Client(base_url=frozen.url, headers=AUTH) as http:

@@ -341,23 +341,9 @@ def _component(schema: dict[str, Any], name: str, state: AppState, dialect: str)
     return component
 
 
-# Where the live API is known to answer outside the official schema, and the mock answers as the API does.
-NULLABLE_ID = {"type": ["string", "null"]}
-OFFICIAL_PATCHES: dict[str, dict[str, Any]] = {
-    # An empty page has no first or last item: the API sends null for both.
-    "ChatCompletionList": {"first_id": NULLABLE_ID, "last_id": NULLABLE_ID},
-    "ChatCompletionMessageList": {"first_id": NULLABLE_ID, "last_id": NULLABLE_ID},
-    # encoding_format=base64 answers the vector as a base64 string of float32s (the SDK decodes it).
-    "Embedding": {"embedding": {"anyOf": [{"type": "array", "items": {"type": "number"}},
-                                          {"type": "string", "contentEncoding": "base64"}]}},
-}
-
-
 def _official_schemas() -> dict[str, Any]:
     text = orjson.dumps(official_document()["$defs"]).decode().replace('"#/$defs/', '"#/components/schemas/')
     schemas: dict[str, Any] = orjson.loads(text)
-    for name, fields in OFFICIAL_PATCHES.items():
-        schemas[name]["properties"].update(copy.deepcopy(fields))
     return schemas
 
 

@@ -50,6 +50,10 @@ class MemoryResourceStore:
         """The collection's resources, oldest first."""
         return [orjson.loads(body) for kept, _, body in self._resources.values() if kept == collection]
 
+    def ids(self, collection: str) -> list[str]:
+        """The ids of the collection's resources, oldest first, none of them decoded (a page decodes its own)."""
+        return [resource_id for kept, resource_id, _ in self._resources.values() if kept == collection]
+
     def put_content(self, resource_id: str, data: bytes) -> None:
         self._contents.put(resource_id, data, len(data))
 

@@ -237,6 +237,10 @@ class PersistentResourceStore:
         rows = self.database.rows("SELECT body FROM resources WHERE collection = ? ORDER BY rowid", (collection,))
         return [item for (body,) in rows if isinstance(item := _loaded(body, collection), dict)]
 
+    def ids(self, collection: str) -> list[str]:
+        rows = self.database.rows("SELECT key FROM resources WHERE collection = ? ORDER BY rowid", (collection,))
+        return [key.split("\n", 1)[1] for (key,) in rows]
+
     def put_content(self, resource_id: str, data: bytes) -> None:
         self.database.write(
             (UPSERT_CONTENT, (resource_id, data)),

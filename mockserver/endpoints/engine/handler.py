@@ -23,6 +23,7 @@ With ``--validation schema`` (contract tests) an unknown id is synthesized inste
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +115,7 @@ async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any,
                 resources.put_content(answer["id"], upload.data)
         return _answer(operation, answer)
     if operation.kind == LIST:
-        listed = page(operation, seed, resources.items(collection), call)
+        listed = page(operation, seed, resources.ids(collection), lambda found: resources.get(collection, found), call)
         listed["data"] = [await lifecycles.current(request, operation.collection, collection, item)
                           for item in listed["data"]]
         return _answer(operation, listed)
@@ -293,17 +294,18 @@ def _shape(
     return kept
 
 
-def page(operation: Operation, seed: bytes, items: list[dict[str, Any]], call: Call) -> dict[str, Any]:
-    """One page of ``items`` as the operation's list object: ``order``, ``after``, ``before`` and ``limit``."""
+def page(operation: Operation, seed: bytes, ids: list[str], load: Callable[[str], dict[str, Any] | None],
+         call: Call) -> dict[str, Any]:
+    """One page of the resources ``ids`` names (oldest first) as the operation's list object: ``order``,
+    ``after``, ``before`` and ``limit``; only the page's own resources are read (``load``)."""
     query = call.request.query_params
     order = query.get("order") or (operation.query("order") or {}).get("schema", {}).get("default", "desc")
     limit = _limit(query.get("limit"), operation)
-    ordered = items[::-1] if order != "asc" else items
-    ids = [item.get("id") for item in ordered]
-    start = ids.index(query["after"]) + 1 if query.get("after") in ids else 0
-    end = ids.index(query["before"]) if query.get("before") in ids else len(ordered)
+    ordered = ids[::-1] if order != "asc" else ids
+    start = ordered.index(query["after"]) + 1 if query.get("after") in ordered else 0
+    end = ordered.index(query["before"]) if query.get("before") in ordered else len(ordered)
     page = ordered[start:end]
-    window = page[:limit]
+    window = [item for item in map(load, page[:limit]) if item is not None]
     answer = _generate(operation, seed)
     properties = schemas.properties(operation)
     listed: dict[str, Any] = {key: value for key, value in answer.items() if key in properties}
@@ -314,9 +316,6 @@ def page(operation: Operation, seed: bytes, items: list[dict[str, Any]], call: C
                        ("last_id", window[-1].get("id") if window else None), ("has_more", len(page) > limit)):
         if key in properties:
             listed[key] = value
-    if schemas.invalid(operation, listed) and listed.get("first_id") is None:
-        listed = {key: value for key, value in listed.items() if key not in ("first_id", "last_id")}
-        listed.update({key: answer[key] for key in ("first_id", "last_id") if key in answer})
     return listed
 
 

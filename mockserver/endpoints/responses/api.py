@@ -261,7 +261,8 @@ async def list_input_items(request: SpecRequest) -> Response | None:
         return None  # the engine's 404 (or, with --validation schema, its made-up list)
     items = [*_earlier_items(request, found.get("previous_response_id")),
              *resources.items(f"{COLLECTION}/{found['id']}/input_items")]
-    return json_response(page(request.operation, request.seed, items, request.call))
+    by_id = {str(item.get("id") or f"#{position}"): item for position, item in enumerate(items)}
+    return json_response(page(request.operation, request.seed, list(by_id), by_id.get, request.call))
 
 
 def _conversation(body: dict[str, Any], items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int | None]]:
