@@ -1,4 +1,5 @@
-"""The Node clients: openai-node 7.59 and the Vercel AI SDK 7 (``@ai-sdk/openai``, ``@ai-sdk/openai-compatible``).
+"""The Node clients: openai-node 7.59, the Vercel AI SDK 7 (``@ai-sdk/openai``, ``@ai-sdk/openai-compatible``) and
+Anthropic's ``@anthropic-ai/sdk`` 1.10 (the Messages API; it has no JSON mode, so no such cell).
 
 Each script in ``node/`` runs every cell against the session's mock and prints a line per cell; each line
 is one test here, and the attempts a cell claims are checked against the mock's journal. Node 22 or newer is
@@ -27,8 +28,12 @@ CLIENTS = {
     "openai-node": ["openai.mjs"],
     "ai-sdk:openai": ["ai_sdk.mjs", "openai"],
     "ai-sdk:openai-compatible": ["ai_sdk.mjs", "openai-compatible"],
+    "anthropic-node": ["anthropic.mjs"],
 }
-PACKAGES = {"openai-node": "openai", "ai-sdk:openai": "@ai-sdk/openai", "ai-sdk:openai-compatible": "@ai-sdk/openai-compatible"}
+PACKAGES = {"openai-node": "openai", "ai-sdk:openai": "@ai-sdk/openai", "ai-sdk:openai-compatible": "@ai-sdk/openai-compatible",
+            "anthropic-node": "@anthropic-ai/sdk"}
+NO_CELL = {("anthropic-node", "json_mode")}
+"""Cells a client has nothing for (tests/clients/table.py says why)."""
 
 
 def package_version(package: str) -> str:
@@ -57,10 +62,12 @@ def results(origin: str, client: str) -> dict[str, dict]:
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("client", CLIENTS)
 def test_cell(server: MockServer, client: str, cell: str, record_property) -> None:  # type: ignore[no-untyped-def]
+    if (client, cell) in NO_CELL:
+        pytest.skip(f"{client} has no {cell}")
     record_property("client", client)
     record_property("cell", cell)
     version = package_version(PACKAGES[client])
-    record_property("version", version if client == "openai-node" else f"{version}, ai {package_version('ai')}")
+    record_property("version", f"{version}, ai {package_version('ai')}" if client.startswith("ai-sdk") else version)
     line = results(server.origin, client).get(cell)
     assert line is not None, f"{client} has no {cell} cell"
     assert line["ok"], line["detail"]
