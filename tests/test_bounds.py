@@ -320,3 +320,29 @@ def test_a_list_reads_only_the_resources_of_its_page(tmp_path: Path, monkeypatch
         page = client.vector_stores.list(limit=2, after=made[-5])
         assert [item.id for item in page.data] == [made[-6], made[-7]] and page.has_more
         assert sorted(found for found in read if found in made) == sorted([made[-6], made[-7]])
+
+
+def test_the_prompt_cache_holds_a_bounded_number_of_prefixes_for_their_time() -> None:
+    from mockserver.services.prompt_cache import PromptCache
+
+    now = [1000.0]
+    cache = PromptCache(lambda: now[0], max_entries=3)
+    for key in (b"a", b"b", b"c", b"d"):
+        assert cache.hit(key, 300) is False
+    assert len(cache) == 3 and not cache.cached(b"a") and cache.cached(b"d")  # the oldest is forgotten
+    now[0] += 299
+    assert cache.hit(b"b", 300) is True  # a hit starts its life again
+    now[0] += 2
+    assert cache.cached(b"b") and not cache.cached(b"c")
+
+
+def test_a_message_batch_holds_a_bounded_number_of_requests(server: MockServer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.endpoints.anthropic import batches
+
+    monkeypatch.setattr(batches, "MAX_REQUESTS", 2)
+    params = {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    refused = httpx2.post(server.origin + "/v1/messages/batches", timeout=10,
+                          headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+                          json={"requests": [{"custom_id": str(n), "params": params} for n in range(3)]})
+    assert refused.status_code == 400 and "1 to 2 requests, got 3" in refused.json()["error"]["message"]

@@ -644,3 +644,28 @@ def test_a_large_cassette_is_recorded_and_replayed_off_the_event_loop(tmp_path: 
         replayed = while_healthy(served, lambda: httpx2.post(served.url + "/chat/completions", json=body,
                                                              headers=headers, timeout=30))
     assert replayed.status_code == 200 and replayed.json()["choices"][0]["message"]["content"] == big
+
+
+@timing
+def test_a_large_cached_anthropic_prompt_is_counted_off_the_event_loop() -> None:
+    """A 1.3 million-token system prompt (7 MB) in four blocks, each a cache breakpoint, under --validation schema
+    (no context window to refuse it): the chat's count and every prefix the cache counts (3.2 million tokens,
+    which held the loop about 400 ms at once) go in slices, and the health check answers within 100 ms;
+    count_tokens counts the same way."""
+    system = [{"type": "text", "text": f"part {part} " + "words and more words " * 80_000,
+               "cache_control": {"type": "ephemeral"}} for part in range(4)]
+    body = {"model": "claude-sonnet-4-6", "max_tokens": 50, "system": system,
+            "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"x-api-key": "sk-ant", "anthropic-version": "2023-06-01"}
+    with serve_process("--validation", "schema", "--log-level", "warning", measured=False) as running:
+        server = Served(running.origin)
+        chat(server)()  # a first request, so nothing measured pays for a cold start
+        answer = while_healthy(server, lambda: httpx2.post(server.origin + "/v1/messages", json=body,
+                                                           headers=headers, timeout=30))
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json()["usage"]["cache_creation_input_tokens"] > 1_000_000
+        asked = {key: value for key, value in body.items() if key != "max_tokens"}
+        counted = while_healthy(server, lambda: httpx2.post(server.origin + "/v1/messages/count_tokens",
+                                                            json=asked, headers=headers, timeout=30))
+    assert counted.json()["input_tokens"] == sum(answer.json()["usage"][key] for key in (
+        "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))

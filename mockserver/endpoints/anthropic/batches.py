@@ -153,7 +153,7 @@ async def _current(state: AppState, call: Call, batch: dict[str, Any]) -> dict[s
 
 async def _result(state: AppState, dialect: Dialect, params: dict[str, Any]) -> dict[str, Any]:
     try:
-        turn, _ = await answer(state, dialect, params, NOTHING, 0)
+        turn, _ = await answer(state, dialect, params, NOTHING, len(orjson.dumps(params)))
     except ApiError as error:
         return {"type": "errored", "error": envelope(worded(error), error_type(error))}
     return {"type": "succeeded", "message": encode.message(turn)}

@@ -40,8 +40,10 @@ class _Breakpoint:
     ttl: str
 
 
-def use(cache: PromptCache, body: dict[str, Any], tokenizer: Tokenizer, prompt_tokens: int) -> CacheUse:
-    """What this request reads from and writes to the cache (and the cache, updated)."""
+async def use(cache: PromptCache, body: dict[str, Any], tokenizer: Tokenizer, prompt_tokens: int,
+              large: bool) -> CacheUse:
+    """What this request reads from and writes to the cache (and the cache, updated); a ``large`` body's prefixes
+    are counted in slices that let the event loop run between them."""
     marks = _breakpoints(body)
     if not marks:
         return CacheUse()
@@ -49,7 +51,9 @@ def use(cache: PromptCache, body: dict[str, Any], tokenizer: Tokenizer, prompt_t
     sized = []
     for mark in marks:
         chat = chat_request({**mark.prefix, "model": body.get("model")})
-        tokens = min(tokenizer.count_prompt(chat["messages"], chat.get("tools")), prompt_tokens)
+        counted = await tokenizer.count_prompt_yielding(chat["messages"], chat.get("tools")) if large else \
+            tokenizer.count_prompt(chat["messages"], chat.get("tools"))
+        tokens = min(counted, prompt_tokens)
         if tokens >= least:
             key = digest({"model": body.get("model"), "prefix": _unmarked(mark.prefix)}, 0)
             sized.append((tokens, key, mark.ttl))

@@ -25,6 +25,7 @@ from mockserver.endpoints.base import Call
 from mockserver.errors import ApiError
 from mockserver.generation.chat import Choice, Completion
 from mockserver.generation.tokens import Tokenizer, encoding_for_model, tokenizer
+from mockserver.services.chat import LARGE_BODY
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
@@ -58,7 +59,7 @@ async def answer(state: AppState, dialect: Dialect, body: dict[str, Any], decisi
     except ApiError as error:
         raise conversation.in_messages_terms(error) from None
     vocabulary = tokenizer(encoding_for_model(completion.model))
-    cache = caching.use(state.prompt_cache, body, vocabulary, completion.prompt_tokens)
+    cache = await caching.use(state.prompt_cache, body, vocabulary, completion.prompt_tokens, body_bytes > LARGE_BODY)
     turn = _turn(completion, body, vocabulary, cache, signer, commanded)
     if not turn.calls and turn.stop_reason != "refusal":
         turn.searched = server_tools.searches(body, state.config.seed)
@@ -70,7 +71,11 @@ async def count_tokens(state: AppState, call: Call, body: Any, decision: Decisio
     chat = conversation.chat_request(body, lenient=not state.checks.provider_rules)
     model = state.models.resolve(call.dialect, body["model"])
     vocabulary = tokenizer(encoding_for_model(model.id))
-    return json_response({"input_tokens": vocabulary.count_prompt(chat["messages"], chat.get("tools"))})
+    if call.context.body_bytes > LARGE_BODY:  # counted in slices that let the event loop run
+        counted = await vocabulary.count_prompt_yielding(chat["messages"], chat.get("tools"))
+    else:
+        counted = vocabulary.count_prompt(chat["messages"], chat.get("tools"))
+    return json_response({"input_tokens": counted})
 
 
 def _turn(completion: Completion, body: dict[str, Any], vocabulary: Tokenizer, cache: caching.CacheUse,
