@@ -158,6 +158,7 @@ PATTERNS = {
         "alternation": {"type": "string", "pattern": "^(foo|bar)+baz?$"},
         "email_like": {"type": "string", "pattern": r"^\S+@\S+\.\S+$"},
         "unanchored": {"type": "string", "pattern": "[abc]x"},
+        "unanchored_longer_than_its_match": {"type": "string", "pattern": r"\d", "minLength": 6, "maxLength": 8},
         "zip": {"type": "string", "pattern": r"^\d{5}(?:-\d{4})?$"},
         "named_group": {"type": "string", "pattern": r"^(?P<major>\d+)\.(?:\d+)$"},
         "bounded": {"type": "string", "pattern": "^[a-z]+$", "minLength": 8, "maxLength": 10},

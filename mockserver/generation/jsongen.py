@@ -719,6 +719,10 @@ def _string_from_pattern(
             ) from None
         if found is not None:
             return found
+        for _ in range(_ATTEMPTS):  # a pattern is searched for, not anchored: a short match padded may fit
+            text = _fit(emit(0, shortest=True), low, high, ctx.rng)
+            if fits(text):
+                return text
     makers = [_FORMATS[fmt]] if fmt in _FORMATS else []
     makers += _FALLBACK_MAKERS
     for _ in range(_ATTEMPTS):
