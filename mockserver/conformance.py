@@ -26,6 +26,9 @@ COMPONENTS_URI = "urn:mockserver:openai-openapi-components"
 
 SDK_PREFIX = "sdk."
 """The ``$defs`` names of the schemas derived from openai-python's types (``schemas/openai/sdk-operations.json``)."""
+ANTHROPIC_PREFIX = "anthropic."
+"""The ``$defs`` names of the schemas of Anthropic's API beyond the Messages family, from its SDK's types
+(``schemas/anthropic/operations.json``): the spec engine answers them on Anthropic's wire."""
 
 
 NULLABLE_ID = {"type": ["string", "null"]}
@@ -42,11 +45,12 @@ sends null for both (the spec types them as strings)."""
 @cache
 def official_document() -> dict[str, Any]:
     """Every vendored component: ``{"$schema", "$comment", "$defs": {Name: schema}}``; with them, under
-    ``sdk.`` names, the schemas of the operations the SDK calls beyond the pinned spec, from its own types; with
+    ``sdk.`` names, the schemas of the operations the SDK calls beyond the pinned spec, from its own types, and
+    under ``anthropic.`` names those of Anthropic's other operations, from its SDK's; with
     :data:`LIVE_API_PATCHES` applied."""
     document: dict[str, Any] = orjson.loads((schemas_dir() / "openai" / "openapi-components.json").read_bytes())
-    beyond = orjson.loads((schemas_dir() / "openai" / "sdk-operations.json").read_bytes())
-    document["$defs"].update(beyond["$defs"])
+    for beyond in (schemas_dir() / "openai" / "sdk-operations.json", schemas_dir() / "anthropic" / "operations.json"):
+        document["$defs"].update(orjson.loads(beyond.read_bytes())["$defs"])
     for name, fields in LIVE_API_PATCHES.items():
         document["$defs"][name]["properties"].update(fields)
     for schema in document["$defs"].values():

@@ -210,23 +210,15 @@ def _operation(
     if state.dialects[dialect].tiers:
         statuses.append("403")
     responses = {"200": ok}
-    error = "ErrorResponse" if endpoint.wire.name == "openai" else f"{endpoint.wire.name}.ErrorResponse"
-    responses.update((status, _json(ref(error), ERROR_STATUSES[status])) for status in sorted(statuses))
-    served = state.dialects[dialect]
-    common = COMMON_HEADERS if endpoint.wire.name == "openai" else {endpoint.wire.request_id_header: {
-        "required": True, "schema": {"type": "string", "pattern": "^req_[0-9a-f]{32}$"}}}
-    for response in responses.values():  # the pipeline puts these on every answer, errors included
-        response["headers"] = copy.deepcopy(common)
+    _on_wire(state, dialect, endpoint, responses, statuses)
     operation: dict[str, Any] = {
         "operationId": f"{prefix.strip('/').replace('/', '_')}:{endpoint.name}",
         "tags": [dialect],
         "summary": f"{endpoint.name} ({dialect})",
-        "security": [{"bearer": []}] + ([{"keyHeader": []}] if served.key_header else []),
+        "security": _security(state, dialect),
         "responses": responses,
     }
-    version = [{"name": served.version_header, "in": "header", "required": True,
-                "schema": {"type": "string", "const": "2023-06-01"}}] if served.version_header else []
-    parameters = _path_parameters(endpoint.path) + copy.deepcopy(list(endpoint.query)) + version
+    parameters = _path_parameters(endpoint.path) + copy.deepcopy(list(endpoint.query)) + _version(state, dialect)
     if parameters:
         operation["parameters"] = parameters
     body = _request_body(state, dialect, endpoint, schemas)
@@ -245,22 +237,44 @@ def _spec_operation(state: AppState, prefix: str, dialect: str, endpoint: Endpoi
     if operation.id == "createSpeech":  # the live API labels the audio by its format, not as octet-stream
         content.update((mime, {"schema": {"type": "string", "format": "binary"}}) for mime in media.audio_mimes())
     responses = {str(operation.status): {"description": "OK", "content": content}}
-    responses.update((status, _json(ref("ErrorResponse"), ERROR_STATUSES[status])) for status in statuses)
-    for response in responses.values():
-        response["headers"] = copy.deepcopy(COMMON_HEADERS)
+    _on_wire(state, dialect, endpoint, responses, statuses)
     documented: dict[str, Any] = {
         "operationId": f"{prefix.strip('/').replace('/', '_')}:{endpoint.name}",
         "tags": [dialect, SPEC_TAG],
         "summary": f"{operation.id} ({dialect}, answered by the spec engine)",
-        "security": [{"bearer": []}],
+        "security": _security(state, dialect),
         "responses": responses,
     }
     query = [copy.deepcopy(parameter) for parameter in operation.parameters if parameter["in"] == "query"]
     documented["parameters"] = _path_parameters(endpoint.path) + orjson.loads(
-        orjson.dumps(query).replace(b'"#/$defs/', b'"#/components/schemas/'))
+        orjson.dumps(query).replace(b'"#/$defs/', b'"#/components/schemas/')) + _version(state, dialect)
     if operation.request:
         documented["requestBody"] = {"required": True, "content": _spec_media(operation.request)}
     return documented
+
+
+def _on_wire(state: AppState, dialect: str, endpoint: Endpoint, responses: dict[str, Any], statuses: list[str]) -> None:
+    """The error answers of ``statuses`` in the endpoint's envelope, and on every answer the headers its wire
+    stamps (errors included)."""
+    wire = endpoint.wire
+    error = "ErrorResponse" if wire.name == "openai" else f"{wire.name}.ErrorResponse"
+    responses.update((status, _json(ref(error), ERROR_STATUSES[status])) for status in sorted(statuses))
+    common = COMMON_HEADERS if wire.name == "openai" else {wire.request_id_header: {
+        "required": True, "schema": {"type": "string", "pattern": "^req_[0-9a-f]{32}$"}}}
+    for response in responses.values():
+        response["headers"] = copy.deepcopy(common)
+
+
+def _security(state: AppState, dialect: str) -> list[dict[str, list[str]]]:
+    schemes = ["bearer", "keyHeader"] if state.dialects[dialect].key_header else ["bearer"]
+    return [{scheme: []} for scheme in schemes]
+
+
+def _version(state: AppState, dialect: str) -> list[dict[str, Any]]:
+    """The version header the dialect's API requires (``anthropic-version``), as a parameter."""
+    header = state.dialects[dialect].version_header
+    return [{"name": header, "in": "header", "required": True,
+             "schema": {"type": "string", "const": "2023-06-01"}}] if header else []
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ One module (or subpackage) per API family; no family imports another (they share
 dialect, the endpoints of the groups its data lists (``fixtures/dialects.yaml``); the route table and the
 OpenAPI document are built from the same tuple. A family whose operations are in OpenAI's spec declares them
 through the engine with its responders; a dialect listing the ``spec`` group also serves every other operation
-of the spec, through the engine's fallback.
+of the spec, through the engine's fallback, and one listing ``anthropic_api`` every operation of Anthropic's
+API beyond the Messages family, on the wire that family gives the engine.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from mockserver.endpoints import (
     serika,
 )
 from mockserver.endpoints.base import Call, Endpoint, Stream
-from mockserver.endpoints.engine import SPEC_GROUP, Engine
+from mockserver.endpoints.engine import API_GROUPS, Engine
+from mockserver.endpoints.engine.operations import ANTHROPIC
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
 
-ENGINE = Engine([*responses.LIFECYCLES, *openai_rest.LIFECYCLES])
+ENGINE = Engine([*responses.LIFECYCLES, *openai_rest.LIFECYCLES], wires={ANTHROPIC: anthropic.WIRE})
 ENDPOINTS: tuple[Endpoint, ...] = (
     *chat.ENDPOINTS,
     *models.ENDPOINTS,
@@ -43,16 +45,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ENGINE.declare("audio", audio.RESPONDERS),
     *ENGINE.declare("completions", completions.RESPONDERS),
 )
-GROUPS: frozenset[str] = frozenset(endpoint.group for endpoint in ENDPOINTS) | {SPEC_GROUP}
+GROUPS: frozenset[str] = frozenset(endpoint.group for endpoint in ENDPOINTS) | set(API_GROUPS)
 
 
 def endpoints_for(groups: Iterable[str]) -> list[Endpoint]:
-    """The endpoints of ``groups``, group by group (sorted), each group in declaration order; with the
-    ``spec`` group, after the families' operations of the spec, every other operation of it (the fallback)."""
+    """The endpoints of ``groups``, group by group (sorted), each group in declaration order; with an API's group
+    (``spec``, ``anthropic_api``), after the families' operations, every other operation of that API (the
+    fallback)."""
     wanted = sorted(set(groups))
     declared = [endpoint for group in wanted for endpoint in ENDPOINTS if endpoint.group == group]
-    if SPEC_GROUP in groups:
-        declared += ENGINE.fallback(declared)
+    for group in wanted:
+        if group in API_GROUPS:
+            declared += ENGINE.fallback(group, declared)
     return declared
 
 

@@ -9,8 +9,9 @@ the engine does follows from its kind:
   collection (``/files``, ``/vector_stores/vs_1/files``). A file upload keeps its bytes.
 - ``retrieve`` returns what was created; ``update`` merges what was sent; ``delete``
   answers the spec's deleted object and forgets the resource and what is nested under
-  it; then each is a 404 in OpenAI's words. ``list`` pages the collection, newest
-  first unless ``order=asc``, with ``after``, ``before`` and ``limit``.
+  it; then each is a 404. ``list`` pages the collection, newest first unless
+  ``order=asc``, with ``after``, ``before`` and ``limit`` (Anthropic's ``after_id`` and
+  ``before_id``, or its ``page`` token, which ``next_page`` hands out).
 - an ``action`` on a resource (``cancel``, ``complete``...) answers the resource with the
   status the action names when the answer is that resource, else a generated answer.
 - ``content`` returns the bytes a file was uploaded with; a ``call`` is generated, and finished by its
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +90,7 @@ async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any,
     if state.checks.schema and call.endpoint.validate is None:  # a JSON body was checked before decide
         validate_body(operation, body, call.header("content-type") or "")
     resources = state.stores.resources
-    collection = _concrete(operation.collection, params)
+    collection = operation.store + _concrete(operation.collection, params)
     _require_parent(state, operation, params)
     resource_id = params.get(_item_parameter(operation)) if operation.kind not in (CREATE, LIST, CALL) else None
     # What every answer to this request is drawn from: the operation, its path parameters, its body, the seed.
@@ -146,7 +148,7 @@ async def handle(lifecycles: Lifecycles, state: AppState, call: Call, body: Any,
         if found is not None:
             resources.delete(collection, resource_id)
             lifecycles.forget(state, collection, resource_id)
-        deleted = _generate(operation, seed)
+        deleted = {**_generate(operation, seed), **_tags(operation)}
         deleted.update({key: value for key, value in (("id", resource_id), ("deleted", True))
                         if key in schemas.properties(operation)})
         return _answer(operation, deleted)
@@ -181,6 +183,12 @@ def _act(
         if not schemas.invalid(operation, candidate):
             updated = candidate
             break
+    properties = schemas.properties(operation)
+    for stamp in (f"{verb}d_at", f"{verb}ed_at", f"{verb}led_at"):  # archive -> archived_at: when it happened
+        if stamp in properties and updated.get(stamp) is None:
+            candidate = {**updated, stamp: _time(properties[stamp], state.identity.created())}
+            if not schemas.invalid(operation, candidate):
+                updated = candidate
     state.stores.resources.put(collection, resource_id, updated)
     return updated
 
@@ -242,7 +250,8 @@ def _generate(operation: Operation, seed: bytes, schema: dict[str, Any] | None =
 SETTLED = ("completed", "processed", "succeeded", "active", "ready", "available")
 """The status a new resource reports, the first its schema allows: the mock does no work to wait for."""
 NOT_YET = ("error", "errors", "last_error", "incomplete_details", "status_details", "failed_at", "cancelled_at",
-           "canceled_at", "expired_at", "cancelling_at", "finalizing_at", "in_progress_at", "started_at")
+           "canceled_at", "expired_at", "cancelling_at", "finalizing_at", "in_progress_at", "started_at",
+           "archived_at", "revoked_at")
 """Fields a settled resource has no value for yet: null where the schema allows it."""
 
 
@@ -260,16 +269,18 @@ def _shape(
         changes["id"] = resource_id
     if operation.example_object is not None and "object" in properties and operation.kind != LIST:
         changes["object"] = operation.example_object
+    changes.update((key, value) for key, value in _tags(operation).items() if key not in changes)
     for key in ("created_at", "created"):
         if key in properties:
-            changes[key] = now
+            changes[key] = _time(properties[key], now)
     changes.update((key, value) for key, value in (params or {}).items() if key in properties)
     changes.update((key, copy.deepcopy(value)) for key, value in body.items()
                    if key in properties and key not in ("id", "object"))
     upload = _single_upload(uploads or {})
     if upload is not None:
-        changes.update((key, value) for key, value in (("filename", upload.filename), ("bytes", len(upload.data)))
-                       if key in properties)
+        described = (("filename", upload.filename), ("bytes", len(upload.data)), ("size_bytes", len(upload.data)),
+                     ("mime_type", upload.content_type or "application/octet-stream"))
+        changes.update((key, value) for key, value in described if key in properties)
     status = schemas.allowed(properties.get("status", {}))
     settled = next((value for value in SETTLED if value in status), None)
     if settled is not None:
@@ -277,8 +288,8 @@ def _shape(
         if f"{settled}_at" in properties:
             changes[f"{settled}_at"] = now
     changes.update((key, None) for key in NOT_YET if key in answer)
-    changes.update((key, now) for key, value in answer.items()
-                   if key.endswith("_at") and key not in changes and type(value) is int)
+    changes.update((key, _time(properties.get(key, {}), now)) for key, value in answer.items()
+                   if key.endswith("_at") and key not in changes and type(value) in (int, str))
     shaped = {**answer, **changes}
     if not schemas.invalid(operation, shaped):
         return shaped
@@ -294,17 +305,36 @@ def _shape(
     return kept
 
 
+def _tags(operation: Operation) -> dict[str, Any]:
+    """The answer's ``type`` or ``object`` where its schema allows one value: the API always sends it, though
+    an SDK's types may call it optional (Anthropic's ``"type": "file_deleted"``)."""
+    properties = schemas.properties(operation)
+    found = {}
+    for key in ("type", "object"):
+        values = [value for value in schemas.allowed(properties.get(key, {})) if value is not None]
+        if len(values) == 1:
+            found[key] = values[0]
+    return found
+
+
 def page(operation: Operation, seed: bytes, ids: list[str], load: Callable[[str], dict[str, Any] | None],
          call: Call) -> dict[str, Any]:
     """One page of the resources ``ids`` names (oldest first) as the operation's list object: ``order``,
-    ``after``, ``before`` and ``limit``; only the page's own resources are read (``load``)."""
+    ``after`` (or ``after_id``, or a ``page`` token: the id the page starts after), ``before`` (or
+    ``before_id``: the page ends there) and ``limit``; only the page's own resources are read (``load``)."""
     query = call.request.query_params
     order = query.get("order") or (operation.query("order") or {}).get("schema", {}).get("default", "desc")
+    if order not in ("asc", "desc"):
+        order = "desc"  # an order by another key (Anthropic's ``order_by``) keeps the newest first
     limit = _limit(query.get("limit"), operation)
     ordered = ids[::-1] if order != "asc" else ids
-    start = ordered.index(query["after"]) + 1 if query.get("after") in ordered else 0
-    end = ordered.index(query["before"]) if query.get("before") in ordered else len(ordered)
+    after = query.get("after") or query.get("after_id") or query.get("page")
+    before = query.get("before") or query.get("before_id")
+    start = ordered.index(after) + 1 if after in ordered else 0
+    end = ordered.index(before) if before in ordered else len(ordered)
     page = ordered[start:end]
+    if before in ordered and after not in ordered:  # the page just before the cursor
+        page = page[-limit:]
     window = [item for item in map(load, page[:limit]) if item is not None]
     answer = _generate(operation, seed)
     properties = schemas.properties(operation)
@@ -312,8 +342,11 @@ def page(operation: Operation, seed: bytes, ids: list[str], load: Callable[[str]
     listed["data"] = window
     if "object" in properties and not schemas.allowed(properties["object"]):  # a page the schema does not name
         listed["object"] = "list"
+    more = len(page) > limit or (before in ordered and after not in ordered and start < end - limit)
     for key, value in (("first_id", window[0].get("id") if window else None),
-                       ("last_id", window[-1].get("id") if window else None), ("has_more", len(page) > limit)):
+                       ("last_id", window[-1].get("id") if window else None), ("has_more", more),
+                       ("next_page", window[-1].get("id") if window and len(page) > limit else None),
+                       ("prev_page", None)):
         if key in properties:
             listed[key] = value
     return listed
@@ -352,18 +385,27 @@ def _require_parent(state: AppState, operation: Operation, params: dict[str, str
     if len(segments) < 3 or not segments[-2].startswith("{") or state.checks.synthesize_missing:
         return
     parent_collection = "/" + "/".join(segments[:-2])
-    if parent_collection not in _creatable():
+    if parent_collection not in _creatable(operation.api):
         return
     parent_parameter = segments[-2].strip("{}")
     parent_id = params[parent_parameter]
-    if state.stores.resources.get(_concrete(parent_collection, params), parent_id) is None:
+    if state.stores.resources.get(operation.store + _concrete(parent_collection, params), parent_id) is None:
         raise ApiError(404, f"No {_noun(parent_collection)} found with id '{parent_id}'.", param=parent_parameter,
                        code="not_found")
 
 
 @cache
-def _creatable() -> frozenset[str]:
-    return frozenset(operation.collection for operation in load_operations() if operation.kind == CREATE)
+def _creatable(api: str) -> frozenset[str]:
+    return frozenset(operation.collection for operation in load_operations(api) if operation.kind == CREATE)
+
+
+def _time(schema: dict[str, Any], now: int) -> int | str:
+    """The time now as a property holds it: a Unix time, or an RFC 3339 string (Anthropic's)."""
+    schema = schemas.resolved(schema)
+    branches = [schema, *map(schemas.resolved, schema.get("anyOf", []) + schema.get("oneOf", []))]
+    if any(branch.get("format") == "date-time" for branch in branches):
+        return datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
+    return now
 
 
 def _new_id(state: AppState, operation: Operation, body: dict[str, Any], seed: bytes, *, kept: bool = True) -> str:

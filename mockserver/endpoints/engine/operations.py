@@ -1,10 +1,11 @@
-"""The operations of OpenAI's spec, as data: what each one is, and which one a request path names.
+"""The operations of the vendored API documents, as data: what each one is, and which one a request path names.
 
-``schemas/openai/operations.json`` (vendored, see its README) lists every operation
-with its parameters, request and response media types and schemas. An
-:class:`Operation` adds what the engine infers from the path and the other
-operations on it: its :attr:`~Operation.kind` (create, list, retrieve, update,
-delete, an action on one resource, or a stateless call), the collection its
+``schemas/openai/operations.json`` (vendored, see its README) lists every operation of OpenAI's spec with its
+parameters, request and response media types and schemas; ``schemas/openai/sdk-operations.json`` those
+openai-python calls beyond it, and ``schemas/anthropic/operations.json`` Anthropic's API beyond the Messages
+family, both from the SDKs' types (``schemas/tools/vendor_sdk_operations.py``). An :class:`Operation` adds
+what the engine infers from the path and the other operations of its API on it: its :attr:`~Operation.kind`
+(create, list, retrieve, update, delete, an action on one resource, or a stateless call), the collection its
 resources live in, and the resource it acts on.
 """
 
@@ -22,6 +23,10 @@ from mockserver.resources import schemas_dir
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 SSE = "text/event-stream"
+
+OPENAI, ANTHROPIC = "openai", "anthropic"
+DOCUMENTS = {OPENAI: ("operations.json", "sdk-operations.json"), ANTHROPIC: ("operations.json",)}
+"""Each API the engine answers, and its vendored operation files under ``schemas/<api>/``."""
 
 CREATE, LIST, RETRIEVE, UPDATE, DELETE, ACTION, CONTENT, CALL = (
     "create", "list", "retrieve", "update", "delete", "action", "content", "call"
@@ -42,6 +47,13 @@ class Operation:
     example_object: str | None = None  # the ``object`` of the documented example answer
     kind: str = CALL
     collection: str = ""  # the path template of the collection the resource lives in
+    api: str = OPENAI  # the API whose document lists it
+
+    @property
+    def store(self) -> str:
+        """Where the collections of its API are kept: OpenAI's under their path, another API's apart
+        (Anthropic's ``/files`` are not OpenAI's)."""
+        return "" if self.api == OPENAI else f"{self.api}:"
 
     @property
     def segments(self) -> list[str]:
@@ -78,11 +90,10 @@ class Operation:
 
 
 @cache
-def load_operations() -> tuple[Operation, ...]:
-    """Every operation of the vendored spec, each with its kind and collection inferred."""
-    folder = schemas_dir() / "openai"
-    raw = [*orjson.loads((folder / "operations.json").read_bytes())["operations"],
-           *orjson.loads((folder / "sdk-operations.json").read_bytes())["operations"]]
+def load_operations(api: str = OPENAI) -> tuple[Operation, ...]:
+    """Every operation of ``api``'s vendored documents, each with its kind and collection inferred."""
+    folder = schemas_dir() / api
+    raw = [entry for name in DOCUMENTS[api] for entry in orjson.loads((folder / name).read_bytes())["operations"]]
     by_path: dict[str, set[str]] = {}
     for entry in raw:
         by_path.setdefault(entry["path"], set()).add(entry["method"])
@@ -100,8 +111,14 @@ def load_operations() -> tuple[Operation, ...]:
             example_object=entry.get("example_object"),
             kind=kind,
             collection=collection,
+            api=api,
         ))
     return tuple(operations)
+
+
+@cache
+def every_operation() -> tuple[Operation, ...]:
+    return tuple(operation for api in DOCUMENTS for operation in load_operations(api))
 
 
 def _infer(entry: dict[str, Any], by_path: dict[str, set[str]]) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from mockserver.conformance import official_document, request_schema_validator, schema_validator
-from mockserver.endpoints.engine.operations import Operation, load_operations
+from mockserver.endpoints.engine.operations import Operation, every_operation
 
 
 @cache
@@ -25,7 +25,7 @@ def response_validator(operation_id: str) -> Draft202012Validator:
 
 @cache
 def by_id(operation_id: str) -> Operation:
-    return next(operation for operation in load_operations() if operation.id == operation_id)
+    return next(operation for operation in every_operation() if operation.id == operation_id)
 
 
 def invalid(operation: Operation, answer: Any) -> bool:
