@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,24 @@ def test_an_in_band_error_mid_stream_raises_in_the_sdk(mock: MockServer, client:
     with pytest.raises(anthropic.APIStatusError, match="Overloaded"), \
             client.messages.stream(**HELLO, extra_headers=fault) as stream:
         stream.get_final_message()
+
+
+def test_a_stalled_stream_is_kept_alive_with_pings(mock: MockServer, client: anthropic.Anthropic) -> None:
+    stall = {"X-Mock-Fault": "stall;after_chunks=4;seconds=1;keep_alive=0.3"}
+    started = time.perf_counter()
+    names = [name for name, _ in events(post(mock, {**HELLO, "stream": True}, **stall))]
+    assert time.perf_counter() - started >= 1.0
+    calm = [name for name, _ in events(post(mock, {**HELLO, "stream": True}))]
+    # three pings in the second's quiet, before the fifth frame; the frames around them as without the stall
+    assert names[4:7] == ["ping"] * 3 and names[:4] + names[7:] == calm
+    stalled, plain = mock.requests
+    assert stalled.chunks_sent == plain.chunks_sent == len(calm)  # a keep-alive is no chunk: later faults keep their places
+    with client.messages.stream(**HELLO, extra_headers=stall) as stream:
+        assert stream.get_final_message().content[0].type == "text"
+    plain_stall = httpx.post(mock.url + "/chat/completions", headers={"Authorization": "Bearer sk-test", **stall},
+                             json={"model": "gpt-4o-mini", "stream": True,
+                                   "messages": [{"role": "user", "content": "Hello there"}]})
+    assert b"ping" not in plain_stall.content  # OpenAI's wire has no keep-alive frame
 
 
 def test_a_rate_limited_server_sends_anthropics_headers() -> None:

@@ -227,13 +227,16 @@ class Expectations:
         *,
         after_chunks: int | None = None,
         seconds: float | None = None,
+        keep_alive: float | None = None,
         attempts: int | str | None = None,
         times: Times = 1,
         match: Mapping[str, Any] | None = None,
     ) -> ScriptEntry:
-        """Send N chunks, then nothing for ``seconds`` with the socket open: a client read timeout fires."""
+        """Send N chunks, then nothing for ``seconds`` with the socket open: a client read timeout fires. On a wire
+        with a keep-alive frame (Anthropic's ``ping``), that frame every ``keep_alive`` seconds (10) of the quiet."""
         return self.fault(
-            "stall", after_chunks=after_chunks, seconds=seconds, attempts=attempts, times=times, match=match
+            "stall", after_chunks=after_chunks, seconds=seconds, keep_alive=keep_alive, attempts=attempts,
+            times=times, match=match,
         )
 
     def reply(self, text: str, *, times: Times = 1, match: Mapping[str, Any] | None = None) -> ScriptEntry:

@@ -103,7 +103,7 @@ def make_route_handler(
                 decided_by=asked.answered_by if asked is not None and asked.answered_by else decision.source,
                 faults=decision.fault_labels, error_code=error_code,
                 tokens_in=call.tokens[0] if call.tokens else None, tokens_out=call.tokens[1] if call.tokens else None,
-                failure_frames=call.failure_frames,
+                failure_frames=call.failure_frames, keep_alive=endpoint.wire.keep_alive,
             )
         wire = endpoint.wire
         present = add_headers(response, {**headers, **wire.stamp(int((time.perf_counter() - started) * 1000))})

@@ -52,6 +52,7 @@ class Outcome:
     # How this stream fails when an ``error_event`` fault fires: the frames for (message, type, code) at event
     # number N. None: a chat stream's ``data: {"error": ...}``. The Responses API sets its own.
     failure_frames: FailureFrames | None = None
+    keep_alive: bytes | None = None  # the frame the wire layer sends while a stream waits (the family's wire's)
 
 
 FailureFrames = Callable[[str, str, str | None, int], bytes]

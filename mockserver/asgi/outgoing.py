@@ -57,6 +57,8 @@ class Wire:
     stamp: Callable[[int], dict[str, str]]  # the headers of every answer, given the processing time in ms
     # The control plane's headers (rate-limit state, in OpenAI's x-ratelimit-* names) as this provider names them.
     own_headers: Callable[[dict[str, str]], dict[str, str]] = lambda headers: headers
+    # The frame that keeps a quiet stream alive (Anthropic's ``event: ping``), sent while a stream waits; None: none.
+    keep_alive: bytes | None = None
 
 
 OPENAI_WIRE = Wire("openai", error_response, "x-request-id", openai_stamp)

@@ -94,8 +94,10 @@ FAULTS: dict[str, FaultSpec] = {
     "ttft": FaultSpec("stream", {"ms": Param(float, 1000.0)}),
     # One stream chunk every 1/rate seconds.
     "tokens_per_second": FaultSpec("stream", {"rate": Param(float, 20.0, minimum=0.001)}),
-    # Stop sending after N chunks for S seconds, socket open, then go on.
-    "stall": FaultSpec("stream", {"after_chunks": Param(int, 1), "seconds": Param(float, 30.0)}),
+    # Stop sending after N chunks for S seconds, socket open, then go on; a provider that keeps quiet streams
+    # alive (Anthropic) sends its keep-alive frame every keep_alive seconds of the stall.
+    "stall": FaultSpec("stream", {"after_chunks": Param(int, 1), "seconds": Param(float, 30.0),
+                                  "keep_alive": Param(float, 10.0, minimum=0.05)}),
     # Never answer; hold the connection until the client leaves.
     "hang": FaultSpec("stream", {}),
     # End cleanly after N chunks: no finish_reason, no [DONE].

@@ -20,9 +20,8 @@ import orjson
 from mockserver.asgi.outgoing import event_frame
 from mockserver.determinism import Identity
 from mockserver.endpoints.anthropic.caching import CacheUse
+from mockserver.endpoints.anthropic.wire import PING
 from mockserver.generation.chat import ToolCall
-
-PING = b"event: ping\ndata: {\"type\": \"ping\"}\n\n"
 
 
 @dataclass

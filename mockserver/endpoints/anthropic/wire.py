@@ -117,7 +117,10 @@ def stamp(processing_ms: int) -> dict[str, str]:
     return {}
 
 
-ANTHROPIC_WIRE = Wire("anthropic", error_response, "request-id", stamp, translated)
+PING = b"event: ping\ndata: {\"type\": \"ping\"}\n\n"
+"""The API's keep-alive frame: once after the first block starts, and while a stream is quiet."""
+
+ANTHROPIC_WIRE = Wire("anthropic", error_response, "request-id", stamp, translated, keep_alive=PING)
 
 
-__all__ = ["ANTHROPIC_WIRE", "envelope", "error_frame", "error_type", "translated"]
+__all__ = ["ANTHROPIC_WIRE", "PING", "envelope", "error_frame", "error_type", "translated"]
