@@ -115,7 +115,30 @@ function text(content) {
   return content == null ? "" : JSON.stringify(content);
 }
 
+function anthropic() {
+  return detail?.dialect === "anthropic";
+}
+
+// One Anthropic message (content as a string or blocks) as the page's turns: its text and thinking, its tool_use
+// blocks as tool calls, each tool_result as a tool turn.
+function anthropicTurns(message) {
+  if (typeof message.content === "string") return [message];
+  const blocks = message.content || [];
+  const said = blocks.filter((block) => block.type === "text").map((block) => block.text).join("");
+  const thought = blocks.filter((block) => block.type === "thinking").map((block) => block.thinking).join("");
+  const turn = { role: message.role, content: said, thinking: thought,
+    tool_calls: blocks.filter((block) => ["tool_use", "server_tool_use"].includes(block.type))
+      .map((block) => ({ function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } })) };
+  const results = blocks.filter((block) => block.type === "tool_result").map((block) =>
+    ({ role: "tool", content: text(block.content) || (block.is_error ? "(error)" : "") }));
+  return [...results, ...(said || thought || turn.tool_calls.length ? [turn] : [])];
+}
+
 function conversation(body) {
+  if (anthropic() && Array.isArray(body?.messages)) {
+    const system = body.system == null ? [] : [{ role: "system", content: text(body.system) }];
+    return [...system, ...body.messages.flatMap(anthropicTurns)];
+  }
   if (Array.isArray(body?.messages)) return body.messages;
   const messages = [];
   if (typeof body?.instructions === "string") messages.push({ role: "system", content: body.instructions });
@@ -132,6 +155,8 @@ function answerTurn() {
   // The assistant's turn: from the JSON body, or rebuilt from the stream's deltas.
   const parsed = responseJson();
   if (parsed?.choices) return parsed.choices[0]?.message;
+  if (parsed?.type === "message") return anthropicTurns(parsed).at(-1) || null;
+  if (anthropic() && detail.frames.length) return anthropicStreamTurn();
   if (parsed?.output) return { role: "assistant", content: parsed.output.filter((item) => item.type === "message")
     .flatMap((item) => item.content.map((part) => part.text || "")).join(""),
     tool_calls: parsed.output.filter((item) => item.type === "function_call").map((item) => ({ function: item })) };
@@ -152,9 +177,31 @@ function answerTurn() {
   return { role: "assistant", content, tool_calls: Object.values(calls) };
 }
 
+function anthropicStreamTurn() {
+  // Anthropic's events rebuilt: each block from its content_block_start and its deltas.
+  const blocks = [];
+  for (const frame of detail.frames) {
+    let event; try { event = JSON.parse(frame.data.split("data: ").pop()); } catch { continue; }
+    if (event.type === "content_block_start") blocks[event.index] = { ...event.content_block, partial: "" };
+    if (event.type !== "content_block_delta" || !blocks[event.index]) continue;
+    const block = blocks[event.index], delta = event.delta;
+    if (delta.type === "text_delta") block.text = (block.text || "") + delta.text;
+    if (delta.type === "thinking_delta") block.thinking = (block.thinking || "") + delta.thinking;
+    if (delta.type === "input_json_delta") block.partial += delta.partial_json;
+  }
+  for (const block of blocks.filter(Boolean)) {
+    if (block.partial) { try { block.input = JSON.parse(block.partial); } catch { block.input = block.partial; } }
+  }
+  return anthropicTurns({ role: "assistant", content: blocks.filter(Boolean) }).at(-1) || null;
+}
+
 function bubbles(message) {
   const out = [];
   const role = message.role || "user";
+  if (message.thinking) {
+    out.push(element("div", { class: "bubble thinking" }, element("span", { class: "role" }, "thinking"),
+      message.thinking));
+  }
   const said = text(message.content);
   if (said) out.push(element("div", { class: `bubble ${role}` }, element("span", { class: "role" }, role), said));
   for (const call of message.tool_calls || []) {
@@ -233,9 +280,11 @@ function shellWord(value) {
 function copyAsCurl() {
   if (!detail) return;
   const url = `${location.origin}${detail.path}${detail.query ? "?" + detail.query : ""}`;
+  // The key from the environment: double quotes, so the shell expands it.
+  const key = anthropic() ? [`  -H "x-api-key: $ANTHROPIC_API_KEY"`, `  -H 'anthropic-version: 2023-06-01'`]
+    : [`  -H "Authorization: Bearer $OPENAI_API_KEY"`];
   const lines = [`curl${detail.stream ? " -N" : ""} -X ${shellWord(detail.method)} ${shellWord(url)}`,
-    // The key from the environment: double quotes, so the shell expands it.
-    `  -H "Authorization: Bearer $OPENAI_API_KEY"`, `  -H 'Content-Type: application/json'`];
+    ...key, `  -H 'Content-Type: application/json'`];
   for (const name of ["x-mock-test-id", "x-mock-fault", "x-mock-reply", "x-mock-tool-call", "x-mock-tool-args"]) {
     const value = detail.headers?.[name] ?? (name === "x-mock-test-id" ? detail.test_id : undefined);
     if (value) lines.push(`  -H ${shellWord(`${name}: ${value}`)}`);

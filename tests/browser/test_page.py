@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import anthropic
 import openai
 import pytest
 from selenium import webdriver
@@ -144,3 +145,42 @@ def test_copy_as_curl_quotes_what_another_site_planted(browser: webdriver.Chrome
     assert f"x-mock-test-id: {hostile}" in shown and "x-mock-fault: ttft;ms=1" in shown
     assert "Authorization: Bearer sk-env" in shown
     screenshot("copy-as-curl")
+
+
+def test_an_anthropic_exchange_reads_as_a_conversation(browser: webdriver.Chrome, server: MockServer,
+                                                       screenshot) -> None:  # type: ignore[no-untyped-def]
+    """Anthropic's system prompt, thinking, tool_use and tool_result blocks as turns, from a message body and
+    rebuilt from its event stream; its curl carries Anthropic's key header."""
+    open_page(browser, server)
+    client = anthropic.Anthropic(base_url=server.origin, api_key=API_KEY, max_retries=0)
+    weather = {"name": "get_weather", "description": "The weather in a city", "input_schema": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    asked = {"model": "claude-sonnet-4-6", "max_tokens": 2048, "system": "You are terse.", "tools": [weather],
+             "thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": HELLO}
+    with client.messages.stream(**asked) as stream:
+        called = stream.get_final_message()
+    use = next(block for block in called.content if block.type == "tool_use")
+    answered = client.messages.create(**{**asked, "messages": [
+        *HELLO, {"role": "assistant", "content": called.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "Sunny, 21 C"}]}]})
+    wait(browser).until(lambda driver: len(rows(driver)) == 2)
+    rows(browser)[1].click()  # the stream: its turn rebuilt from the events
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.tool-call"))
+    kinds = [bubble.get_attribute("class").split()[1]
+             for bubble in browser.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble")]
+    assert kinds == ["system", "user", "thinking", "tool-call"]
+    call = browser.find_element(By.CSS_SELECTOR, "#tab-conversation .bubble.tool-call").text
+    assert f"get_weather({json.dumps(use.input, separators=(',', ':'))})" in call
+    screenshot("anthropic-stream")
+    rows(browser)[0].click()  # the continuation: the tool's result, then the answer from the message body
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.tool"))
+    bubbles = browser.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble")
+    assert [bubble.get_attribute("class").split()[1] for bubble in bubbles] == [
+        "system", "user", "thinking", "tool-call", "tool", "thinking", "assistant"]
+    assert "Sunny, 21 C" in bubbles[4].text
+    said = "".join(block.text for block in answered.content if block.type == "text")
+    assert said and said in bubbles[-1].text
+    browser.find_element(By.ID, "copy-curl").click()
+    snippet = wait(browser).until(lambda driver: driver.find_element(By.ID, "snippet").text)
+    assert '"x-api-key: $ANTHROPIC_API_KEY"' in snippet and "anthropic-version: 2023-06-01" in snippet
+    screenshot("anthropic-conversation")
