@@ -304,6 +304,31 @@ def test_an_in_band_error_mid_stream_raises_in_the_sdk(mock: MockServer, client:
         stream.get_final_message()
 
 
+def test_structured_output_by_output_config_or_the_beta_s_output_format(mock: MockServer) -> None:
+    joke = {"type": "object", "additionalProperties": False, "required": ["setup", "rating"],
+            "properties": {"setup": {"type": "string"}, "rating": {"type": "integer", "minimum": 1, "maximum": 5}}}
+    shape = {"type": "json_schema", "schema": joke}
+    asked = {**HELLO, "messages": [{"role": "user", "content": "Tell me a joke"}]}
+    answers = []
+    for extra in ({"output_config": {"format": shape}}, {"output_format": shape}):
+        answer = post(mock, {**asked, **extra})
+        assert answer.status_code == 200, answer.text
+        parsed = json.loads(answer.json()["content"][0]["text"])
+        Draft202012Validator(joke).validate(parsed)
+        answers.append(parsed)
+    assert answers[0] == answers[1]  # one request, told two ways
+    both = post(mock, {**asked, "output_config": {"format": shape}, "output_format": shape})
+    assert both.status_code == 400 and both.json()["error"]["message"].startswith("output_format: ")
+
+
+def test_max_tokens_is_bounded_by_the_model_s_own_maximum(mock: MockServer) -> None:
+    assert post(mock, {**HELLO, "max_tokens": 128_000}).status_code == 200  # what pydantic-ai sends for Sonnet 4.6
+    refused = post(mock, {**HELLO, "max_tokens": 128_001})
+    assert refused.status_code == 400 and refused.json()["error"]["message"].startswith("max_tokens: 128001 > 128000")
+    haiku = post(mock, {**HELLO, "model": "claude-haiku-4-5", "max_tokens": 64_001})
+    assert haiku.status_code == 400 and "64000" in haiku.json()["error"]["message"]
+
+
 def test_a_stalled_stream_is_kept_alive_with_pings(mock: MockServer, client: anthropic.Anthropic) -> None:
     stall = {"X-Mock-Fault": "stall;after_chunks=4;seconds=1;keep_alive=0.3"}
     started = time.perf_counter()

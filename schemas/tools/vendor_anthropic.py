@@ -87,7 +87,14 @@ LEGACY: dict[str, dict[str, Any]] = {
         },
     },
 }
-MAX_OUTPUT = {"haiku": 64_000, "sonnet": 64_000, "opus": 32_000}
+MAX_OUTPUT = (
+    (("claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-5"), 64_000),
+    (("claude-fable-5", "claude-mythos", "claude-opus-4-6", "claude-opus-4-7", "claude-opus-4-8", "claude-opus-5",
+      "claude-sonnet-4-6", "claude-sonnet-5", "claude-haiku-5"), 128_000),
+)
+"""The ``max_tokens`` Anthropic's Models API reports for each model, by id prefix (the SDK's types carry no
+figures; clients send these as their defaults, pydantic-ai 128,000 for Sonnet 4.6). A model none names stops the
+script: a new SDK's model needs its figure looked up, not guessed."""
 
 
 def schema_of(kind: Any, *, strict: bool) -> dict[str, Any]:
@@ -128,8 +135,14 @@ def model_ids() -> list[str]:
     return list(typing.get_args(literal))
 
 
+def max_output(model_id: str) -> int:
+    found = next((tokens for prefixes, tokens in MAX_OUTPUT if model_id.startswith(prefixes)), None)
+    if found is None:
+        raise SystemExit(f"{model_id}: no max_tokens figure in MAX_OUTPUT; look it up and add it")
+    return found
+
+
 def catalog_entry(model_id: str) -> str:
-    family = next((name for name in MAX_OUTPUT if name in model_id), "sonnet")
     dated = re.search(r"-(\d{8})$", model_id)
     name = re.sub(r"-\d{8}$", "", model_id).removeprefix("claude-")
     words = name.split("-")
@@ -137,10 +150,18 @@ def catalog_entry(model_id: str) -> str:
     line = " ".join(word.capitalize() for word in words if not word.isdigit())
     display = f"Claude {line} {version}".strip()
     fields = [f"id: {model_id}", f"name: {display}", "context_window: 200000",
-              f"max_output_tokens: {MAX_OUTPUT[family]}", "reasoning: true"]
+              f"max_output_tokens: {max_output(model_id)}", "reasoning: true"]
     if dated:
         fields.append(f"released: '{dated.group(1)[:4]}-{dated.group(1)[4:6]}-{dated.group(1)[6:]}'")
     return "  - {" + ", ".join(fields) + "}"
+
+
+def output_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """``output_format``, the structured-outputs beta's name for ``output_config.format``: the SDK dropped it, the
+    API still takes it (litellm sends it), typed as ``output_config.format`` is."""
+    config = schema["properties"]["output_config"]
+    reference = next(branch["$ref"] for branch in config.get("anyOf", [config]) if "$ref" in branch)
+    return schema["$defs"][reference.removeprefix("#/$defs/")]["properties"]["format"]
 
 
 def main() -> None:
@@ -149,6 +170,7 @@ def main() -> None:
         schema = schema_of(kind, strict=False)
         if name == "MessageCreateParams":  # the SDK's two request types differ only in ``stream``
             schema["properties"]["stream"] = {"type": "boolean"}
+            schema["properties"]["output_format"] = output_format(schema)
         (OUT / f"{name}.json").write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
     for name, kind in ANSWERS.items():
         (OUT / f"{name}.json").write_text(json.dumps(schema_of(kind, strict=True), indent=1, sort_keys=True) + "\n")

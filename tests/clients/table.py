@@ -32,12 +32,18 @@ CLIENTS = {
     "curl": "curl",
     "anthropic-python": "anthropic (Python; Messages API)",
     "anthropic-node": "`@anthropic-ai/sdk` (Node; Messages API)",
+    "langchain-anthropic": "langchain-anthropic (Messages API)",
+    "pydantic-ai-anthropic": "pydantic-ai, `AnthropicModel` (Messages API)",
+    "litellm-anthropic": "litellm, `anthropic/` models (Messages API)",
+    "ai-sdk:anthropic": "Vercel AI SDK, `@ai-sdk/anthropic` (Messages API)",
 }
 NOT_APPLICABLE = {
     ("openai-agents", "json_mode"): "openai-agents has no JSON mode: its structured output is a json_schema",
     ("instructor", "tool_loop"): "instructor runs no tools: its structured output is itself a tool call",
     ("anthropic-python", "json_mode"): "Anthropic's API has no JSON mode: its structured output is a JSON schema",
     ("anthropic-node", "json_mode"): "the same for Anthropic's Node SDK",
+    ("langchain-anthropic", "json_mode"): "the same for langchain-anthropic (its structured output is a tool or a "
+                                          "JSON schema)",
 }
 HEADINGS = {"plain": "plain", "stream": "stream", "tool_loop": "tool loop", "stream_tool": "streamed tool call",
             "structured": "structured", "json_mode": "JSON mode", "rate_limit": "429 after retries",

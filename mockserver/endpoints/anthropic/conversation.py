@@ -10,7 +10,8 @@ turn that continues after a tool call starts with its signed thinking block; ``t
 The chat request is what the shared chat service generates from, so the same seed gives the same words whichever
 API asked: ``system`` a system message, text and image blocks content parts, ``tool_use`` blocks tool calls,
 ``tool_result`` blocks tool messages, custom tools function tools, ``tool_choice`` and
-``disable_parallel_tool_use`` their chat equivalents, ``output_config.format`` (a JSON schema) the response format,
+``disable_parallel_tool_use`` their chat equivalents, ``output_config.format`` (a JSON schema; or the beta's
+``output_format``) the response format,
 ``thinking`` a reasoning effort.
 """
 
@@ -50,6 +51,10 @@ def check(body: dict[str, Any], model: ModelInfo | None, signer: Signer) -> None
             raise invalid(f"{name}: range: 0..1")
     if body.get("top_k") is not None and body["top_k"] < 0:
         raise invalid("top_k: Input should be greater than or equal to 0")
+    if body.get("output_format") is not None and isinstance(body.get("output_config"), dict) \
+            and body["output_config"].get("format") is not None:
+        raise invalid("output_format: Cannot specify both output_format and output_config.format; "
+                      "output_format is deprecated, use output_config.format")
     thinking = thinking_budget(body)
     if thinking is not None:
         if thinking < MIN_THINKING_BUDGET:
@@ -145,7 +150,9 @@ def chat_request(body: dict[str, Any], *, lenient: bool = False) -> dict[str, An
         if choice.get("disable_parallel_tool_use"):
             chat["parallel_tool_calls"] = False
     output: dict[str, Any] = body["output_config"] if isinstance(body.get("output_config"), dict) else {}
-    shape: dict[str, Any] = output["format"] if isinstance(output.get("format"), dict) else {}
+    # ``output_format`` is the structured-outputs beta's name for it, which the API still takes
+    shape: Any = output.get("format") or body.get("output_format")
+    shape = shape if isinstance(shape, dict) else {}
     if shape.get("type") == "json_schema" and isinstance(shape.get("schema"), dict):
         chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": shape["schema"]}}
     chat["max_completion_tokens"] = body.get("max_tokens")

@@ -1,5 +1,8 @@
-// The Vercel AI SDK 7 through one of its providers. Usage: node ai_sdk.mjs <base URL> openai|openai-compatible
-// @ai-sdk/openai's default model speaks the Responses API; @ai-sdk/openai-compatible speaks chat completions.
+// The Vercel AI SDK 7 through one of its providers.
+// Usage: node ai_sdk.mjs <base URL> openai|openai-compatible|anthropic
+// @ai-sdk/openai's default model speaks the Responses API; @ai-sdk/openai-compatible speaks chat completions;
+// @ai-sdk/anthropic speaks Anthropic's Messages API (its base URL ends in /v1, as the mock's default mount does).
+import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { APICallError, Output, RetryError, generateText, stepCountIs, streamText, tool } from 'ai';
@@ -10,10 +13,12 @@ import {
 } from './cells.mjs';
 
 const [baseURL, providerName] = process.argv.slice(2);
-const provider = providerName === 'openai'
-  ? createOpenAI({ baseURL, apiKey: API_KEY })
-  : createOpenAICompatible({ name: 'mock', baseURL, apiKey: API_KEY });
-const model = provider(MODEL);
+const providers = {
+  openai: () => createOpenAI({ baseURL, apiKey: API_KEY })(MODEL),
+  'openai-compatible': () => createOpenAICompatible({ name: 'mock', baseURL, apiKey: API_KEY })(MODEL),
+  anthropic: () => createAnthropic({ baseURL, apiKey: API_KEY })('claude-sonnet-4-6'),
+};
+const model = providers[providerName]();
 const getWeather = tool({
   description: 'The weather in a city',
   inputSchema: z.object({ city: z.string().describe('The city') }),
@@ -51,7 +56,7 @@ await runCells({
     check(call.toolName === 'getWeather' && call.input.city, `tool call ${JSON.stringify(call)}`);
   },
   async structured() {
-    if (providerName !== 'openai') {
+    if (providerName === 'openai-compatible') {
       // openai-compatible's default sends json_object and no schema: OpenAI (and so the mock) refuses that with a
       // 400, as the prompt never says "json". Pointed at OpenAI, the provider is told it has structured outputs.
       try {
@@ -62,7 +67,7 @@ await runCells({
               `raised ${error?.message}`);
       }
     }
-    const structuredModel = providerName === 'openai' ? model
+    const structuredModel = providerName !== 'openai-compatible' ? model
       : createOpenAICompatible({ name: 'mock', baseURL, apiKey: API_KEY, supportsStructuredOutputs: true })(MODEL);
     const result = await generateText({ model: structuredModel, prompt: JOKE_PROMPT,
                                         output: Output.object({ schema: Joke }) });
