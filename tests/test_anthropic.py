@@ -413,6 +413,39 @@ def test_recorded_from_an_anthropic_upstream_and_replayed_frame_for_frame(tmp_pa
         assert turn["tool_calls"][0]["name"] == "get_weather" and json.loads(turn["tool_calls"][0]["arguments"])
 
 
+def test_a_replay_with_seeded_ids_and_recomputed_usage(tmp_path: Path) -> None:
+    """Anthropic's ids (msg_, toolu_) made anew and its usage counted again for the request replayed, as
+    count_tokens counts it; the cache fields and the text kept."""
+    asked = {**HELLO, "tools": [WEATHER], "tool_choice": {"type": "any"}}
+    with MockServer(seed=201) as upstream, MockServer(
+            seed=202, record=str(tmp_path), upstream=[f"anthropic={upstream.origin}/anthropic/v1"]) as recorder:
+        recorded = post(recorder, asked, **{"X-Mock-Test-Id": "ids"}).json()
+        streamed = post(recorder, {**asked, "stream": True}, **{"X-Mock-Test-Id": "ids"})
+    cassette = tmp_path / "ids.yaml"
+    tape = yaml.safe_load(cassette.read_text())
+    tape["interactions"][0]["response"]["body"]["usage"]["input_tokens"] = 1  # an upstream that counts otherwise
+    cassette.write_text(yaml.safe_dump(tape))
+    with MockServer(seed=5, cassettes=str(tmp_path), replay_ids="seeded", replay_usage="recomputed") as replayer:
+        again = post(replayer, asked, **{"X-Mock-Test-Id": "ids"}).json()
+        frames = post(replayer, {**asked, "stream": True}, **{"X-Mock-Test-Id": "ids"})
+        counted = post(replayer, {key: value for key, value in asked.items() if key != "max_tokens"},
+                       "/v1/messages/count_tokens").json()["input_tokens"]
+    conforms("Message", again)
+    assert again["id"] != recorded["id"] and again["id"].startswith("msg_") and len(again["id"]) == len(recorded["id"])
+    call, recorded_call = again["content"][-1], recorded["content"][-1]
+    assert call["id"].startswith("toolu_") and call["id"] != recorded_call["id"] and call["input"] == recorded_call["input"]
+    assert again["usage"]["input_tokens"] == counted != 1
+    assert again["usage"]["output_tokens"] == recorded["usage"]["output_tokens"]  # the same tokenizer, the same turn
+    assert "total_tokens" not in again["usage"]
+    replayed_events, recorded_events = events(frames), events(streamed)
+    for (_, event), (_, before) in zip(replayed_events, recorded_events, strict=True):
+        if event["type"] != "ping":
+            conforms("RawMessageStreamEvent", event)
+    start = replayed_events[0][1]["message"]
+    assert start["usage"]["input_tokens"] == counted and start["id"] != recorded_events[0][1]["message"]["id"]
+    assert start["usage"]["output_tokens"] == recorded_events[0][1]["message"]["usage"]["output_tokens"]
+
+
 def test_an_unknown_path_on_the_anthropic_mount_is_anthropics_404(mock: MockServer) -> None:
     missing = httpx.get(mock.origin + "/anthropic/v1/nothing", headers=HEADERS)
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"

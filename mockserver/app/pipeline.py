@@ -81,7 +81,8 @@ def make_route_handler(
                 raise decision.error
             replay = None
             if endpoint.generation and endpoint.reads_body and decision.script is None:  # a script outranks a tape
-                asked = Asked(request, dialect, context.test_id or state.control.default_test_id)
+                asked = Asked(request, dialect, context.test_id or state.control.default_test_id,
+                              chat_view=endpoint.chat_view)
                 replay = await state.cassettes.answer(asked, body)
             response = replay or await endpoint.handler(state, call, body, decision)
         except ApiError as error:

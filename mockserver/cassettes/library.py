@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,8 @@ class Asked:
     dialect: Dialect
     test_id: str | None
     answered_by: str | None = None  # which interaction answered (or was recorded), once one has
+    # The chat request a body of another API stands for (the endpoint's ``chat_view``): what usage is counted from.
+    chat_view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -209,8 +212,11 @@ class CassetteLibrary:
         interaction = opened.cassette.interactions[index]
         call.answered_by = f"cassette:{opened.cassette.path.name}#{index}"
         seed = f"{self.replay.seed}:{opened.cassette.path.name}:{index}:{opened.used[index]}".encode()
+        usage_for = None
+        if self.replay.usage == "recomputed" and isinstance(body, dict):
+            usage_for = call.chat_view(body) if call.chat_view is not None else body
         return replayed(interaction, speed=self.replay.speed, id_seed=seed if self.replay.ids == "seeded" else None,
-                        usage_for=body if self.replay.usage == "recomputed" and isinstance(body, dict) else None)
+                        usage_for=usage_for)
 
     async def _record(self, call: Asked, opened: _Open, path: str, key: MatchKey, body: Any) -> Response:
         if self.upstreams is None:

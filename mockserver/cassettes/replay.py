@@ -25,7 +25,8 @@ from mockserver.generation.tokens import encoding_for_model, tokenizer
 
 PACING_FAULTS = frozenset({"ttft", "tokens_per_second"})
 ID_VALUE = re.compile(
-    r'"((?:chatcmpl|resp|msg|call|fc|rs|ctc|item|cmpl|req|batch|file|run|step)[-_][A-Za-z0-9_\-]{6,})"'
+    r'"((?:chatcmpl|resp|msg|call|fc|rs|ctc|item|cmpl|req|batch|file|run|step|toolu|srvtoolu|msgbatch)'
+    r'[-_][A-Za-z0-9_\-]{6,})"'
 )
 
 
@@ -110,8 +111,11 @@ def _recounted(usage: dict[str, Any], interaction: Interaction, request: dict[st
         vocabulary.count(str(call.get("name", ""))) + vocabulary.count(str(call.get("arguments", "")))
         for call in turn.get("tool_calls") or ())
     recounted = {**usage, "prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-    if "input_tokens" in usage:  # the Responses API's names
+    if "input_tokens" in usage and "total_tokens" in usage:  # the Responses API's names
         recounted = {**usage, "input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion}
+    elif "input_tokens" in usage or "output_tokens" in usage:  # Anthropic's: no total, cache fields kept
+        recounted = {**usage, **({"input_tokens": prompt} if "input_tokens" in usage else {}),
+                     **({"output_tokens": completion} if "output_tokens" in usage else {})}
     return recounted
 
 
@@ -127,6 +131,10 @@ def _recount_frame(data: str, interaction: Interaction, request: dict[str, Any])
         event["usage"] = _recounted(event["usage"], interaction, request)
     elif isinstance(event.get("response"), dict) and isinstance(event["response"].get("usage"), dict):
         event["response"]["usage"] = _recounted(event["response"]["usage"], interaction, request)
+    elif event.get("type") == "message_start" and isinstance(event.get("message"), dict) \
+            and isinstance(event["message"].get("usage"), dict):  # Anthropic's: the prompt now, the output at the end
+        usage = event["message"]["usage"]
+        event["message"]["usage"] = {**usage, "input_tokens": _recounted(usage, interaction, request)["input_tokens"]}
     return head + "data: " + orjson.dumps(event).decode()
 
 

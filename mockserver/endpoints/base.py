@@ -108,3 +108,6 @@ class Endpoint:
     # the response out, or None to leave the request to the engine's generic answer).
     responder: Callable[[Any], Awaitable[Response | None]] | None = None
     media_type: str | None = None  # the 200's media type when it is not JSON (JSON lines: application/x-jsonl)
+    # The chat completions request a body of another API stands for (Anthropic's messages as chat's), where what
+    # reads bodies as chat needs it (a replayed answer's recounted usage); None: the body is chat's already.
+    chat_view: Callable[[dict[str, Any]], dict[str, Any]] | None = None

@@ -9,8 +9,11 @@ operations vendored from the SDK, answered on this family's :data:`WIRE`.
 
 from __future__ import annotations
 
+from functools import partial
+
 from mockserver.endpoints.anthropic import batches
 from mockserver.endpoints.anthropic.complete import COMPLETE_SCHEMA, complete
+from mockserver.endpoints.anthropic.conversation import chat_request
 from mockserver.endpoints.anthropic.messages import count_tokens, create_message
 from mockserver.endpoints.anthropic.models import list_models, retrieve_model
 from mockserver.endpoints.anthropic.paging import LIST_QUERY
@@ -25,7 +28,8 @@ ENDPOINTS = (
              response="anthropic.Message",
              stream=Stream(("anthropic.RawMessageStreamEvent", "anthropic.PingEvent", "anthropic.ErrorResponse"),
                            STREAM_EVENTS),
-             schema="anthropic/MessageCreateParams", generation=True, wire=ANTHROPIC_WIRE),
+             schema="anthropic/MessageCreateParams", generation=True, wire=ANTHROPIC_WIRE,
+             chat_view=partial(chat_request, lenient=True)),
     Endpoint("anthropic.count_tokens", "messages", "POST", "/messages/count_tokens", count_tokens,
              response="anthropic.MessageTokensCount", schema="anthropic/MessageCountTokensParams",
              wire=ANTHROPIC_WIRE),
