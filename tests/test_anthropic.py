@@ -439,6 +439,7 @@ def test_a_replay_with_seeded_ids_and_recomputed_usage(tmp_path: Path) -> None:
     assert "total_tokens" not in again["usage"]
     replayed_events, recorded_events = events(frames), events(streamed)
     for (_, event), (_, before) in zip(replayed_events, recorded_events, strict=True):
+        assert event["type"] == before["type"]
         if event["type"] != "ping":
             conforms("RawMessageStreamEvent", event)
     start = replayed_events[0][1]["message"]
