@@ -1,4 +1,4 @@
-"""The ``mockserver`` command: ``serve`` and ``check-fixtures``."""
+"""The ``mockserver`` command: ``serve``, ``wait``, ``cassettes`` and ``check-fixtures``."""
 
 from __future__ import annotations
 
@@ -29,75 +29,84 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the mock server", description=(
         "Run the mock. Every flag also reads MOCKSERVER_<FLAG> from the environment and the "
         "config file; flags win over the environment, which wins over the file."))
-    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
-    serve.add_argument("--seed", type=int, help="server seed: same seed + same request = same reply (default 0)")
-    serve.add_argument("--freeze-time", action="store_const", const=True, dest="freeze_time",
-                       help="derive ids and timestamps from the request too: byte-identical responses across runs")
-    serve.add_argument("--config", help="YAML or JSON file of settings")
-    serve.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
+    server = serve.add_argument_group("server")
+    server.add_argument("--host", help="bind address (default 127.0.0.1)")
+    server.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
+    server.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
+    server.add_argument("--config", help="YAML or JSON file of settings")
+    server.add_argument("--log-level", dest="log_level", choices=LOG_LEVELS,
                        help="info (the default) prints one line per request; warning silences them")
-    serve.add_argument("--dialect", help="dialect served at /v1 (openai, gateway, serika, openserv, samurai)")
-    serve.add_argument("--validation", choices=["strict", "schema", "off"], help="request validation mode")
-    serve.add_argument("--api-key", dest="api_key", action="append", help="accept only these keys (repeatable)")
-    serve.add_argument("--free-key", dest="free_key", action="append", help="a Serika free-tier key (repeatable)")
-    serve.add_argument("--premium-key", dest="premium_key", action="append", help="a Serika premium key (repeatable)")
-    serve.add_argument("--reply-sentences", dest="reply_sentences", help="reply length in sentences, e.g. 2-4")
-    serve.add_argument("--workers", type=int, help="uvicorn worker processes (default 1)")
-    serve.add_argument("--max-body", dest="max_body", type=int, help="largest request body in bytes (default 32 MiB)")
-    serve.add_argument("--journal-size", dest="journal_size", type=int, help="requests kept in the journal")
-    serve.add_argument("--journal-bytes", dest="journal_bytes", type=int,
-                       help="bytes the journal may hold in all (default 64 MiB; a body above 64 KiB is kept cut)")
-    serve.add_argument("--store-bytes", dest="store_bytes", type=int,
-                       help="bytes each store (stored completions, async jobs) may hold (default 64 MiB)")
-    serve.add_argument("--job-schedule", dest="job_schedule", metavar="PROCESSING_AT,COMPLETED_AT",
-                       help="seconds after creation at which a Serika async job is processing, then completed "
-                       "(default 1,2)")
-    serve.add_argument("--fixtures", action="append", metavar="DIR",
-                       help="a directory of fixture rule files (YAML/JSON), loaded once at start-up (repeatable)")
-    serve.add_argument("--fault", action="append", metavar="NAME=RATE",
-                       help="chaos: inject fault NAME (header syntax, e.g. 'disconnect;after_chunks=3') into this "
-                       "share of requests, reproducibly with --seed (repeatable)")
-    serve.add_argument("--rpm", type=int, help="requests per minute per API key (token bucket, continuous refill)")
-    serve.add_argument("--tpm", type=int, help="tokens per minute per API key (token bucket, continuous refill)")
-    serve.add_argument("--no-control", action="store_const", const=False, dest="control",
-                       help="ignore X-Mock-* control headers and turn the /_mock/ admin API off")
-    serve.add_argument("--no-metrics", action="store_const", const=False, dest="metrics",
-                       help="turn GET /metrics (Prometheus) off")
-    serve.add_argument("--allowed-host", dest="allowed_host", action="append", metavar="NAME",
+    server.add_argument("--allowed-host", dest="allowed_host", action="append", metavar="NAME",
                        help="also answer requests sent to this host name (a service name, a proxy's name; "
                             "repeatable; '*' for any): other names are refused, as a rebound web page would send")
-    serve.add_argument("--admin-token", dest="admin_token",
-                       help="require this X-Mock-Admin-Token header on the /_mock/ admin API")
-    serve.add_argument("--request-timeout", dest="request_timeout", type=float, metavar="SECONDS",
+    server.add_argument("--request-timeout", dest="request_timeout", type=float, metavar="SECONDS",
                        help="a request not received whole within this many seconds of its connection's last "
                        "answer (or its start) gets a 408 and the connection is closed (default 30)")
-    serve.add_argument("--retry-window", dest="retry_window", type=float, metavar="SECONDS",
+    replies = serve.add_argument_group("replies and dialects")
+    replies.add_argument("--seed", type=int, help="server seed: same seed + same request = same reply (default 0)")
+    replies.add_argument("--freeze-time", action="store_const", const=True, dest="freeze_time",
+                       help="derive ids and timestamps from the request too: byte-identical responses across runs")
+    replies.add_argument("--dialect",
+                         help="dialect served at /v1 (openai, gateway, serika, openserv, samurai, anthropic)")
+    replies.add_argument("--reply-sentences", dest="reply_sentences", help="reply length in sentences, e.g. 2-4")
+    replies.add_argument("--fixtures", action="append", metavar="DIR",
+                       help="a directory of fixture rule files (YAML/JSON), loaded once at start-up (repeatable)")
+    validation = serve.add_argument_group("validation and keys")
+    validation.add_argument("--validation", choices=["strict", "schema", "off"], help="request validation mode")
+    validation.add_argument("--api-key", dest="api_key", action="append", help="accept only these keys (repeatable)")
+    validation.add_argument("--free-key", dest="free_key", action="append", help="a Serika free-tier key (repeatable)")
+    validation.add_argument("--premium-key", dest="premium_key", action="append",
+                            help="a Serika premium key (repeatable)")
+    validation.add_argument("--max-body", dest="max_body", type=int,
+                            help="largest request body in bytes (default 32 MiB)")
+    control = serve.add_argument_group("control and faults")
+    control.add_argument("--no-control", action="store_const", const=False, dest="control",
+                       help="ignore X-Mock-* control headers and turn the /_mock/ admin API off")
+    control.add_argument("--admin-token", dest="admin_token",
+                       help="require this X-Mock-Admin-Token header on the /_mock/ admin API")
+    control.add_argument("--fault", action="append", metavar="NAME=RATE",
+                       help="chaos: inject fault NAME (header syntax, e.g. 'disconnect;after_chunks=3') into this "
+                       "share of requests, reproducibly with --seed (repeatable)")
+    control.add_argument("--retry-window", dest="retry_window", type=float, metavar="SECONDS",
                        help="a client that sends no x-stainless-retry-count: the same request again within this "
                        "many seconds is its next attempt, for attempts= faults (default 10; 0: never)")
-    serve.add_argument("--state-dir", dest="state_dir", metavar="DIR",
+    control.add_argument("--no-metrics", action="store_const", const=False, dest="metrics",
+                       help="turn GET /metrics (Prometheus) off")
+    limits = serve.add_argument_group("limits")
+    limits.add_argument("--rpm", type=int, help="requests per minute per API key (token bucket, continuous refill)")
+    limits.add_argument("--tpm", type=int, help="tokens per minute per API key (token bucket, continuous refill)")
+    state = serve.add_argument_group("journal and state")
+    state.add_argument("--journal-size", dest="journal_size", type=int, help="requests kept in the journal")
+    state.add_argument("--journal-bytes", dest="journal_bytes", type=int,
+                       help="bytes the journal may hold in all (default 64 MiB; a body above 64 KiB is kept cut)")
+    state.add_argument("--store-bytes", dest="store_bytes", type=int,
+                       help="bytes each store (stored completions, async jobs) may hold (default 64 MiB)")
+    state.add_argument("--job-schedule", dest="job_schedule", metavar="PROCESSING_AT,COMPLETED_AT",
+                       help="seconds after creation at which a Serika async job is processing, then completed "
+                       "(default 1,2)")
+    state.add_argument("--state-dir", dest="state_dir", metavar="DIR",
                        help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
-
-    serve.add_argument("--record", metavar="DIR",
+    recording = serve.add_argument_group("recording and replay")
+    recording.add_argument("--record", metavar="DIR",
                        help="replay from the cassettes in DIR and record what they miss from --upstream "
                        "(one cassette per X-Mock-Test-Id, default.yaml without one)")
-    serve.add_argument("--cassettes", metavar="DIR", help="replay from the cassettes in DIR only: a miss is a 404")
-    serve.add_argument("--record-mode", dest="record_mode", choices=["none", "once", "new", "all"],
+    recording.add_argument("--cassettes", metavar="DIR", help="replay from the cassettes in DIR only: a miss is a 404")
+    recording.add_argument("--record-mode", dest="record_mode", choices=["none", "once", "new", "all"],
                        help="none: replay only; once: record a cassette that does not exist yet; new: record what "
                        "is missing (--record's default); all: record everything again")
-    serve.add_argument("--upstream", action="append", metavar="[DIALECT=]URL",
+    recording.add_argument("--upstream", action="append", metavar="[DIALECT=]URL",
                        help="the real provider to record from, e.g. https://api.openai.com/v1 (repeatable, "
                        "per dialect with DIALECT=URL)")
-    serve.add_argument("--upstream-key-env", dest="upstream_key_env", metavar="NAME",
+    recording.add_argument("--upstream-key-env", dest="upstream_key_env", metavar="NAME",
                        help="environment variable holding the upstream's API key (default OPENAI_API_KEY; "
                        "never written down)")
-    serve.add_argument("--replay-speed", dest="replay_speed", type=float, metavar="FACTOR",
+    recording.add_argument("--replay-speed", dest="replay_speed", type=float, metavar="FACTOR",
                        help="replay streams at their recorded pace times FACTOR (default 1; 0: as fast as possible)")
-    serve.add_argument("--replay-ids", dest="replay_ids", choices=["kept", "seeded"],
+    recording.add_argument("--replay-ids", dest="replay_ids", choices=["kept", "seeded"],
                        help="replay ids as recorded (default) or made anew from --seed")
-    serve.add_argument("--replay-usage", dest="replay_usage", choices=["kept", "recomputed"],
+    recording.add_argument("--replay-usage", dest="replay_usage", choices=["kept", "recomputed"],
                        help="replay usage as recorded (default) or counted again with the tokenizer")
-    serve.add_argument("--redact-field", dest="redact_field", action="append", metavar="NAME",
+    recording.add_argument("--redact-field", dest="redact_field", action="append", metavar="NAME",
                        help="a body field never written into a cassette (repeatable; secrets are always redacted)")
 
     cassettes = commands.add_parser("cassettes", help="check, convert and import cassettes")
@@ -110,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     import_vcr = tools.add_parser("import-vcr", help="import vcrpy / pytest-recording cassettes of OpenAI calls")
     import_vcr.add_argument("locations", nargs="+", metavar="PATH", help="vcrpy cassette files or directories")
     import_vcr.add_argument("--out", required=True, metavar="DIR", help="where the mockserver cassettes go")
+
+    wait = commands.add_parser("wait", help="wait until a mock answers its health check",
+                               description="Poll GET <URL's origin>/_mock/health until it answers 200: exit 0 "
+                               "then, 1 after --timeout. For CI: start 'mockserver serve &', then 'mockserver wait'.")
+    wait.add_argument("url", nargs="?", default="http://127.0.0.1:8000", metavar="URL",
+                      help="the mock's address, any path (default http://127.0.0.1:8000)")
+    wait.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="give up after (default 30)")
 
     check = commands.add_parser("check-fixtures", help="validate fixture rule files",
                                 description="Parse and compile every rule file; report each mistake with its line.")
@@ -124,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_fixtures(args.locations)
     if args.command == "cassettes":
         return cassette_tool(args)
+    if args.command == "wait":
+        return wait_until_ready(args.url, args.timeout)
     flags = {key: value for key, value in vars(args).items() if key != "command"}
     try:
         if args.command == "serve":
@@ -150,6 +168,39 @@ def cassette_tool(args: argparse.Namespace) -> int:
     imported = tools.import_vcr(args.locations, args.out)
     print(f"imported {imported} OpenAI calls into {args.out}")
     return 0
+
+
+def wait_until_ready(url: str, timeout: float) -> int:
+    """Poll the mock's health check until it answers 200 (0), or ``timeout`` seconds pass (1, with one line saying
+    what the last try got)."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        print(f"mockserver: {url!r} is not an http URL", file=sys.stderr)
+        return 2
+    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while True:
+        connection = connection_type(parts.hostname, parts.port, timeout=max(0.1, min(2.0, timeout)))
+        try:
+            connection.request("GET", "/_mock/health")
+            status = connection.getresponse().status
+            if status == 200:
+                return 0
+            last = f"HTTP {status}"
+        except OSError as error:
+            last = error.strerror or str(error) or type(error).__name__
+        finally:
+            connection.close()
+        if time.monotonic() + 0.1 > deadline:
+            print(f"mockserver: {parts.scheme}://{parts.netloc} not ready after {timeout:g} s (last try: {last})",
+                  file=sys.stderr)
+            return 1
+        time.sleep(0.1)
 
 
 def banner(config: Config, dialects: dict, port: int) -> str:

@@ -135,6 +135,8 @@ class Config:
             raise ConfigError("replay_ids must be kept or seeded, and replay_usage kept or recomputed")
         if not self.replay_speed >= 0:
             raise ConfigError(f"replay_speed must be >= 0 (0: as fast as possible), got {self.replay_speed!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be 0-65535 (0 picks a free one), got {self.port}")
         _ = self.job_steps  # a malformed --job-schedule fails at start-up, not at the first GET /jobs/{id}
 
     @property

@@ -63,6 +63,42 @@ def test_a_port_in_use_is_one_line() -> None:
     assert_one_line_refusal(result, f"127.0.0.1:{port}", "--port 0")
 
 
+@pytest.mark.parametrize("port", ["70000", "-5"])
+def test_a_port_out_of_range_is_one_line(port: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--port", port], capture_output=True,
+                            text=True, timeout=60)
+    assert_one_line_refusal(result, "port must be 0-65535", port)
+
+
+def test_serve_help_is_grouped() -> None:
+    shown = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--help"], capture_output=True, text=True,
+                           timeout=60, check=True).stdout
+    titles = ["server:", "replies and dialects:", "validation and keys:", "control and faults:", "limits:",
+              "journal and state:", "recording and replay:"]
+    places = [shown.index(f"\n{title}\n") for title in titles]
+    assert places == sorted(places)
+    def line(flag: str) -> int:  # where the flag's own help line is, below the usage
+        return shown.index(f"\n  {flag} ")
+
+    assert places[0] < line("--port") < places[1] < line("--seed") < places[2] < line("--validation") < places[3]
+    assert places[4] < line("--rpm") < places[5] and places[6] < line("--record")
+
+
+def test_wait_returns_once_the_mock_answers_and_fails_in_one_line_when_it_never_does() -> None:
+    with serve_process() as served:
+        ready = subprocess.run([sys.executable, "-m", "mockserver", "wait", served.origin + "/v1", "--timeout", "10"],
+                               capture_output=True, text=True, timeout=60)
+        assert ready.returncode == 0 and ready.stderr == ""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: every try is refused
+        never = subprocess.run([sys.executable, "-m", "mockserver", "wait", f"http://127.0.0.1:{port}",
+                                "--timeout", "0.5"], capture_output=True, text=True, timeout=60)
+    assert never.returncode == 1 and "Traceback" not in never.stderr
+    assert never.stderr.strip() == f"mockserver: http://127.0.0.1:{port} not ready after 0.5 s (last try: " \
+                                   "Connection refused)"
+
+
 def test_the_banner_shows_the_bound_port_and_the_key_hint() -> None:
     with serve_process("--api-key", KEY, "--log-level", "warning") as served:
         served.wait_for_line("or OpenAI(base_url=", stdout=True)  # the banner's last line
