@@ -54,6 +54,8 @@ def make_route_handler(
         decision = NOTHING
         asked: Asked | None = None
         error_code = None
+        refused_by = None  # what refused the request before the control plane saw it
+        decided = False
         api_key = context.api_key
         if not api_key and dialect.key_header is not None:
             api_key = context.header(dialect.key_header) or ""
@@ -74,6 +76,7 @@ def make_route_handler(
                 if endpoint.lenient is not None and not state.checks.schema:
                     body = endpoint.lenient(body)  # --validation off: what generation can use of any body
             decision = state.control.decide(context, body)
+            decided = True
             headers = endpoint.wire.own_headers(decision.headers) if decision.headers else decision.headers
             if decision.faults:
                 context.faults = decision.faults
@@ -87,6 +90,8 @@ def make_route_handler(
             response = replay or await endpoint.handler(state, call, body, decision)
         except ApiError as error:
             error_code = error.code
+            if not decided:
+                refused_by = "key policy" if error.status in (401, 403) else "validation"
             response = endpoint.wire.error(error)
         except ClientDisconnect:
             context.client_gone = True  # the wire layer drops the answer and journals client_disconnect
@@ -96,12 +101,14 @@ def make_route_handler(
                 raise
             unusable = _unusable(failure)
             error_code = unusable.code
+            refused_by = None if decided else "validation"
             response = endpoint.wire.error(unusable)
         finally:
             context.outcome = Outcome(
                 dialect=dialect.name, endpoint=endpoint.name, key_id=key_id(api_key),
                 body=_journaled(body if call.read_body is None else call.read_body, context.body_preview is not None),
-                decided_by=asked.answered_by if asked is not None and asked.answered_by else decision.source,
+                decided_by=asked.answered_by if asked is not None and asked.answered_by else
+                refused_by or decision.source,
                 faults=decision.fault_labels, error_code=error_code,
                 tokens_in=call.tokens[0] if call.tokens else None, tokens_out=call.tokens[1] if call.tokens else None,
                 failure_frames=call.failure_frames, keep_alive=endpoint.wire.keep_alive,

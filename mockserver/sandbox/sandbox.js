@@ -28,8 +28,14 @@ function element(tag, attributes = {}, ...children) {
 const FILTERS = {
   test: (row) => row.test_id || "", dialect: (row) => row.dialect || "", path: (row) => row.path,
   model: (row) => row.model || "", status: (row) => String(row.status ?? ""), fault: (row) => row.faults.join(" "),
-  decided: (row) => row.decided_by || "generator",
+  decided: (row) => decider(row),
 };
+
+// What answered: a script, a rule, a cassette, the generator; or what refused the request before any of them.
+function decider(row) {
+  if (row.decided_by) return row.decided_by;
+  return row.status >= 400 && row.error_code ? "refused" : "generator";
+}
 
 function visible(row) {
   return Object.entries(FILTERS).every(([name, read]) => {
@@ -38,16 +44,24 @@ function visible(row) {
   });
 }
 
+// A response that did not end whole (cut, truncated, reset...) is a failure whatever its status said.
+function broken(row) {
+  return Boolean(row.ended) && !["complete", "in_progress"].includes(row.ended);
+}
+
+function cell(text, attributes = {}) {
+  // Every cell carries its whole text as a title: a narrow column shows it on hover.
+  return element("td", { title: String(text ?? ""), ...attributes }, text ?? "");
+}
+
 function rowElement(row, fresh) {
   const time = new Date(row.time * 1000).toLocaleTimeString([], { hour12: false });
-  const statusClass = `status-${String(row.status ?? 0)[0]}`;
+  const statusClass = broken(row) ? "status-broken" : `status-${String(row.status ?? 0)[0]}`;
   const tr = element("tr", { class: `row${fresh ? " new" : ""}${selected === row.id ? " selected" : ""}`,
                               "data-id": row.id },
-    element("td", {}, time), element("td", {}, row.method), element("td", { title: row.path }, row.path),
-    element("td", {}, row.model || ""), element("td", { class: statusClass }, row.status ?? "—"),
-    element("td", { title: row.decided_by || "generator" }, row.decided_by || "generator"),
-    element("td", {}, row.faults.join(", ")), element("td", {}, row.duration_ms?.toFixed(1) ?? ""),
-    element("td", {}, row.ended || ""));
+    cell(`#${row.id}`, { class: "number" }), cell(time), cell(row.method), cell(row.path), cell(row.model || ""),
+    cell(row.status ?? "—", { class: statusClass }), cell(decider(row)), cell(row.faults.join(", ")),
+    cell(row.duration_ms?.toFixed(1) ?? ""), cell(row.ended || "", broken(row) ? { class: "status-broken" } : {}));
   tr.addEventListener("click", () => show(row.id));
   return tr;
 }
@@ -67,7 +81,8 @@ function add(row) {
 
 async function connect() {
   const first = await api("/_mock/requests?limit=200");
-  if (first.status === 200) first.data.data.reverse().forEach(add);
+  // Oldest first, each put on top: the newest ends on top, as the live rows that follow.
+  if (first.status === 200) first.data.data.forEach(add);
   const source = new EventSource("/_mock/events");
   source.onopen = () => { $("#feed-state").textContent = "live"; $("#feed-state").className = "pill live"; };
   source.onerror = () => { $("#feed-state").textContent = "reconnecting…"; $("#feed-state").className = "pill down"; };
@@ -88,7 +103,7 @@ async function show(id) {
   const usage = detail.tokens_in != null ? { prompt_tokens: detail.tokens_in, completion_tokens: detail.tokens_out }
     : responseJson()?.usage;
   $("#detail-summary").textContent = `#${detail.id} ${detail.method} ${detail.path} → ${detail.status ?? "—"} · ` +
-    `decided by ${detail.decided_by || "the generator"}${detail.faults.length ? " · faults: " + detail.faults.join(", ") : ""}` +
+    `${decidedPhrase(detail)}${detail.faults.length ? " · faults: " + detail.faults.join(", ") : ""}` +
     `${usage ? ` · tokens ${usage.prompt_tokens ?? usage.input_tokens} in, ${usage.completion_tokens ?? usage.output_tokens} out` : ""}` +
     ` · ${detail.duration_ms?.toFixed(1)} ms · ${detail.ended}`;
   $("#tab-request").textContent = JSON.stringify(detail.body, null, 2);
@@ -97,6 +112,19 @@ async function show(id) {
   renderConversation();
   renderTimeline();
   renderWhy();
+}
+
+function decidedPhrase(row) {
+  const who = decider(row);
+  if (["validation", "key policy", "refused"].includes(who)) return `refused by ${who === "refused" ? "the mock" : who}`;
+  return `decided by ${who === "generator" ? "the generator" : who}`;
+}
+
+// The error a response carries, in any provider's envelope (OpenAI's {error: {...}}, Anthropic's {type: "error"}).
+function errorOf(parsed) {
+  const error = parsed?.error;
+  if (!error) return null;
+  return typeof error === "string" ? error : `${error.type || error.code || "error"}: ${error.message || ""}`;
 }
 
 function responseJson() {
@@ -217,7 +245,12 @@ function renderConversation() {
   const messages = conversation(detail.body).map((message) =>
     message.role === "tool" ? { ...message, role: "tool" } : message);
   const turn = answerTurn();
-  pane.replaceChildren(...messages.flatMap(bubbles), ...(turn ? bubbles(turn) : []));
+  const failed = errorOf(responseJson());
+  const broke = broken(detail) ? element("div", { class: "bubble error" }, element("span", { class: "role" },
+    "stream"), `ended: ${detail.ended} — the client saw a partial answer and an error`) : null;
+  pane.replaceChildren(...messages.flatMap(bubbles), ...(turn && !failed ? bubbles(turn) : []),
+    ...(failed ? [element("div", { class: "bubble error" }, element("span", { class: "role" },
+      `error ${detail.status}`), failed)] : []), ...(broke ? [broke] : []));
   if (!pane.children.length) pane.append(element("div", { class: "muted" }, "No conversation in this request."));
 }
 
@@ -263,8 +296,9 @@ async function renderWhy() {
   const answer = await api(`/_mock/requests/${detail.id}/why`);
   if (answer.status !== 200) return;
   const { decided_by: decided, nearest } = answer.data;
-  const head = element("p", {}, decided ? `Answered by ${decided}.` :
-    "Answered by the generator: no script or fixture rule matched.");
+  const refused = ["validation", "key policy"].includes(decided);
+  const head = element("p", {}, refused ? `Refused by ${decided}, before any script or fixture rule was consulted.`
+    : decided ? `Answered by ${decided}.` : "Answered by the generator: no script or fixture rule matched.");
   const items = nearest.map((item) => element("div", { class: "why-item" }, element("b", {}, item.source), " ",
     item.failed.length ? element("span", { class: "failed" }, "failed: " + item.failed.join(", ")) : "matches",
     item.remaining !== undefined ? ` · remaining ${item.remaining ?? "∞"}` : ""));

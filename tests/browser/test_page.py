@@ -40,7 +40,7 @@ def test_requests_appear_live(browser: webdriver.Chrome, server: MockServer, scr
     client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
     client.chat.completions.create(model="gpt-4.1", messages=HELLO)
     wait(browser).until(lambda driver: len(rows(driver)) == 2)
-    assert [row.find_elements(By.TAG_NAME, "td")[3].text for row in rows(browser)] == ["gpt-4.1", "gpt-4o-mini"]
+    assert [row.find_elements(By.TAG_NAME, "td")[4].text for row in rows(browser)] == ["gpt-4.1", "gpt-4o-mini"]
     browser.find_element(By.ID, "filter-model").send_keys("4.1")
     wait(browser).until(lambda driver: len(rows(driver)) == 1)
     rows(browser)[0].click()
@@ -79,7 +79,7 @@ def test_a_429_armed_from_the_page_reaches_the_sdk(browser: webdriver.Chrome, se
         client.chat.completions.create(model="gpt-4o-mini", messages=HELLO)
     assert client.chat.completions.create(model="gpt-4o-mini", messages=HELLO).choices[0].message.content  # once only
     wait(browser).until(lambda driver: len(rows(driver)) == 2)
-    assert [row.find_elements(By.TAG_NAME, "td")[4].text for row in rows(browser)] == ["200", "429"]
+    assert [row.find_elements(By.TAG_NAME, "td")[5].text for row in rows(browser)] == ["200", "429"]
     screenshot("armed")
 
 
@@ -184,3 +184,56 @@ def test_an_anthropic_exchange_reads_as_a_conversation(browser: webdriver.Chrome
     snippet = wait(browser).until(lambda driver: driver.find_element(By.ID, "snippet").text)
     assert '"x-api-key: $ANTHROPIC_API_KEY"' in snippet and "anthropic-version: 2023-06-01" in snippet
     screenshot("anthropic-conversation")
+
+
+def test_history_loads_newest_first_with_request_numbers(browser: webdriver.Chrome, server: MockServer,
+                                                         screenshot) -> None:  # type: ignore[no-untyped-def]
+    client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    for model in ("gpt-4o-mini", "gpt-4.1", "gpt-4o"):
+        client.chat.completions.create(model=model, messages=HELLO)
+    open_page(browser, server)
+    wait(browser).until(lambda driver: len(rows(driver)) == 3)
+    client.chat.completions.create(model="gpt-4.1-mini", messages=HELLO)  # live, after the history
+    wait(browser).until(lambda driver: len(rows(driver)) == 4)
+    cells = [row.find_elements(By.TAG_NAME, "td") for row in rows(browser)]
+    numbers = [int(row[0].text.removeprefix("#")) for row in cells]  # the journal's ids (admin calls take some)
+    assert numbers == sorted(numbers, reverse=True) and numbers[-3:] == [3, 2, 1]
+    assert [row[4].text for row in cells] == ["gpt-4.1-mini", "gpt-4o", "gpt-4.1", "gpt-4o-mini"]
+    assert all(cell.get_attribute("title") == cell.text for row in cells for cell in row)  # whole text on hover
+    screenshot("history")
+
+
+def test_refusals_errors_and_cut_streams_read_as_failures(browser: webdriver.Chrome, server: MockServer,
+                                                         screenshot) -> None:  # type: ignore[no-untyped-def]
+    open_page(browser, server)
+    client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, temperature=7)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=HELLO,
+                                       extra_headers={"X-Mock-Fault": "rate_limit;retry_after_ms=10"})
+    with pytest.raises(openai.APIConnectionError):
+        for _ in client.chat.completions.create(model="gpt-4o-mini", messages=HELLO, stream=True,
+                                                extra_headers={"X-Mock-Fault": "disconnect;after_chunks=2"}):
+            pass
+    wait(browser).until(lambda driver: len(rows(driver)) == 3)
+    cut, limited, refused = (row.find_elements(By.TAG_NAME, "td") for row in rows(browser))
+    assert refused[6].text == "validation" and limited[6].text == "header"
+    assert "status-broken" in cut[5].get_attribute("class") and cut[9].text == "disconnect"
+    assert refused[5].text == "400" and "status-4" in refused[5].get_attribute("class")
+
+    rows(browser)[2].click()  # refused by validation: said so, and its error shown
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.error"))
+    assert "refused by validation" in browser.find_element(By.ID, "detail-summary").text
+    error = browser.find_element(By.CSS_SELECTOR, "#tab-conversation .bubble.error").text
+    assert "error 400" in error.lower() and "temperature" in error
+    browser.find_element(By.CSS_SELECTOR, "button[data-tab=why]").click()
+    wait(browser).until(lambda driver: "Refused by validation" in driver.find_element(By.ID, "tab-why").text)
+    screenshot("refused")
+
+    browser.find_element(By.CSS_SELECTOR, "button[data-tab=conversation]").click()
+    rows(browser)[1].click()  # the 429: its error in the conversation
+    wait(browser).until(lambda driver: "error 429" in driver.find_element(By.ID, "tab-conversation").text.lower())
+    rows(browser)[0].click()  # the cut stream: a partial answer, and how it ended
+    wait(browser).until(lambda driver: "ended: disconnect" in driver.find_element(By.ID, "tab-conversation").text)
+    screenshot("cut-stream")
