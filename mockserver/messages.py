@@ -5,6 +5,7 @@ Matching, rate limits, expectations and the generator all read conversations the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -49,12 +50,19 @@ def conversation(body: dict[str, Any]) -> list[dict[str, Any]]:
     return read
 
 
+_TEXT_RESULT = re.compile(r"\s*(?:Observation|Tool (?:result|output|response)|Function (?:result|output))\s*:",
+                          re.IGNORECASE)
+"""A user turn that carries a tool's result as text, as frameworks that write their tool history into the
+conversation send it (smolagents' ``Observation:``)."""
+
+
 def tool_result_pending(messages: list[dict[str, Any]]) -> bool:
-    """True when a tool result arrived after the last user message (so the model should answer)."""
+    """True when a tool result arrived after the last user message (so the model should answer): a ``tool``
+    message, or a user turn that is a tool's result written as text."""
     for message in reversed(messages):
         role = message.get("role")
         if role in ("tool", "function"):
             return True
         if role == "user":
-            return False
+            return bool(_TEXT_RESULT.match(content_text(message.get("content"))[:256]))
     return False

@@ -27,6 +27,7 @@ class ModelInfo:
     context_window: int | None = None
     max_output_tokens: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    snapshot: str | None = None  # the dated model an alias answers as (gpt-4o-mini-2024-07-18), where it says so
 
     def as_model_object(self) -> dict[str, Any]:
         """The official ``Model`` object, plus the catalog's descriptive extras."""
@@ -67,6 +68,7 @@ class Catalog:
                 context_window=entry.get("context_window"),
                 max_output_tokens=entry.get("max_output_tokens"),
                 extra={key: entry[key] for key in _DESCRIPTIVE if key in entry},
+                snapshot=entry.get("snapshot"),
             )
             for entry in data["models"]
         ]

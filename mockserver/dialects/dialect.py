@@ -15,6 +15,8 @@ switches that the one shared pipeline consults:
   count it in ``reasoning_tokens``, as OpenAI does;
 - ``obfuscation``: stream chunks carry an ``obfuscation`` pad unless
   ``stream_options.include_obfuscation`` is false, as OpenAI's do;
+- ``snapshots``: an answer names the dated snapshot the catalog gives the alias asked for
+  (``gpt-4o-mini`` answers as ``gpt-4o-mini-2024-07-18``), as OpenAI's do;
 - ``key_header``: a header the provider also takes the API key in (Anthropic's
   ``x-api-key``), besides ``Authorization: Bearer``;
 - ``version_header``: a header every request must carry (``anthropic-version``);
@@ -46,6 +48,7 @@ class Dialect:
     tiers: bool = False
     reasoning_content: bool = False
     obfuscation: bool = False
+    snapshots: bool = False
     key_header: str | None = None
     version_header: str | None = None
     on_default_mount: frozenset[str] = frozenset()
@@ -73,6 +76,7 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             tiers=bool(entry.get("tiers", False)),
             reasoning_content=bool(entry.get("reasoning_content", False)),
             obfuscation=bool(entry.get("obfuscation", False)),
+            snapshots=bool(entry.get("snapshots", False)),
             key_header=entry.get("key_header"),
             version_header=entry.get("version_header"),
             on_default_mount=frozenset(entry.get("on_default_mount") or ()),

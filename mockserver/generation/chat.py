@@ -44,16 +44,6 @@ AUDIO_WORDS_PER_SECOND = 2.5
 AUDIO_TOKENS_PER_SECOND = 10
 AUDIO_EXPIRY_SECONDS = 3600
 MAX_PARALLEL_CALLS = 3
-JSON_OBJECT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "answer": {"type": "string"},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "topics": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3},
-    },
-    "required": ["answer", "confidence", "topics"],
-    "additionalProperties": False,
-}
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset({
     "the", "and", "for", "with", "what", "how", "who", "when", "where", "which", "this", "that", "from",
@@ -153,7 +143,10 @@ class ChatGenerator:
         request_digest: bytes,
         script: Script | None = None,
         persona: Character | None = None,
+        answered_model: str | None = None,
     ) -> Completion:
+        """The completion of ``body``; it names ``answered_model`` (a dated snapshot) when given, else the model
+        asked for."""
         salt = self.identity.salt(request_digest)
         messages = body["messages"]
         offered = body.get("tools") or ()
@@ -180,7 +173,7 @@ class ChatGenerator:
         return Completion(
             id=Identity.make_id("chatcmpl-", salt),
             created=context.created,
-            model=body["model"],
+            model=answered_model or body["model"],
             fingerprint=self.identity.fingerprint(body["model"]),
             choices=choices,
             prompt_tokens=prompt_tokens,
@@ -283,13 +276,14 @@ class ChatGenerator:
 
     @staticmethod
     def _prompted_json(schema: dict[str, Any] | None, generator: random.Random, hint: str) -> str:
-        """JSON of the shape the prompt described; one the mock cannot build falls back to the default object."""
+        """JSON of the shape the prompt described; with no shape described (or one the mock cannot build), ``{}``:
+        any object satisfies a JSON mode that says nothing of its keys, and an invented one would be a guess."""
         if schema is not None:
             try:
                 return orjson.dumps(generate_json(schema, generator, hint=hint)).decode()
             except (SchemaUnsupported, TypeError, ValueError):
                 pass
-        return orjson.dumps(generate_json(JSON_OBJECT_SCHEMA, generator, hint=hint)).decode()
+        return "{}"
 
     def _tool_calls(self, ctx: _ChoiceContext, index: int, generator: random.Random) -> list[PlannedCall] | None:
         """The calls this choice makes, or None for a text answer."""
@@ -321,8 +315,13 @@ class ChatGenerator:
         pending = tool_result_pending(ctx.messages)
         if choice == "auto" and pending:
             return None
+        working = [tool for tool in allowed if not is_output_tool(tool)]
+        # Under "auto" a tool is called when the turn needs one: a tool the ask relates to, or an output tool
+        # (the caller's structured answer) when only those are offered; "Say hello." gets text.
         chosen = _next_tools(allowed, ctx, generator) if pending else _relevant_tools(
-            [tool for tool in allowed if not is_output_tool(tool)] or allowed, ctx.user_text, generator)
+            working or allowed, ctx.user_text, generator, needed=choice != "auto" or not working)
+        if not chosen:
+            return None
         if ctx.body.get("parallel_tool_calls") is False:
             chosen = chosen[:1]
         return [self._generated_call(ctx, tool, generator) for tool in chosen]
@@ -511,10 +510,11 @@ def _answered_tools(messages: list[dict[str, Any]]) -> set[str]:
             for call in message.get("tool_calls") or [] if isinstance(call, dict) and call.get("id") in results}
 
 
-def _relevant_tools(tools: list[dict[str, Any]], text: str, generator: random.Random) -> list[dict[str, Any]]:
+def _relevant_tools(tools: list[dict[str, Any]], text: str, generator: random.Random, *,
+                    needed: bool = True) -> list[dict[str, Any]]:
     """Tools whose name or description shares words with the user's message, best first.
 
-    With no overlap at all, one tool chosen by the request's seed.
+    With no overlap at all, one tool chosen by the request's seed when a call is ``needed``, else none.
     """
     words = set(_WORD.findall(text.lower()))
     scored = []
@@ -526,7 +526,7 @@ def _relevant_tools(tools: list[dict[str, Any]], text: str, generator: random.Ra
         if score:
             scored.append((-score, position, tool))
     if not scored:
-        return [generator.choice(tools)]
+        return [generator.choice(tools)] if needed else []
     return [tool for _, _, tool in sorted(scored)[:MAX_PARALLEL_CALLS]]
 
 

@@ -802,25 +802,59 @@ def _named_maker(name: str) -> tuple[str, Callable[[random.Random], str]] | None
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
+_PREPOSITION = re.compile(r"\b(?:in|for|of|at|to|from|near|about|on|around|between)\s+(?=[A-Z])")
+_QUOTED = re.compile(r"[\"“]([^\"”\n]{1,60})[\"”]|(?<![\w])'([^'\n]{1,60})'(?![\w])")
+_NOT_AN_ENTITY = frozenset({
+    "what", "who", "whom", "whose", "where", "when", "which", "how", "why", "is", "are", "was", "were", "do", "does",
+    "did", "can", "could", "would", "should", "will", "shall", "may", "might", "please", "hello", "hi", "hey",
+    "thanks", "thank", "the", "a", "an", "i", "it", "its", "this", "that", "these", "those", "there", "here", "my",
+    "your", "our", "tell", "give", "find", "say", "get", "use", "call", "show", "list", "check", "look", "let",
+    "task", "question", "answer", "observation", "thought", "action", "input", "output", "final", "result",
+    "results", "context", "instructions", "note", "user", "assistant", "system", "tool", "tools", "yes", "no", "ok",
+    "sunny", "cloudy", "rainy", "today", "tomorrow", "yesterday", "now", "then", "also", "and", "or", "but",
+})
+"""Capitalised words that are not what a request is about: question words, labels of text protocols (``Task:``,
+``Observation:``), greetings, weather words a tool result starts with."""
+
+
 def _hint_phrase(hint: str) -> str | None:
-    """The first capitalized phrase that does not open a sentence ("in New York" gives "New York")."""
-    tokens = [(match.group(), match.start(), match.end()) for match in _WORD.finditer(hint)]
-    for index, (word, start, end) in enumerate(tokens):
-        if not word[0].isupper() or word == "I":
+    """The entity the text asks about: a quoted string, else the capitalised phrase after a preposition ("the
+    weather in New York" gives "New York"), else the first capitalised phrase that opens no sentence, line or
+    label and is no question word, label or stop word."""
+    quoted = _QUOTED.search(hint)
+    if quoted is not None:
+        return (quoted.group(1) or quoted.group(2)).strip() or None
+    for match in _PREPOSITION.finditer(hint):
+        phrase = _capitalised_phrase(hint, match.end())
+        if phrase is not None:
+            return phrase
+    for match in _WORD.finditer(hint):
+        word, start = match.group(), match.start()
+        if not word[0].isupper():
             continue
         before = start - 1
-        while before >= 0 and hint[before].isspace():
+        while before >= 0 and hint[before] in " \t":
             before -= 1
-        if before < 0 or hint[before] in ".!?":
+        if before < 0 or hint[before] in ".!?:\n":
             continue
-        phrase = [word]
-        for next_word, next_start, next_end in tokens[index + 1:]:
-            if not next_word[0].isupper() or hint[end:next_start].strip():
-                break
-            phrase.append(next_word)
-            end = next_end
-        return " ".join(phrase)
+        phrase = _capitalised_phrase(hint, start)
+        if phrase is not None:
+            return phrase
     return None
+
+
+def _capitalised_phrase(hint: str, start: int) -> str | None:
+    """The run of capitalised words from ``start`` ("New York"), or None when its first word is no entity."""
+    words: list[str] = []
+    end = start
+    for match in _WORD.finditer(hint, start):
+        if hint[end:match.start()].strip() or not match.group()[0].isupper():
+            break
+        if not words and match.group().lower() in _NOT_AN_ENTITY:
+            return None
+        words.append(match.group())
+        end = match.end()
+    return " ".join(words) or None
 
 
 # -- regex subset ---------------------------------------------------------------
@@ -1192,14 +1226,23 @@ def _bounds(schema: dict[str, Any], path: Path) -> tuple[Any, bool, Any, bool]:
     return lower, lower_strict, upper, upper_strict
 
 
+WIDE_RANGE = 1_000_000
+"""Bounds further apart than this only guard a type's limits (a safe integer's ±2^53): values stay near zero."""
+
+
 def _default_range(low: Any, high: Any, span: Any) -> tuple[Any, Any]:
-    """Fill a missing bound so open ranges give small, friendly numbers (0-100 when fully open)."""
+    """Fill a missing bound so open ranges give small, friendly numbers (0-100 when fully open); a range whose
+    bounds only guard the type's limits is read the same way, from its end nearest zero."""
     if low is None and high is None:
         return 0, span
     if low is None:
         return (0 if high > 0 else high - span), high
     if high is None:
         return low, max(low, 0) + span
+    if high - low > WIDE_RANGE:
+        if low <= 0 <= high:
+            return 0, min(high, span)
+        return (low, low + span) if low > 0 else (high - span, high)
     return low, high
 
 

@@ -9,7 +9,13 @@ mock, in this order of precedence, the latest message first and, within one, the
    braces doubled too, as a template that was never formatted leaves them);
 2. an example object (``{"city": "Paris", "population": 2100000}``): the answer has its keys and types;
 3. field names in a sentence about keys or fields (``an 'answer' key and a 'followup_question' key``), with a
-   type when one is named next to the name (``'rating' (integer)``).
+   type when one is named next to the name (``'rating' (integer)``), or a Python type in parentheses after it
+   (DSPy's ``next_tool_name (must be formatted as a valid Python Literal['search', 'finish'])``:
+   ``Literal[...]`` an enum, ``dict[...]`` an object, ``list[X]`` an array of X, ``int``/``float``/``bool``/
+   ``str``); the quoted values inside such a type are never field names.
+
+An object whose every value is a JSON Schema (``{"setup": {"type": "string"}, "rating": {"type": "integer"}}``)
+is read as the properties of the answer, not as an example. With nothing described, the answer is ``{}``.
 
 The answer is fenced in a ```` ```json ```` block when the prompt asks for a code block and no JSON mode
 forbids it. Reading is bounded: the last :data:`MAX_MESSAGES` system, developer and user messages, the first
@@ -50,6 +56,11 @@ _TYPE_AFTER = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?\n]+")
+_PYTHON_TYPE = re.compile(r"\b(Literal|Optional|Union|dict|Dict|Mapping|list|List|Sequence|tuple|Tuple|set|Set|int|"
+                          r"float|bool|str|Any)\b")
+_PYTHON_SCALARS = {"int": "integer", "float": "number", "bool": "boolean", "str": "string", "Any": "string"}
+_PARENTHESES_AFTER = re.compile(r"\s*\(")
+MAX_TYPE_DEPTH = 8
 _SCHEMA_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 _TYPE_WORDS = {
     "integer": "integer", "int": "integer", "number": "number", "float": "number", "decimal": "number",
@@ -127,7 +138,14 @@ def _embedded_objects(text: str) -> tuple[list[dict[str, Any]], list[dict[str, A
             position = text.find("{", position + 1)
             continue
         if isinstance(value, dict) and value:
-            (schemas if _looks_like_schema(value) else examples).append(value)
+            if _looks_like_schema(value):
+                schemas.append(value)
+            elif all(isinstance(item, dict) and _looks_like_schema(item) for item in value.values()):
+                # a map of field names to their schemas: the answer's properties
+                schemas.append({"type": "object", "properties": value, "required": list(value),
+                                "additionalProperties": False})
+            else:
+                examples.append(value)
         position = text.find("{", end)
     return schemas, examples
 
@@ -171,17 +189,125 @@ def _named_fields(text: str) -> dict[str, Any] | None:
         line = sentence.group()
         if not _ABOUT_FIELDS.search(line):
             continue
-        found = [(match.group(1), match.end()) for match in _QUOTED_NAME.finditer(line)]
+        inside_types = _python_type_spans(line)
+        found = [(match.group(1), match.end()) for match in _QUOTED_NAME.finditer(line)
+                 if not any(start <= match.start() < end for start, end in inside_types)]
         listed = _LISTED_NAMES.search(line)
         if not found and listed:
             names = re.split(r"\s*(?:,|\band\b)\s*", listed.group(1))
             found = [(name, listed.end()) for name in names if name]
         for name, end in found:
+            typed = _python_type_after(line, end)
+            if typed is not None:
+                properties.setdefault(name, typed)
+                continue
             kind = _TYPE_AFTER.match(line, end)
             properties.setdefault(name, {"type": _TYPE_WORDS[kind.group(1).lower()] if kind else "string"})
     if not properties:
         return None
     for schema in properties.values():
-        if schema["type"] == "array":
-            schema.update(items={"type": "string"}, minItems=1, maxItems=3)
+        if schema.get("type") == "array":
+            for key, value in (("items", {"type": "string"}), ("minItems", 1), ("maxItems", 3)):
+                schema.setdefault(key, value)
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+def _python_type_spans(line: str) -> list[tuple[int, int]]:
+    """Where the line writes Python types with arguments (``Literal['a', 'b']``, ``dict[str, Any]``)."""
+    spans = []
+    for match in _PYTHON_TYPE.finditer(line):
+        if line.startswith("[", match.end()):
+            parsed = _PythonType(line, match.start()).parse()
+            if parsed is not None:
+                spans.append((match.start(), parsed[1]))
+    return spans
+
+
+def _python_type_after(line: str, end: int) -> dict[str, Any] | None:
+    """The schema of a Python type written in the parentheses right after a field name, if there is one there:
+    ``(Literal['a', 'b'])``, ``(must be formatted as a valid Python dict[str, Any])``."""
+    opening = _PARENTHESES_AFTER.match(line, end)
+    if opening is None:
+        return None
+    closing = _closing_parenthesis(line, opening.end())
+    inside = line[opening.end():closing]
+    match = _PYTHON_TYPE.search(inside)
+    if match is None or match.group(1) == "Any":
+        return None
+    parsed = _PythonType(inside, match.start()).parse()
+    return parsed[0] if parsed is not None else None
+
+
+def _closing_parenthesis(line: str, start: int) -> int:
+    depth = 1
+    for position in range(start, len(line)):
+        depth += {"(": 1, ")": -1}.get(line[position], 0)
+        if depth == 0:
+            return position
+    return len(line)
+
+
+class _PythonType:
+    """A Python type expression read as the JSON Schema a value of it has (``list[int]``: an array of integers)."""
+
+    def __init__(self, text: str, position: int) -> None:
+        self.text = text
+        self.position = position
+
+    def parse(self, depth: int = 0) -> tuple[dict[str, Any], int] | None:
+        match = _PYTHON_TYPE.match(self.text, self.position)
+        if match is None or depth > MAX_TYPE_DEPTH:
+            return None
+        name = match.group(1)
+        self.position = match.end()
+        arguments: list[Any] = []
+        if self.text.startswith("[", self.position):
+            self.position += 1
+            while True:
+                self._spaces()
+                if self.text.startswith("]", self.position):
+                    self.position += 1
+                    break
+                argument = self._literal() if name == "Literal" else self.parse(depth + 1)
+                if argument is None:
+                    return None
+                arguments.append(argument[0] if name != "Literal" else argument)
+                self._spaces()
+                if self.text.startswith(",", self.position):
+                    self.position += 1
+        return self._schema(name, arguments), self.position
+
+    def _schema(self, name: str, arguments: list[Any]) -> dict[str, Any]:
+        if name == "Literal":
+            values = [value for value, _ in arguments]
+            kinds = {type(value) for value in values}
+            schema: dict[str, Any] = {"enum": values}
+            if kinds == {str}:
+                schema["type"] = "string"
+            return schema
+        if name in ("Optional", "Union"):
+            return arguments[0] if arguments else {"type": "string"}
+        if name in ("dict", "Dict", "Mapping"):
+            return {"type": "object"}
+        if name in ("list", "List", "Sequence", "tuple", "Tuple", "set", "Set"):
+            items = arguments[0] if arguments else {"type": "string"}
+            return {"type": "array", "items": items, "minItems": 1, "maxItems": 3}
+        return {"type": _PYTHON_SCALARS[name]}
+
+    def _literal(self) -> tuple[Any, int] | None:
+        """One value of a ``Literal[...]``: a quoted string, a number, True, False or None."""
+        found = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|(-?\d+(?:\.\d+)?)|(True|False|None)").match(
+            self.text, self.position)
+        if found is None:
+            return None
+        self.position = found.end()
+        single, double, number, constant = found.groups()
+        if number is not None:
+            return (float(number) if "." in number else int(number)), self.position
+        if constant is not None:
+            return {"True": True, "False": False, "None": None}[constant], self.position
+        return (single if single is not None else double), self.position
+
+    def _spaces(self) -> None:
+        while self.position < len(self.text) and self.text[self.position] == " ":
+            self.position += 1

@@ -68,6 +68,7 @@ class ChatService:
             request_digest=digest(content_key, self.config.seed),
             script=decision.script,
             persona=persona,
+            answered_model=model.snapshot if dialect.snapshots and body["model"] == model.id else None,
         )
 
     async def generate(self, dialect: Dialect, body: dict[str, Any], decision: Decision,

@@ -93,10 +93,12 @@ def _metadata_filter(query: Any) -> dict[str, str]:
 async def list_completions(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     query = call.request.query_params
     model = query.get("model")
+    known = call.dialect.catalog.models.get(model) if model is not None else None
+    names = {model, known.snapshot if known is not None else None} - {None}  # an alias finds its snapshot's
     wanted = _metadata_filter(query)
     items = [
         stored.body for stored in state.stores.completions.values()
-        if (model is None or stored.body["model"] == model)
+        if (model is None or stored.body["model"] in names)
         and all(stored.body["metadata"].get(key) == value for key, value in wanted.items())
     ]
     return json_response(page(items, dict(query)))

@@ -1,0 +1,129 @@
+"""How the generator reads what a prompt asks for, as agent frameworks write it (issue #30): Python type phrases and
+maps of field schemas as JSON shapes, no invented JSON, the entity asked about as a tool's argument, a tool only when
+the turn needs one, tool histories written as text, integers near zero, and the dated snapshot an alias answers as.
+Each case is one raw request of the kind the framework sends, over a socket."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import openai
+import pytest
+
+from mockserver.generation import jsongen
+from mockserver.generation.prompted import described_json
+
+from helpers import module_client, module_server
+
+server = module_server(seed=13)
+client = module_client
+
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Get the current weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+FINAL_ANSWER = {"type": "function", "function": {
+    "name": "final_answer", "description": "Provides a final answer to the given problem",
+    "parameters": {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}}}
+DSPY_REACT_ASK = (
+    "[[ ## question ## ]]\nWhat is the weather in Paris?\n\n[[ ## trajectory ## ]]\n\n\n"
+    "Respond with a JSON object in the following order of fields: `next_thought`, then `next_tool_name` (must be "
+    "formatted as a valid Python Literal['get_weather', 'finish']), then `next_tool_args` (must be formatted as a "
+    "valid Python dict[str, Any]).")
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def test_python_type_phrases_are_schemas_and_their_quoted_values_never_keys() -> None:
+    found = described_json([user(DSPY_REACT_ASK)], json_mode=False)
+    assert found is not None and found.schema == {
+        "type": "object", "additionalProperties": False,
+        "required": ["next_thought", "next_tool_name", "next_tool_args"],
+        "properties": {"next_thought": {"type": "string"},
+                       "next_tool_name": {"enum": ["get_weather", "finish"], "type": "string"},
+                       "next_tool_args": {"type": "object"}}}
+    typed = described_json([user("Output JSON with fields: `tags` (list[str]), `count` (int), `ratio` (float), "
+                                 "`ok` (bool), `level` (Literal[1, 2, 3]), `rows` (list[dict[str, Any]])")],
+                           json_mode=False)
+    assert typed is not None and typed.schema is not None
+    assert typed.schema["properties"] == {
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3},
+        "count": {"type": "integer"}, "ratio": {"type": "number"}, "ok": {"type": "boolean"},
+        "level": {"enum": [1, 2, 3]}, "rows": {"type": "array", "items": {"type": "object"}, "minItems": 1,
+                                              "maxItems": 3}}
+
+
+def test_dspy_s_json_fallback_gets_a_listed_tool_and_an_object_of_arguments(client: openai.OpenAI) -> None:
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=[user(DSPY_REACT_ASK)],
+                                            response_format={"type": "json_object"})
+    parsed = json.loads(answer.choices[0].message.content or "")
+    assert set(parsed) == {"next_thought", "next_tool_name", "next_tool_args"}
+    assert parsed["next_tool_name"] in ("get_weather", "finish") and isinstance(parsed["next_tool_args"], dict)
+
+
+def test_a_map_of_field_schemas_is_the_answer_s_shape(client: openai.OpenAI) -> None:
+    ask = 'Tell a joke. Respond in JSON: {"setup": {"type": "string"}, "rating": {"type": "integer"}}'
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=[user(ask)],
+                                            response_format={"type": "json_object"})
+    parsed = json.loads(answer.choices[0].message.content or "")
+    assert set(parsed) == {"setup", "rating"} and isinstance(parsed["setup"], str)
+    assert isinstance(parsed["rating"], int)
+
+
+def test_json_asked_with_no_shape_is_an_empty_object_not_an_invented_one(client: openai.OpenAI) -> None:
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=[user("Answer in JSON please.")],
+                                            response_format={"type": "json_object"})
+    assert answer.choices[0].message.content == "{}"
+
+
+@pytest.mark.parametrize("asked", ["What is the weather in Paris?", "Task: What is the weather in Paris?",
+                                   "what's it like in Paris today", "Check the weather for 'Paris' please"])
+def test_a_tool_argument_is_the_entity_asked_about(client: openai.OpenAI, asked: str) -> None:
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=[user(asked)], tools=[WEATHER],
+                                            tool_choice="required")
+    calls = answer.choices[0].message.tool_calls or []
+    assert [json.loads(call.function.arguments)["city"] for call in calls] == ["Paris"]
+
+
+def test_a_tool_is_called_when_the_turn_needs_one(client: openai.OpenAI) -> None:
+    hello = client.chat.completions.create(model="gpt-4o-mini", messages=[user("Say hello.")], tools=[WEATHER])
+    assert hello.choices[0].message.tool_calls is None and hello.choices[0].message.content
+    weather = client.chat.completions.create(model="gpt-4o-mini", messages=[user("How is the weather in Oslo?")],
+                                             tools=[WEATHER])
+    assert [call.function.name for call in weather.choices[0].message.tool_calls or []] == ["get_weather"]
+    forced = client.chat.completions.create(model="gpt-4o-mini", messages=[user("Say hello.")], tools=[WEATHER],
+                                            tool_choice="required")
+    assert [call.function.name for call in forced.choices[0].message.tool_calls or []] == ["get_weather"]
+
+
+def test_a_tool_history_written_as_text_ends_the_loop(client: openai.OpenAI) -> None:
+    """smolagents' ToolCallingAgent writes its calls and their results into the conversation as text."""
+    history = [user("What is the weather in Paris?"),
+               {"role": "assistant", "content": "Calling tools:\n[{'id': 'call_1', 'type': 'function', 'function': "
+                                                "{'name': 'get_weather', 'arguments': {'city': 'Paris'}}}]"},
+               user("Observation:\nSunny and 21 C in Paris")]
+    required = client.chat.completions.create(model="gpt-4o-mini", messages=history,
+                                              tools=[WEATHER, FINAL_ANSWER], tool_choice="required")
+    assert [call.function.name for call in required.choices[0].message.tool_calls or []] == ["final_answer"]
+    free = client.chat.completions.create(model="gpt-4o-mini", messages=history, tools=[WEATHER])
+    assert free.choices[0].message.tool_calls is None and free.choices[0].message.content
+
+
+def test_integers_bounded_only_by_their_type_stay_near_zero() -> None:
+    safe = {"type": "integer", "minimum": -(2**53) + 1, "maximum": 2**53 - 1}
+    assert all(0 <= jsongen.generate(safe, random.Random(seed)) <= 100 for seed in range(50))
+    above = {"type": "integer", "minimum": 10**7, "maximum": 2**53 - 1}
+    assert all(10**7 <= jsongen.generate(above, random.Random(seed)) <= 10**7 + 100 for seed in range(20))
+    asked = {"type": "integer", "minimum": 1000, "maximum": 2000}  # bounds that ask for a range keep it
+    assert all(1000 <= jsongen.generate(asked, random.Random(seed)) <= 2000 for seed in range(20))
+
+
+def test_an_alias_answers_as_its_dated_snapshot(client: openai.OpenAI) -> None:
+    hello = [user("Hello")]
+    assert client.chat.completions.create(model="gpt-4o-mini", messages=hello).model == "gpt-4o-mini-2024-07-18"
+    assert client.chat.completions.create(model="gpt-4o-mini-2024-07-18", messages=hello).model == \
+        "gpt-4o-mini-2024-07-18"
+    assert client.chat.completions.create(model="my-fine-tune", messages=hello).model == "my-fine-tune"
+    assert client.responses.create(model="gpt-4.1", input="Hello").model == "gpt-4.1-2025-04-14"
