@@ -264,6 +264,11 @@ def test_the_legacy_text_completions_api(mock: MockServer) -> None:
         {"role": "assistant", "content": [{"type": "thinking", "thinking": "made up", "signature": "forged"}]},
         {"role": "user", "content": "go on"}]}, {}, 400, "invalid_request_error",
      "messages.1.content.0: Invalid `signature` in `thinking` block"),
+    ({**HELLO, "messages": [  # found by fuzzing: a signature outside ASCII was a 500
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "made up", "signature": "fälscht"}]},
+        {"role": "user", "content": "go on"}]}, {}, 400, "invalid_request_error",
+     "messages.1.content.0: Invalid `signature` in `thinking` block"),
     ({**HELLO, "max_tokens": 1_000_000}, {}, 400, "invalid_request_error", "maximum allowed number of output tokens"),
 ])
 def test_bad_requests_get_anthropics_envelope_naming_the_field(

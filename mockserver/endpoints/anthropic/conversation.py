@@ -257,7 +257,7 @@ class Signer:
         return base64.b64encode(material[:SIGNATURE_BYTES]).decode()
 
     def verify(self, thinking: str, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(thinking), signature)
+        return hmac.compare_digest(self.sign(thinking).encode(), signature.encode())
 
 
 __all__ = ["Signer", "chat_request", "check", "in_messages_terms", "invalid", "text_of", "thinking_budget", "usable"]
