@@ -127,3 +127,94 @@ def test_an_alias_answers_as_its_dated_snapshot(client: openai.OpenAI) -> None:
         "gpt-4o-mini-2024-07-18"
     assert client.chat.completions.create(model="my-fine-tune", messages=hello).model == "my-fine-tune"
     assert client.responses.create(model="gpt-4.1", input="Hello").model == "gpt-4.1-2025-04-14"
+
+
+DSPY_SYSTEM = """Your input fields are:
+1. `question` (str):
+2. `trajectory` (str):
+Your output fields are:
+1. `next_thought` (str):
+2. `next_tool_name` (Literal['get_weather', 'finish']):
+3. `next_tool_args` (dict[str, Any]):
+All interactions will be structured in the following way, with the appropriate values filled in.
+
+[[ ## question ## ]]
+{question}
+
+[[ ## trajectory ## ]]
+{trajectory}
+
+[[ ## next_thought ## ]]
+{next_thought}
+
+[[ ## next_tool_name ## ]]
+{next_tool_name}
+
+[[ ## next_tool_args ## ]]
+{next_tool_args}
+
+[[ ## completed ## ]]
+In adhering to this structure, your objective is:
+        You are an Agent. When selecting the next_tool_name and its next_tool_args, the tool must be one of:
+
+        (1) get_weather, whose description is <desc>Get the current weather in a city.</desc>. It takes arguments {'city': {'type': 'string'}}.
+        (2) finish, whose description is <desc>Marks the task as complete.</desc>. It takes arguments {}.
+        When providing `next_tool_args`, the value inside the field must be in JSON format"""
+DSPY_CHAT_ASK = (
+    "Respond with the corresponding output fields, starting with the field `[[ ## next_thought ## ]]`, then "
+    "`[[ ## next_tool_name ## ]]` (must be formatted as a valid Python Literal['get_weather', 'finish']), then "
+    "`[[ ## next_tool_args ## ]]` (must be formatted as a valid Python dict[str, Any]), and then ending with the "
+    "marker for `[[ ## completed ## ]]`.")
+OBSERVED = ("[[ ## thought_0 ## ]]\nI look it up.\n\n[[ ## tool_name_0 ## ]]\nget_weather\n\n[[ ## tool_args_0 ## ]]\n"
+            '{"city": "Paris"}\n\n[[ ## observation_0 ## ]]\nSunny and 21 C in Paris')
+
+
+def dspy_turn(trajectory: str, ask: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": DSPY_SYSTEM},
+            user(f"[[ ## question ## ]]\nWhat is the weather in Paris?\n\n[[ ## trajectory ## ]]\n{trajectory}\n\n{ask}")]
+
+
+def fields(text: str) -> dict[str, str]:
+    """DSPy's ChatAdapter parse: each marker's section, up to the next."""
+    parts = text.split("[[ ## ")
+    found = {}
+    for part in parts[1:]:
+        name, _, value = part.partition(" ## ]]")
+        found[name] = value.strip()
+    return found
+
+
+def test_dspy_s_chat_adapter_gets_every_field_under_its_marker_and_react_ends(client: openai.OpenAI) -> None:
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=dspy_turn("", DSPY_CHAT_ASK))
+    text = first.choices[0].message.content or ""
+    assert text.endswith("[[ ## completed ## ]]")
+    parsed = fields(text)
+    assert list(parsed) == ["next_thought", "next_tool_name", "next_tool_args", "completed"]
+    assert parsed["next_thought"] and parsed["next_tool_name"] == "get_weather"
+    assert json.loads(parsed["next_tool_args"]) == {"city": "Paris"}
+    then = client.chat.completions.create(model="gpt-4o-mini", messages=dspy_turn(OBSERVED, DSPY_CHAT_ASK))
+    after = fields(then.choices[0].message.content or "")
+    assert after["next_tool_name"] == "finish" and json.loads(after["next_tool_args"]) == {}
+
+
+def test_dspy_s_json_adapter_gets_one_object_and_react_ends(client: openai.OpenAI) -> None:
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=dspy_turn("", DSPY_REACT_ASK.split(
+        "\n\n")[-1]), response_format={"type": "json_object"})
+    parsed = json.loads(first.choices[0].message.content or "")
+    assert list(parsed) == ["next_thought", "next_tool_name", "next_tool_args"]
+    assert parsed["next_tool_name"] == "get_weather" and parsed["next_tool_args"] == {"city": "Paris"}
+    then = client.chat.completions.create(model="gpt-4o-mini", messages=dspy_turn(OBSERVED, DSPY_REACT_ASK.split(
+        "\n\n")[-1]), response_format={"type": "json_object"})
+    assert json.loads(then.choices[0].message.content or "")["next_tool_name"] == "finish"
+
+
+def test_dspy_s_typed_outputs_are_made_for_their_types(client: openai.OpenAI) -> None:
+    ask = ("Respond with the corresponding output fields, starting with the field `[[ ## reasoning ## ]]`, then "
+           "`[[ ## answer ## ]]` (must be formatted as a valid Python int), then `[[ ## sure ## ]]` (must be "
+           "formatted as a valid Python bool), and then ending with the marker for `[[ ## completed ## ]]`.")
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=[
+        {"role": "system", "content": "Your input fields are:\n1. `question` (str):"},
+        user(f"[[ ## question ## ]]\nHow many legs has a cat?\n\n{ask}")])
+    parsed = fields(answer.choices[0].message.content or "")
+    assert parsed["reasoning"] and isinstance(json.loads(parsed["answer"]), int)
+    assert json.loads(parsed["sure"]) in (True, False)

@@ -345,18 +345,25 @@ class Control:
         return decision
 
     def _count_attempt(self, call: RequestContext, body: Any) -> None:
-        """Which attempt this is: the SDK's header, else how often the same request came within the window.
+        """Which attempt this is: the SDK's header, or how often the same request came within the window, whichever
+        is more. A header of 0 is not the last word: a client that wraps the SDK's retries in its own (litellm's
+        ``num_retries``, under DSPy) sends every retry as the SDK's first attempt, so the same request again after
+        a failed answer is its retry (after a successful one, the header's 0 stands).
 
         Repeats are counted only where a fault could read the count (control headers, scripts, rules, chaos):
         a plain request costs no digest of its body."""
         could_fault = self.scripts or self.rules or self.chaos or (
             self.headers_enabled and any(name.startswith(b"x-mock-") for name, _ in call.raw_headers))
-        counted = not call.retry_header and self.repeats.window > 0 and not call.internal and bool(could_fault)
+        counted = (not call.retry_header or call.attempt == 0) and self.repeats.window > 0 and not call.internal \
+            and bool(could_fault)
+        repeated = 0
         if counted:
             canonical = b"" if body is None else orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
             call.repeat = self.repeats.digest(call.api_key, call.test_id, call.path, canonical)
-            call.attempt = self.repeats.attempt(call.repeat)
-        call.attempt_from = "header" if call.retry_header else "repeat" if counted else None
+            repeated = self.repeats.attempt(call.repeat, after_failure=call.retry_header)
+            call.attempt = max(call.attempt, repeated)
+        call.attempt_from = "repeat" if repeated or (counted and not call.retry_header) else \
+            "header" if call.retry_header else None
 
     def _surfaces(self, call: RequestContext, body: Any) -> Decision:
         if self.headers_enabled:
@@ -390,7 +397,9 @@ class Control:
     def finished(self, call: RequestContext) -> None:
         """A request's answer is over: an identical one from now on (within the window) is its retry."""
         if call.repeat is not None:
-            self.repeats.answered(call.repeat)
+            outcome = call.outcome
+            failed = outcome is None or outcome.error_code is not None or bool(outcome.faults)
+            self.repeats.answered(call.repeat, failed=failed)
 
     def explain(self, call: Asking, body: Any, limit: int = 5) -> list[dict[str, Any]]:
         """Why no script or rule answered a request: the nearest of them (fewest keys failed first), each with

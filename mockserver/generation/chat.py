@@ -36,6 +36,7 @@ from mockserver.generation import media, prose
 from mockserver.generation.jsongen import SchemaUnsupported
 from mockserver.generation.jsongen import generate as generate_json
 from mockserver.generation.prompted import described_json
+from mockserver.generation.protocols import prescribed_answer
 from mockserver.generation.tokens import Tokenizer
 from mockserver.messages import last_user_text, tool_result_pending
 
@@ -253,6 +254,9 @@ class ChatGenerator:
             schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
             param = "response_format.json_schema.schema"
             return ctx.tokenizer.pieces(self._json(schema, generator, ctx.user_text, param))
+        protocol = prescribed_answer(ctx.messages, generator, json_mode=kind == "json_object")
+        if protocol is not None:
+            return ctx.tokenizer.pieces(protocol)
         prompted = described_json(ctx.messages, json_mode=kind == "json_object")
         if prompted is not None:
             return ctx.tokenizer.pieces(prompted.wrap(self._prompted_json(prompted.schema, generator, ctx.user_text)))

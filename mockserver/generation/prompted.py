@@ -31,7 +31,7 @@ from typing import Any
 
 from mockserver.messages import content_text
 
-__all__ = ["PromptedJson", "described_json"]
+__all__ = ["PromptedJson", "described_json", "python_type_after"]
 
 MAX_MESSAGES = 16
 MAX_TEXT = 65_536
@@ -197,7 +197,7 @@ def _named_fields(text: str) -> dict[str, Any] | None:
             names = re.split(r"\s*(?:,|\band\b)\s*", listed.group(1))
             found = [(name, listed.end()) for name in names if name]
         for name, end in found:
-            typed = _python_type_after(line, end)
+            typed = python_type_after(line, end)
             if typed is not None:
                 properties.setdefault(name, typed)
                 continue
@@ -223,7 +223,7 @@ def _python_type_spans(line: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _python_type_after(line: str, end: int) -> dict[str, Any] | None:
+def python_type_after(line: str, end: int) -> dict[str, Any] | None:
     """The schema of a Python type written in the parentheses right after a field name, if there is one there:
     ``(Literal['a', 'b'])``, ``(must be formatted as a valid Python dict[str, Any])``."""
     opening = _PARENTHESES_AFTER.match(line, end)

@@ -30,6 +30,7 @@ CLIENTS = {
     "instructor": "instructor",
     "llama-index": "llama-index",
     "curl": "curl",
+    "dspy": "DSPy (ChatAdapter; JSONAdapter as JSON mode; ReAct as the tool loop)",
     "anthropic-python": "anthropic (Python; Messages API)",
     "anthropic-node": "`@anthropic-ai/sdk` (Node; Messages API)",
     "langchain-anthropic": "langchain-anthropic (Messages API)",
@@ -40,6 +41,8 @@ CLIENTS = {
 NOT_APPLICABLE = {
     ("openai-agents", "json_mode"): "openai-agents has no JSON mode: its structured output is a json_schema",
     ("instructor", "tool_loop"): "instructor runs no tools: its structured output is itself a tool call",
+    ("dspy", "stream_tool"): "DSPy sends no API tools: ReAct writes its tool calls as output fields, which "
+                             "streamify streams as text",
     ("anthropic-python", "json_mode"): "Anthropic's API has no JSON mode: its structured output is a JSON schema",
     ("anthropic-node", "json_mode"): "the same for Anthropic's Node SDK",
     ("langchain-anthropic", "json_mode"): "the same for langchain-anthropic (its structured output is a tool or a "

@@ -1,0 +1,41 @@
+"""Output protocols a prompt prescribes, answered in their own format: what an agent framework parses.
+
+A framework that does not use the API's structured outputs writes its output format into the prompt and parses
+the model's text. Each protocol is one module here: :func:`recognise` finds it in the messages (or None), and the
+answer it returns is the text the framework's parser takes. They are tried in :data:`PROTOCOLS` order, before the
+generic reading of prompted JSON (:mod:`mockserver.generation.prompted`).
+
+- :mod:`.dspy`: DSPy's ChatAdapter (every output field under its ``[[ ## field ## ]]`` marker, then
+  ``[[ ## completed ## ]]``) and JSONAdapter (one JSON object of the output fields), with ReAct's turns: a listed
+  tool while the trajectory has no observation, then ``finish``.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Protocol
+
+from mockserver.generation.protocols import dspy
+
+
+class OutputProtocol(Protocol):
+    """A protocol's module: it recognises its prompts and answers them."""
+
+    def recognise(self, messages: list[dict[str, Any]], *, json_mode: bool) -> Any: ...
+
+    def answer(self, asked: Any, rng: random.Random) -> str: ...
+
+
+PROTOCOLS: tuple[OutputProtocol, ...] = (dspy,)
+
+
+def prescribed_answer(messages: list[dict[str, Any]], rng: random.Random, *, json_mode: bool) -> str | None:
+    """The answer in the protocol the messages prescribe, or None when they prescribe none."""
+    for protocol in PROTOCOLS:
+        asked = protocol.recognise(messages, json_mode=json_mode)
+        if asked is not None:
+            return protocol.answer(asked, rng)
+    return None
+
+
+__all__ = ["PROTOCOLS", "prescribed_answer"]
