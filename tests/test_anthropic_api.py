@@ -13,13 +13,12 @@ import pytest
 
 from mockserver import MockServer
 
+from helpers import module_server
+
 HEADERS = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=7) as running:
-        yield running
+server = module_server(seed=7)
 
 
 @pytest.fixture()

@@ -1,8 +1,12 @@
-"""litellm 1.110: ``litellm.completion`` with an ``openai/`` model at the mock (it drives openai-python 2)."""
+"""litellm 1.110: ``litellm.completion`` with an ``openai/`` model at the mock (it drives openai-python 2), and with
+an ``anthropic/`` model at the mock's host root (its own Messages API client, answers made OpenAI-shaped): each
+cell runs for both, the second as the matrix's ``litellm-anthropic`` row."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import litellm
 import pytest
@@ -27,30 +31,47 @@ from cells import (
 
 PACKAGE = "litellm"
 
-MODEL = "openai/gpt-4o-mini"
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "The weather in a city",
                                             "parameters": WEATHER_PARAMETERS}}]
 USER = [{"role": "user", "content": QUESTION}]
+FLAVOURS = {"openai": "litellm", "anthropic": "litellm-anthropic"}
+"""The provider a model names, and the matrix row it is."""
+Complete = Callable[..., Any]
+"""``litellm.completion`` for the cell's flavour, given the messages and options."""
 
 
-def complete(server: MockServer, messages: list, **options):  # type: ignore[no-untyped-def]
-    return litellm.completion(model=MODEL, api_base=server.url, api_key=API_KEY, messages=messages, **options)
+@pytest.fixture(params=list(FLAVOURS))
+def flavour(request: pytest.FixtureRequest, record_property) -> str:  # type: ignore[no-untyped-def]
+    record_property("client", FLAVOURS[request.param])
+    return str(request.param)
 
 
-def test_plain(server: MockServer) -> None:
-    assert complete(server, USER).choices[0].message.content
+@pytest.fixture
+def complete(server: MockServer, flavour: str) -> Complete:
+    def call(messages: list, **options: Any) -> Any:
+        if flavour == "anthropic":  # the Messages API at the host root; max_tokens is required there
+            return litellm.completion(model="anthropic/claude-sonnet-4-6", api_base=server.origin, api_key=API_KEY,
+                                      messages=messages, max_tokens=500, **options)
+        return litellm.completion(model="openai/gpt-4o-mini", api_base=server.url, api_key=API_KEY,
+                                  messages=messages, **options)
+
+    return call
 
 
-def test_stream(server: MockServer) -> None:
-    chunks = complete(server, USER, stream=True)
+def test_plain(complete: Complete) -> None:
+    assert complete(USER).choices[0].message.content
+
+
+def test_stream(complete: Complete) -> None:
+    chunks = complete(USER, stream=True)
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
-    assert text == complete(server, USER).choices[0].message.content
+    assert text == complete(USER).choices[0].message.content
 
 
-def test_tool_loop(server: MockServer) -> None:
+def test_tool_loop(complete: Complete) -> None:
     messages: list = [{"role": "user", "content": WEATHER_QUESTION}]
     for _ in range(4):
-        message = complete(server, messages, tools=TOOLS).choices[0].message
+        message = complete(messages, tools=TOOLS).choices[0].message
         if not message.tool_calls:
             assert message.content and len(messages) == 3
             return
@@ -61,39 +82,41 @@ def test_tool_loop(server: MockServer) -> None:
     pytest.fail("the tool loop did not end")
 
 
-def test_stream_tool(server: MockServer) -> None:
-    chunks = list(complete(server, [{"role": "user", "content": WEATHER_QUESTION}], tools=TOOLS,
+def test_stream_tool(complete: Complete) -> None:
+    chunks = list(complete([{"role": "user", "content": WEATHER_QUESTION}], tools=TOOLS,
                            tool_choice="required", stream=True))
     rebuilt = litellm.stream_chunk_builder(chunks)
     call = rebuilt.choices[0].message.tool_calls[0]  # type: ignore[union-attr]
     assert call.function.name == "get_weather" and json.loads(call.function.arguments)["city"]
 
 
-def test_structured(server: MockServer) -> None:
-    content = complete(server, [{"role": "user", "content": JOKE_PROMPT}], response_format=Joke)
+def test_structured(complete: Complete) -> None:
+    content = complete([{"role": "user", "content": JOKE_PROMPT}], response_format=Joke)
     Joke.model_validate_json(content.choices[0].message.content)
 
 
-def test_json_mode(server: MockServer) -> None:
-    content = complete(server, [{"role": "user", "content": JSON_MODE_PROMPT}], response_format={"type": "json_object"})
+def test_json_mode(complete: Complete) -> None:
+    content = complete([{"role": "user", "content": JSON_MODE_PROMPT}], response_format={"type": "json_object"})
     Joke.model_validate_json(content.choices[0].message.content)
 
 
-def test_rate_limit(server: MockServer) -> None:
+def test_rate_limit(server: MockServer, flavour: str, complete: Complete) -> None:
     test_id, headers = control(RATE_LIMIT)
+    # openai/: the openai client's two retries under litellm; anthropic/: litellm's own (num_retries)
+    retries = {"num_retries": 2} if flavour == "anthropic" else {}
     with pytest.raises(litellm.RateLimitError):
-        complete(server, USER, extra_headers=headers)
-    assert attempts(server, test_id) == 3  # the openai client's two retries under litellm
+        complete(USER, extra_headers=headers, **retries)
+    assert attempts(server, test_id) == 3
 
 
-def test_retry(server: MockServer) -> None:
+def test_retry(server: MockServer, complete: Complete) -> None:
     test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert complete(server, USER, extra_headers=headers, num_retries=2).choices[0].message.content
+    assert complete(USER, extra_headers=headers, num_retries=2).choices[0].message.content
     assert attempts(server, test_id) == 2
 
 
-def test_cut_stream(server: MockServer) -> None:
+def test_cut_stream(complete: Complete) -> None:
     _, headers = control(CUT)
     with pytest.raises(litellm.exceptions.MidStreamFallbackError, match="incomplete chunked read"):
-        for _ in complete(server, USER, stream=True, extra_headers=headers):
+        for _ in complete(USER, stream=True, extra_headers=headers):
             pass
