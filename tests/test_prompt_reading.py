@@ -218,3 +218,43 @@ def test_dspy_s_typed_outputs_are_made_for_their_types(client: openai.OpenAI) ->
     parsed = fields(answer.choices[0].message.content or "")
     assert parsed["reasoning"] and isinstance(json.loads(parsed["answer"]), int)
     assert json.loads(parsed["sure"]) in (True, False)
+
+
+REACT_PROMPT = """Answer the following questions as best you can. You have access to the following tools:
+
+get_weather(city: str) -> str - Get the current weather in a city
+search(query: str) -> str - Search the web
+
+Use the following format:
+
+Question: the input question you must answer
+Thought: you should always think about what to do
+Action: the action to take, should be one of [get_weather, search]
+Action Input: the input to the action
+Observation: the result of the action
+... (this Thought/Action/Action Input/Observation can repeat N times)
+Thought: I now know the final answer
+Final Answer: the final answer to the original input question
+
+Begin!
+
+Question: What is the weather in Paris?
+Thought:{scratchpad}"""
+
+
+def test_the_react_text_format_acts_then_answers(client: openai.OpenAI) -> None:
+    """LangChain's create_react_agent prompt, as it sends it (stop at the observation)."""
+    first = client.chat.completions.create(model="gpt-4o-mini", stop=["\nObservation"],
+                                           messages=[user(REACT_PROMPT.format(scratchpad=""))])
+    text = first.choices[0].message.content or ""
+    lines = dict(line.split(": ", 1) for line in text.splitlines()[1:])
+    assert lines["Action"] == "get_weather" and json.loads(lines["Action Input"]) == {"city": "Paris"}
+    assert "Final Answer" not in text
+    scratchpad = f" {text}\nObservation: Sunny and 21 C in Paris\nThought:"
+    then = client.chat.completions.create(model="gpt-4o-mini", stop=["\nObservation"],
+                                          messages=[user(REACT_PROMPT.format(scratchpad=scratchpad))])
+    final = then.choices[0].message.content or ""
+    assert final.startswith("I now know the final answer\nFinal Answer: ") and "Action:" not in final
+    plain = REACT_PROMPT.replace("get_weather(city: str) -> str - Get", "get_weather: Get")
+    bare = client.chat.completions.create(model="gpt-4o-mini", messages=[user(plain.format(scratchpad=""))])
+    assert "Action Input: Paris" in (bare.choices[0].message.content or "")  # no arguments shown: the entity

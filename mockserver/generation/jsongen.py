@@ -817,6 +817,11 @@ _NOT_AN_ENTITY = frozenset({
 ``Observation:``), greetings, weather words a tool result starts with."""
 
 
+def entity_of(text: str) -> str | None:
+    """The entity ``text`` asks about ("What is the weather in Paris?" gives "Paris"), or None."""
+    return _hint_phrase(text)
+
+
 def _hint_phrase(hint: str) -> str | None:
     """The entity the text asks about: a quoted string, else the capitalised phrase after a preposition ("the
     weather in New York" gives "New York"), else the first capitalised phrase that opens no sentence, line or

@@ -8,6 +8,9 @@ generic reading of prompted JSON (:mod:`mockserver.generation.prompted`).
 - :mod:`.dspy`: DSPy's ChatAdapter (every output field under its ``[[ ## field ## ]]`` marker, then
   ``[[ ## completed ## ]]``) and JSONAdapter (one JSON object of the output fields), with ReAct's turns: a listed
   tool while the trajectory has no observation, then ``finish``.
+- :mod:`.react`: the ReAct text format (``Thought`` / ``Action`` / ``Action Input`` / ``Observation`` /
+  ``Final Answer``) of LangChain's ReAct agent, CrewAI and hand-written agents: an action while nothing is
+  observed, then the final answer.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import random
 from typing import Any, Protocol
 
-from mockserver.generation.protocols import dspy
+from mockserver.generation.protocols import dspy, react
 
 
 class OutputProtocol(Protocol):
@@ -26,7 +29,7 @@ class OutputProtocol(Protocol):
     def answer(self, asked: Any, rng: random.Random) -> str: ...
 
 
-PROTOCOLS: tuple[OutputProtocol, ...] = (dspy,)
+PROTOCOLS: tuple[OutputProtocol, ...] = (dspy, react)
 
 
 def prescribed_answer(messages: list[dict[str, Any]], rng: random.Random, *, json_mode: bool) -> str | None:
