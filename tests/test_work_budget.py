@@ -167,6 +167,31 @@ def test_reading_the_json_a_hostile_prompt_describes_is_bounded(server: Served) 
     assert isinstance(value, dict) and value
 
 
+HOSTILE_TOOLS = "".join(f"({n}) t{n}, whose description is <desc>d</desc>. It takes arguments {{" + "{" * 20 + "\n"
+                        for n in range(5_000))[:65_536]
+DSPY_ASK = ("[[ ## question ## ]]\nWhat is the weather in Paris?\n\nRespond with the corresponding output fields, "
+            "starting with the field `[[ ## next_tool_name ## ]]` (must be formatted as a valid Python "
+            "Literal['t1', 'finish']), and then ending with the marker for `[[ ## completed ## ]]`.")
+REACT_BAIT = ("Action: the action to take, should be one of [" + ", ".join(f"t{n}" for n in range(5_000)) +
+              "]\nAction Input: the input\nFinal Answer: the answer\n" +
+              "\n".join(f"t{n}: a tool" for n in range(5_000)))[:65_536]
+TYPE_BAIT = ("Respond in JSON with the fields " + "'a' (" * 10_000)[:65_536]
+
+
+@timing
+@pytest.mark.parametrize("messages", [
+    [{"role": "system", "content": HOSTILE_TOOLS}] * 16 + [{"role": "user", "content": DSPY_ASK}],
+    [{"role": "user", "content": REACT_BAIT}] * 16,
+    [{"role": "user", "content": TYPE_BAIT}] * 16,
+], ids=["dspy-tools", "react-actions", "python-types"])
+def test_reading_a_prompt_protocol_is_bounded(server: Served, messages: list) -> None:
+    """Prompts shaped to make the protocol readers work hard: 5,000 listed tools with unclosed argument literals, a
+    ReAct prompt of 5,000 actions, field names each followed by an unclosed parenthesis. Unbounded, reading them held
+    the loop 70 s, 15 s and 29 s; now a 200 while the health check answers."""
+    answer = while_healthy(server, chat(server, model="gpt-4.1", messages=messages))
+    assert answer.status_code == 200, answer.text
+
+
 def test_a_message_regex_re2_cannot_run_is_refused_naming_it(server: Served) -> None:
     script = {"behaviors": [{"reply": "x", "match": {"message_regex": r"(\w)\1"}}]}
     answer = httpx2.post(server.origin + "/_mock/script", json=script)

@@ -19,11 +19,13 @@ is read as the properties of the answer, not as an example. With nothing describ
 
 The answer is fenced in a ```` ```json ```` block when the prompt asks for a code block and no JSON mode
 forbids it. Reading is bounded: the last :data:`MAX_MESSAGES` system, developer and user messages, the first
-:data:`MAX_TEXT` characters of each, :data:`MAX_OBJECTS` embedded objects per message.
+:data:`MAX_TEXT` characters of each, :data:`MAX_OBJECTS` embedded objects per message, :data:`MAX_FIELDS` named
+fields per sentence, a type looked for within :data:`MAX_TYPE_TEXT` characters of its field's name.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ __all__ = ["PromptedJson", "described_json", "python_type_after"]
 MAX_MESSAGES = 16
 MAX_TEXT = 65_536
 MAX_OBJECTS = 32
+MAX_FIELDS = 64
 INSTRUCTION_ROLES = frozenset({"system", "developer", "user"})
 
 _JSON_WORD = re.compile(r"\bjson\b", re.IGNORECASE)
@@ -191,7 +194,7 @@ def _named_fields(text: str) -> dict[str, Any] | None:
             continue
         inside_types = _python_type_spans(line)
         found = [(match.group(1), match.end()) for match in _QUOTED_NAME.finditer(line)
-                 if not any(start <= match.start() < end for start, end in inside_types)]
+                 if not _inside(inside_types, match.start())][:MAX_FIELDS]
         listed = _LISTED_NAMES.search(line)
         if not found and listed:
             names = re.split(r"\s*(?:,|\band\b)\s*", listed.group(1))
@@ -213,14 +216,22 @@ def _named_fields(text: str) -> dict[str, Any] | None:
 
 
 def _python_type_spans(line: str) -> list[tuple[int, int]]:
-    """Where the line writes Python types with arguments (``Literal['a', 'b']``, ``dict[str, Any]``)."""
-    spans = []
+    """Where the line writes Python types with arguments (``Literal['a', 'b']``, ``dict[str, Any]``), in order and
+    apart: a type inside one already found is part of it."""
+    spans: list[tuple[int, int]] = []
     for match in _PYTHON_TYPE.finditer(line):
-        if line.startswith("[", match.end()):
-            parsed = _PythonType(line, match.start()).parse()
-            if parsed is not None:
-                spans.append((match.start(), parsed[1]))
+        if (spans and match.start() < spans[-1][1]) or not line.startswith("[", match.end()):
+            continue
+        parsed = _PythonType(line, match.start()).parse()
+        if parsed is not None:
+            spans.append((match.start(), parsed[1]))
     return spans
+
+
+def _inside(spans: list[tuple[int, int]], position: int) -> bool:
+    """Whether ``position`` falls in one of the ordered, disjoint ``spans``."""
+    found = bisect.bisect_right(spans, (position, float("inf"))) - 1
+    return found >= 0 and spans[found][0] <= position < spans[found][1]
 
 
 def python_type_after(line: str, end: int) -> dict[str, Any] | None:
@@ -238,13 +249,17 @@ def python_type_after(line: str, end: int) -> dict[str, Any] | None:
     return parsed[0] if parsed is not None else None
 
 
+MAX_TYPE_TEXT = 512
+"""How far after a field name its parenthesised type is looked for."""
+
+
 def _closing_parenthesis(line: str, start: int) -> int:
     depth = 1
-    for position in range(start, len(line)):
+    for position in range(start, min(len(line), start + MAX_TYPE_TEXT)):
         depth += {"(": 1, ")": -1}.get(line[position], 0)
         if depth == 0:
             return position
-    return len(line)
+    return min(len(line), start + MAX_TYPE_TEXT)
 
 
 class _PythonType:

@@ -33,6 +33,12 @@ from mockserver.generation.prompted import python_type_after
 from mockserver.messages import content_text
 
 MAX_TEXT = 65_536
+MAX_TOOLS = 64
+MAX_ARGUMENTS_TEXT = 8_192
+"""Reading is bounded: the last user message and the system messages, :data:`MAX_TEXT` characters each (the
+last four system messages), :data:`MAX_TOOLS` listed tools, :data:`MAX_ARGUMENTS_TEXT` characters of a tool's
+argument literal."""
+MAX_SYSTEM_MESSAGES = 4
 FINISH = "finish"
 _CHAT_ASK = re.compile(r"Respond with the corresponding output fields, starting with the field [^\n]*?"
                        r"`\[\[ ## completed ## \]\]`")
@@ -82,8 +88,8 @@ def recognise(messages: list[dict[str, Any]], *, json_mode: bool) -> Asked | Non
             fields[match.group(1)] = python_type_after(line, match.end()) or {"type": "string"}
     if not fields:
         return None
-    system = "\n".join(content_text(message.get("content"))[:MAX_TEXT] for message in messages
-                       if isinstance(message, dict) and message.get("role") == "system")
+    systems = [message for message in messages if isinstance(message, dict) and message.get("role") == "system"]
+    system = "\n".join(content_text(message.get("content"))[:MAX_TEXT] for message in systems[-MAX_SYSTEM_MESSAGES:])
     return Asked(fields, as_json=structured is not None and chat is None, question=_first_input(user),
                  tools=_tools(system), observed="[[ ## observation_" in user)
 
@@ -155,8 +161,10 @@ def _first_input(user: str) -> str:
 
 def _tools(system: str) -> list[Tool]:
     """The tools ReAct lists, with the arguments each takes (a Python dict literal of JSON Schemas)."""
-    tools = []
+    tools: list[Tool] = []
     for match in _TOOL.finditer(system):
+        if len(tools) == MAX_TOOLS:
+            break
         literal = _braced(system, match.end())
         try:
             arguments = ast.literal_eval(literal) if literal else {}
@@ -171,7 +179,7 @@ def _braced(text: str, start: int) -> str:
     if not text.startswith("{", start):
         return ""
     depth = 0
-    for position in range(start, min(len(text), start + MAX_TEXT)):
+    for position in range(start, min(len(text), start + MAX_ARGUMENTS_TEXT)):
         depth += {"{": 1, "}": -1}.get(text[position], 0)
         if depth == 0:
             return text[start:position + 1]

@@ -33,6 +33,10 @@ from mockserver.generation.jsongen import generate as generate_json
 from mockserver.messages import content_text
 
 MAX_TEXT = 65_536
+MAX_MESSAGES = 16
+MAX_TOOLS = 64
+"""Reading is bounded: the last :data:`MAX_MESSAGES` messages, :data:`MAX_TEXT` characters each, and
+:data:`MAX_TOOLS` listed actions; a prompt with no ``Action Input:`` costs one substring search a message."""
 _FORMAT = re.compile(r"^\s*Action Input:", re.MULTILINE)
 _ACTIONS = re.compile(r"Action:[^\n\[]*\[([^\]\n]+)\]")
 _FINAL = re.compile(r"^\s*Final Answer:", re.MULTILINE)
@@ -43,6 +47,7 @@ _ARGUMENTS = re.compile(r"['\"]?(\w+)['\"]?\s*:\s*(?:\{[^{}]*['\"]type['\"]\s*:\
 _TYPES = {"str": "string", "string": "string", "int": "integer", "integer": "integer", "float": "number",
           "number": "number", "bool": "boolean", "boolean": "boolean"}
 _WORD = re.compile(r"[a-z0-9]+")
+_LINE_HEAD = re.compile(r"[\w.-]+")
 _STOPWORDS = frozenset({"the", "and", "for", "with", "what", "how", "who", "when", "where", "which", "this", "that",
                         "from", "into", "about", "are", "was", "you", "your", "get", "can", "tool", "tools", "use"})
 
@@ -59,22 +64,29 @@ def recognise(messages: list[dict[str, Any]], *, json_mode: bool) -> Asked | Non
     """A prompt that prescribes the ReAct format and lists its actions, or None."""
     if json_mode:
         return None
-    texts = [content_text(message.get("content"))[:MAX_TEXT] for message in messages
+    texts = [content_text(message.get("content"))[:MAX_TEXT] for message in messages[-MAX_MESSAGES:]
              if isinstance(message, dict) and message.get("role") in ("system", "user", "assistant")]
+    if not any("Action Input:" in text for text in texts):
+        return None
     prompt = "\n".join(texts)
     if not (_FORMAT.search(prompt) and _FINAL.search(prompt)):
         return None
     listed = _ACTIONS.search(prompt)
     if listed is None:
         return None
-    tools = [name.strip().strip("'\"`") for name in listed.group(1).split(",") if name.strip()]
+    tools = [name.strip().strip("'\"`") for name in listed.group(1).split(",") if name.strip()][:MAX_TOOLS]
     if not tools:
         return None
     begun = _BEGIN.split(prompt)
     after = begun[-1] if len(begun) > 1 else texts[-1]
     question = re.search(r"^\s*Question:\s*(.+)$", after, re.MULTILINE)
-    descriptions = {tool: next((line for line in prompt.splitlines() if line.strip().startswith(tool)
-                                and line.strip() != tool), "") for tool in tools}
+    descriptions = dict.fromkeys(tools, "")
+    for line in prompt.splitlines():  # each tool's first line of description, in one pass
+        head = line.strip()
+        found = _LINE_HEAD.match(head)
+        name = found.group() if found is not None else ""
+        if name in descriptions and not descriptions[name] and head != name:
+            descriptions[name] = head
     return Asked(tools, descriptions, question.group(1).strip() if question else after.strip()[:500],
                  observed=bool(_OBSERVED.search(after)))
 
