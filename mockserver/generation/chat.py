@@ -37,6 +37,7 @@ from mockserver.generation.jsongen import SchemaUnsupported
 from mockserver.generation.jsongen import generate as generate_json
 from mockserver.generation.prompted import described_json
 from mockserver.generation.protocols import prescribed_answer
+from mockserver.generation.reading import question_words, relevance
 from mockserver.generation.tokens import Tokenizer
 from mockserver.messages import last_user_text, tool_result_pending
 
@@ -45,12 +46,6 @@ AUDIO_WORDS_PER_SECOND = 2.5
 AUDIO_TOKENS_PER_SECOND = 10
 AUDIO_EXPIRY_SECONDS = 3600
 MAX_PARALLEL_CALLS = 3
-_WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset({
-    "the", "and", "for", "with", "what", "how", "who", "when", "where", "which", "this", "that", "from",
-    "into", "about", "are", "was", "were", "you", "your", "get", "set", "please", "can", "could", "would",
-    "should", "will", "tell", "give", "show", "find", "current", "latest"
-})
 
 
 class PlannedCall(NamedTuple):
@@ -520,13 +515,11 @@ def _relevant_tools(tools: list[dict[str, Any]], text: str, generator: random.Ra
 
     With no overlap at all, one tool chosen by the request's seed when a call is ``needed``, else none.
     """
-    words = set(_WORD.findall(text.lower()))
+    words = question_words(text)
     scored = []
     for position, tool in enumerate(tools):
         function = tool["function"]
-        vocabulary = set(_WORD.findall(function["name"].lower().replace("_", " ")))
-        vocabulary |= set(_WORD.findall(str(function.get("description", "")).lower()))
-        score = len(words & {word for word in vocabulary if len(word) > 2 and word not in _STOPWORDS})
+        score = relevance(words, function["name"], str(function.get("description", "")))
         if score:
             scored.append((-score, position, tool))
     if not scored:

@@ -20,17 +20,21 @@ is read as the properties of the answer, not as an example. With nothing describ
 The answer is fenced in a ```` ```json ```` block when the prompt asks for a code block and no JSON mode
 forbids it. Reading is bounded: the last :data:`MAX_MESSAGES` system, developer and user messages, the first
 :data:`MAX_TEXT` characters of each, :data:`MAX_OBJECTS` embedded objects per message, :data:`MAX_FIELDS` named
-fields per sentence, a type looked for within :data:`MAX_TYPE_TEXT` characters of its field's name.
+fields per sentence, a type looked for within :data:`MAX_TYPE_TEXT` characters of its field's name. Whether a
+message asks for JSON or a code block is read around the words such an ask must contain (the first
+:data:`MAX_ASKS` of each), so a long message costs a substring scan, not a pass of the phrase patterns.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.generation.reading import balanced_end
 from mockserver.messages import content_text
 
 __all__ = ["PromptedJson", "described_json", "python_type_after"]
@@ -39,6 +43,7 @@ MAX_MESSAGES = 16
 MAX_TEXT = 65_536
 MAX_OBJECTS = 32
 MAX_FIELDS = 64
+MAX_ASKS = 32
 INSTRUCTION_ROLES = frozenset({"system", "developer", "user"})
 
 _JSON_WORD = re.compile(r"\bjson\b", re.IGNORECASE)
@@ -87,14 +92,34 @@ class PromptedJson:
 def described_json(messages: list[dict[str, Any]], *, json_mode: bool) -> PromptedJson | None:
     """The JSON the messages ask for, or None when they ask for none (and no JSON mode is on)."""
     texts = _instruction_texts(messages)
-    if not json_mode and not any(_ASKS_FOR_JSON.search(text) for text in texts):
+    if not json_mode and not any(_asks(_ASKS_FOR_JSON, _JSON_ASK_WORDS, text) for text in texts):
         return None
-    fenced = not json_mode and any(_ASKS_FOR_FENCE.search(text) for text in texts)
+    fenced = not json_mode and any(_asks(_ASKS_FOR_FENCE, _FENCE_ASK_WORDS, text) for text in texts)
     for text in reversed(texts):
         schema = _described_schema(text)
         if schema is not None:
             return PromptedJson(schema, fenced)
     return PromptedJson(None, fenced)
+
+
+_JSON_ASK_WORDS = (b"json",)
+_FENCE_ASK_WORDS = (b"```", b"code", b"markdown")
+_ASK_REACH = 120
+
+
+def _asks(pattern: re.Pattern[str], words: tuple[bytes, ...], text: str) -> bool:
+    """Whether ``pattern`` matches in ``text``, tried within :data:`_ASK_REACH` characters of the first
+    :data:`MAX_ASKS` places each of ``words`` (lower-case, one of which every match contains) occurs."""
+    lowered = text.encode("ascii", "replace").lower()  # one byte a character: byte offsets are text offsets
+    for word in words:
+        position = lowered.find(word)
+        for _ in range(MAX_ASKS):
+            if position < 0:
+                break
+            if pattern.search(text, max(0, position - _ASK_REACH), position + len(word) + _ASK_REACH):
+                return True
+            position = lowered.find(word, position + 1)
+    return False
 
 
 def _instruction_texts(messages: list[dict[str, Any]]) -> list[str]:
@@ -193,8 +218,8 @@ def _named_fields(text: str) -> dict[str, Any] | None:
         if not _ABOUT_FIELDS.search(line):
             continue
         inside_types = _python_type_spans(line)
-        found = [(match.group(1), match.end()) for match in _QUOTED_NAME.finditer(line)
-                 if not _inside(inside_types, match.start())][:MAX_FIELDS]
+        found = list(itertools.islice(((match.group(1), match.end()) for match in _QUOTED_NAME.finditer(line)
+                                       if not _inside(inside_types, match.start())), MAX_FIELDS))
         listed = _LISTED_NAMES.search(line)
         if not found and listed:
             names = re.split(r"\s*(?:,|\band\b)\s*", listed.group(1))
@@ -240,7 +265,7 @@ def python_type_after(line: str, end: int) -> dict[str, Any] | None:
     opening = _PARENTHESES_AFTER.match(line, end)
     if opening is None:
         return None
-    closing = _closing_parenthesis(line, opening.end())
+    closing = balanced_end(line, opening.end(), MAX_TYPE_TEXT) or min(len(line), opening.end() + MAX_TYPE_TEXT)
     inside = line[opening.end():closing]
     match = _PYTHON_TYPE.search(inside)
     if match is None or match.group(1) == "Any":
@@ -251,15 +276,6 @@ def python_type_after(line: str, end: int) -> dict[str, Any] | None:
 
 MAX_TYPE_TEXT = 512
 """How far after a field name its parenthesised type is looked for."""
-
-
-def _closing_parenthesis(line: str, start: int) -> int:
-    depth = 1
-    for position in range(start, min(len(line), start + MAX_TYPE_TEXT)):
-        depth += {"(": 1, ")": -1}.get(line[position], 0)
-        if depth == 0:
-            return position
-    return min(len(line), start + MAX_TYPE_TEXT)
 
 
 class _PythonType:

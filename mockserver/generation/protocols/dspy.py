@@ -30,6 +30,7 @@ from mockserver.generation import prose
 from mockserver.generation.jsongen import SchemaUnsupported
 from mockserver.generation.jsongen import generate as generate_json
 from mockserver.generation.prompted import python_type_after
+from mockserver.generation.reading import balanced_end, most_relevant
 from mockserver.messages import content_text
 
 MAX_TEXT = 65_536
@@ -47,9 +48,6 @@ _MARKER_NAME = re.compile(r"`\[\[ ## (\w+) ## \]\]`")
 _FIELD_NAME = re.compile(r"`(\w+)`")
 _MARKER = re.compile(r"\[\[ ## (\w+) ## \]\]")
 _TOOL = re.compile(r"\(\d+\) (\w+), whose description is <desc>(.*?)</desc>\. It takes arguments ", re.DOTALL)
-_WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset({"the", "and", "for", "with", "what", "how", "who", "when", "where", "which", "this", "that",
-                        "from", "into", "about", "are", "was", "you", "your", "get", "can", "tool", "tools"})
 
 
 @dataclass(frozen=True)
@@ -129,10 +127,7 @@ def _next_tool(asked: Asked) -> Tool | None:
     finish = next((tool for tool in asked.tools if tool.name == FINISH), None)
     if asked.observed or not working:
         return finish or working[0]
-    words = set(_WORD.findall(asked.question.lower())) - _STOPWORDS
-    scored = sorted(working, key=lambda tool: -len(words & set(
-        _WORD.findall(f"{tool.name.replace('_', ' ')} {tool.description}".lower()))))
-    return scored[0]
+    return working[most_relevant(asked.question, [(tool.name, tool.description) for tool in working])]
 
 
 def _arguments(tool: Tool, question: str, rng: random.Random) -> dict[str, Any]:
@@ -178,9 +173,5 @@ def _braced(text: str, start: int) -> str:
     """The ``{...}`` that starts at ``start``, its braces balanced; empty when there is none."""
     if not text.startswith("{", start):
         return ""
-    depth = 0
-    for position in range(start, min(len(text), start + MAX_ARGUMENTS_TEXT)):
-        depth += {"{": 1, "}": -1}.get(text[position], 0)
-        if depth == 0:
-            return text[start:position + 1]
-    return ""
+    closing = balanced_end(text, start + 1, MAX_ARGUMENTS_TEXT - 1)
+    return text[start:closing + 1] if closing is not None else ""

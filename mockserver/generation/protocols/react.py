@@ -30,13 +30,15 @@ from typing import Any
 from mockserver.generation import prose
 from mockserver.generation.jsongen import entity_of
 from mockserver.generation.jsongen import generate as generate_json
+from mockserver.generation.reading import most_relevant
 from mockserver.messages import content_text
 
 MAX_TEXT = 65_536
 MAX_MESSAGES = 16
 MAX_TOOLS = 64
 """Reading is bounded: the last :data:`MAX_MESSAGES` messages, :data:`MAX_TEXT` characters each, and
-:data:`MAX_TOOLS` listed actions; a prompt with no ``Action Input:`` costs one substring search a message."""
+:data:`MAX_TOOLS` listed actions, described in the message that lists them; a prompt with no ``Action Input:`` costs
+one substring search a message."""
 _FORMAT = re.compile(r"^\s*Action Input:", re.MULTILINE)
 _ACTIONS = re.compile(r"Action:[^\n\[]*\[([^\]\n]+)\]")
 _FINAL = re.compile(r"^\s*Final Answer:", re.MULTILINE)
@@ -46,10 +48,7 @@ _ARGUMENTS = re.compile(r"['\"]?(\w+)['\"]?\s*:\s*(?:\{[^{}]*['\"]type['\"]\s*:\
                         r"(str|int|float|bool|string|integer|number|boolean)\b")
 _TYPES = {"str": "string", "string": "string", "int": "integer", "integer": "integer", "float": "number",
           "number": "number", "bool": "boolean", "boolean": "boolean"}
-_WORD = re.compile(r"[a-z0-9]+")
 _LINE_HEAD = re.compile(r"[\w.-]+")
-_STOPWORDS = frozenset({"the", "and", "for", "with", "what", "how", "who", "when", "where", "which", "this", "that",
-                        "from", "into", "about", "are", "was", "you", "your", "get", "can", "tool", "tools", "use"})
 
 
 @dataclass(frozen=True)
@@ -77,32 +76,41 @@ def recognise(messages: list[dict[str, Any]], *, json_mode: bool) -> Asked | Non
     tools = [name.strip().strip("'\"`") for name in listed.group(1).split(",") if name.strip()][:MAX_TOOLS]
     if not tools:
         return None
-    begun = _BEGIN.split(prompt)
-    after = begun[-1] if len(begun) > 1 else texts[-1]
+    begun = _after_last(_BEGIN, "Begin", prompt)
+    after = begun if begun is not None else texts[-1]
     question = re.search(r"^\s*Question:\s*(.+)$", after, re.MULTILINE)
+    listing = next(text for text in texts if listed.group() in text)
     descriptions = dict.fromkeys(tools, "")
-    for line in prompt.splitlines():  # each tool's first line of description, in one pass
+    for line in listing.splitlines():  # each tool's first line of description, in one pass
         head = line.strip()
         found = _LINE_HEAD.match(head)
         name = found.group() if found is not None else ""
         if name in descriptions and not descriptions[name] and head != name:
             descriptions[name] = head
     return Asked(tools, descriptions, question.group(1).strip() if question else after.strip()[:500],
-                 observed=bool(_OBSERVED.search(after)))
+                 observed="Observation:" in after and bool(_OBSERVED.search(after)))
+
+
+def _after_last(pattern: re.Pattern[str], word: str, text: str) -> str | None:
+    """The text after the last match of ``pattern`` (which starts with ``word``), trying its last
+    :data:`MAX_TOOLS` occurrences; None when none matches."""
+    position = text.rfind(word)
+    for _ in range(MAX_TOOLS):
+        if position < 0:
+            break
+        found = pattern.match(text, position)
+        if found is not None:
+            return text[found.end():]
+        position = text.rfind(word, 0, position)
+    return None
 
 
 def answer(asked: Asked, rng: random.Random) -> str:
     """The next step: a thought and an action while nothing is observed, else the final answer."""
     if asked.observed:
         return f"I now know the final answer\nFinal Answer: {prose.sentence(rng)} {prose.sentence(rng)}"
-    tool = _relevant(asked)
+    tool = asked.tools[most_relevant(asked.question, [(tool, asked.descriptions[tool]) for tool in asked.tools])]
     return f"{prose.sentence(rng)}\nAction: {tool}\nAction Input: {_input(asked, tool, rng)}"
-
-
-def _relevant(asked: Asked) -> str:
-    words = set(_WORD.findall(asked.question.lower())) - _STOPWORDS
-    return max(asked.tools, key=lambda tool: (len(words & set(_WORD.findall(
-        f"{tool.replace('_', ' ')} {asked.descriptions[tool]}".lower()))), -asked.tools.index(tool)))
 
 
 def _input(asked: Asked, tool: str, rng: random.Random) -> str:
