@@ -258,3 +258,112 @@ def test_the_react_text_format_acts_then_answers(client: openai.OpenAI) -> None:
     plain = REACT_PROMPT.replace("get_weather(city: str) -> str - Get", "get_weather: Get")
     bare = client.chat.completions.create(model="gpt-4o-mini", messages=[user(plain.format(scratchpad=""))])
     assert "Action Input: Paris" in (bare.choices[0].message.content or "")  # no arguments shown: the entity
+
+
+CODE_AGENT_SYSTEM = """You are an expert assistant who can solve any task using code blobs.
+To solve the task, you must plan forward to proceed in a series of steps, in a cycle of Thought, Code, and \
+Observation sequences.
+Then in the Code sequence you should write the code in simple Python. The code sequence must be opened with \
+'{opening}', and closed with '{closing}'.
+In the end you have to return a final answer using the `final_answer` tool.
+You only have access to these tools, behaving like regular python functions:
+{opening}
+def get_weather(city: string) -> string:
+    \"\"\"Get the current weather for a city.
+
+    Args:
+        city: The city to get the weather for.
+    \"\"\"
+
+def get_time(zone: string, twelve_hours: boolean) -> string:
+    \"\"\"Get the time in a time zone.\"\"\"
+
+def final_answer(answer: any) -> any:
+    \"\"\"Provides a final answer to the given problem.\"\"\"
+{closing}
+4. For tools WITHOUT JSON output schema: Take care to not chain too many sequential tool calls in the same code \
+block. 5. For tools WITH JSON output schema: You can confidently chain multiple tool calls and directly access \
+structured output fields in the same code block! When a tool has a JSON output schema, you know exactly what \
+fields to expect.
+Now Begin!"""
+
+
+def code_agent_turns(opening: str, closing: str, *observed: str) -> list[dict[str, str]]:
+    turns = [{"role": "system", "content": CODE_AGENT_SYSTEM.format(opening=opening, closing=closing)},
+             user("New task:\nWhat is the weather in Paris?")]
+    for text in observed:
+        turns += [{"role": "assistant", "content": "Thought: ..."}, user(text)]
+    return turns
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("<code>", "</code>"), ("```python", "```")],
+                         ids=["code-tags", "markdown"])
+def test_a_code_agent_gets_code_that_calls_the_tool_then_final_answer(client: openai.OpenAI, opening: str,
+                                                                       closing: str) -> None:
+    """smolagents' CodeAgent, as it sends its steps (it stops at a closing tag that is not in the opening one, and
+    adds it back)."""
+    stop = ["Observation:", "Calling tools:"] + ([closing] if closing not in opening else [])
+    first = client.chat.completions.create(model="gpt-4o-mini", messages=code_agent_turns(opening, closing),
+                                           stop=stop)
+    text = first.choices[0].message.content or ""
+    thought, _, code = text.partition(f"\n{opening}\n")
+    assert thought.startswith("Thought: ") and "`get_weather`" in thought
+    assert code.strip().removesuffix(closing).strip() == "result = get_weather(city='Paris')\nprint(result)"
+    retried = client.chat.completions.create(  # a parsing error is no observation: the step is tried again
+        model="gpt-4o-mini", messages=code_agent_turns(opening, closing, "Error:\nCode parsing failed"))
+    assert "get_weather(city='Paris')" in (retried.choices[0].message.content or "")
+    then = client.chat.completions.create(
+        model="gpt-4o-mini", messages=code_agent_turns(opening, closing, "Observation:\nExecution logs:\nSunny"))
+    final = then.choices[0].message.content or ""
+    assert final.startswith("Thought: ") and final.endswith(closing)
+    code = final.split(f"\n{opening}\n", 1)[1].removesuffix(closing)
+    assert code.startswith("final_answer('") and "get_weather" not in code
+
+
+def test_a_legacy_code_agent_and_a_structured_one_get_the_same_step(client: openai.OpenAI) -> None:
+    """smolagents before 1.20 (``Code:`` / ```` ```py ```` / ```` ```<end_code> ````), and
+    ``use_structured_outputs_internally`` (a JSON schema of thought and code)."""
+    legacy = CODE_AGENT_SYSTEM.replace("must be opened with '{opening}', and closed with '{closing}'",
+                                       "must be 'Code:\\n```py' ending with '```<end_code>'")
+    messages = [{"role": "system", "content": legacy.format(opening="```py", closing="```<end_code>")},
+                user("New task:\nWhat is the weather in Paris?")]
+    text = client.chat.completions.create(model="gpt-4o-mini", messages=messages).choices[0].message.content or ""
+    assert "\nCode:\n```py\nresult = get_weather(city='Paris')\nprint(result)\n```<end_code>" in text
+    schema = {"type": "object", "additionalProperties": False, "required": ["thought", "code"],
+              "properties": {"thought": {"type": "string"}, "code": {"type": "string"}}}
+    structured = client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages,
+        response_format={"type": "json_schema", "json_schema": {"name": "ThoughtAndCodeAnswer", "schema": schema}})
+    step = json.loads(structured.choices[0].message.content or "")
+    assert set(step) == {"thought", "code"} and step["code"] == "result = get_weather(city='Paris')\nprint(result)"
+
+
+def test_a_code_agent_with_only_final_answer_answers_at_once(client: openai.OpenAI) -> None:
+    system = CODE_AGENT_SYSTEM.format(opening="<code>", closing="</code>")
+    system = system[:system.index("def get_weather")] + system[system.index("def final_answer"):]
+    messages = [{"role": "system", "content": system}, user("New task:\nSay hello.")]
+    text = client.chat.completions.create(model="gpt-4o-mini", messages=messages).choices[0].message.content or ""
+    assert "<code>\nfinal_answer('" in text
+
+
+@pytest.mark.parametrize("prompt", [
+    "Return a JSON object with the keys 'a' and 'b'.", "Please respond only in JSON.",
+    "The output should be formatted as a JSON instance that conforms to the JSON schema below.",
+    "Always respond with a JSON object that's compatible with this schema:",
+    "You will be generating a JSON object with the following structure:", "Your response must be valid JSON.",
+    "Extract the entities and return them as JSON.", "Output JSON only.", "Give me the result in JSON format.",
+])
+def test_an_instruction_to_answer_in_json_is_an_ask(prompt: str) -> None:
+    assert described_json([user(prompt)], json_mode=False) is not None
+
+
+@pytest.mark.parametrize("prompt", [
+    "You can directly access structured output fields in the same code block! When a tool has a JSON output schema, "
+    "you know exactly what fields to expect.",
+    "The API returns JSON.", "This tool outputs JSON describing the weather.", "Explain what JSON is.",
+    "The provided JSON file lists the users.",
+])
+def test_prose_that_only_mentions_json_is_no_ask(client: openai.OpenAI, prompt: str) -> None:
+    assert described_json([user(prompt)], json_mode=False) is None
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=[user(prompt)])
+    assert not (answer.choices[0].message.content or "").startswith(("{", "```"))

@@ -176,6 +176,9 @@ REACT_BAIT = ("Action: the action to take, should be one of [" + ", ".join(f"t{n
               "]\nAction Input: the input\nFinal Answer: the answer\n" +
               "\n".join(f"t{n}: a tool" for n in range(5_000)))[:65_536]
 TYPE_BAIT = ("Respond in JSON with the fields " + "'a' (" * 10_000)[:65_536]
+CODE_AGENT_BAIT = ("Use `final_answer`. The code sequence must be opened with '<code>', and closed with '</code>'.\n" +
+                   "".join(f'def t{n}({", ".join(f"a{k}: string" for k in range(40))}) -> string:\n    """d"""\n'
+                           for n in range(5_000)))[:65_536]
 
 
 @timing
@@ -183,10 +186,12 @@ TYPE_BAIT = ("Respond in JSON with the fields " + "'a' (" * 10_000)[:65_536]
     [{"role": "system", "content": HOSTILE_TOOLS}] * 16 + [{"role": "user", "content": DSPY_ASK}],
     [{"role": "user", "content": REACT_BAIT}] * 16,
     [{"role": "user", "content": TYPE_BAIT}] * 16,
-], ids=["dspy-tools", "react-actions", "python-types"])
+    [{"role": "system", "content": CODE_AGENT_BAIT}] + [{"role": "user", "content": "Observation: " * 5_000}] * 64,
+], ids=["dspy-tools", "react-actions", "python-types", "code-agent"])
 def test_reading_a_prompt_protocol_is_bounded(server: Served, messages: list) -> None:
     """Prompts shaped to make the protocol readers work hard: 5,000 listed tools with unclosed argument literals, a
-    ReAct prompt of 5,000 actions, field names each followed by an unclosed parenthesis. Unbounded, reading them held
+    ReAct prompt of 5,000 actions, field names each followed by an unclosed parenthesis, a code agent's 5,000 tools
+    of 40 parameters and 64 turns of observations. Unbounded, reading them held
     the loop 70 s, 15 s and 29 s; now a 200 while the health check answers."""
     answer = while_healthy(server, chat(server, model="gpt-4.1", messages=messages))
     assert answer.status_code == 200, answer.text

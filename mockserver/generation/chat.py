@@ -248,7 +248,8 @@ class ChatGenerator:
         if kind == "json_schema":
             schema = (response_format.get("json_schema") or {}).get("schema") or {"type": "object"}
             param = "response_format.json_schema.schema"
-            return ctx.tokenizer.pieces(self._json(schema, generator, ctx.user_text, param))
+            protocol = prescribed_answer(ctx.messages, generator, json_mode=True, schema=schema)
+            return ctx.tokenizer.pieces(protocol or self._json(schema, generator, ctx.user_text, param))
         protocol = prescribed_answer(ctx.messages, generator, json_mode=kind == "json_object")
         if protocol is not None:
             return ctx.tokenizer.pieces(protocol)

@@ -47,10 +47,20 @@ MAX_ASKS = 32
 INSTRUCTION_ROLES = frozenset({"system", "developer", "user"})
 
 _JSON_WORD = re.compile(r"\bjson\b", re.IGNORECASE)
+_ASK_VERBS = "respond|reply|answer|return|output|format|provide|give|produce|write|generate|emit|extract|structure"
 _ASKS_FOR_JSON = re.compile(
-    r"\b(respond|reply|answer|return|output|format|provide|give|produce|write|generate|emit|extract)\w*\b"
-    r"[^.\n]{0,80}\bjson\b|\b(in|as)\s+(valid\s+)?json\b",
-    re.IGNORECASE,
+    # an instruction: the verb opens a clause ("Return a JSON object", "Please respond only in JSON", "and then
+    # output JSON", "You will be generating a JSON object"), not a noun or a description ("structured output
+    # fields ... a JSON output schema", "the API returns JSON")
+    rf"(?:^|[.!?:;,(]\s*|\b(?:please|always|only|must|should|shall|will|to|then|and|now|you|just)\s+)"
+    rf"(?:{_ASK_VERBS})\b[^.!?\n]{{0,80}}\bjson\b"
+    rf"|\bbe\s+(?:respond|reply|answer|return|output|provid|giv|produc|writ|generat|emitt|extract)ing\b"
+    rf"[^.!?\n]{{0,80}}\bjson\b"
+    # what the answer must be: "The output should be formatted as a JSON instance", "Your response must be JSON"
+    r"|\b(?:response|answer|output|reply|result)s?\b[^.!?\n]{0,40}\b(?:must|should|shall|will|has\s+to|is\s+to)\b"
+    r"[^.!?\n]{0,60}\bjson\b"
+    r"|\b(?:in|as|into)\s+(?:(?:a|an|the|valid|strict|pure|plain|raw|proper|only)\s+)*json\b",
+    re.IGNORECASE | re.MULTILINE,
 )
 _ASKS_FOR_FENCE = re.compile(r"```\s*json|\bcode\s*block\b|\bcodeblock\b|\bmarkdown\b", re.IGNORECASE)
 _ABOUT_FIELDS = re.compile(r"\b(keys?|fields?|propert(?:y|ies)|attributes?|entries)\b", re.IGNORECASE)

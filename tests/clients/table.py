@@ -37,6 +37,8 @@ CLIENTS = {
     "pydantic-ai-anthropic": "pydantic-ai, `AnthropicModel` (Messages API)",
     "litellm-anthropic": "litellm, `anthropic/` models (Messages API)",
     "ai-sdk:anthropic": "Vercel AI SDK, `@ai-sdk/anthropic` (Messages API)",
+    "smolagents": "smolagents (`CodeAgent`; `ToolCallingAgent` for the streamed tool call)",
+    "autogen": "AutoGen (`OpenAIChatCompletionClient`, `AssistantAgent`)",
 }
 NOT_APPLICABLE = {
     ("openai-agents", "json_mode"): "openai-agents has no JSON mode: its structured output is a json_schema",
@@ -45,6 +47,8 @@ NOT_APPLICABLE = {
                              "streamify streams as text",
     ("anthropic-python", "json_mode"): "Anthropic's API has no JSON mode: its structured output is a JSON schema",
     ("anthropic-node", "json_mode"): "the same for Anthropic's Node SDK",
+    ("smolagents", "json_mode"): "smolagents has no JSON mode: its structured output is a JSON schema of "
+                                 "thought and code",
     ("langchain-anthropic", "json_mode"): "the same for langchain-anthropic (its structured output is a tool or a "
                                           "JSON schema)",
 }

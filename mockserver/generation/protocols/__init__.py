@@ -11,6 +11,9 @@ generic reading of prompted JSON (:mod:`mockserver.generation.prompted`).
 - :mod:`.react`: the ReAct text format (``Thought`` / ``Action`` / ``Action Input`` / ``Observation`` /
   ``Final Answer``) of LangChain's ReAct agent, CrewAI and hand-written agents: an action while nothing is
   observed, then the final answer.
+- :mod:`.code_agent`: code agents (smolagents' ``CodeAgent``): a thought and a code block, between the tags the
+  prompt names, that calls the listed tool the task relates to and prints its result; once an observation is in,
+  a block that calls ``final_answer``.
 """
 
 from __future__ import annotations
@@ -18,24 +21,26 @@ from __future__ import annotations
 import random
 from typing import Any, Protocol
 
-from mockserver.generation.protocols import dspy, react
+from mockserver.generation.protocols import code_agent, dspy, react
 
 
 class OutputProtocol(Protocol):
     """A protocol's module: it recognises its prompts and answers them."""
 
-    def recognise(self, messages: list[dict[str, Any]], *, json_mode: bool) -> Any: ...
+    def recognise(self, messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[str, Any] | None) -> Any:
+        """What the messages prescribe, or None; ``json_mode`` is on with a JSON object or a ``schema`` asked."""
 
     def answer(self, asked: Any, rng: random.Random) -> str: ...
 
 
-PROTOCOLS: tuple[OutputProtocol, ...] = (dspy, react)
+PROTOCOLS: tuple[OutputProtocol, ...] = (dspy, react, code_agent)
 
 
-def prescribed_answer(messages: list[dict[str, Any]], rng: random.Random, *, json_mode: bool) -> str | None:
+def prescribed_answer(messages: list[dict[str, Any]], rng: random.Random, *, json_mode: bool,
+                      schema: dict[str, Any] | None = None) -> str | None:
     """The answer in the protocol the messages prescribe, or None when they prescribe none."""
     for protocol in PROTOCOLS:
-        asked = protocol.recognise(messages, json_mode=json_mode)
+        asked = protocol.recognise(messages, json_mode=json_mode or schema is not None, schema=schema)
         if asked is not None:
             return protocol.answer(asked, rng)
     return None

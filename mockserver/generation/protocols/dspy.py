@@ -68,7 +68,7 @@ class Asked:
     observed: bool = False  # whether the trajectory holds an observation
 
 
-def recognise(messages: list[dict[str, Any]], *, json_mode: bool) -> Asked | None:
+def recognise(messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[str, Any] | None) -> Asked | None:
     """The DSPy request the messages make, or None when they are not DSPy's."""
     user = next((content_text(message.get("content"))[:MAX_TEXT] for message in reversed(messages)
                  if isinstance(message, dict) and message.get("role") == "user"), "")

@@ -59,7 +59,7 @@ class Asked:
     observed: bool
 
 
-def recognise(messages: list[dict[str, Any]], *, json_mode: bool) -> Asked | None:
+def recognise(messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[str, Any] | None) -> Asked | None:
     """A prompt that prescribes the ReAct format and lists its actions, or None."""
     if json_mode:
         return None
