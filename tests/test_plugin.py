@@ -448,3 +448,21 @@ def test_a_swallowed_cassette_miss_still_fails_the_test(pytester: pytest.Pyteste
     """)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*It holds 0 recordings, none of POST /chat/completions*"])
+
+
+def test_a_user_suite_passes_under_warnings_as_errors(pytester: pytest.Pytester) -> None:
+    """In a fresh process (an inline run would reuse this one's imports): the plugin, the server, a chat answer
+    (the tokenizer loaded) and a stream raise no warning. bpe-openai's package raised a DeprecationWarning at
+    import (importlib.resources.open_binary), which failed every fixture of a suite run with ``-W error``."""
+    pytester.makepyfile(test_user="""
+        def test_chat(mockserver, openai_client):
+            answer = openai_client.chat.completions.create(model="gpt-4o-mini",
+                                                           messages=[{"role": "user", "content": "Hello"}])
+            assert answer.usage.prompt_tokens == 8
+            with openai_client.chat.completions.stream(model="gpt-4o-mini",
+                                                       messages=[{"role": "user", "content": "Hi"}]) as stream:
+                assert stream.get_final_completion().choices[0].message.content
+    """)
+    pytester.makeini(f"[pytest]\n{USER_INI}\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", *LIGHT_WORKERS)
+    result.assert_outcomes(passed=1)

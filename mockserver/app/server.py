@@ -28,8 +28,6 @@ from mockserver.app.expectations import Expectations
 from mockserver.app.state import AppState
 from mockserver.asgi.protocol import TransportInScopeProtocol
 from mockserver.config import Config, ConfigError
-from mockserver.generation import prose
-from mockserver.generation.tokens import tokenizer
 
 START_TIMEOUT = 10.0
 GRACEFUL_SHUTDOWN_SECONDS = 1
@@ -96,20 +94,21 @@ GC_THRESHOLDS = (20_000, 50, 100)
 def warm_up() -> None:
     """Get a server process ready for traffic; only for processes that do nothing but serve.
 
-    Loads the o200k_base vocabulary and its phrasebook now (0.2 s), not in
-    the middle of the first chat request. Then tunes the garbage collector,
-    whose pauses set the server's p99 (measured with ``bench/``):
+    Tunes the garbage collector, whose pauses set the server's p99
+    (measured with ``bench/``). The vocabulary and its phrasebook are not
+    loaded here: the first request that counts tokens loads them (0.26 s of
+    CPU, 76 MiB), so a mock that serves no chat stays small
+    (``bench/startup.py``).
 
-    - ``gc.freeze()``: everything built so far (vocabularies, catalogs,
-      schemas: about 200,000 objects that live as long as the process) is
-      left out of every collection; a full collection over them took 140 ms.
+    - ``gc.freeze()``: everything built so far (catalogs, schemas, routes:
+      about 75,000 objects that live as long as the process) is left out of
+      every collection.
     - rarer collections (``GC_THRESHOLDS``): a request's garbage is freed by
       reference counting as it goes, and with 1,000 streams open a young
       collection every 700 allocations paused the loop 2-13 ms several
       times a second (1,000 paced streams: inter-chunk p99 error 14 ms with
       the defaults, 5-9 ms with these).
     """
-    prose.phrasebook(tokenizer("o200k_base"))
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 

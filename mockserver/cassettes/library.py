@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
-import httpx
 import orjson
 from starlette.responses import Response
 
@@ -34,6 +33,7 @@ from mockserver.conformance import official_errors
 from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
+    import httpx
     from starlette.requests import Request
 
     from mockserver.dialects.dialect import Dialect
@@ -168,6 +168,8 @@ class CassetteLibrary:
     async def _upstream_client(self) -> httpx.AsyncClient:
         """The client for upstreams, made on first use on a worker thread: its TLS context reads the system's
         certificates, which held the event loop for 100 ms."""
+        import httpx  # here, not at the top: a mock that records nothing never loads it
+
         if self._client is None:
             made = await anyio.to_thread.run_sync(httpx.AsyncClient)
             if self._client is None:

@@ -11,17 +11,20 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from mockserver.cassettes.format import KEPT_RESPONSE_HEADERS, Frame
 from mockserver.errors import ApiError
 
+if TYPE_CHECKING:
+    import httpx  # imported where a recording first needs it: a mock that records nothing never loads it
+
 FORWARDED_HEADERS = ("content-type", "accept", "openai-beta", "x-stainless-helper-method", "anthropic-version",
                      "anthropic-beta")
-UPSTREAM_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+UPSTREAM_SECONDS = 120.0
+UPSTREAM_CONNECT_SECONDS = 10.0
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Recorded:
 async def fetch(client: httpx.AsyncClient, upstreams: Upstreams, dialect: str, method: str, path: str,
                 query: str, headers: Any, body: Any) -> Recorded:
     """The upstream's answer to this request, read to its end."""
+    import httpx
     base = upstreams.url_for(dialect)
     if base is None:
         raise ApiError(502, f"Nothing to record from: no upstream for the {dialect!r} dialect. Start the mock with "
@@ -70,8 +74,9 @@ async def fetch(client: httpx.AsyncClient, upstreams: Upstreams, dialect: str, m
     url = base + path + (f"?{query}" if query else "")
     content = None if body is None else orjson.dumps(body)
     started = time.perf_counter()
+    timeout = httpx.Timeout(UPSTREAM_SECONDS, connect=UPSTREAM_CONNECT_SECONDS)
     try:
-        async with client.stream(method, url, headers=sent, content=content, timeout=UPSTREAM_TIMEOUT) as answer:
+        async with client.stream(method, url, headers=sent, content=content, timeout=timeout) as answer:
             kept = {name: answer.headers[name] for name in KEPT_RESPONSE_HEADERS if name in answer.headers}
             if answer.headers.get("content-type", "").startswith("text/event-stream"):
                 frames = []

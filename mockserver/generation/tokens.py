@@ -5,6 +5,9 @@ inside its wheel, so counts are exact and need no network. Replies are built
 from token pieces, so ``usage.completion_tokens`` is exactly the number of
 tokens the client receives, streamed or not.
 
+The mock loads only what it uses of ``bpe-openai``: its Rust tokenizer for one vocabulary and that vocabulary's
+token bytes, on the first request that counts with it (see :func:`_bindings`).
+
 Prompt tokens follow OpenAI's published accounting for chat messages (3 tokens
 of framing per message, 1 per ``name``, 3 to prime the reply). Images, audio
 and tool definitions are approximations: see :func:`Tokenizer.count_prompt`.
@@ -13,11 +16,16 @@ and tool definitions are approximations: see :func:`Tokenizer.count_prompt`.
 from __future__ import annotations
 
 import asyncio
+import base64
+import gzip
+import importlib.util
+import sys
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import bpe_openai
 import orjson
 
 TOKENS_PER_MESSAGE = 3
@@ -28,6 +36,12 @@ AUDIO_PART_TOKENS = 100
 TOOLS_OVERHEAD = 12
 ENCODE_SLICE = 40_000  # characters: at most 4 tokens each, well under bpe-openai's 200,000 tokens per call
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+SPECIAL_TOKENS = {  # as OpenAI's tiktoken defines them; the vocabulary files hold the ordinary tokens only
+    "o200k_base": {"<|endoftext|>": 199_999, "<|endofprompt|>": 200_018},
+    "cl100k_base": {"<|endoftext|>": 100_257, "<|fim_prefix|>": 100_258, "<|fim_middle|>": 100_259,
+                    "<|fim_suffix|>": 100_260, "<|endofprompt|>": 100_276},
+}
+_BINDINGS = "bpe_openai._bindings"
 
 
 class Tokenizer:
@@ -35,9 +49,9 @@ class Tokenizer:
 
     def __init__(self, encoding_name: str) -> None:
         self.name = encoding_name
-        self._encoding = bpe_openai.get_encoding(encoding_name)
+        self._backend = _bindings().tokenizer_for_encoding(encoding_name)
         # The bytes of every token, indexed by token id: a list index per token instead of a method call.
-        self._token_bytes = self._encoding.token_byte_values()
+        self._token_bytes = _token_bytes(encoding_name)
         # Every message names its role: counted once here rather than encoded for each message.
         self._role_tokens = {role: self.count(role) for role in ROLES}
 
@@ -51,11 +65,17 @@ class Tokenizer:
         exact for prose and within a token per slice otherwise.
         """
         if len(text) <= ENCODE_SLICE:
-            return self._encoding.encode_ordinary(text)
+            return self._encode_slice(text)
         tokens: list[int] = []
         for piece in _slices(text):
-            tokens += self._encoding.encode_ordinary(piece)
+            tokens += self._encode_slice(piece)
         return tokens
+
+    def _encode_slice(self, text: str) -> list[int]:
+        try:
+            return list(self._backend.encode(text))
+        except UnicodeEncodeError:  # a lone surrogate: counted as the replacement character a client would send
+            return list(self._backend.encode(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")))
 
     def decode(self, tokens: list[int]) -> str:
         """The text of token ids; an id outside the vocabulary raises ``IndexError``."""
@@ -169,6 +189,43 @@ def _content_parts(content: Any) -> Iterator[int | str]:
             yield IMAGE_TOKENS.get(detail, IMAGE_TOKENS["auto"])
         elif kind == "input_audio":
             yield AUDIO_PART_TOKENS
+
+
+def _bindings() -> ModuleType:
+    """bpe-openai's Rust tokenizer, ``bpe_openai._bindings``, loaded from its file without running the package's
+    ``__init__``: that one reads all three of its vocabularies into Python dicts at import (0.36 s of CPU and
+    61 MiB the mock never uses), and the pinned release has no lighter entry point. Registered under its own name,
+    so the package, if anything imports it later, uses this same module."""
+    loaded = sys.modules.get(_BINDINGS)
+    if loaded is not None:
+        return loaded
+    package = importlib.util.find_spec("bpe_openai")
+    if package is None or package.origin is None:
+        raise ModuleNotFoundError("bpe-openai is not installed: pip install mockserver installs it")
+    binary = next(Path(package.origin).parent.glob("_bindings*.so"))
+    spec = importlib.util.spec_from_file_location(_BINDINGS, binary)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[_BINDINGS] = module
+    return module
+
+
+def _token_bytes(encoding_name: str) -> list[bytes]:
+    """The bytes of every token of the vocabulary, indexed by id, from the file bpe-openai ships (one
+    ``base64-bytes rank`` line a token), with the special tokens' text at their ids."""
+    package = importlib.util.find_spec("bpe_openai")
+    assert package is not None and package.origin is not None
+    data = Path(package.origin).parent / "data" / f"{encoding_name}.tiktoken.gz"
+    specials = SPECIAL_TOKENS[encoding_name]
+    table: list[bytes] = [b""] * (max(specials.values()) + 1)
+    with gzip.open(data, "rb") as lines:
+        for line in lines:
+            encoded, rank = line.split()
+            table[int(rank)] = base64.b64decode(encoded)
+    for text, special in specials.items():
+        table[special] = text.encode()
+    return table
 
 
 @cache
