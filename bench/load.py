@@ -31,6 +31,10 @@ API_KEY = "sk-bench"
 # wrk on one core and the server on the other: without pinning the two swap cores and the numbers wander.
 SERVER_CPU = 1
 CLIENT_CPU = 0
+# The peer the benchmark measures the mock against, pinned: aimock (Node), from the npm registry.
+AIMOCK_PACKAGE = "@copilotkit/aimock@1.43.0"
+AIMOCK_HOME = ROOT / "build" / "bench" / "aimock"
+AIMOCK_CLI = AIMOCK_HOME / "node_modules" / "@copilotkit" / "aimock" / "dist" / "cli.js"
 
 
 def free_port() -> int:
@@ -78,6 +82,14 @@ class Server:
         port = free_port()
         argv = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", *flags]
         return cls(name, argv, port, "/_mock/health", source)
+
+    @classmethod
+    def aimock(cls, fixtures: Path, chunk_characters: int) -> Server:
+        """aimock serving ``fixtures``, streaming ``chunk_characters`` characters a frame."""
+        port = free_port()
+        argv = [ensure_aimock(), str(AIMOCK_CLI), "--port", str(port), "--fixtures", str(fixtures),
+                "--log-level", "silent", "--chunk-size", str(chunk_characters)]
+        return cls("aimock", argv, port, "/health")
 
     def __enter__(self) -> Server:
         deadline = time.monotonic() + START_TIMEOUT
@@ -141,6 +153,20 @@ def ensure_wrk() -> str:
     if not found:
         sys.exit("apt-get did not install wrk")
     return found
+
+
+def ensure_aimock() -> str:
+    """The node binary that runs aimock, after installing :data:`AIMOCK_PACKAGE` into :data:`AIMOCK_HOME` when it
+    is missing."""
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("node is missing: the aimock row needs Node.js 20 or newer (or run with --no-peer)")
+    if not AIMOCK_CLI.is_file():
+        print(f"installing {AIMOCK_PACKAGE} from npm into {AIMOCK_HOME} ...", flush=True)
+        AIMOCK_HOME.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(AIMOCK_HOME),
+                        AIMOCK_PACKAGE], stdout=subprocess.DEVNULL, check=True)
+    return node
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}

@@ -9,6 +9,12 @@ memory check (``memory.py``). ``--compare DIR`` also runs another checkout of
 mockserver (``git worktree add DIR REV``) through the same scenarios, each of
 its rounds next to the current one's: a before/after from one run. Prints a table and writes ``bench/results/*.json``.
 
+The peer rows run aimock (``@copilotkit/aimock``, pinned, installed from
+npm into ``build/bench/aimock``) next to a mockserver that answers the chat
+and stream prompts with the same fixed text from a fixture rule, in the same
+rounds: ``x aimock`` is the mock's throughput over aimock's (``--no-peer``
+leaves them out, e.g. without Node.js).
+
 Load never goes through the openai SDK: it tops out near 400 req/s per core
 and would measure itself.
 """
@@ -17,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import re
 import statistics
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -38,6 +46,18 @@ SCENARIOS = [
     ("responses", "responses.lua", 200, "Responses API, short input"),
 ]
 OFF_SCENARIOS = ("chat", "stream")
+# The peer rows: both servers answer these scenarios' prompts with the same text, each from its own fixtures, so
+# the rows compare the servers, not their generators. aimock streams a text in frames of a number of characters;
+# four is about a token a frame, as the mock streams.
+SAME_TEXT = {
+    "capital of France": "The capital of France is Paris, a city on the Seine known for its museums, its cafes "
+                         "and the Eiffel Tower.",
+    "short story": "A lighthouse keeper found a bottle on the shore. Inside was a map of the island, drawn by "
+                   "his own hand, dated next year.",
+}
+PEER_SCENARIOS = [("chat", "chat.lua", 200, "non-stream chat, same text"),
+                  ("stream", "stream.lua", 200, "stream chat, same text")]
+AIMOCK_CHUNK_CHARACTERS = 4
 # What a feature costs on the hot path: the same scenarios with it turned off.
 OFF_VARIANTS = (("journal off", ("--journal-size", "0")), ("metrics off", ("--no-metrics",)))
 
@@ -83,13 +103,34 @@ def measure(server: load.Server, name: str, script: str, status: int, seconds: f
 
 
 def table(rows: list[dict]) -> str:
-    lines = [f"{'scenario':<30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'CPU us/req':>11}"]
+    lines = [f"{'scenario':<36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x hello':>8} {'CPU us/req':>11} "
+             f"{'x aimock':>9}"]
     for row in rows:
+        peer = f"{row['x_aimock']:>9.2f}" if "x_aimock" in row else ""
         lines.append(
-            f"{row['name']:<30} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-            f"{row['x_hello']:>8.2f} {row['cpu_us']:>11.1f}"
+            f"{row['name']:<36} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+            f"{row['x_hello']:>8.2f} {row['cpu_us']:>11.1f} {peer}".rstrip()
         )
     return "\n".join(lines)
+
+
+def same_text_fixtures(directory: Path) -> tuple[Path, Path]:
+    """The :data:`SAME_TEXT` answers as a mockserver fixture rule file and as an aimock fixture file, each in a
+    directory of its own: (mockserver's, aimock's)."""
+    ours, theirs = directory / "mockserver", directory / "aimock"
+    ours.mkdir()
+    theirs.mkdir()
+    rules = [{"match": {"message_contains": prompt}, "reply": text} for prompt, text in SAME_TEXT.items()]
+    (ours / "same-text.json").write_text(json.dumps({"rules": rules}))
+    fixtures = [{"match": {"userMessage": prompt}, "response": {"content": text}} for prompt, text in SAME_TEXT.items()]
+    (theirs / "same-text.json").write_text(json.dumps({"fixtures": fixtures}))
+    return ours, theirs
+
+
+def peer_ratio(ours: dict, theirs: dict) -> float:
+    """The median over the rounds of the mock's throughput over the peer's in the same round."""
+    return round(statistics.median(run["rps"] / peer["rps"]
+                                   for run, peer in zip(ours["rounds"], theirs["rounds"], strict=True)), 3)
 
 
 def scenario_row(label: str, runs: list[dict], hellos: list[dict], size: int) -> dict:
@@ -123,6 +164,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 s per scenario, and no paced-streams or memory check")
     parser.add_argument("--compare", type=Path, metavar="DIR",
                         help="another mockserver checkout to run through the same scenarios, e.g. a git worktree")
+    parser.add_argument("--no-peer", action="store_true", help="leave out the aimock rows")
     args = parser.parse_args()
     duration = args.duration if args.duration is not None else 3.0 if args.quick else 12.0
     seconds = max(1, round(duration / args.rounds))  # wrk takes whole seconds
@@ -138,6 +180,12 @@ def main() -> None:
     # it, and the row's ratio is the median of its rounds.
     with contextlib.ExitStack() as servers:
         hello = servers.enter_context(load.Server.hello())
+        peers: list[tuple[load.Server, load.Server]] = []
+        if not args.no_peer:
+            ours, theirs = same_text_fixtures(Path(servers.enter_context(tempfile.TemporaryDirectory())))
+            peers.append((servers.enter_context(load.Server.mockserver("--fixtures", str(ours),
+                                                                       name="mockserver, same text")),
+                          servers.enter_context(load.Server.aimock(theirs, AIMOCK_CHUNK_CHARACTERS))))
         journal_on = servers.enter_context(load.Server.mockserver())
         variants = [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
                     for label, flags in OFF_VARIANTS]
@@ -146,7 +194,8 @@ def main() -> None:
             label = args.compare.resolve().name
             compared.append(servers.enter_context(load.Server.mockserver(name=label, source=args.compare.resolve())))
         load.wrk(hello.origin + "/", None, 1)  # warm-up
-        for server in (journal_on, *(variant for variant, _ in variants), *compared):
+        for server in (journal_on, *(variant for variant, _ in variants), *compared,
+                       *(server for pair in peers for server in pair)):
             check(server, "chat.lua", 200)
             load.wrk(server.origin + CHAT_PATH, "chat.lua", 1)  # warm-up
         # A scenario's servers: the current mockserver and any --compare checkout, measured in the same
@@ -155,6 +204,8 @@ def main() -> None:
                 for name, *rest in SCENARIOS]
         plan += [([(variant, f"{name}, {label}")], *rest)
                  for variant, label in variants for name, *rest in SCENARIOS if name in OFF_SCENARIOS]
+        plan += [([(ours, f"{name}, same text"), (theirs, f"{name}, same text @aimock")], *rest)
+                 for ours, theirs in peers for name, *rest in PEER_SCENARIOS]
         rows, every_hello = [], []
         for contenders, script, status, what in plan:
             print(f"  {' / '.join(label for _, label in contenders)}: {what} ...", flush=True)
@@ -165,8 +216,11 @@ def main() -> None:
                 for (server, label), own in zip(contenders, runs, strict=True):
                     own.append(measure(server, label, script, status, seconds))
                 hellos.append(drive(hello, "/", None, seconds))
-            rows += [scenario_row(label, own, hellos, size)
-                     for (_, label), own, size in zip(contenders, runs, sizes, strict=True)]
+            made = [scenario_row(label, own, hellos, size)
+                    for (_, label), own, size in zip(contenders, runs, sizes, strict=True)]
+            if contenders[-1][0].name == "aimock":
+                made[0]["x_aimock"] = peer_ratio(made[0], made[-1])
+            rows += made
             every_hello += hellos
     baseline = {
         "name": "hello (raw ASGI)",
