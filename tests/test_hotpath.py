@@ -23,7 +23,7 @@ from mockserver.config import Config
 from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
 from mockserver.dialects.catalog import load_characters
 from mockserver.endpoints.chat.encode import _text_deltas
-from mockserver.generation import prose
+from mockserver.generation import prose, tokens
 from mockserver.generation.tokens import ROLES, tokenizer
 from mockserver.validation import validator_for
 
@@ -376,3 +376,39 @@ def test_a_large_prompt_counted_in_yielding_slices_counts_the_same() -> None:
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
     assert len(text) > 100_000
     assert asyncio.run(vocabulary.count_prompt_yielding(messages, tools)) == vocabulary.count_prompt(messages, tools)
+
+
+def test_a_recurring_reply_s_pieces_are_remembered_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scripted and fixture replies recur: their pieces are the tokenizer's, made once, and the caller's to keep;
+    the memory holds at most FIXED_TEXTS texts (the least recently used go first), none longer than
+    FIXED_TEXT_CHARACTERS."""
+    monkeypatch.setattr(tokens, "FIXED_TEXTS", 3)
+    vocabulary = tokens.Tokenizer("o200k_base")
+    text = "The capital of France is Paris, a city on the Seine."
+    first = vocabulary.fixed_pieces(text)
+    assert first == vocabulary.pieces(text)
+    first[0].append("mutated")
+    assert vocabulary.fixed_pieces(text) == vocabulary.pieces(text)
+    for other in ("one", "two", "three"):
+        vocabulary.fixed_pieces(other)
+    assert list(vocabulary._fixed) == ["one", "two", "three"]  # the reply, least recently used, went first
+    vocabulary.fixed_pieces("one")
+    assert list(vocabulary._fixed) == ["two", "three", "one"]
+    long = "word " * (tokens.FIXED_TEXT_CHARACTERS // 5 + 1)
+    assert vocabulary.fixed_pieces(long) == vocabulary.pieces(long) and long not in vocabulary._fixed
+
+
+@pytest.mark.parametrize(("rule", "digested"), [({"reply": "Fixed."}, False),
+                                                 ({"error": {"status": 503, "attempts": "0"}}, True)])
+def test_a_request_is_digested_for_its_repeats_only_where_a_rule_reads_the_attempt(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, rule: dict[str, Any], digested: bool) -> None:
+    """Counting repeats costs a canonical dump and a digest of the body: a rule that answers the same on every
+    attempt does not need it (the same-text benchmark row serves such a rule)."""
+    (tmp_path / "rules.json").write_text(json.dumps({"rules": [{"match": {"message_contains": "France"}, **rule}]}))
+    app = create_app(Config(fixtures=[str(tmp_path)]))
+    plane = app.state.mock.control
+    calls: list[bytes] = []
+    digest = plane.repeats.digest
+    monkeypatch.setattr(plane.repeats, "digest", lambda *parts: calls.append(parts[-1]) or digest(*parts))
+    sent = _call(app, "POST", CHAT, {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "France?"}]})
+    assert sent[0]["status"] == (503 if digested else 200) and bool(calls) is digested

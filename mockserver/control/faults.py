@@ -394,6 +394,11 @@ class Behavior:
     def labels(self) -> list[str]:
         return [fault.label for fault in self.faults]
 
+    @property
+    def reads_attempt(self) -> bool:
+        """Whether what it answers depends on which attempt a request is (a fault with ``attempts``)."""
+        return any(fault.attempts is not None for fault in self.faults)
+
 
 ANSWER_KEYS = ("reply", "tool_call", "tool_calls", "error", "fault")
 

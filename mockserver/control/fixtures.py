@@ -71,6 +71,7 @@ class RuleSet:
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
+        self.read_attempts = any(rule.behavior.reads_attempt for rule in rules)
         self._any_model = [rule for rule in rules if rule.match.model is None]
         by_model: dict[str, list[Rule]] = {}
         for rule in rules:

@@ -350,9 +350,10 @@ class Control:
         ``num_retries``, under DSPy) sends every retry as the SDK's first attempt, so the same request again after
         a failed answer is its retry (after a successful one, the header's 0 stands).
 
-        Repeats are counted only where a fault could read the count (control headers, scripts, rules, chaos):
-        a plain request costs no digest of its body."""
-        could_fault = self.scripts or self.rules or self.chaos or (
+        Repeats are counted only where a fault could read the count (control headers, scripts, rules with
+        ``attempts``, chaos): a plain request, or one a rule answers the same on every attempt, costs no digest of
+        its body."""
+        could_fault = self.scripts or self.rules.read_attempts or self.chaos or (
             self.headers_enabled and any(name.startswith(b"x-mock-") for name, _ in call.raw_headers))
         counted = (not call.retry_header or call.attempt == 0) and self.repeats.window > 0 and not call.internal \
             and bool(could_fault)

@@ -242,7 +242,7 @@ class ChatGenerator:
     def _content(self, ctx: _ChoiceContext, generator: random.Random) -> tuple[list[str], list[int]]:
         """The answer's token pieces and the token count of each."""
         if ctx.script.reply is not None:
-            return ctx.tokenizer.pieces(ctx.script.reply)
+            return ctx.tokenizer.fixed_pieces(ctx.script.reply)
         response_format = ctx.body.get("response_format") or {}
         kind = response_format.get("type")
         if kind == "json_schema":

@@ -42,6 +42,8 @@ SPECIAL_TOKENS = {  # as OpenAI's tiktoken defines them; the vocabulary files ho
                     "<|fim_suffix|>": 100_260, "<|endofprompt|>": 100_276},
 }
 _BINDINGS = "bpe_openai._bindings"
+FIXED_TEXTS = 256
+FIXED_TEXT_CHARACTERS = 4_096
 
 
 class Tokenizer:
@@ -54,6 +56,7 @@ class Tokenizer:
         self._token_bytes = _token_bytes(encoding_name)
         # Every message names its role: counted once here rather than encoded for each message.
         self._role_tokens = {role: self.count(role) for role in ROLES}
+        self._fixed: dict[str, tuple[list[str], list[int]]] = {}
 
     def encode(self, text: str) -> list[int]:
         """The token ids of ``text``; long texts are encoded in slices.
@@ -113,6 +116,19 @@ class Tokenizer:
             pieces.append(pending.decode("utf-8", "replace"))
             counts.append(pending_tokens)
         return pieces, counts
+
+    def fixed_pieces(self, text: str) -> tuple[list[str], list[int]]:
+        """:meth:`pieces` of a text that recurs (a scripted or fixture reply), remembered: the last
+        :data:`FIXED_TEXTS` of at most :data:`FIXED_TEXT_CHARACTERS` characters. The lists are the caller's."""
+        known = self._fixed.pop(text, None)
+        if known is None:
+            known = self.pieces(text)
+            if len(text) > FIXED_TEXT_CHARACTERS:
+                return known
+            if len(self._fixed) >= FIXED_TEXTS:
+                del self._fixed[next(iter(self._fixed))]  # the least recently used
+        self._fixed[text] = known  # last in the dict: the most recently used
+        return list(known[0]), list(known[1])
 
     def count_prompt(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
         """Prompt tokens for a chat request, as OpenAI counts them for text.
