@@ -33,7 +33,7 @@ BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "What i
 
 def _reference_sentence(rng: random.Random) -> str:
     count = rng.randint(*prose.SENTENCE_WORDS)
-    words = [rng.choice(prose.WORDS) for _ in range(count)]
+    words = [rng.choice(prose.words()) for _ in range(count)]
     if count > 8 and rng.random() < 0.5:
         words[rng.randint(3, count - 3)] += ","
     words[0] = words[0].capitalize()

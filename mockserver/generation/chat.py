@@ -536,7 +536,7 @@ def _logprobs(pieces: list[str], top: int, generator: random.Random) -> list[dic
         floor = logprob
         for _ in range(max(0, top - 1)):
             floor -= round(abs(generator.gauss(1.5, 1.0)), 6) + 0.01
-            word = " " + generator.choice(prose.WORDS)
+            word = " " + generator.choice(prose.words())
             alternatives.append({"token": word, "logprob": float(floor), "bytes": list(word.encode())})
         entries.append(
             {

@@ -3,9 +3,10 @@
 Words come from Faker's ``en_US`` lorem vocabulary (about a thousand common
 English words), drawn with the request's own ``random.Random`` so the same
 request always reads the same. Building a Faker instance per request would
-cost milliseconds; the word list is read once at import.
+cost milliseconds; the word list is read once, on the first reply (importing
+it costs 30-90 ms, which a mock that serves no chat never pays).
 
-Words are drawn as ``rng.choice(WORDS)`` draws them (rejection sampling on
+Words are drawn as ``rng.choice(words())`` draws them (rejection sampling on
 ``getrandbits``), without its two Python calls per word.
 
 Chat replies need their text as token pieces (what a stream sends, what
@@ -22,16 +23,20 @@ import random
 from functools import cache
 from typing import TYPE_CHECKING
 
-from faker.providers.lorem.en_US import Provider as _Lorem
-
 if TYPE_CHECKING:
     from mockserver.generation.tokens import Tokenizer
 
-WORDS: tuple[str, ...] = tuple(_Lorem.word_list)
 SENTENCE_WORDS = (6, 14)
-_WORD_BITS = len(WORDS).bit_length()
 PHRASEBOOK_BITS = 11  # 2,048 sentences per vocabulary, built in about 30 ms on its first use
 PHRASEBOOK_SEED = "mockserver phrasebook 1"
+
+
+@cache
+def words() -> tuple[str, ...]:
+    """Faker's en_US lorem words, imported on first use."""
+    from faker.providers.lorem.en_US import Provider as Lorem
+
+    return tuple(Lorem.word_list)
 
 
 def sentence(rng: random.Random) -> str:
@@ -43,17 +48,19 @@ def sentence_words(rng: random.Random) -> list[str]:
     """The words of :func:`sentence`, the first capitalised, one perhaps ending in a comma."""
     count = rng.randint(*SENTENCE_WORDS)
     getrandbits = rng.getrandbits
-    words = []
+    vocabulary = words()
+    bits = len(vocabulary).bit_length()
+    drawn = []
     for _ in range(count):
-        index = getrandbits(_WORD_BITS)
-        while index >= len(WORDS):
-            index = getrandbits(_WORD_BITS)
-        words.append(WORDS[index])
+        index = getrandbits(bits)
+        while index >= len(vocabulary):
+            index = getrandbits(bits)
+        drawn.append(vocabulary[index])
     if count > 8 and rng.random() < 0.5:
         cut = rng.randint(3, count - 3)
-        words[cut] += ","
-    words[0] = words[0].capitalize()
-    return words
+        drawn[cut] += ","
+    drawn[0] = drawn[0].capitalize()
+    return drawn
 
 
 def paragraph(rng: random.Random, sentences: int) -> str:
@@ -86,15 +93,15 @@ class Phrasebook:
         self.leading: list[tuple[list[str], list[int]]] = []
         self.following: list[tuple[list[str], list[int]]] = []
         for _ in range(1 << PHRASEBOOK_BITS):
-            words = sentence_words(rng)
-            words[-1] += "."
+            drawn = sentence_words(rng)
+            drawn[-1] += "."
             rest_pieces: list[str] = []
             rest_counts: list[int] = []
-            for word in words[1:]:
+            for word in drawn[1:]:
                 pieces, counts = word_pieces(" " + word)
                 rest_pieces += pieces
                 rest_counts += counts
-            for variant, first in ((self.leading, words[0]), (self.following, " " + words[0])):
+            for variant, first in ((self.leading, drawn[0]), (self.following, " " + drawn[0])):
                 pieces, counts = word_pieces(first)
                 variant.append((pieces + rest_pieces, counts + rest_counts))
 
