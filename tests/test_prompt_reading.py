@@ -367,3 +367,10 @@ def test_prose_that_only_mentions_json_is_no_ask(client: openai.OpenAI, prompt: 
     assert described_json([user(prompt)], json_mode=False) is None
     answer = client.chat.completions.create(model="gpt-4o-mini", messages=[user(prompt)])
     assert not (answer.choices[0].message.content or "").startswith(("{", "```"))
+
+
+def test_a_code_agent_without_a_task_marker_reads_its_first_user_turn(client: openai.OpenAI) -> None:
+    messages = [{"role": "system", "content": CODE_AGENT_SYSTEM.format(opening="<code>", closing="</code>")},
+                user("What time is it in the Europe/Paris zone?")]
+    text = client.chat.completions.create(model="gpt-4o-mini", messages=messages).choices[0].message.content or ""
+    assert "<code>\nresult = get_time(" in text

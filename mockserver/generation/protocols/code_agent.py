@@ -71,7 +71,7 @@ def recognise(messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[s
                    if isinstance(message, dict) and message.get("role") in ("system", "developer")), "")
     if FINAL_ANSWER not in system:
         return None
-    tags = _TAGS.search(system)
+    tags = None if structured else _TAGS.search(system)
     if structured:
         opening = closing = ""
     elif tags is not None:
@@ -92,8 +92,10 @@ def recognise(messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[s
 
 
 def _progress(messages: list[dict[str, Any]]) -> tuple[str, bool]:
-    """The latest task and whether an observation came back after it."""
+    """The latest task (smolagents' ``New task:`` turn, else the first user turn) and whether an observation came
+    back after it."""
     observed = False
+    first = ""
     for message in reversed(messages):
         if not isinstance(message, dict) or message.get("role") not in ("user", "tool"):
             continue
@@ -101,8 +103,11 @@ def _progress(messages: list[dict[str, Any]]) -> tuple[str, bool]:
         task = _TASK.search(text)
         if task is not None:
             return text[task.end():].strip(), observed
-        observed = observed or bool(_OBSERVATION.match(text))
-    return "", observed
+        if _OBSERVATION.match(text):
+            observed = True
+        else:
+            first = text.strip()
+    return first, observed
 
 
 def answer(asked: Asked, rng: random.Random) -> str:
