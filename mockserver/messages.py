@@ -56,6 +56,11 @@ _TEXT_RESULT = re.compile(r"\s*(?:Observation|Tool (?:result|output|response)|Fu
 conversation send it (smolagents' ``Observation:``)."""
 
 
+def is_text_tool_result(text: str) -> bool:
+    """Whether a user turn's text is a tool's result written as text (``Observation: …``)."""
+    return bool(_TEXT_RESULT.match(text[:256]))
+
+
 def tool_result_pending(messages: list[dict[str, Any]]) -> bool:
     """True when a tool result arrived after the last user message (so the model should answer): a ``tool``
     message, or a user turn that is a tool's result written as text."""
@@ -64,5 +69,5 @@ def tool_result_pending(messages: list[dict[str, Any]]) -> bool:
         if role in ("tool", "function"):
             return True
         if role == "user":
-            return bool(_TEXT_RESULT.match(content_text(message.get("content"))[:256]))
+            return is_text_tool_result(content_text(message.get("content")))
     return False

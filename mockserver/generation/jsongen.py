@@ -41,7 +41,7 @@ from mockserver.config import whole_number
 from mockserver.errors import MockserverError
 from mockserver.patterns import PatternUnsupported, compile_pattern
 
-__all__ = ["SchemaUnsupported", "generate"]
+__all__ = ["SchemaUnsupported", "arguments_for", "entity_of", "generate"]
 
 Path = tuple[str, ...]
 """A location in the schema as JSON Pointer segments; rendered by :func:`_pointer`."""
@@ -110,6 +110,18 @@ def generate(schema: dict[str, Any] | bool, rng: random.Random, *, hint: str = "
     read naturally. Raises :class:`SchemaUnsupported` when no value can be made.
     """
     return _gen(schema, _Context(rng, schema, hint), (), 0, "")
+
+
+def arguments_for(properties: dict[str, Any], rng: random.Random, *, hint: str = "") -> dict[str, Any]:
+    """A value for every one of ``properties`` (names to JSON Schemas, as a prompt lists a tool's arguments), made
+    for its schema with ``hint`` (the ask) to draw on; ``{}`` when none are listed or they cannot be made."""
+    if not properties:
+        return {}
+    try:
+        made = generate({"type": "object", "properties": properties, "required": list(properties)}, rng, hint=hint)
+    except SchemaUnsupported:
+        return {}
+    return made if isinstance(made, dict) else {}
 
 
 class _Context:

@@ -44,6 +44,7 @@ MAX_TEXT = 65_536
 MAX_OBJECTS = 32
 MAX_FIELDS = 64
 MAX_ASKS = 32
+MAX_TYPE_TEXT = 512  # how far after a field name its parenthesised type is looked for
 INSTRUCTION_ROLES = frozenset({"system", "developer", "user"})
 
 _JSON_WORD = re.compile(r"\bjson\b", re.IGNORECASE)
@@ -275,17 +276,13 @@ def python_type_after(line: str, end: int) -> dict[str, Any] | None:
     opening = _PARENTHESES_AFTER.match(line, end)
     if opening is None:
         return None
-    closing = balanced_end(line, opening.end(), MAX_TYPE_TEXT) or min(len(line), opening.end() + MAX_TYPE_TEXT)
-    inside = line[opening.end():closing]
+    closing = balanced_end(line, opening.end(), MAX_TYPE_TEXT)
+    inside = line[opening.end():closing if closing is not None else opening.end() + MAX_TYPE_TEXT]
     match = _PYTHON_TYPE.search(inside)
     if match is None or match.group(1) == "Any":
         return None
     parsed = _PythonType(inside, match.start()).parse()
     return parsed[0] if parsed is not None else None
-
-
-MAX_TYPE_TEXT = 512
-"""How far after a field name its parenthesised type is looked for."""
 
 
 class _PythonType:

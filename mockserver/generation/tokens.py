@@ -215,10 +215,7 @@ def _bindings() -> ModuleType:
     loaded = sys.modules.get(_BINDINGS)
     if loaded is not None:
         return loaded
-    package = importlib.util.find_spec("bpe_openai")
-    if package is None or package.origin is None:
-        raise ModuleNotFoundError("bpe-openai is not installed: pip install mockserver installs it")
-    binary = next(Path(package.origin).parent.glob("_bindings*.so"))
+    binary = next(_package_directory().glob("_bindings*.so"))
     spec = importlib.util.spec_from_file_location(_BINDINGS, binary)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -227,12 +224,18 @@ def _bindings() -> ModuleType:
     return module
 
 
+def _package_directory() -> Path:
+    """Where bpe-openai is installed, found without importing it."""
+    package = importlib.util.find_spec("bpe_openai")
+    if package is None or package.origin is None:
+        raise ModuleNotFoundError("bpe-openai is not installed: pip install mockserver installs it")
+    return Path(package.origin).parent
+
+
 def _token_bytes(encoding_name: str) -> list[bytes]:
     """The bytes of every token of the vocabulary, indexed by id, from the file bpe-openai ships (one
     ``base64-bytes rank`` line a token), with the special tokens' text at their ids."""
-    package = importlib.util.find_spec("bpe_openai")
-    assert package is not None and package.origin is not None
-    data = Path(package.origin).parent / "data" / f"{encoding_name}.tiktoken.gz"
+    data = _package_directory() / "data" / f"{encoding_name}.tiktoken.gz"
     specials = SPECIAL_TOKENS[encoding_name]
     table: list[bytes] = [b""] * (max(specials.values()) + 1)
     with gzip.open(data, "rb") as lines:

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.generation import prose
-from mockserver.generation.jsongen import SchemaUnsupported
-from mockserver.generation.jsongen import generate as generate_json
+from mockserver.generation.jsongen import arguments_for
 from mockserver.generation.reading import most_relevant
-from mockserver.messages import content_text
+from mockserver.messages import content_text, is_text_tool_result
 
 MAX_TEXT = 65_536
 MAX_TOOLS = 64
@@ -38,7 +37,6 @@ _LEGACY_TAGS = ("Code:\n```py", "```<end_code>")
 _TOOL = re.compile(r"^def (\w+)\(([^)\n]*)\) -> \w+:\n[ \t]+\"\"\"([^\n]*)", re.MULTILINE)
 _PARAMETER = re.compile(r"(\w+)\s*:\s*(\w+)")
 _TASK = re.compile(r"^New task:\s*", re.MULTILINE)
-_OBSERVATION = re.compile(r"^\s*Observation:", re.MULTILINE)
 _THOUGHT_AND_CODE = {"thought", "code"}
 _SCHEMA_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
                  "array": "array", "object": "object"}
@@ -48,7 +46,7 @@ _SCHEMA_TYPES = {"string": "string", "integer": "integer", "number": "number", "
 class Tool:
     name: str
     description: str
-    parameters: dict[str, str]  # name -> JSON Schema type, as the signature writes it
+    parameters: dict[str, dict[str, str]]  # name -> JSON Schema, of the type the signature writes
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,8 @@ def recognise(messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[s
         if len(tools) == MAX_TOOLS:
             break
         if found.group(1) != FINAL_ANSWER:
-            parameters = {name: _SCHEMA_TYPES.get(kind, "string") for name, kind in _PARAMETER.findall(found.group(2))}
+            parameters = {name: {"type": _SCHEMA_TYPES.get(kind, "string")}
+                          for name, kind in _PARAMETER.findall(found.group(2))}
             tools.append(Tool(found.group(1), found.group(3).strip(), parameters))
     task, observed = _progress(messages[-MAX_MESSAGES:])
     return Asked(opening, closing, tools, task, observed)
@@ -103,7 +102,7 @@ def _progress(messages: list[dict[str, Any]]) -> tuple[str, bool]:
         task = _TASK.search(text)
         if task is not None:
             return text[task.end():].strip(), observed
-        if _OBSERVATION.match(text):
+        if is_text_tool_result(text):
             observed = True
         else:
             first = text.strip()
@@ -117,21 +116,10 @@ def answer(asked: Asked, rng: random.Random) -> str:
         thought = f"I now have what I need to answer. {prose.sentence(rng)}"
     else:
         tool = asked.tools[most_relevant(asked.task, [(tool.name, tool.description) for tool in asked.tools])]
-        arguments = ", ".join(f"{name}={value!r}" for name, value in _arguments(tool, asked.task, rng).items())
+        made = arguments_for(tool.parameters, rng, hint=asked.task)
+        arguments = ", ".join(f"{name}={value!r}" for name, value in made.items())
         code = f"result = {tool.name}({arguments})\nprint(result)"
         thought = f"I will use `{tool.name}` for this. {prose.sentence(rng)}"
     if not asked.opening:
         return json.dumps({"thought": thought, "code": code}, ensure_ascii=False)
     return f"Thought: {thought}\n{asked.opening}\n{code}\n{asked.closing}"
-
-
-def _arguments(tool: Tool, task: str, rng: random.Random) -> dict[str, Any]:
-    if not tool.parameters:
-        return {}
-    schema = {"type": "object", "properties": {name: {"type": kind} for name, kind in tool.parameters.items()},
-              "required": list(tool.parameters)}
-    try:
-        made = generate_json(schema, rng, hint=task)
-    except SchemaUnsupported:
-        return {}
-    return made if isinstance(made, dict) else {}

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.generation import prose
-from mockserver.generation.jsongen import SchemaUnsupported
+from mockserver.generation.jsongen import SchemaUnsupported, arguments_for
 from mockserver.generation.jsongen import generate as generate_json
 from mockserver.generation.prompted import python_type_after
 from mockserver.generation.reading import balanced_end, most_relevant
@@ -108,7 +108,7 @@ def _values(asked: Asked, rng: random.Random) -> dict[str, Any]:
         if name == "next_tool_name" and tool is not None:
             values[name] = tool.name
         elif name == "next_tool_args" and tool is not None:
-            values[name] = _arguments(tool, asked.question, rng)
+            values[name] = arguments_for(tool.arguments, rng, hint=asked.question)
         elif schema.get("type") == "string" and "enum" not in schema:
             values[name] = " ".join(prose.sentence(rng) for _ in range(2))
         else:
@@ -128,17 +128,6 @@ def _next_tool(asked: Asked) -> Tool | None:
     if asked.observed or not working:
         return finish or working[0]
     return working[most_relevant(asked.question, [(tool.name, tool.description) for tool in working])]
-
-
-def _arguments(tool: Tool, question: str, rng: random.Random) -> dict[str, Any]:
-    if not tool.arguments:
-        return {}
-    schema = {"type": "object", "properties": tool.arguments, "required": list(tool.arguments)}
-    try:
-        made = generate_json(schema, rng, hint=question)
-    except SchemaUnsupported:
-        return {}
-    return made if isinstance(made, dict) else {}
 
 
 def _as_text(value: Any) -> str:

@@ -28,17 +28,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.generation import prose
-from mockserver.generation.jsongen import entity_of
-from mockserver.generation.jsongen import generate as generate_json
+from mockserver.generation.jsongen import arguments_for, entity_of
 from mockserver.generation.reading import most_relevant
 from mockserver.messages import content_text
 
 MAX_TEXT = 65_536
 MAX_MESSAGES = 16
 MAX_TOOLS = 64
-"""Reading is bounded: the last :data:`MAX_MESSAGES` messages, :data:`MAX_TEXT` characters each, and
-:data:`MAX_TOOLS` listed actions, described in the message that lists them; a prompt with no ``Action Input:`` costs
-one substring search a message."""
+MAX_MARKERS = 64
+"""Reading is bounded: the last :data:`MAX_MESSAGES` messages, :data:`MAX_TEXT` characters each,
+:data:`MAX_TOOLS` listed actions, described in the message that lists them, and the last :data:`MAX_MARKERS`
+``Begin`` words tried; a prompt with no ``Action Input:`` costs one substring search a message."""
 _FORMAT = re.compile(r"^\s*Action Input:", re.MULTILINE)
 _ACTIONS = re.compile(r"Action:[^\n\[]*\[([^\]\n]+)\]")
 _FINAL = re.compile(r"^\s*Final Answer:", re.MULTILINE)
@@ -93,9 +93,9 @@ def recognise(messages: list[dict[str, Any]], *, json_mode: bool, schema: dict[s
 
 def _after_last(pattern: re.Pattern[str], word: str, text: str) -> str | None:
     """The text after the last match of ``pattern`` (which starts with ``word``), trying its last
-    :data:`MAX_TOOLS` occurrences; None when none matches."""
+    :data:`MAX_MARKERS` occurrences; None when none matches."""
     position = text.rfind(word)
-    for _ in range(MAX_TOOLS):
+    for _ in range(MAX_MARKERS):
         if position < 0:
             break
         found = pattern.match(text, position)
@@ -118,7 +118,6 @@ def _input(asked: Asked, tool: str, rng: random.Random) -> str:
     ``Tool Arguments: {'city': {'type': 'str'}}``), else the entity asked about."""
     arguments = dict(_ARGUMENTS.findall(asked.descriptions[tool]))
     if arguments:
-        schema = {"type": "object", "properties": {name: {"type": _TYPES[kind]} for name, kind in arguments.items()},
-                  "required": list(arguments)}
-        return json.dumps(generate_json(schema, rng, hint=asked.question))
+        properties = {name: {"type": _TYPES[kind]} for name, kind in arguments.items()}
+        return json.dumps(arguments_for(properties, rng, hint=asked.question))
     return entity_of(asked.question) or asked.question
