@@ -16,7 +16,9 @@ The cells, in table order:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
+import pytest
 from pydantic import BaseModel
 
 from mockserver import MockServer
@@ -64,3 +66,22 @@ def control(fault: str | None = None) -> tuple[str, dict[str, str]]:
 def attempts(server: MockServer, test_id: str) -> int:
     """How many requests of a cell reached the mock."""
     return sum(1 for exchange in server.requests if exchange.test_id == test_id)
+
+
+def limited_every_time(server: MockServer, send: Callable[[dict[str, str]], object], error: type[BaseException],
+                       made: int = 3) -> pytest.ExceptionInfo[BaseException]:
+    """The ``rate_limit`` cell: ``send`` (the client's call, with the cell's headers) raises ``error`` after the
+    client's retries, ``made`` requests in all; what it raised, for a cell that checks more."""
+    test_id, headers = control(RATE_LIMIT)
+    with pytest.raises(error) as raised:
+        send(headers)
+    assert attempts(server, test_id) == made
+    return raised
+
+
+def limited_once(server: MockServer, send: Callable[[dict[str, str]], object]) -> object:
+    """The ``retry`` cell: ``send`` succeeds on its retry after one 429, two requests in all; its answer."""
+    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
+    answer = send(headers)
+    assert attempts(server, test_id) == 2
+    return answer

@@ -14,15 +14,14 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_PARAMETERS,
     WEATHER_QUESTION,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -79,16 +78,13 @@ def test_structured(client: anthropic.Anthropic) -> None:
 
 
 def test_rate_limit(server: MockServer, client: anthropic.Anthropic) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(anthropic.RateLimitError):
-        client.messages.create(model=MODEL, max_tokens=500, messages=USER, extra_headers=headers)  # type: ignore[arg-type]
-    assert attempts(server, test_id) == 3
+    limited_every_time(server, lambda headers: client.messages.create(  # type: ignore[call-overload]
+        model=MODEL, max_tokens=500, messages=USER, extra_headers=headers), anthropic.RateLimitError)
 
 
 def test_retry(server: MockServer, client: anthropic.Anthropic) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert client.messages.create(model=MODEL, max_tokens=500, messages=USER, extra_headers=headers).content  # type: ignore[arg-type]
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: client.messages.create(  # type: ignore[call-overload]
+        model=MODEL, max_tokens=500, messages=USER, extra_headers=headers)).content
 
 
 def test_cut_stream(client: anthropic.Anthropic) -> None:

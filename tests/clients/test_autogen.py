@@ -20,16 +20,16 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     JSON_MODE_PROMPT,
     MODEL,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_QUESTION,
     Joke,
     attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -106,16 +106,11 @@ def test_json_mode(server: MockServer) -> None:
 
 
 def test_rate_limit(server: MockServer) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(openai.RateLimitError):
-        create(server, headers)
-    assert attempts(server, test_id) == 3
+    limited_every_time(server, lambda headers: create(server, headers), openai.RateLimitError)
 
 
 def test_retry(server: MockServer) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert create(server, headers).content
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: create(server, headers)).content
 
 
 def test_cut_stream(server: MockServer) -> None:

@@ -12,7 +12,15 @@ from dspy.utils.exceptions import LMRateLimitError, LMServerError
 
 from mockserver import MockServer
 
-from cells import CUT, FIRST_ATTEMPT_LIMITED, RATE_LIMIT, WEATHER_QUESTION, attempts, control, weather
+from cells import (
+    CUT,
+    WEATHER_QUESTION,
+    attempts,
+    control,
+    limited_every_time,
+    limited_once,
+    weather,
+)
 
 PACKAGE = "dspy"
 MODEL = "openai/gpt-4o-mini"
@@ -80,16 +88,12 @@ def test_json_mode(server: MockServer) -> None:
 
 
 def test_rate_limit(server: MockServer) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(LMRateLimitError):
-        predict(server, headers=headers, retries=2)
-    assert attempts(server, test_id) == 3  # litellm's two retries, each the SDK's first attempt
+    # three requests: litellm's two retries, each the SDK's first attempt
+    limited_every_time(server, lambda headers: predict(server, headers=headers, retries=2), LMRateLimitError)
 
 
 def test_retry(server: MockServer) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert predict(server, headers=headers, retries=2).answer
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: predict(server, headers=headers, retries=2)).answer
 
 
 def test_cut_stream(server: MockServer) -> None:

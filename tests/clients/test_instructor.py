@@ -14,14 +14,13 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     MODEL,
     QUESTION,
-    RATE_LIMIT,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
 )
 
 PACKAGE = "instructor"
@@ -66,17 +65,14 @@ def test_json_mode(patched: Callable[..., instructor.Instructor], mode: instruct
 
 
 def test_rate_limit(server: MockServer, patched: Callable[..., instructor.Instructor]) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(InstructorRetryException) as raised:
-        patched(headers=headers).chat.completions.create(model=MODEL, messages=JOKE, response_model=Joke)  # type: ignore[arg-type]
+    raised = limited_every_time(server, lambda headers: patched(headers=headers).chat.completions.create(
+        model=MODEL, messages=JOKE, response_model=Joke), InstructorRetryException)  # type: ignore[arg-type]
     assert isinstance(raised.value.__cause__, openai.RateLimitError) or "429" in str(raised.value)
-    assert attempts(server, test_id) == 3
 
 
 def test_retry(server: MockServer, patched: Callable[..., instructor.Instructor]) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert isinstance(patched(headers=headers).chat.completions.create(model=MODEL, messages=JOKE, response_model=Joke), Joke)  # type: ignore[arg-type]
-    assert attempts(server, test_id) == 2
+    assert isinstance(limited_once(server, lambda headers: patched(headers=headers).chat.completions.create(
+        model=MODEL, messages=JOKE, response_model=Joke)), Joke)  # type: ignore[arg-type]
 
 
 def test_cut_stream(patched: Callable[..., instructor.Instructor]) -> None:

@@ -22,16 +22,15 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     JSON_MODE_PROMPT,
     MODEL,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_QUESTION,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -115,16 +114,11 @@ def test_json_mode(chat: Chats, flavour: str) -> None:
 
 
 def test_rate_limit(server: MockServer, chat: Chats, flavour: str) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(ERRORS[flavour][0]):
-        chat(headers).invoke(QUESTION)
-    assert attempts(server, test_id) == 3
+    limited_every_time(server, lambda headers: chat(headers).invoke(QUESTION), ERRORS[flavour][0])
 
 
 def test_retry(server: MockServer, chat: Chats) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert chat(headers).invoke(QUESTION).text
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: chat(headers).invoke(QUESTION)).text
 
 
 def test_cut_stream(chat: Chats, flavour: str) -> None:

@@ -16,16 +16,15 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     JSON_MODE_PROMPT,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_PARAMETERS,
     WEATHER_QUESTION,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -101,18 +100,14 @@ def test_json_mode(complete: Complete) -> None:
 
 
 def test_rate_limit(server: MockServer, flavour: str, complete: Complete) -> None:
-    test_id, headers = control(RATE_LIMIT)
     # openai/: the openai client's two retries under litellm; anthropic/: litellm's own (num_retries)
     retries = {"num_retries": 2} if flavour == "anthropic" else {}
-    with pytest.raises(litellm.RateLimitError):
-        complete(USER, extra_headers=headers, **retries)
-    assert attempts(server, test_id) == 3
+    limited_every_time(server, lambda headers: complete(USER, extra_headers=headers, **retries), litellm.RateLimitError)
 
 
 def test_retry(server: MockServer, complete: Complete) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert complete(USER, extra_headers=headers, num_retries=2).choices[0].message.content
-    assert attempts(server, test_id) == 2
+    answer = limited_once(server, lambda headers: complete(USER, extra_headers=headers, num_retries=2))
+    assert answer.choices[0].message.content  # type: ignore[attr-defined]
 
 
 def test_cut_stream(complete: Complete) -> None:

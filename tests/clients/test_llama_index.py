@@ -19,15 +19,14 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     MODEL,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_QUESTION,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -79,16 +78,12 @@ def test_json_mode(server: MockServer) -> None:
 
 
 def test_rate_limit(server: MockServer) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(openai.RateLimitError):
-        llm(server, headers).chat(USER)
-    assert attempts(server, test_id) == 6  # llama-index's own retries, around the openai client's
+    # six requests: llama-index's own retries, around the openai client's
+    limited_every_time(server, lambda headers: llm(server, headers).chat(USER), openai.RateLimitError, made=6)
 
 
 def test_retry(server: MockServer) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert llm(server, headers).chat(USER).message.content
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: llm(server, headers).chat(USER)).message.content
 
 
 def test_cut_stream(server: MockServer) -> None:

@@ -23,14 +23,13 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_QUESTION,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -96,16 +95,11 @@ def test_structured() -> None:
 
 
 def test_rate_limit(server: MockServer) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(openai.RateLimitError):
-        run(Agent(name="a"), QUESTION, headers)
-    assert attempts(server, test_id) == 3
+    limited_every_time(server, lambda headers: run(Agent(name="a"), QUESTION, headers), openai.RateLimitError)
 
 
 def test_retry(server: MockServer) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert run(Agent(name="a"), QUESTION, headers).final_output
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: run(Agent(name="a"), QUESTION, headers)).final_output
 
 
 def test_cut_stream() -> None:

@@ -13,17 +13,16 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     JSON_MODE_PROMPT,
     MODEL,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_PARAMETERS,
     WEATHER_QUESTION,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -88,16 +87,14 @@ def test_json_mode(client: openai.OpenAI) -> None:
 
 
 def test_rate_limit(server: MockServer, client: openai.OpenAI) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(openai.RateLimitError):
-        client.chat.completions.create(model=MODEL, messages=USER, extra_headers=headers)  # type: ignore[arg-type]
-    assert attempts(server, test_id) == 3
+    limited_every_time(server, lambda headers: client.chat.completions.create(  # type: ignore[call-overload]
+        model=MODEL, messages=USER, extra_headers=headers), openai.RateLimitError)
 
 
 def test_retry(server: MockServer, client: openai.OpenAI) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert client.chat.completions.create(model=MODEL, messages=USER, extra_headers=headers).choices[0].message.content  # type: ignore[arg-type]
-    assert attempts(server, test_id) == 2
+    answer = limited_once(server, lambda headers: client.chat.completions.create(  # type: ignore[call-overload]
+        model=MODEL, messages=USER, extra_headers=headers))
+    assert answer.choices[0].message.content  # type: ignore[attr-defined]
 
 
 def test_cut_stream(client: openai.OpenAI) -> None:

@@ -24,15 +24,14 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     JOKE_PROMPT,
     MODEL,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_QUESTION,
     Joke,
-    attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -106,16 +105,12 @@ def test_json_mode(model: Models) -> None:
 
 
 def test_rate_limit(server: MockServer, model: Models) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(ModelHTTPError) as raised:
-        Agent(model(headers)).run_sync(QUESTION)
-    assert raised.value.status_code == 429 and attempts(server, test_id) == 3
+    raised = limited_every_time(server, lambda headers: Agent(model(headers)).run_sync(QUESTION), ModelHTTPError)
+    assert raised.value.status_code == 429  # type: ignore[attr-defined]
 
 
 def test_retry(server: MockServer, model: Models) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert Agent(model(headers)).run_sync(QUESTION).output
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: Agent(model(headers)).run_sync(QUESTION)).output
 
 
 def test_cut_stream(model: Models) -> None:

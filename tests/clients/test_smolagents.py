@@ -15,13 +15,13 @@ from mockserver import MockServer
 from cells import (
     API_KEY,
     CUT,
-    FIRST_ATTEMPT_LIMITED,
     MODEL,
     QUESTION,
-    RATE_LIMIT,
     WEATHER_QUESTION,
     attempts,
     control,
+    limited_every_time,
+    limited_once,
     weather,
 )
 
@@ -93,16 +93,11 @@ def test_structured(server: MockServer) -> None:
 
 
 def test_rate_limit(server: MockServer) -> None:
-    test_id, headers = control(RATE_LIMIT)
-    with pytest.raises(openai.RateLimitError):
-        ask(server, headers)
-    assert attempts(server, test_id) == 3
+    limited_every_time(server, lambda headers: ask(server, headers), openai.RateLimitError)
 
 
 def test_retry(server: MockServer) -> None:
-    test_id, headers = control(FIRST_ATTEMPT_LIMITED)
-    assert ask(server, headers).content
-    assert attempts(server, test_id) == 2
+    assert limited_once(server, lambda headers: ask(server, headers)).content
 
 
 def test_cut_stream(server: MockServer) -> None:
