@@ -42,14 +42,14 @@ def add_dialect_routes(table: RouteTable, state: AppState, prefix: str, dialect:
 def share_default_mount(table: RouteTable, state: AppState, dialect: Dialect) -> None:
     """The groups ``dialect`` also serves on the default mount (``/v1``), beside the default dialect's, as the
     provider's SDK expects with the base URL left at the mock's root; where the default dialect has the same
-    route, the requests carrying ``dialect.version_header`` are this dialect's."""
+    route, the requests carrying ``dialect.divert_header`` are this dialect's."""
     for endpoint in endpoints_for(dialect.on_default_mount):
         handler = make_route_handler(state, dialect, endpoint)
         path = "/v1" + endpoint.path
-        if dialect.version_header is None:
+        if dialect.divert_header is None:
             table.add(endpoint.method, path, handler, endpoint.name)
         else:
-            table.divert(endpoint.method, path, dialect.version_header, handler, endpoint.name)
+            table.divert(endpoint.method, path, dialect.divert_header, handler, endpoint.name)
 
 
 def unrouted(state: AppState) -> Callable[[Request, tuple[str, ...]], Response]:

@@ -16,11 +16,13 @@ class KeyPolicy:
         self._free_keys = set(config.free_key)
 
     def authenticate(self, key: str, dialect: Dialect, generation: bool) -> None:
+        if dialect.keyless and not self.restricted:
+            return
         if not key and dialect.key_header is not None:
-            raise ApiError(401, f"{dialect.key_header} header is required")
+            raise ApiError(401, f"{dialect.key_header} header is required", code="missing_api_key")
         if self.restricted and key not in self._keys and dialect.key_header is not None:
             raise ApiError(401, f"invalid {dialect.key_header}: {mask(key)} is not one of the keys the mock was "
-                           "started with (--api-key)")
+                           "started with (--api-key)", code="invalid_api_key")
         if not key:
             raise ApiError(
                 401,

@@ -59,6 +59,8 @@ def make_route_handler(
         api_key = context.api_key
         if not api_key and dialect.key_header is not None:
             api_key = context.header(dialect.key_header) or ""
+        if not api_key and dialect.key_query is not None:
+            api_key = request.query_params.get(dialect.key_query) or ""
         try:
             state.keys.authenticate(api_key, dialect, endpoint.generation)
             if dialect.version_header is not None and context.header(dialect.version_header) is None:

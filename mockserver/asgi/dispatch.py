@@ -48,6 +48,8 @@ class _Node:
     literal: dict[str, _Node] = field(default_factory=dict)
     parameter: _Node | None = None
     parameter_name: str = ""
+    # ``{name}:suffix`` segments: the node below each suffix and the parameter's name there
+    suffixed: dict[str, tuple[_Node, str]] = field(default_factory=dict)
     rest: dict[str, Route] = field(default_factory=dict)  # {name:path}: this segment and every one after it
     rest_name: str = ""
     routes: dict[str, Route] = field(default_factory=dict)  # by method, for paths that end here
@@ -105,7 +107,13 @@ class RouteTable:
                     raise ValueError(f"{path}: a {{name:path}} parameter must be the last segment")
                 node.rest_name = segment[1:].split(":")[0]
                 return node.rest
-            if segment.startswith("{"):
+            if segment.startswith("{") and not segment.endswith("}"):
+                name_of, suffix = segment[1:].split("}", 1)
+                below = node.suffixed.get(suffix)
+                if below is None:
+                    below = node.suffixed[suffix] = (_Node(), name_of)
+                node = below[0]
+            elif segment.startswith("{"):
                 name_of = segment[1:-1].split(":")[0]
                 if node.parameter is None:
                     node.parameter, node.parameter_name = _Node(), name_of
@@ -149,6 +157,12 @@ def _find(node: _Node, segments: list[str], position: int, method: str, params: 
         found = _find(child, segments, position + 1, method, params, allowed)
         if found is not None:
             return found
+    for suffix, (below, name) in node.suffixed.items():
+        if len(segment) > len(suffix) and segment.endswith(suffix):
+            found = _find(below, segments, position + 1, method, params, allowed)
+            if found is not None:
+                params[name] = segment[: -len(suffix)]
+                return found
     if node.parameter is not None and segment:
         found = _find(node.parameter, segments, position + 1, method, params, allowed)
         if found is not None:

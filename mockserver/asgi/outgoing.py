@@ -25,6 +25,8 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+NDJSON_MEDIA_TYPE = "application/x-ndjson"
+"""JSON lines, one object a line: Ollama's streams."""
 
 
 def event_frame(event: dict[str, Any], *, named: bool = True) -> bytes:
@@ -146,7 +148,7 @@ JOIN_FRAMES_BYTES = 1024 * 1024
 
 
 class FramesResponse(Response):
-    """A server-sent-event stream of pre-encoded frames.
+    """A stream of pre-encoded frames: server-sent events, or lines of JSON with ``media_type`` NDJSON.
 
     Lighter than Starlette's ``StreamingResponse`` (no task group per
     response). When the control plane planned faults, every frame is its own
@@ -157,13 +159,15 @@ class FramesResponse(Response):
     frame (``FRAMES_KEY``).
     """
 
-    def __init__(self, frames: list[bytes], headers: dict[str, str] | None = None) -> None:
+    def __init__(self, frames: list[bytes], headers: dict[str, str] | None = None,
+                 media_type: str = SSE_MEDIA_TYPE) -> None:
         # No Content-Length: the body is chunked, frame by frame.
         self.status_code = 200
         self.background = None
         self.frames = frames
         extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
-        self.raw_headers = SSE_HEADERS + extra
+        own = SSE_HEADERS if media_type == SSE_MEDIA_TYPE else [(b"content-type", media_type.encode("latin-1"))]
+        self.raw_headers = own + extra
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})

@@ -9,7 +9,7 @@ also carries out the stream and socket faults the control plane decided
 stalls, cuts, bad bytes. Raw ASGI on purpose: Starlette's
 ``BaseHTTPMiddleware`` buffers streams and hides disconnects.
 
-A stream chunk is one SSE frame. When faults are planned, ``FramesResponse``
+A stream chunk is one SSE frame (or one line of an NDJSON stream, Ollama's). When faults are planned, ``FramesResponse``
 sends each frame as its own ``http.response.body`` message; without faults it
 sends them all in one message that says how many it holds (``FRAMES_KEY``),
 and the journal counts them alike. A non-streamed body is a single chunk, so
@@ -51,7 +51,7 @@ from mockserver.asgi.context import (
     TRANSPORT_KEY,
     RequestContext,
 )
-from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, Fault
+from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, MALFORMED_LINE, Fault
 from mockserver.journal import Exchange, redact_headers, redact_query
 
 if TYPE_CHECKING:
@@ -130,6 +130,7 @@ class Transmission:
         self.started = time.perf_counter()
         self.plan: dict[str, Fault] = {}
         self.stream = False
+        self.lines = False  # an NDJSON stream: a malformed chunk is a broken line, not a broken SSE frame
         self.chunks = 0
         self.sent_bytes = 0
         self.stopped = False
@@ -199,7 +200,9 @@ class Transmission:
     async def _start(self, message: Message) -> None:
         self._record()
         self.exchange.status = message["status"]
-        self.stream = _is_event_stream(message)
+        media_type = _media_type(message)
+        self.lines = media_type.startswith(NDJSON_MEDIA_TYPE)
+        self.stream = self.lines or media_type.startswith(SSE_MEDIA_TYPE)
         self.exchange.first_byte_ms = round((time.perf_counter() - self.started) * 1000, 3)
         await self._send(message)
 
@@ -237,7 +240,7 @@ class Transmission:
             self._stop("hang")
             await self._client_gone(None)
             return
-        if not _is_event_stream(message) and ("truncate" in plan or "malformed" in plan):
+        if not _media_type(message).startswith(STREAM_MEDIA_TYPES) and ("truncate" in plan or "malformed" in plan):
             # The body will not be the length the app declared: let uvicorn send it chunked instead.
             headers = [(name, value) for name, value in message.get("headers", ()) if name != b"content-length"]
             message = {**message, "headers": headers}
@@ -280,7 +283,7 @@ class Transmission:
                     return
             if self._fires("malformed", index):
                 self.exchange.mark("malformed", index, self._now())
-                body = MALFORMED_FRAME
+                body = MALFORMED_LINE if self.lines else MALFORMED_FRAME
         await self._body(body, more)
 
     async def _whole_body(self, body: bytes, more: bool) -> None:
@@ -416,9 +419,14 @@ def _with_test_id(headers: list[tuple[bytes, bytes]], test_id: str) -> list[tupl
     return [*headers, (TEST_ID_HEADER, test_id.encode("latin-1"))]
 
 
-def _is_event_stream(start: Message) -> bool:
-    headers = start.get("headers", ())
-    return any(name == b"content-type" and value.startswith(b"text/event-stream") for name, value in headers)
+SSE_MEDIA_TYPE = b"text/event-stream"
+NDJSON_MEDIA_TYPE = b"application/x-ndjson"
+STREAM_MEDIA_TYPES = (SSE_MEDIA_TYPE, NDJSON_MEDIA_TYPE)
+"""The media types of a stream, whose chunks the faults count: server-sent events and JSON lines."""
+
+
+def _media_type(start: Message) -> bytes:
+    return next((value for name, value in start.get("headers", ()) if name == b"content-type"), b"")
 
 
 def _error_frame(fault: Fault, context: RequestContext, index: int) -> bytes:

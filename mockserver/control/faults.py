@@ -43,6 +43,7 @@ MAX_BODY_DEPTH = 64
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
 MALFORMED_FRAME = b'data: {"id": "chatcmpl-mock", "object": "chat.completion.chunk", "choices": [{"delta": \n\n'
+MALFORMED_LINE = b'{"model": "mock", "created_at": "2025-01-01T00:00:00Z", "message": {"role": \n'
 MALFORMED_BODY = b'{"id": "chatcmpl-mock", "object": "chat.completion", "choices": [{"message": '
 GARBAGE_BYTES = b"\x15\x03\x03\x00\x02\x02\x50 this is not HTTP \xff\xfe\r\n\r\n"
 

@@ -19,10 +19,15 @@ switches that the one shared pipeline consults:
   (``gpt-4o-mini`` answers as ``gpt-4o-mini-2024-07-18``), as OpenAI's do;
 - ``key_header``: a header the provider also takes the API key in (Anthropic's
   ``x-api-key``), besides ``Authorization: Bearer``;
+- ``key_query``: a query parameter the provider also takes the key in (Gemini's
+  ``key=``);
+- ``keyless``: requests need no key unless the mock was started with ``--api-key``
+  (Ollama's API has no authentication);
 - ``version_header``: a header every request must carry (``anthropic-version``);
 - ``on_default_mount``: groups also served on the default mount (``/v1``) beside
   the default dialect's; where both serve a path, a request carrying
-  ``version_header`` takes this dialect's.
+  ``divert_header`` (by default ``version_header``; Gemini's ``x-goog-api-key``)
+  takes this dialect's.
 """
 
 from __future__ import annotations
@@ -50,7 +55,10 @@ class Dialect:
     obfuscation: bool = False
     snapshots: bool = False
     key_header: str | None = None
+    key_query: str | None = None
+    keyless: bool = False
     version_header: str | None = None
+    divert_header: str | None = None
     on_default_mount: frozenset[str] = frozenset()
 
     @property
@@ -78,7 +86,10 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             obfuscation=bool(entry.get("obfuscation", False)),
             snapshots=bool(entry.get("snapshots", False)),
             key_header=entry.get("key_header"),
+            key_query=entry.get("key_query"),
+            keyless=bool(entry.get("keyless", False)),
             version_header=entry.get("version_header"),
+            divert_header=entry.get("divert_header") or entry.get("version_header"),
             on_default_mount=frozenset(entry.get("on_default_mount") or ()),
         )
     return dialects
