@@ -125,7 +125,7 @@ def test_automatic_function_calling_runs_a_python_function_to_a_final_answer(
     call = next(part.function_call for content in chat.get_history() for part in content.parts or []
                 if part.function_call)
     assert call.name == "get_weather" and call.id and set(call.args) == {"city"}
-    first, second = [exchange.body for exchange in mock.requests]
+    _, second = [exchange.body for exchange in mock.requests]
     conforms("GenerateContentRequest", second)
     assert second["contents"][-1]["parts"][0]["functionResponse"]["name"] == "get_weather"
 

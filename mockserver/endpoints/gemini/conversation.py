@@ -225,8 +225,9 @@ def chat_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     schema = response_schema(config)
     if schema is not None:
         chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
-    elif field(config, "responseMimeType") == "application/json":
-        chat["response_format"] = {"type": "json_object"}
+    elif field(config, "responseMimeType") == "application/json":  # any JSON (no "json" needed in the prompt)
+        chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "response",
+                                                                          "schema": {"type": "object"}}}
     chat["reasoning_effort"] = reasoning_effort(config)
     return chat
 
