@@ -6,7 +6,9 @@ pytest-xdist worker: workers are processes and never share a server.
 reset first, then scripts, unlabelled requests and the journal belong to the
 test. ``openai_client`` and ``async_openai_client`` are official SDK clients
 pointed at it that label their requests with the test's id; ``anthropic_client``
-and ``async_anthropic_client`` are the same for Anthropic's SDK (the Messages API).
+and ``async_anthropic_client`` are the same for Anthropic's SDK (the Messages API),
+``gemini_client`` for google-genai's ``genai.Client`` (sync as ``.models``, async as
+``.aio.models``) and ``ollama_client`` / ``async_ollama_client`` for the ``ollama`` client.
 
 After a passing test the teardown runs :meth:`MockServer.verify
 <mockserver.app.expectations.Expectations.verify>`: scripted behaviours left
@@ -45,7 +47,9 @@ import pytest
 
 if TYPE_CHECKING:
     import anthropic
+    import ollama
     import openai
+    from google import genai
 
     from mockserver.app.server import MockServer
 
@@ -227,6 +231,35 @@ def async_anthropic_client(mockserver: MockServer) -> anthropic.AsyncAnthropic:
                                                                 Connection="close"))
 
 
+@pytest.fixture
+def gemini_client(mockserver: MockServer) -> Iterator[genai.Client]:
+    """google-genai's ``genai.Client`` pointed at the test's server (the host root: the SDK adds
+    ``/v1/models/...``): dummy key, test id header, 10 s timeout. ``.aio`` is its async side."""
+    genai = _sdk("google.genai", "google-genai")
+    options = genai.types.HttpOptions(base_url=mockserver.origin, timeout=int(CLIENT_TIMEOUT * 1000),
+                                      headers={TEST_ID_HEADER: mockserver.test_id})
+    with genai.Client(api_key=API_KEY, http_options=options) as client:
+        yield client
+
+
+@pytest.fixture
+def ollama_client(mockserver: MockServer) -> Iterator[ollama.Client]:
+    """``ollama.Client`` pointed at the test's server (its root: the client adds ``/api/...``), with the test id
+    header and a 10 s timeout."""
+    client = _sdk("ollama").Client(host=mockserver.origin, timeout=CLIENT_TIMEOUT,
+                                   headers={TEST_ID_HEADER: mockserver.test_id})
+    yield client
+    client._client.close()
+
+
+@pytest.fixture
+def async_ollama_client(mockserver: MockServer) -> ollama.AsyncClient:
+    """``ollama.AsyncClient`` pointed at the test's server; like ``async_openai_client``, it keeps no connection
+    open between requests."""
+    return _sdk("ollama").AsyncClient(host=mockserver.origin, timeout=CLIENT_TIMEOUT,
+                                      headers={TEST_ID_HEADER: mockserver.test_id, "Connection": "close"})
+
+
 def _client_settings(server: MockServer, base_url: str | None = None, **headers: str) -> dict[str, Any]:
     return {
         "base_url": base_url or server.url,
@@ -236,8 +269,9 @@ def _client_settings(server: MockServer, base_url: str | None = None, **headers:
     }
 
 
-def _sdk(name: str) -> Any:
+def _sdk(name: str, package: str | None = None) -> Any:
     try:
         return importlib.import_module(name)
     except ImportError:
-        pytest.fail(f"the {name}_client fixtures need the {name} SDK: pip install {name}", pytrace=False)
+        package = package or name
+        pytest.fail(f"this fixture needs the {package} SDK: pip install {package}", pytrace=False)

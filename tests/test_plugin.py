@@ -76,6 +76,33 @@ def test_anthropic_clients_talk_to_the_tests_server(pytester: pytest.Pytester) -
     result.assert_outcomes(passed=2)
 
 
+def test_gemini_and_ollama_clients_talk_to_the_tests_server(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import asyncio
+
+        def test_gemini(mockserver, gemini_client):
+            mockserver.reply("Ciao")
+            assert gemini_client.models.generate_content(model="gemini-2.5-flash", contents="Hello").text == "Ciao"
+            assert mockserver.last_request.headers["x-mock-test-id"] == mockserver.test_id
+            assert mockserver.last_request.path == "/v1/models/gemini-2.5-flash:generateContent"
+            mockserver.reply("Salut")
+            answer = asyncio.run(gemini_client.aio.models.generate_content(model="gemini-2.5-flash", contents="Hi"))
+            assert answer.text == "Salut"
+
+        def test_ollama(mockserver, ollama_client):
+            mockserver.reply("Hej")
+            answer = ollama_client.chat(model="llama3.2", messages=[{"role": "user", "content": "Hello"}])
+            assert answer.message.content == "Hej"
+            assert mockserver.last_request.path == "/api/chat"
+
+        def test_async_ollama(mockserver, async_ollama_client):
+            mockserver.reply("Hei")
+            answer = asyncio.run(async_ollama_client.generate(model="llama3.2", prompt="Hello"))
+            assert answer.response == "Hei"
+    """)
+    result.assert_outcomes(passed=3)
+
+
 def test_unused_script_errors_at_teardown_with_the_fix_in_the_message(pytester: pytest.Pytester) -> None:
     result = run(pytester, """
         import pytest

@@ -78,13 +78,22 @@ def _event_envelope(data_schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _ok(endpoint: Endpoint) -> dict[str, Any]:
-    """The 200 an endpoint answers: its JSON component, and its event stream where it streams."""
+    """The 200 an endpoint answers: its JSON component, and its event stream where it streams (no content for an
+    endpoint that answers none: ``response=""``)."""
+    if not endpoint.response:
+        return {"description": "OK, with no body"}
     if endpoint.media_type is not None:  # JSON lines, each one a ``response``
         return {"description": f"OK: one {endpoint.response} (as JSON) a line", "content": {endpoint.media_type: {
             "schema": {"type": "string"}}}}
     response = _json(ref(endpoint.response))
-    if endpoint.stream is not None:
-        response["content"][SSE_MEDIA_TYPE] = {"schema": _sse_event(endpoint.stream)}
+    stream = endpoint.stream
+    if stream is not None and stream.media_type != SSE_MEDIA_TYPE:
+        kinds = " or ".join(stream.data)
+        response["content"][stream.media_type] = {"schema": {
+            "type": "string", "description": f"JSON lines, each line one {kinds}"}}
+        response["description"] = "OK: JSON, or a stream of JSON lines"
+    elif stream is not None:
+        response["content"][SSE_MEDIA_TYPE] = {"schema": _sse_event(stream)}
         response["description"] = "OK: JSON, or server-sent events with `stream: true`"
     return response
 

@@ -65,7 +65,8 @@ def make_route_handler(
             state.keys.authenticate(api_key, dialect, endpoint.generation)
             if dialect.version_header is not None and context.header(dialect.version_header) is None:
                 raise invalid_request(f"{dialect.version_header}: header is required")
-            body = await read_json(request, state.config.max_body) if endpoint.reads_body else None
+            body = await read_json(request, state.config.max_body, any_content_type=dialect.any_content_type) \
+                if endpoint.reads_body else None
             if endpoint.schema is not None and state.checks.schema:
                 state.validator(endpoint.schema, dialect.name).validate(body)
             elif endpoint.reads_body:

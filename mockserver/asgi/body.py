@@ -63,8 +63,9 @@ def limited(receive: Receive, limit: int) -> Receive:
     return guarded
 
 
-async def read_json(request: Request, max_body: int) -> Any:
-    """The request body as JSON, or the 4xx a real provider would answer."""
+async def read_json(request: Request, max_body: int, *, any_content_type: bool = False) -> Any:
+    """The request body as JSON, or the 4xx a real provider would answer; ``any_content_type``: read it as JSON
+    whatever its ``Content-Type`` says, or without one (Ollama's server does; litellm sends none)."""
     context = context_of(request.scope)
     headers = context.headers
     check_declared_size(headers, max_body)
@@ -77,7 +78,8 @@ async def read_json(request: Request, max_body: int) -> Any:
         # Counted as the body arrives, so a body of millions of arrays is refused before it is even joined.
         containers += chunk.count(b"[") + chunk.count(b"{")
         if containers > MAX_JSON_CONTAINERS:
-            check_content_type(headers, JSON_MEDIA_TYPE, _JSON_EXPECTED)
+            if not any_content_type:
+                check_content_type(headers, JSON_MEDIA_TYPE, _JSON_EXPECTED)
             raise invalid_request(
                 f"We could not use the JSON body of your request: it holds more than {MAX_JSON_CONTAINERS} "
                 "'[' and '{' characters.",
@@ -88,7 +90,8 @@ async def read_json(request: Request, max_body: int) -> Any:
     context.body_bytes = len(raw)
     if len(raw) > JOURNAL_BODY_BYTES:
         context.body_preview = raw[:JOURNAL_BODY_BYTES]
-    check_content_type(headers, JSON_MEDIA_TYPE, _JSON_EXPECTED)
+    if not any_content_type:
+        check_content_type(headers, JSON_MEDIA_TYPE, _JSON_EXPECTED)
     if not raw.strip():
         raise invalid_request(
             "We could not parse the JSON body of your request: the body is empty. "

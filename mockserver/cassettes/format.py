@@ -27,8 +27,8 @@ from mockserver.resources import UserYamlLoader
 VERSION = 1
 REDACTED = "<redacted>"
 MAX_FILE_BYTES = 64 * 1024 * 1024
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "proxy-authorization",
-                            "openai-organization", "openai-project"})
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie", "set-cookie",
+                            "proxy-authorization", "openai-organization", "openai-project"})
 KEPT_RESPONSE_HEADERS = ("content-type", "x-request-id", "request-id", "openai-processing-ms", "openai-version",
                          "retry-after", "retry-after-ms")
 SECRET_TEXT = re.compile(

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 FORWARDED_HEADERS = ("content-type", "accept", "openai-beta", "x-stainless-helper-method", "anthropic-version",
                      "anthropic-beta")
+PROVIDER_KEY_HEADERS = ("x-api-key", "x-goog-api-key")
+"""Headers a provider takes its key in besides ``Authorization`` (Anthropic's, Gemini's)."""
 UPSTREAM_SECONDS = 120.0
 UPSTREAM_CONNECT_SECONDS = 10.0
 
@@ -65,8 +67,9 @@ async def fetch(client: httpx.AsyncClient, upstreams: Upstreams, dialect: str, m
                        code="no_upstream")
     sent = {name: headers[name] for name in FORWARDED_HEADERS if name in headers}
     key = os.environ.get(upstreams.key_env)
-    if "x-api-key" in headers:  # Anthropic's key header: the key goes upstream the way the client sent it
-        sent["x-api-key"] = key or headers["x-api-key"]
+    own = next((name for name in PROVIDER_KEY_HEADERS if name in headers), None)
+    if own is not None:  # Anthropic's or Gemini's key header: the key goes upstream the way the client sent it
+        sent[own] = key or headers[own]
     elif key:
         sent["authorization"] = f"Bearer {key}"
     elif "authorization" in headers:

@@ -19,6 +19,10 @@ switches that the one shared pipeline consults:
   (``gpt-4o-mini`` answers as ``gpt-4o-mini-2024-07-18``), as OpenAI's do;
 - ``key_header``: a header the provider also takes the API key in (Anthropic's
   ``x-api-key``), besides ``Authorization: Bearer``;
+- ``json_mode_unprompted``: JSON mode needs no mention of JSON in the prompt
+  (Gemini's ``responseMimeType``, Ollama's ``format: json``; OpenAI's needs one);
+- ``any_content_type``: a body is read as JSON whatever its ``Content-Type``
+  (Ollama's server ignores it; OpenAI's answers a 415);
 - ``key_query``: a query parameter the provider also takes the key in (Gemini's
   ``key=``);
 - ``keyless``: requests need no key unless the mock was started with ``--api-key``
@@ -56,6 +60,8 @@ class Dialect:
     snapshots: bool = False
     key_header: str | None = None
     key_query: str | None = None
+    json_mode_unprompted: bool = False
+    any_content_type: bool = False
     keyless: bool = False
     version_header: str | None = None
     divert_header: str | None = None
@@ -87,6 +93,8 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             snapshots=bool(entry.get("snapshots", False)),
             key_header=entry.get("key_header"),
             key_query=entry.get("key_query"),
+            json_mode_unprompted=bool(entry.get("json_mode_unprompted", False)),
+            any_content_type=bool(entry.get("any_content_type", False)),
             keyless=bool(entry.get("keyless", False)),
             version_header=entry.get("version_header"),
             divert_header=entry.get("divert_header") or entry.get("version_header"),

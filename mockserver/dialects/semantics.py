@@ -8,11 +8,13 @@ from mockserver.dialects.catalog import ModelInfo
 from mockserver.errors import ApiError, invalid_request
 
 
-def check_chat(body: dict[str, Any], model: ModelInfo, prompt_tokens: int, *, dialect: str) -> None:
-    """Raise the provider's 400 for a body that is well-formed but not acceptable."""
+def check_chat(body: dict[str, Any], model: ModelInfo, prompt_tokens: int, *, dialect: str,
+               json_word: bool = True) -> None:
+    """Raise the provider's 400 for a body that is well-formed but not acceptable; ``json_word``: JSON mode needs
+    the word "json" in the messages (OpenAI's rule, which Gemini's and Ollama's JSON modes do not have)."""
     messages = body["messages"]
     response_format = body.get("response_format") or {}
-    if response_format.get("type") == "json_object" and not any(
+    if json_word and response_format.get("type") == "json_object" and not any(
         "json" in _text_of(message).lower() for message in messages
     ):
         raise invalid_request(

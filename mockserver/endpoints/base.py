@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver.asgi.context import FailureFrames, RequestContext
-from mockserver.asgi.outgoing import OPENAI_WIRE, Wire
+from mockserver.asgi.outgoing import OPENAI_WIRE, SSE_MEDIA_TYPE, Wire
 from mockserver.control.decision import Decision
 from mockserver.dialects.dialect import Dialect
 
@@ -74,8 +74,9 @@ Handler = Callable[["AppState", Call, Any, Decision], Awaitable[Response]]
 class Stream:
     """What a streamed answer's events carry, for the OpenAPI document."""
 
-    data: tuple[str, ...]  # component names the ``data:`` JSON is one of
+    data: tuple[str, ...]  # component names the ``data:`` JSON is one of (each line's, for JSON lines)
     events: tuple[str, ...] | None = None  # the ``event:`` names, for APIs that send them
+    media_type: str = SSE_MEDIA_TYPE  # or JSON lines (Ollama's application/x-ndjson)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class Endpoint:
     method: str
     path: str
     handler: Handler
-    response: str  # the component of the 200 JSON body (of each line, for a ``media_type`` of JSON lines)
+    response: str  # the component of the 200 JSON body (of each line, for a ``media_type`` of JSON lines); "": none
     stream: Stream | None = None
     schema: str | None = None  # the request schema kind the body is validated with (schemas/requests)
     form: str | None = None  # a multipart body: the form schema kind

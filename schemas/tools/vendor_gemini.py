@@ -6,7 +6,8 @@ each one's JSON Schema and writes ``schemas/gemini/<Name>.json``:
 
 - requests (open to both spellings): the API parses protobuf JSON, which takes a field by its camelCase name or its
   proto (snake_case) name, and current SDKs send both (``parameters_json_schema``, ``property_ordering`` inside
-  camelCase bodies), so every object property is listed under both names. Unknown fields are refused, as the API
+  camelCase bodies), so every object property is listed under both names; and a schema's ``type`` is taken in
+  either case (``STRING`` or ``string``), as the API takes it (litellm and LangChain send lower case). Unknown fields are refused, as the API
   refuses them (``Invalid JSON payload received. Unknown name "x"``).
 - answers (closed, camelCase only): a field the SDK does not declare, or an enum value it does not know (the SDK
   only warns on one), fails conformance. Where the SDK reads a REST shape through a converter rather than a type
@@ -78,6 +79,9 @@ def _clean(node: Any, *, both_spellings: bool) -> None:
 def document(root: dict[str, Any], definitions: dict[str, Any], *, both_spellings: bool) -> dict[str, Any]:
     out = {"$schema": SCHEMA, "$defs": definitions, **root}
     _clean(out, both_spellings=both_spellings)
+    if both_spellings and "Type" in definitions:  # a request's schema types, in either case
+        kinds = definitions["Type"]["enum"]
+        definitions["Type"]["enum"] = kinds + [kind.lower() for kind in kinds if kind.lower() not in kinds]
     return out
 
 
@@ -133,6 +137,16 @@ def answer(kind: Any) -> dict[str, Any]:
     return document(schema, definitions, both_spellings=False)
 
 
+def streamed_array() -> dict[str, Any]:
+    """``:streamGenerateContent`` without ``alt=sse``: the chunks as one JSON array."""
+    chunk = answer(types.GenerateContentResponse)
+    chunk.pop("$schema")
+    definitions = chunk.pop("$defs")
+    definitions["GenerateContentResponse"] = chunk
+    return {"$schema": SCHEMA, "$defs": definitions, "type": "array",
+            "items": {"$ref": "#/$defs/GenerateContentResponse"}}
+
+
 def embed_answers() -> tuple[dict[str, Any], dict[str, Any]]:
     embedding = schema_of(types.ContentEmbedding)
     definitions = embedding.pop("$defs", {})
@@ -184,6 +198,7 @@ def main() -> None:
         "EmbedContentRequest": embed_one,
         "BatchEmbedContentsRequest": embed_batch,
         "GenerateContentResponse": answer(types.GenerateContentResponse),
+        "StreamGenerateContentResponse": streamed_array(),
         "CountTokensResponse": answer(types.CountTokensResponse),
         "EmbedContentResponse": one_embedding,
         "BatchEmbedContentsResponse": batch_embeddings,

@@ -53,6 +53,8 @@ REQUIRED = {"ChatRequest": ["model"], "GenerateRequest": ["model"], "EmbedReques
             "PushRequest": ["model"], "CreateRequest": ["model"], "CopyRequest": ["source", "destination"],
             "DeleteRequest": ["model"]}
 """What the server refuses a request without (its 400 ``model is required``); the client types them optional."""
+NAMED = ("ShowRequest", "PullRequest", "PushRequest", "CreateRequest", "DeleteRequest")
+"""Requests the server also takes with the model under its older key, ``name`` (litellm sends ``/api/show`` so)."""
 IMAGE = {"type": "string", "contentEncoding": "base64"}
 """An image on the wire: the client's ``Image`` serializes to its base64 text."""
 LIVE_FIELDS = {"ListResponse": {"Model": {"name": {"type": "string"}}},
@@ -94,7 +96,12 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, kind in REQUESTS.items():
         schema = _patched(name, schema_of(kind, closed=False))
-        schema["required"] = REQUIRED[name]
+        if name in NAMED:
+            schema["properties"]["name"] = schema["properties"]["model"]
+            schema.pop("required", None)
+            schema["anyOf"] = [{"required": ["model"]}, {"required": ["name"]}]
+        else:
+            schema["required"] = REQUIRED[name]
         (OUT / f"{name}.json").write_text(json.dumps(schema, indent=1, sort_keys=True) + "\n")
     for name, kind in ANSWERS.items():
         schema = _patched(name, schema_of(kind, closed=True))

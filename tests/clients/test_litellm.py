@@ -1,6 +1,8 @@
-"""litellm 1.110: ``litellm.completion`` with an ``openai/`` model at the mock (it drives openai-python 2), and with
-an ``anthropic/`` model at the mock's host root (its own Messages API client, answers made OpenAI-shaped): each
-cell runs for both, the second as the matrix's ``litellm-anthropic`` row."""
+"""litellm 1.110: ``litellm.completion`` with an ``openai/`` model at the mock (it drives openai-python 2), with an
+``anthropic/`` model at the mock's host root (its own Messages API client, answers made OpenAI-shaped), with a
+``gemini/`` model at the mock's ``/v1beta`` (its Gemini client; ``api_base`` is the API version's root) and with an
+``ollama_chat/`` model at the host root (its client of Ollama's ``/api/chat``): each cell runs for all four, as the
+matrix's ``litellm``, ``litellm-anthropic``, ``litellm-gemini`` and ``litellm-ollama`` rows."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ PACKAGE = "litellm"
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "The weather in a city",
                                             "parameters": WEATHER_PARAMETERS}}]
 USER = [{"role": "user", "content": QUESTION}]
-FLAVOURS = {"openai": "litellm", "anthropic": "litellm-anthropic"}
+FLAVOURS = {"openai": "litellm", "anthropic": "litellm-anthropic", "gemini": "litellm-gemini",
+            "ollama": "litellm-ollama"}
 """The provider a model names, and the matrix row it is."""
 Complete = Callable[..., Any]
 """``litellm.completion`` for the cell's flavour, given the messages and options."""
@@ -51,6 +54,12 @@ def complete(server: MockServer, flavour: str) -> Complete:
         if flavour == "anthropic":  # the Messages API at the host root; max_tokens is required there
             return litellm.completion(model="anthropic/claude-sonnet-4-6", api_base=server.origin, api_key=API_KEY,
                                       messages=messages, max_tokens=500, **options)
+        if flavour == "gemini":
+            return litellm.completion(model="gemini/gemini-2.5-flash", api_base=server.origin + "/v1beta",
+                                      api_key=API_KEY, messages=messages, **options)
+        if flavour == "ollama":
+            return litellm.completion(model="ollama_chat/llama3.2", api_base=server.origin, messages=messages,
+                                      **options)
         return litellm.completion(model="openai/gpt-4o-mini", api_base=server.url, api_key=API_KEY,
                                   messages=messages, **options)
 
@@ -100,8 +109,8 @@ def test_json_mode(complete: Complete) -> None:
 
 
 def test_rate_limit(server: MockServer, flavour: str, complete: Complete) -> None:
-    # openai/: the openai client's two retries under litellm; anthropic/: litellm's own (num_retries)
-    retries = {"num_retries": 2} if flavour == "anthropic" else {}
+    # openai/: the openai client's two retries under litellm; the others: litellm's own (num_retries)
+    retries = {} if flavour == "openai" else {"num_retries": 2}
     limited_every_time(server, lambda headers: complete(USER, extra_headers=headers, **retries), litellm.RateLimitError)
 
 

@@ -1,6 +1,7 @@
 """The Node clients: openai-node 7.59, the Vercel AI SDK 7 (``@ai-sdk/openai``, ``@ai-sdk/openai-compatible``,
-``@ai-sdk/anthropic``) and Anthropic's ``@anthropic-ai/sdk`` 1.10 (the Messages API; it has no JSON mode, so no
-such cell; the AI SDK's JSON output on Anthropic is its prompt's).
+``@ai-sdk/anthropic``, ``@ai-sdk/google``), Anthropic's ``@anthropic-ai/sdk`` 1.10 (the Messages API; it has no JSON
+mode, so no such cell; the AI SDK's JSON output on Anthropic is its prompt's), Google's ``@google/genai`` 3.1 (the
+Gemini API) and ``ollama`` 0.6 (Ollama's native API).
 
 Each script in ``node/`` runs every cell against the session's mock and prints a line per cell; each line
 is one test here, and the attempts a cell claims are checked against the mock's journal. Node 22 or newer is
@@ -31,9 +32,13 @@ CLIENTS = {
     "ai-sdk:openai-compatible": ["ai_sdk.mjs", "openai-compatible"],
     "ai-sdk:anthropic": ["ai_sdk.mjs", "anthropic"],
     "anthropic-node": ["anthropic.mjs"],
+    "google-genai-node": ["google.mjs"],
+    "ai-sdk:google": ["ai_sdk.mjs", "google"],
+    "ollama-node": ["ollama.mjs"],
 }
 PACKAGES = {"openai-node": "openai", "ai-sdk:openai": "@ai-sdk/openai", "ai-sdk:openai-compatible": "@ai-sdk/openai-compatible",
-            "ai-sdk:anthropic": "@ai-sdk/anthropic", "anthropic-node": "@anthropic-ai/sdk"}
+            "ai-sdk:anthropic": "@ai-sdk/anthropic", "anthropic-node": "@anthropic-ai/sdk",
+            "google-genai-node": "@google/genai", "ai-sdk:google": "@ai-sdk/google", "ollama-node": "ollama"}
 NO_CELL = {("anthropic-node", "json_mode")}
 """Cells a client has nothing for (tests/clients/table.py says why)."""
 

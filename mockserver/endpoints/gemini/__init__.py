@@ -21,7 +21,7 @@ ENDPOINTS = (
              generate.generate_content, response="gemini.GenerateContentResponse",
              schema="gemini/GenerateContentRequest", generation=True, wire=GEMINI_WIRE),
     Endpoint("gemini.stream_generate_content", "gemini", "POST", "/models/{model}:streamGenerateContent",
-             generate.stream_generate_content, response="gemini.GenerateContentResponse",
+             generate.stream_generate_content, response="gemini.StreamGenerateContentResponse",
              stream=Stream(("gemini.GenerateContentResponse", "gemini.ErrorResponse")), query=ALT_QUERY,
              schema="gemini/GenerateContentRequest", generation=True, wire=GEMINI_WIRE),
     Endpoint("gemini.count_tokens", "gemini", "POST", "/models/{model}:countTokens", generate.count_tokens,

@@ -12,7 +12,8 @@ The chat request is what the shared chat service generates from, so the same see
 API asked: ``systemInstruction`` a system message, text parts text, ``inlineData`` pictures image parts,
 ``functionCall`` parts tool calls, ``functionResponse`` parts tool messages (paired with their call by ``id``, or by
 name in order), ``functionDeclarations`` function tools (their OpenAPI-subset ``parameters`` read as JSON Schema,
-or ``parametersJsonSchema`` as it is), ``toolConfig.functionCallingConfig`` the tool choice, ``generationConfig``
+or ``parametersJsonSchema`` as it is), ``toolConfig.functionCallingConfig`` the tool choice (``ANY`` a call, ``VALIDATED`` and ``AUTO`` the model's
+choice, ``NONE`` no call), ``generationConfig``
 its chat equivalents (``responseSchema`` / ``responseJsonSchema`` the response format, ``thinkingConfig`` a
 reasoning effort).
 """
@@ -211,7 +212,7 @@ def chat_request(body: dict[str, Any], model: str) -> dict[str, Any]:
         tools = [tool for tool in tools if tool["function"]["name"] in allowed]
     if tools and mode != "NONE":
         chat["tools"] = tools
-        if mode in ("ANY", "VALIDATED"):
+        if mode == "ANY":  # VALIDATED is AUTO whose calls are checked against their schema: the mock's always are
             chat["tool_choice"] = "required" if len(tools) > 1 else {
                 "type": "function", "function": {"name": tools[0]["function"]["name"]}}
     config = field(body, "generationConfig") or {}
@@ -225,9 +226,8 @@ def chat_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     schema = response_schema(config)
     if schema is not None:
         chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
-    elif field(config, "responseMimeType") == "application/json":  # any JSON (no "json" needed in the prompt)
-        chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "response",
-                                                                          "schema": {"type": "object"}}}
+    elif field(config, "responseMimeType") == "application/json":  # any JSON: the shape the prompt describes
+        chat["response_format"] = {"type": "json_object"}
     chat["reasoning_effort"] = reasoning_effort(config)
     return chat
 

@@ -1,8 +1,8 @@
 """``models/{model}:embedContent`` and ``:batchEmbedContents``: the vectors of :mod:`mockserver.generation.vectors`.
 
 A content's text (its text parts, joined) is embedded as the OpenAI family embeds it, so texts that share words
-score high; ``outputDimensionality`` sets the length (the model's default otherwise: 3,072 for
-``gemini-embedding-001``, 768 for ``text-embedding-004``). A batch's requests each name their model, which must be
+score high; a vector has the model's length (3,072 for ``gemini-embedding-001``, 768 for ``text-embedding-004``)
+or fewer by ``outputDimensionality`` (more is a 400). A batch's requests each name their model, which must be
 the one in the path, as the API requires.
 """
 
@@ -26,15 +26,19 @@ DEFAULT_DIMENSIONS = 3072
 MAX_BATCH = 100
 
 
-def _embedding(request: dict[str, Any], model_id: str) -> dict[str, Any]:
-    size = field(request, "outputDimensionality") or DIMENSIONS.get(model_id, DEFAULT_DIMENSIONS)
+def _embedding(request: dict[str, Any], model_id: str, path: str) -> dict[str, Any]:
+    most = DIMENSIONS.get(model_id, DEFAULT_DIMENSIONS)
+    size = field(request, "outputDimensionality") or most
+    if not 1 <= size <= most:  # also with the rules off: the vector is made in memory
+        raise invalid(f"output_dimensionality must be between 1 and {most} for models/{model_id}, got {size}.",
+                      f"{path}output_dimensionality")
     return {"values": vectors.embed(text_of(field(request, "content") or {}), int(size))}
 
 
 async def embed_content(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     model_id = call.request.path_params["model"]
     state.models.resolve(call.dialect, model_id)
-    return json_response({"embedding": _embedding(body, model_id)})
+    return json_response({"embedding": _embedding(body, model_id, "")})
 
 
 async def batch_embed_contents(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
@@ -49,7 +53,8 @@ async def batch_embed_contents(state: AppState, call: Call, body: Any, decision:
             if named is not None and named.removeprefix("models/") != model_id:
                 raise invalid(f"Model '{named}' of request {index} does not match the batch's model "
                               f"'models/{model_id}'.", f"requests[{index}].model")
-    return json_response({"embeddings": [_embedding(request, model_id) for request in requests]})
+    return json_response({"embeddings": [_embedding(request, model_id, f"requests[{index}].")
+                                         for index, request in enumerate(requests)]})
 
 
 __all__ = ["batch_embed_contents", "embed_content"]

@@ -8,18 +8,22 @@ stream as JSON lines.
 
 from __future__ import annotations
 
+from mockserver.asgi.outgoing import NDJSON_MEDIA_TYPE
 from mockserver.endpoints.base import Endpoint, Stream
 from mockserver.endpoints.ollama import chat, embed, models
 from mockserver.endpoints.ollama.wire import OLLAMA_WIRE
 
-LINES = "application/x-ndjson"
+
+def _lines(*data: str) -> Stream:
+    return Stream(data, media_type=NDJSON_MEDIA_TYPE)
+
 
 ENDPOINTS = (
     Endpoint("ollama.chat", "ollama", "POST", "/chat", chat.chat, response="ollama.ChatResponse",
-             stream=Stream(("ollama.ChatResponse", "ollama.ErrorResponse")), schema="ollama/ChatRequest",
+             stream=_lines("ollama.ChatResponse", "ollama.ErrorResponse"), schema="ollama/ChatRequest",
              generation=True, wire=OLLAMA_WIRE, chat_view=chat.chat_request),
     Endpoint("ollama.generate", "ollama", "POST", "/generate", chat.generate, response="ollama.GenerateResponse",
-             stream=Stream(("ollama.GenerateResponse", "ollama.ErrorResponse")), schema="ollama/GenerateRequest",
+             stream=_lines("ollama.GenerateResponse", "ollama.ErrorResponse"), schema="ollama/GenerateRequest",
              generation=True, wire=OLLAMA_WIRE, chat_view=chat.generate_request),
     Endpoint("ollama.embed", "ollama", "POST", "/embed", embed.embed, response="ollama.EmbedResponse",
              schema="ollama/EmbedRequest", generation=True, wire=OLLAMA_WIRE),
@@ -35,18 +39,18 @@ ENDPOINTS = (
     Endpoint("ollama.version", "ollama", "GET", "/version", models.version, response="ollama.VersionResponse",
              reads_body=False, wire=OLLAMA_WIRE),
     Endpoint("ollama.pull", "ollama", "POST", "/pull", models.pull, response="ollama.ProgressResponse",
-             stream=Stream(("ollama.ProgressResponse", "ollama.ErrorResponse")), schema="ollama/PullRequest",
+             stream=_lines("ollama.ProgressResponse", "ollama.ErrorResponse"), schema="ollama/PullRequest",
              wire=OLLAMA_WIRE),
     Endpoint("ollama.push", "ollama", "POST", "/push", models.push, response="ollama.ProgressResponse",
-             stream=Stream(("ollama.ProgressResponse", "ollama.ErrorResponse")), schema="ollama/PushRequest",
+             stream=_lines("ollama.ProgressResponse", "ollama.ErrorResponse"), schema="ollama/PushRequest",
              wire=OLLAMA_WIRE),
     Endpoint("ollama.create", "ollama", "POST", "/create", models.create, response="ollama.ProgressResponse",
-             stream=Stream(("ollama.ProgressResponse", "ollama.ErrorResponse")), schema="ollama/CreateRequest",
+             stream=_lines("ollama.ProgressResponse", "ollama.ErrorResponse"), schema="ollama/CreateRequest",
              wire=OLLAMA_WIRE),
-    Endpoint("ollama.copy", "ollama", "POST", "/copy", models.copy, response="ollama.ErrorResponse",
-             schema="ollama/CopyRequest", wire=OLLAMA_WIRE, media_type="text/plain"),
-    Endpoint("ollama.delete", "ollama", "DELETE", "/delete", models.delete, response="ollama.ErrorResponse",
-             schema="ollama/DeleteRequest", wire=OLLAMA_WIRE, media_type="text/plain"),
+    Endpoint("ollama.copy", "ollama", "POST", "/copy", models.copy, response="",
+             schema="ollama/CopyRequest", wire=OLLAMA_WIRE),
+    Endpoint("ollama.delete", "ollama", "DELETE", "/delete", models.delete, response="",
+             schema="ollama/DeleteRequest", wire=OLLAMA_WIRE),
 )
 
 __all__ = ["ENDPOINTS"]

@@ -177,9 +177,8 @@ def _options(body: dict[str, Any], chat: dict[str, Any]) -> None:
     if isinstance(predict, int) and predict > 0:
         chat["max_completion_tokens"] = predict
     shape = body.get("format")
-    if shape == "json":  # any JSON object (OpenAI's json_object would also want "json" said in the messages)
-        chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "format",
-                                                                          "schema": {"type": "object"}}}
+    if shape == "json":  # any JSON object: the shape the prompt describes, if it does
+        chat["response_format"] = {"type": "json_object"}
     elif isinstance(shape, dict):
         chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "format", "schema": shape}}
     think = body.get("think")

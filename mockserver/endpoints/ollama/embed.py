@@ -1,8 +1,9 @@
 """``POST /api/embed`` (and the older ``/api/embeddings``): the vectors of :mod:`mockserver.generation.vectors`.
 
-``input`` is a string or a list of strings; each vector has the model's length (768 for ``nomic-embed-text``, 1,024
-for ``mxbai-embed-large``…) or ``dimensions``, and is unit length, as ``/api/embed`` normalises. A model that cannot
-embed is a 400 as Ollama answers it; ``/api/embeddings`` takes one ``prompt`` and answers one ``embedding``.
+``input`` is a string or a list of strings; each vector has the model's length (768 for ``nomic-embed-text``,
+1,024 for ``mxbai-embed-large``…) or fewer ``dimensions``, and is unit length, as ``/api/embed`` normalises. A
+model that cannot embed is a 400 as Ollama answers it; ``/api/embeddings`` takes one ``prompt`` and answers one
+``embedding``.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ DEFAULT_DIMENSIONS = 768
 
 
 def _size(model: str, asked: Any) -> int:
-    if isinstance(asked, int) and asked > 0:
-        return asked
+    """The model's length, or ``dimensions`` when it asks for fewer (more is a 400, as Ollama answers it)."""
     base = library.family(model)
-    return next((size for name, size in DIMENSIONS.items() if base.startswith(name)), DEFAULT_DIMENSIONS)
+    most = next((size for name, size in DIMENSIONS.items() if base.startswith(name)), DEFAULT_DIMENSIONS)
+    if asked is None:
+        return most
+    if not isinstance(asked, int) or not 1 <= asked <= most:
+        raise ApiError(400, f"invalid dimensions: {asked} (this model's embeddings have {most})", param="dimensions")
+    return asked
 
 
 def _check(state: AppState, call: Call, model: str) -> None:

@@ -32,13 +32,18 @@ PULL_PIECES = 4
 TEMPLATE = "{{- range .Messages }}<|{{ .Role }}|>{{ .Content }}{{ end }}<|assistant|>"
 
 
+def named(body: dict[str, Any]) -> str:
+    """The model a request names: ``model``, or the older ``name`` the server still takes."""
+    return str(body.get("model") or body.get("name") or "")
+
+
 async def tags(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     models = sorted(library.installed(state, call.dialect).values(), key=lambda model: model.name)
     return json_response({"models": [model.listed() for model in models]})
 
 
 async def show(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    name = str(body["model"])
+    name = named(body)
     found = library.find(state, call.dialect, name)
     if found is None:
         raise ApiError(404, f"model '{name}' not found")
@@ -106,7 +111,7 @@ def _layers(model: library.Installed) -> list[dict[str, Any]]:
 
 
 async def pull(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    name = str(body["model"])
+    name = named(body)
     if state.checks.provider_rules and not library.valid_name(name):
         raise ApiError(400, "invalid model name", param="model")
     model = library.add(state, name)
@@ -116,7 +121,7 @@ async def pull(state: AppState, call: Call, body: Any, decision: Decision) -> Re
 
 
 async def push(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    name = str(body["model"])
+    name = named(body)
     found = library.find(state, call.dialect, name)
     if found is None:
         raise ApiError(404, f"model '{name}' not found")
@@ -126,7 +131,7 @@ async def push(state: AppState, call: Call, body: Any, decision: Decision) -> Re
 
 
 async def create(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    name = str(body["model"])
+    name = named(body)
     source = body.get("from")
     if source is not None and library.find(state, call.dialect, str(source)) is None \
             and state.checks.provider_rules:
@@ -150,11 +155,11 @@ async def copy(state: AppState, call: Call, body: Any, decision: Decision) -> Re
 
 
 async def delete(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
-    name = str(body["model"])
+    name = named(body)
     if library.find(state, call.dialect, name) is None:
         raise ApiError(404, f"model '{name}' not found")
     library.remove(state, name)
     return Response(status_code=200)
 
 
-__all__ = ["VERSION", "copy", "create", "delete", "pull", "push", "running", "show", "tags", "version"]
+__all__ = ["VERSION", "copy", "create", "delete", "named", "pull", "push", "running", "show", "tags", "version"]

@@ -1,8 +1,10 @@
 // The Vercel AI SDK 7 through one of its providers.
-// Usage: node ai_sdk.mjs <base URL> openai|openai-compatible|anthropic
+// Usage: node ai_sdk.mjs <base URL> openai|openai-compatible|anthropic|google
 // @ai-sdk/openai's default model speaks the Responses API; @ai-sdk/openai-compatible speaks chat completions;
-// @ai-sdk/anthropic speaks Anthropic's Messages API (its base URL ends in /v1, as the mock's default mount does).
+// @ai-sdk/anthropic speaks Anthropic's Messages API (its base URL ends in /v1, as the mock's default mount does);
+// @ai-sdk/google speaks the Gemini API (its base URL is the API version's root: /v1beta).
 import { createAnthropic } from '@ai-sdk/anthropic';
+import { createGoogleGenerativeAI } from '@ai-sdk/google';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { APICallError, Output, RetryError, generateText, stepCountIs, streamText, tool } from 'ai';
@@ -17,6 +19,8 @@ const providers = {
   openai: () => createOpenAI({ baseURL, apiKey: API_KEY })(MODEL),
   'openai-compatible': () => createOpenAICompatible({ name: 'mock', baseURL, apiKey: API_KEY })(MODEL),
   anthropic: () => createAnthropic({ baseURL, apiKey: API_KEY })('claude-sonnet-4-6'),
+  google: () => createGoogleGenerativeAI({ baseURL: baseURL.replace(/\/v1$/, '/v1beta'), apiKey: API_KEY })(
+    'gemini-2.5-flash'),
 };
 const model = providers[providerName]();
 const getWeather = tool({
