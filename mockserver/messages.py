@@ -25,11 +25,18 @@ def content_text(content: Any) -> str:
 
 
 def conversation(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """A request's conversation as chat messages: its ``messages``, or a Responses request's ``instructions`` and
-    ``input`` (a string, or message, function call and function call output items)."""
+    """A request's conversation as chat messages: its ``messages``, a Responses request's ``instructions`` and
+    ``input`` (a string, or message, function call and function call output items), a Gemini request's
+    ``systemInstruction`` and ``contents``, or a completion's ``system`` and ``prompt`` (Ollama's generate)."""
     messages = body.get("messages")
     if isinstance(messages, list):
         return [message for message in messages if isinstance(message, dict)]
+    contents = body.get("contents")
+    if isinstance(contents, list):
+        return _contents(body, contents)
+    if isinstance(body.get("prompt"), str):
+        system = [{"role": "system", "content": body["system"]}] if isinstance(body.get("system"), str) else []
+        return [*system, {"role": "user", "content": body["prompt"]}]
     if "input" not in body:
         return []
     read: list[dict[str, Any]] = []
@@ -48,6 +55,36 @@ def conversation(body: dict[str, Any]) -> list[dict[str, Any]]:
         elif kind == "function_call":
             read.append({"role": "assistant", "content": None, "tool_calls": [item]})
     return read
+
+
+def _contents(body: dict[str, Any], contents: list[Any]) -> list[dict[str, Any]]:
+    """Gemini's ``contents`` (roles ``user`` and ``model``, text, ``functionCall`` and ``functionResponse`` parts)
+    as chat messages, after its ``systemInstruction`` (either spelling)."""
+    read: list[dict[str, Any]] = []
+    system = body.get("systemInstruction", body.get("system_instruction"))
+    if isinstance(system, dict | str):
+        read.append({"role": "system", "content": system if isinstance(system, str) else _parts_text(system)})
+    for content in contents:
+        if not isinstance(content, dict):
+            continue
+        parts = [part for part in content.get("parts") or [] if isinstance(part, dict)]
+        if content.get("role") == "model":
+            calls = [part.get("functionCall", part.get("function_call")) for part in parts]
+            said: dict[str, Any] = {"role": "assistant", "content": _parts_text(content) or None}
+            if any(isinstance(call, dict) for call in calls):
+                said["tool_calls"] = [call for call in calls if isinstance(call, dict)]
+            read.append(said)
+            continue
+        read += [{"role": "tool", "content": str(part.get("functionResponse", part.get("function_response")))}
+                 for part in parts if isinstance(part.get("functionResponse", part.get("function_response")), dict)]
+        if _parts_text(content):
+            read.append({"role": "user", "content": _parts_text(content)})
+    return read
+
+
+def _parts_text(content: dict[str, Any]) -> str:
+    return " ".join(str(part["text"]) for part in content.get("parts") or []
+                    if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought"))
 
 
 _TEXT_RESULT = re.compile(r"\s*(?:Observation|Tool (?:result|output|response)|Function (?:result|output))\s*:",

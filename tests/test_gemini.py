@@ -325,6 +325,19 @@ def test_scripts_answer_gemini_requests(mock: MockServer, client: genai.Client) 
     assert entry.dialect == "gemini" and entry.endpoint == "gemini.generate_content" and entry.tokens_in
 
 
+def test_scripts_and_fixture_rules_match_on_what_a_gemini_request_says(
+        mock: MockServer, client: genai.Client) -> None:
+    mock.reply("Only for Flash", match={"model": MODEL, "message_contains": "weather"})
+    mock.add_fixture({"rules": [{"match": {"tools_include": "get_weather", "system_contains": "terse"},
+                                 "reply": "A ruled answer"}]})
+    assert client.models.generate_content(model="gemini-2.0-flash", contents="the weather?").text != "Only for Flash"
+    assert client.models.generate_content(model=MODEL, contents="the weather?").text == "Only for Flash"
+    ruled = post(mock, {**HELLO, "systemInstruction": {"parts": [{"text": "Be terse"}]},
+                        "tools": [{"functionDeclarations": [WEATHER]}]}).json()
+    assert ruled["candidates"][0]["content"]["parts"][-1]["text"] == "A ruled answer"
+    assert mock.requests[-1].decided_by.startswith("fixture")
+
+
 # --- where it answers ---------------------------------------------------------------------------------------------
 
 

@@ -206,6 +206,19 @@ def test_stream_faults_act_on_lines(mock: MockServer, client: ollama.Client) -> 
     assert mock.requests[-1].chunks_sent >= 2
 
 
+def test_scripts_and_fixture_rules_match_on_what_an_ollama_request_says(mock: MockServer,
+                                                                         client: ollama.Client) -> None:
+    mock.reply("For the prompt", match={"message_contains": "sky", "model": "llama3.2"})
+    mock.add_fixture({"rules": [{"match": {"system_contains": "pirate"}, "reply": "Arr"}]})
+    assert client.generate(model="llama3.2", prompt="Why is the sky blue?").response == "For the prompt"
+    assert client.chat(model="llama3.2", messages=[{"role": "system", "content": "You are a pirate"},
+                                                   {"role": "user", "content": "Hi"}]).message.content == "Arr"
+    mock.tool_call("add", {"a": 1, "b": 2})
+    called = client.chat(model="llama3.2", messages=HELLO["messages"], tools=[{"type": "function", "function": {
+        "name": "add", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}}])
+    assert called.message.tool_calls[0].function.arguments == {"a": 1, "b": 2}
+
+
 def test_it_answers_at_the_root_and_on_its_mount_without_a_key(mock: MockServer) -> None:
     for prefix in ("/api", "/ollama/api"):
         answer = httpx.post(mock.origin + prefix + "/chat", json={**HELLO, "stream": False})

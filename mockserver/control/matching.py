@@ -8,6 +8,7 @@ request, and only if some match asks for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -41,6 +42,9 @@ MATCH_KEYS = (
 )
 
 
+_PATH_MODEL = re.compile(r"/models/([^/:]+):[A-Za-z]+$")
+
+
 class RequestView:
     """One request as matches see it; each fact is computed on first use."""
 
@@ -50,8 +54,12 @@ class RequestView:
 
     @cached_property
     def model(self) -> str | None:
+        """The ``model`` of the body, or the one the path names (Gemini's ``/models/{model}:generateContent``)."""
         model = self.body.get("model")
-        return model if isinstance(model, str) else None
+        if isinstance(model, str):
+            return model
+        named = _PATH_MODEL.search(self.call.path)
+        return named.group(1) if named else None
 
     @cached_property
     def messages(self) -> list[dict[str, Any]]:
@@ -73,10 +81,13 @@ class RequestView:
         tools = self.body.get("tools")
         if not isinstance(tools, list):
             return frozenset()
-        names = (  # a chat tool names its function; a Responses function tool is named itself
+        names = [  # a chat tool names its function; a Responses function tool is named itself
             tool["function"].get("name") if isinstance(tool.get("function"), dict) else tool.get("name")
             for tool in tools if isinstance(tool, dict)
-        )
+        ]
+        names += [declaration.get("name") for tool in tools if isinstance(tool, dict)  # Gemini's declarations
+                  for declaration in tool.get("functionDeclarations", tool.get("function_declarations")) or []
+                  if isinstance(declaration, dict)]
         return frozenset(name for name in names if isinstance(name, str))
 
     @cached_property

@@ -4,11 +4,11 @@
 a pydantic model whose JSON names are the API's camelCase (its ``alias_generator``). This script asks pydantic for
 each one's JSON Schema and writes ``schemas/gemini/<Name>.json``:
 
-- requests (open to both spellings): the API parses protobuf JSON, which takes a field by its camelCase name or its
-  proto (snake_case) name, and current SDKs send both (``parameters_json_schema``, ``property_ordering`` inside
+- requests (open to both spellings): the API parses protobuf JSON, which takes a field by its camelCase name or
+  its proto (snake_case) name, and current SDKs send both (``parameters_json_schema``, ``property_ordering`` inside
   camelCase bodies), so every object property is listed under both names; and a schema's ``type`` is taken in
-  either case (``STRING`` or ``string``), as the API takes it (litellm and LangChain send lower case). Unknown fields are refused, as the API
-  refuses them (``Invalid JSON payload received. Unknown name "x"``).
+  either case (``STRING`` or ``string``), as the API takes it (litellm and LangChain send lower case). Unknown
+  fields are refused, as the API refuses them (``Invalid JSON payload received. Unknown name "x"``).
 - answers (closed, camelCase only): a field the SDK does not declare, or an enum value it does not know (the SDK
   only warns on one), fails conformance. Where the SDK reads a REST shape through a converter rather than a type
   (models, embeddings), the schema is the REST shape the converter reads, with the SDK's types for its parts.

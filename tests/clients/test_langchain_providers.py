@@ -130,6 +130,6 @@ def test_retry(server: MockServer, chat: Chats, flavour: str) -> None:
 
 def test_cut_stream(chat: Chats) -> None:
     _, headers = control(CUT)
-    with pytest.raises(Exception, match="peer closed connection|incomplete chunked read"):
+    with pytest.raises(Exception, match=r"peer closed connection|incomplete chunked read"):
         for _ in chat(headers).stream(QUESTION):
             pass

@@ -12,10 +12,9 @@ The chat request is what the shared chat service generates from, so the same see
 API asked: ``systemInstruction`` a system message, text parts text, ``inlineData`` pictures image parts,
 ``functionCall`` parts tool calls, ``functionResponse`` parts tool messages (paired with their call by ``id``, or by
 name in order), ``functionDeclarations`` function tools (their OpenAPI-subset ``parameters`` read as JSON Schema,
-or ``parametersJsonSchema`` as it is), ``toolConfig.functionCallingConfig`` the tool choice (``ANY`` a call, ``VALIDATED`` and ``AUTO`` the model's
-choice, ``NONE`` no call), ``generationConfig``
-its chat equivalents (``responseSchema`` / ``responseJsonSchema`` the response format, ``thinkingConfig`` a
-reasoning effort).
+or ``parametersJsonSchema`` as it is), ``toolConfig.functionCallingConfig`` the tool choice (``ANY`` a call,
+``VALIDATED`` and ``AUTO`` the model's choice, ``NONE`` no call), ``generationConfig`` its chat equivalents
+(``responseSchema`` / ``responseJsonSchema`` the response format, ``thinkingConfig`` a reasoning effort).
 """
 
 from __future__ import annotations
