@@ -9,6 +9,7 @@ the admin API read the journal to assert on what the client really did.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections import deque
@@ -16,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
+
+from mockserver.messages import model_in_path
 
 # A body above this many bytes is journaled as its first JOURNAL_BODY_BYTES, with its full size (as aimock does).
 JOURNAL_BODY_BYTES = 64 * 1024
@@ -116,11 +119,13 @@ class Exchange:
 
     def detail(self) -> dict[str, Any]:
         """Everything the journal knows of this exchange: the list view's fields, the response as it left (the
-        first 64 KiB: its text, each SSE frame with its time) and the fault marks."""
+        first 64 KiB: its text, each SSE frame or JSON line of a stream with its time) and the fault marks."""
         text = b"".join(part for _, part in self.response_parts).decode("utf-8", "replace")
         frames: list[dict[str, Any]] = []
+        # An SSE stream's frames end at a blank line (\n\n, or \r\n\r\n as Gemini's do); JSON lines at each \n.
+        separator = _LINE if self.stream and text.startswith("{") else _BLANK_LINE
         for at_ms, part in self.response_parts:
-            for piece in part.split(b"\n\n"):
+            for piece in separator.split(part):
                 if piece.strip():
                     frames.append({"ms": round(at_ms, 3), "data": piece.decode("utf-8", "replace")})
         return {**self.as_dict(), "response": text, "response_cut": self.response_bytes > len(text.encode()),
@@ -132,6 +137,7 @@ class Exchange:
             return
         self.keep_body(body, size, preview)
         model = body.get("model")
+        model = model if isinstance(model, str) else model_in_path(self.path)
         self.model = model[:MAX_LABEL_CHARS] if isinstance(model, str) else None
         self.stream = body.get("stream") is True
 
@@ -190,6 +196,10 @@ class Exchange:
 
 
 _LISTED = tuple(item.name for item in fields(Exchange) if item.name not in CAPTURED)
+
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_LINE = re.compile(rb"\n")
 
 
 def _is_sse(text: str) -> bool:

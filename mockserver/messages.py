@@ -8,6 +8,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+_PATH_MODEL = re.compile(r"/models/([^/:]+):[A-Za-z]+$")
+
+
+def model_in_path(path: str) -> str | None:
+    """The model a path names, where the API puts it there (Gemini's ``/v1beta/models/{model}:generateContent``)."""
+    named = _PATH_MODEL.search(path)
+    return named.group(1) if named else None
+
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):

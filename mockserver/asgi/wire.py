@@ -203,6 +203,8 @@ class Transmission:
         media_type = _media_type(message)
         self.lines = media_type.startswith(NDJSON_MEDIA_TYPE)
         self.stream = self.lines or media_type.startswith(SSE_MEDIA_TYPE)
+        if self.stream:  # a stream the body did not ask for by name: Gemini's path, Ollama's default
+            self.exchange.stream = True
         self.exchange.first_byte_ms = round((time.perf_counter() - self.started) * 1000, 3)
         await self._send(message)
 

@@ -8,14 +8,13 @@ request, and only if some match asks for it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
 from mockserver.control.faults import SpecError
-from mockserver.messages import content_text, conversation, last_user_text, tool_result_pending
+from mockserver.messages import content_text, conversation, last_user_text, model_in_path, tool_result_pending
 from mockserver.patterns import PatternUnsupported, compile_pattern
 
 
@@ -42,9 +41,6 @@ MATCH_KEYS = (
 )
 
 
-_PATH_MODEL = re.compile(r"/models/([^/:]+):[A-Za-z]+$")
-
-
 class RequestView:
     """One request as matches see it; each fact is computed on first use."""
 
@@ -58,8 +54,7 @@ class RequestView:
         model = self.body.get("model")
         if isinstance(model, str):
             return model
-        named = _PATH_MODEL.search(self.call.path)
-        return named.group(1) if named else None
+        return model_in_path(self.call.path)
 
     @cached_property
     def messages(self) -> list[dict[str, Any]]:

@@ -162,7 +162,37 @@ function anthropicTurns(message) {
   return [...results, ...(said || thought || turn.tool_calls.length ? [turn] : [])];
 }
 
+// Gemini's contents (roles user and model; text, thought, functionCall and functionResponse parts) as turns.
+function geminiTurns(content) {
+  const parts = content.parts || [];
+  const said = parts.filter((part) => part.text != null && !part.thought).map((part) => part.text).join("");
+  const thought = parts.filter((part) => part.thought).map((part) => part.text).join("");
+  const calls = parts.map((part) => part.functionCall || part.function_call).filter(Boolean)
+    .map((call) => ({ function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } }));
+  const results = parts.map((part) => part.functionResponse || part.function_response).filter(Boolean)
+    .map((result) => ({ role: "tool", content: JSON.stringify(result.response ?? {}) }));
+  const role = content.role === "model" ? "assistant" : "user";
+  return [...results, ...(said || thought || calls.length ? [{ role, content: said, thinking: thought,
+                                                               tool_calls: calls }] : [])];
+}
+
+// Ollama's answer (a chat message, or generate's response) as the assistant's turn.
+function ollamaTurn(parsed) {
+  if (parsed.message) return { ...parsed.message, tool_calls: (parsed.message.tool_calls || []).map((call) =>
+    ({ function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments ?? {}) } })) };
+  return { role: "assistant", content: parsed.response || "", thinking: parsed.thinking || "" };
+}
+
 function conversation(body) {
+  if (Array.isArray(body?.contents)) {
+    const instruction = body.systemInstruction ?? body.system_instruction;
+    const system = instruction == null ? [] : [{ role: "system", content: typeof instruction === "string"
+      ? instruction : geminiTurns(instruction)[0]?.content ?? "" }];
+    return [...system, ...body.contents.flatMap(geminiTurns)];
+  }
+  if (typeof body?.prompt === "string") {
+    return [...(body.system ? [{ role: "system", content: body.system }] : []), { role: "user", content: body.prompt }];
+  }
   if (anthropic() && Array.isArray(body?.messages)) {
     const system = body.system == null ? [] : [{ role: "system", content: text(body.system) }];
     return [...system, ...body.messages.flatMap(anthropicTurns)];
@@ -185,6 +215,21 @@ function answerTurn() {
   if (parsed?.choices) return parsed.choices[0]?.message;
   if (parsed?.type === "message") return anthropicTurns(parsed).at(-1) || null;
   if (anthropic() && detail.frames.length) return anthropicStreamTurn();
+  const chunks = Array.isArray(parsed) ? parsed : null;  // Gemini's stream as one JSON array
+  if (parsed?.candidates || chunks || (detail.dialect === "gemini" && detail.frames.length)) {
+    const events = parsed?.candidates ? [parsed] : chunks || detail.frames.map((frame) => {
+      try { return JSON.parse(frame.data.split("data: ").pop()); } catch { return {}; } });
+    const parts = events.flatMap((event) => event.candidates?.[0]?.content?.parts || []);
+    return geminiTurns({ role: "model", parts: mergedParts(parts) }).at(-1) || null;
+  }
+  if (detail.dialect === "ollama") {
+    const lines = parsed ? [parsed] : detail.frames.map((frame) => {
+      try { return JSON.parse(frame.data); } catch { return {}; } });
+    const turns = lines.filter((line) => line.message || line.response !== undefined).map(ollamaTurn);
+    return turns.length ? turns.reduce((whole, piece) => ({ role: "assistant",
+      content: (whole.content || "") + (piece.content || ""), thinking: (whole.thinking || "") + (piece.thinking || ""),
+      tool_calls: [...(whole.tool_calls || []), ...(piece.tool_calls || [])] })) : null;
+  }
   if (parsed?.output) return { role: "assistant", content: parsed.output.filter((item) => item.type === "message")
     .flatMap((item) => item.content.map((part) => part.text || "")).join(""),
     tool_calls: parsed.output.filter((item) => item.type === "function_call").map((item) => ({ function: item })) };
@@ -203,6 +248,17 @@ function answerTurn() {
     }
   }
   return { role: "assistant", content, tool_calls: Object.values(calls) };
+}
+
+// A stream's parts joined: consecutive text pieces (thought or answer) into one part each.
+function mergedParts(parts) {
+  const merged = [];
+  for (const part of parts) {
+    const last = merged.at(-1);
+    if (part.text != null && last?.text != null && !!last.thought === !!part.thought) last.text += part.text;
+    else merged.push({ ...part });
+  }
+  return merged;
 }
 
 function anthropicStreamTurn() {
@@ -282,6 +338,15 @@ function frameSummary(data) {
     return JSON.stringify(choice.delta) + (choice.finish_reason ? `  finish_reason: ${choice.finish_reason}` : "");
   }
   if (event.type) return `${event.type}${event.delta !== undefined ? " " + JSON.stringify(event.delta) : ""}`;
+  if (Array.isArray(event.candidates)) {  // a Gemini chunk: its parts, and how the candidate finished
+    const candidate = event.candidates[0] || {};
+    return JSON.stringify(candidate.content?.parts ?? []) +
+      (candidate.finishReason ? `  finishReason: ${candidate.finishReason}` : "");
+  }
+  if (event.message || event.response !== undefined) {  // an Ollama line
+    const piece = event.message ? { ...event.message } : { response: event.response };
+    return JSON.stringify(piece) + (event.done ? `  done_reason: ${event.done_reason}` : "");
+  }
   return payload;
 }
 
@@ -315,8 +380,12 @@ function copyAsCurl() {
   if (!detail) return;
   const url = `${location.origin}${detail.path}${detail.query ? "?" + detail.query : ""}`;
   // The key from the environment: double quotes, so the shell expands it.
-  const key = anthropic() ? [`  -H "x-api-key: $ANTHROPIC_API_KEY"`, `  -H 'anthropic-version: 2023-06-01'`]
-    : [`  -H "Authorization: Bearer $OPENAI_API_KEY"`];
+  const keys = {
+    anthropic: [`  -H "x-api-key: $ANTHROPIC_API_KEY"`, `  -H 'anthropic-version: 2023-06-01'`],
+    gemini: [`  -H "x-goog-api-key: $GEMINI_API_KEY"`],
+    ollama: [],  // Ollama takes no key
+  };
+  const key = keys[detail.dialect] ?? [`  -H "Authorization: Bearer $OPENAI_API_KEY"`];
   const lines = [`curl${detail.stream ? " -N" : ""} -X ${shellWord(detail.method)} ${shellWord(url)}`,
     ...key, `  -H 'Content-Type: application/json'`];
   for (const name of ["x-mock-test-id", "x-mock-fault", "x-mock-reply", "x-mock-tool-call", "x-mock-tool-args"]) {

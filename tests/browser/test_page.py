@@ -6,8 +6,11 @@ import json
 import subprocess
 
 import anthropic
+import ollama
 import openai
 import pytest
+from google import genai
+from google.genai import types
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -184,6 +187,50 @@ def test_an_anthropic_exchange_reads_as_a_conversation(browser: webdriver.Chrome
     snippet = wait(browser).until(lambda driver: driver.find_element(By.ID, "snippet").text)
     assert '"x-api-key: $ANTHROPIC_API_KEY"' in snippet and "anthropic-version: 2023-06-01" in snippet
     screenshot("anthropic-conversation")
+
+
+def test_gemini_and_ollama_exchanges_read_as_conversations_with_their_timelines(
+        browser: webdriver.Chrome, server: MockServer, screenshot) -> None:  # type: ignore[no-untyped-def]
+    """A Gemini stream (thoughts and a function call, rebuilt from its SSE chunks) and an Ollama chat streamed as JSON
+    lines: each reads as turns, its timeline lists its frames, and its curl carries the provider's key (or none)."""
+    open_page(browser, server)
+    gemini = genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=server.origin))
+    weather = types.FunctionDeclaration(name="get_weather", description="The weather in a city",
+                                        parameters_json_schema={"type": "object", "required": ["city"],
+                                                                "properties": {"city": {"type": "string"}}})
+    config = types.GenerateContentConfig(
+        system_instruction="You are terse.", tools=[types.Tool(function_declarations=[weather])],
+        thinking_config=types.ThinkingConfig(include_thoughts=True),
+        tool_config=types.ToolConfig(function_calling_config=types.FunctionCallingConfig(mode="ANY")))
+    chunks = list(gemini.models.generate_content_stream(model="gemini-2.5-flash", contents=HELLO[0]["content"],
+                                                        config=config))
+    call = next(part.function_call for chunk in chunks for part in chunk.candidates[0].content.parts
+                if part.function_call)
+    local = ollama.Client(host=server.origin)
+    said = "".join(part.message.content for part in local.chat(model="llama3.2", messages=HELLO, stream=True))
+    wait(browser).until(lambda driver: len(rows(driver)) == 2)
+    rows(browser)[1].click()  # Gemini's stream
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.tool-call"))
+    kinds = [bubble.get_attribute("class").split()[1]
+             for bubble in browser.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble")]
+    assert kinds == ["system", "user", "thinking", "tool-call"]
+    assert f"get_weather({json.dumps(call.args, separators=(',', ':'))})" in \
+        browser.find_element(By.CSS_SELECTOR, "#tab-conversation .bubble.tool-call").text
+    browser.find_element(By.CSS_SELECTOR, "button[data-tab=timeline]").click()
+    frames = browser.find_elements(By.CSS_SELECTOR, "#tab-timeline .frame")
+    assert len(frames) == len(chunks) and "finishReason: STOP" in frames[-1].text
+    browser.find_element(By.ID, "copy-curl").click()
+    snippet = wait(browser).until(lambda driver: driver.find_element(By.ID, "snippet").text)
+    assert '"x-goog-api-key: $GEMINI_API_KEY"' in snippet and "streamGenerateContent" in snippet
+    screenshot("gemini-stream")
+    rows(browser)[0].click()  # Ollama's lines
+    browser.find_element(By.CSS_SELECTOR, "button[data-tab=conversation]").click()
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.assistant"))
+    assert said in browser.find_element(By.CSS_SELECTOR, "#tab-conversation .bubble.assistant").text
+    browser.find_element(By.CSS_SELECTOR, "button[data-tab=timeline]").click()
+    lines = browser.find_elements(By.CSS_SELECTOR, "#tab-timeline .frame")
+    assert len(lines) == server.requests[-1].chunks_sent and "done_reason: stop" in lines[-1].text
+    screenshot("ollama-stream")
 
 
 def test_history_loads_newest_first_with_request_numbers(browser: webdriver.Chrome, server: MockServer,
