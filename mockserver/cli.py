@@ -238,10 +238,8 @@ def check_fixtures(locations: Sequence[str]) -> int:
 
 
 def serve(config: Config) -> int:
-    import uvicorn
-
     from mockserver.app.assembly import create_app
-    from mockserver.app.server import bind_socket, serve_workers, uvicorn_config, warm_up
+    from mockserver.app.server import Server, bind_socket, serve_workers, warm_up
 
     # Built here even with workers: a broken setting or fixture stops the command before any worker starts.
     app = create_app(config)
@@ -255,7 +253,7 @@ def serve(config: Config) -> int:
             serve_workers(config, sock)
             return 0
         warm_up()
-        uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
+        Server(app, config).run(sockets=[sock])
     except KeyboardInterrupt:
         # uvicorn re-raises Ctrl-C once it has shut down cleanly: the exit status says so, without a traceback.
         return 130

@@ -359,6 +359,34 @@ def test_it_answers_on_every_mount_and_beside_openai_on_the_default_one(mock: Mo
     assert unknown.status_code == 404 and unknown.json()["error"]["status"] == "NOT_FOUND"
 
 
+def test_recorded_from_a_gemini_upstream_and_replayed(tmp_path: Path) -> None:
+    """The upstream stands for generativelanguage.googleapis.com: another mock, at its Gemini mount; the recording
+    keeps the API version in its paths, the key stays out of it, and a stream replays frame for frame."""
+    with MockServer(seed=201) as upstream, MockServer(
+            seed=202, record=str(tmp_path), upstream=[f"gemini={upstream.origin}/gemini"]) as recorder:
+        plain = post(recorder, HELLO, **{"X-Mock-Test-Id": "gem"})
+        streamed = post(recorder, HELLO, "streamGenerateContent", query="?alt=sse", **{"X-Mock-Test-Id": "gem"})
+        sent = upstream.requests
+    assert plain.status_code == streamed.status_code == 200
+    assert [exchange.path for exchange in sent] == [f"/gemini/v1beta/models/{MODEL}:generateContent",
+                                                    f"/gemini/v1beta/models/{MODEL}:streamGenerateContent"]
+    assert sent[0].headers["x-goog-api-key"] == "[redacted]"  # it went upstream (else a 403), and the journal hid it
+    cassette = (tmp_path / "gem.yaml").read_text()
+    assert "test-key" not in cassette
+    with MockServer(seed=999, cassettes=str(tmp_path)) as replayer:
+        again = post(replayer, HELLO, **{"X-Mock-Test-Id": "gem"})
+        assert again.json() == plain.json()
+        frames = post(replayer, HELLO, "streamGenerateContent", query="?alt=sse", **{"X-Mock-Test-Id": "gem"})
+        assert [chunk["candidates"] for chunk in sse_chunks_any(frames)] == \
+            [chunk["candidates"] for chunk in sse_chunks_any(streamed)]
+
+
+def sse_chunks_any(response: httpx.Response) -> list[dict[str, Any]]:
+    """A replayed stream's frames (a recording keeps each frame's data; the blank line may be \\n\\n)."""
+    return [json.loads(frame.removeprefix("data: ")) for frame in response.text.replace("\r\n", "\n").split("\n\n")
+            if frame]
+
+
 def test_same_seed_same_bytes_across_servers() -> None:
     answers = []
     for _ in range(2):

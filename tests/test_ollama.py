@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import ollama
 import pytest
+import yaml
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
@@ -228,6 +229,20 @@ def test_it_answers_at_the_root_and_on_its_mount_without_a_key(mock: MockServer)
         assert httpx.post(locked.origin + "/api/chat", json=HELLO).status_code == 401
         assert httpx.post(locked.origin + "/api/chat", json=HELLO,
                           headers={"authorization": "Bearer right"}).status_code == 200
+
+
+def test_recorded_from_an_ollama_upstream_and_replayed_line_for_line(tmp_path: Path) -> None:
+    with MockServer(seed=201) as upstream, MockServer(
+            seed=202, record=str(tmp_path), upstream=[f"ollama={upstream.origin}/api"]) as recorder:
+        plain = post(recorder, "chat", {**HELLO, "stream": False}, **{"X-Mock-Test-Id": "llama"})
+        streamed = post(recorder, "chat", HELLO, **{"X-Mock-Test-Id": "llama"})
+        assert [exchange.path for exchange in upstream.requests] == ["/api/chat"] * 2
+    tape = yaml.safe_load((tmp_path / "llama.yaml").read_text())
+    assert tape["interactions"][1]["turn"]["text"] == plain.json()["message"]["content"]
+    with MockServer(seed=999, cassettes=str(tmp_path)) as replayer:
+        assert post(replayer, "chat", {**HELLO, "stream": False}, **{"X-Mock-Test-Id": "llama"}).json() == plain.json()
+        again = post(replayer, "chat", HELLO, **{"X-Mock-Test-Id": "llama"})
+        assert again.content == streamed.content and lines(again)[-1]["done"]
 
 
 def test_same_seed_same_bytes_across_servers() -> None:

@@ -87,6 +87,19 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
     return settings
 
 
+class Server(uvicorn.Server):
+    """uvicorn's server, which also lets go of what the app holds open beyond its connections (the cassette
+    recorder's client to the upstream) once they are closed."""
+
+    def __init__(self, app: Any, config: Config, **extra: Any) -> None:
+        super().__init__(uvicorn_config(app, config, **extra))
+        self.mock_state: AppState = app.state.mock
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        await self.mock_state.cassettes.aclose()
+
+
 # Allocations before a young collection, then young collections per middle one, middle ones per full one.
 GC_THRESHOLDS = (20_000, 50, 100)
 
@@ -146,7 +159,7 @@ class MockServer(Expectations):
         self.config = Config.from_mapping({**base.__dict__, **settings}) if settings else base
         self.app = create_app(self.config)
         self.state: AppState = self.app.state.mock
-        self._server: uvicorn.Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self.port: int | None = None
@@ -180,7 +193,7 @@ class MockServer(Expectations):
         sock = bind_socket(self.config.host, self.config.port)
         self._socket = sock
         self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn_config(self.app, self.config))
+        self._server = Server(self.app, self.config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name=f"mockserver:{self.port}", daemon=True
         )

@@ -70,6 +70,7 @@ class AppState:
             Upstreams.parse(config.upstream, config.upstream_key_env) if config.upstream else None,
             Replay(config.replay_speed, config.replay_ids, config.replay_usage, config.seed),
             tuple(config.redact_field),
+            frozenset(name for name, dialect in self.dialects.items() if dialect.streams_by_default),
         )
         self._validators: dict[tuple[str, str], BodyValidator] = {}
 

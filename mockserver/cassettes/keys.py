@@ -65,7 +65,9 @@ def model_alias(model: Any) -> str:
     return DATED_SNAPSHOT.sub("", str(model or ""))
 
 
-def match_key(method: str, path: str, body: Any) -> MatchKey:
+def match_key(method: str, path: str, body: Any, stream_default: bool = False) -> MatchKey:
+    """The key of a request; ``stream_default``: whether a body without ``stream`` streams (its dialect's
+    ``streams_by_default``: Ollama's do)."""
     body = body if isinstance(body, dict) else {}
     messages = conversation(body)
     system = "\n".join(content_text(message.get("content")) for message in messages
@@ -77,7 +79,7 @@ def match_key(method: str, path: str, body: Any) -> MatchKey:
         method=method.upper(),
         path=path,
         model=model_alias(body.get("model")),
-        stream=bool(body.get("stream")),
+        stream=bool(body.get("stream", stream_default)),
         last_user=last_user_text(messages),
         turn=sum(1 for message in messages if message.get("role") == "assistant"),
         tool_results=tool_result_pending(messages),

@@ -95,8 +95,10 @@ KEPT_HEADERS = ("content-type", "openai-beta", "anthropic-version", "anthropic-b
 
 class CassetteLibrary:
     def __init__(self, directory: str | None, mode: str, upstreams: Upstreams | None, replay: Replay,
-                 redact_fields: tuple[str, ...] = ()) -> None:
+                 redact_fields: tuple[str, ...] = (), streaming_dialects: frozenset[str] = frozenset()) -> None:
+        """``streaming_dialects``: the dialects whose requests stream unless they say not to (Ollama's)."""
         self.directory = Path(directory) if directory else None
+        self.streaming_dialects = streaming_dialects
         self.mode = mode
         self.upstreams = upstreams
         self.replay = replay
@@ -149,7 +151,7 @@ class CassetteLibrary:
         except CassetteError as error:  # the test chose a cassette the mock cannot read: say which, and why
             raise ApiError(400, f"The cassette cannot be used: {error}", code="invalid_cassette") from None
         path = relative_path(call)
-        key = match_key(call.request.method, path, body)
+        key = match_key(call.request.method, path, body, call.dialect.streams_by_default)
         if opened.mode != "all":
             index = self._find(opened, key, call.dialect.name)
             if index is not None:
@@ -191,7 +193,8 @@ class CassetteLibrary:
             cassette = Cassette(path) if mode == "all" else await anyio.to_thread.run_sync(Cassette.load, path)
             opened = _Open(cassette, mode, may_record=mode in ("new", "all") or (mode == "once" and not existed),
                            stamp=stamp)
-            opened.keys = [match_key(item.method, item.path, item.request_body) for item in cassette.interactions]
+            opened.keys = [match_key(item.method, item.path, item.request_body,
+                                     item.dialect in self.streaming_dialects) for item in cassette.interactions]
             opened.used = [0] * len(opened.keys)
         self._open[path] = opened  # last in the dict: the most recently used
         return opened
@@ -272,12 +275,14 @@ class CassetteLibrary:
 
 
 def relative_path(call: Asked) -> str:
-    """The request's path below the dialect's base (``/chat/completions``), wherever the dialect was reached."""
+    """The request's path below the dialect's base (``/chat/completions``), wherever the dialect was reached; for a
+    dialect whose paths carry the API version (Gemini's), below the host root (``/v1beta/models/…``)."""
     path = call.request.url.path
     dialect = call.dialect
     for prefix in sorted((dialect.mount_path, dialect.base_path, *dialect.also_at), key=len, reverse=True):
         if path.startswith(prefix + "/"):
-            return path[len(prefix):]
+            kept = prefix.rsplit("/", 1)[0] if dialect.versioned_paths else prefix
+            return path[len(kept):]
     return path
 
 

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mockserver.asgi.context import CONTEXT_KEY
-from mockserver.asgi.outgoing import SSE_HEADERS
+from mockserver.asgi.outgoing import NDJSON_MEDIA_TYPE, SSE_HEADERS
 from mockserver.cassettes.format import Frame, Interaction
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 
@@ -31,7 +31,7 @@ ID_VALUE = re.compile(
 
 
 class ReplayedFrames(Response):
-    """Recorded SSE frames, each sent at its offset from the start divided by ``speed``."""
+    """Recorded SSE frames (or JSON lines), each sent at its offset from the start divided by ``speed``."""
 
     def __init__(self, frames: list[Frame], headers: dict[str, str], speed: float) -> None:
         self.status_code = 200
@@ -40,7 +40,9 @@ class ReplayedFrames(Response):
         self.speed = speed
         extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
                  if name != "content-type"]
-        self.raw_headers = SSE_HEADERS + extra
+        lines = headers.get("content-type", "").startswith(NDJSON_MEDIA_TYPE)
+        self.end = b"\n" if lines else b"\n\n"  # a JSON line, or an SSE frame
+        self.raw_headers = ([(b"content-type", NDJSON_MEDIA_TYPE.encode())] if lines else SSE_HEADERS) + extra
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         context = scope.get(CONTEXT_KEY)
@@ -54,7 +56,7 @@ class ReplayedFrames(Response):
                     wait = started + frame.t / 1000 / speed - anyio.current_time()
                     if wait > 0:
                         await anyio.sleep(wait)
-                await send({"type": "http.response.body", "body": frame.data.encode() + b"\n\n", "more_body": True})
+                await send({"type": "http.response.body", "body": frame.data.encode() + self.end, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             return
@@ -139,8 +141,8 @@ def _recount_frame(data: str, interaction: Interaction, request: dict[str, Any])
 
 
 def normalised_turn(body: Any, frames: list[Frame] | None) -> dict[str, Any] | None:
-    """What the assistant said, from a chat or Responses answer (a body or a stream): role, text, tool calls,
-    usage. None for an answer that is not a turn (an error, an embedding)."""
+    """What the assistant said, from a chat, Responses, Anthropic, Gemini or Ollama answer (a body or a stream):
+    role, text, tool calls, usage. None for an answer that is not a turn (an error, an embedding)."""
     events = [body] if frames is None else [_event(frame.data) for frame in frames]
     text: list[str] = []
     calls: dict[int, dict[str, str]] = {}
@@ -168,7 +170,7 @@ def normalised_turn(body: Any, frames: list[Frame] | None) -> dict[str, Any] | N
             event if event.get("object") == "response" else None)
         if response is not None and response.get("status") in ("completed", "incomplete"):
             text, calls, usage = _response_turn(response)
-        usage = _anthropic_event(event, text, calls) or usage
+        usage = _anthropic_event(event, text, calls) or _native_event(event, text, calls) or usage
     if not text and not calls:
         return None
     return {"role": "assistant", "text": "".join(text), "tool_calls": list(calls.values()), "usage": usage}
@@ -199,6 +201,30 @@ def _anthropic_event(event: dict[str, Any], text: list[str], calls: dict[int, di
     elif kind == "message_delta":
         return event.get("usage")
     return None
+
+
+def _native_event(event: dict[str, Any], text: list[str], calls: dict[int, dict[str, str]]) -> Any:
+    """What a Gemini answer (or chunk) or an Ollama answer (or line) adds to the turn; its usage, if it has one."""
+    candidates = event.get("candidates")
+    first = candidates[0] if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict) else {}
+    for part in (first.get("content") or {}).get("parts") or ():
+        if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought"):
+            text.append(part["text"])
+        elif isinstance(part, dict) and isinstance(part.get("functionCall"), dict):
+            call = part["functionCall"]
+            calls[len(calls)] = {"name": str(call.get("name") or ""),
+                                 "arguments": orjson.dumps(call.get("args") or {}).decode()}
+    said = event.get("message") if isinstance(event.get("message"), dict) else None
+    if said is not None or isinstance(event.get("response"), str):  # Ollama's chat or generate
+        text.append(str((said or {}).get("content") or event.get("response") or ""))
+        for call in (said or {}).get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                calls[len(calls)] = {"name": str(function.get("name") or ""),
+                                     "arguments": orjson.dumps(function.get("arguments") or {}).decode()}
+        if event.get("done"):
+            return {"prompt_eval_count": event.get("prompt_eval_count"), "eval_count": event.get("eval_count")}
+    return event.get("usageMetadata")
 
 
 def _response_turn(response: dict[str, Any]) -> tuple[list[str], dict[int, dict[str, str]], Any]:

@@ -1,9 +1,9 @@
 """Sending a request the cassette cannot answer to the real provider, and keeping what came back.
 
 The upstream's key comes from an environment variable (``--upstream-key-env``, ``OPENAI_API_KEY`` unless
-set) and is never written down; without it the client's own ``Authorization`` is passed on. A stream is
-read event by event, each stamped with its time since the request was sent, so a replay can keep the
-pacing and the exact frames.
+set) and is never written down; without it the client's own ``Authorization`` (or ``x-api-key``,
+``x-goog-api-key``) is passed on. A stream is read event by event (or line by line, for JSON lines), each stamped
+with its time since the request was sent, so a replay can keep the pacing and the exact frames.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from mockserver.asgi.outgoing import NDJSON_MEDIA_TYPE, SSE_MEDIA_TYPE
 from mockserver.cassettes.format import KEPT_RESPONSE_HEADERS, Frame
 from mockserver.errors import ApiError
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 FORWARDED_HEADERS = ("content-type", "accept", "openai-beta", "x-stainless-helper-method", "anthropic-version",
                      "anthropic-beta")
+STREAM_MEDIA_TYPES = (SSE_MEDIA_TYPE, NDJSON_MEDIA_TYPE)
+"""Answers recorded frame by frame: server-sent events, and JSON lines (Ollama's streams)."""
 PROVIDER_KEY_HEADERS = ("x-api-key", "x-goog-api-key")
 """Headers a provider takes its key in besides ``Authorization`` (Anthropic's, Gemini's)."""
 UPSTREAM_SECONDS = 120.0
@@ -81,12 +84,14 @@ async def fetch(client: httpx.AsyncClient, upstreams: Upstreams, dialect: str, m
     try:
         async with client.stream(method, url, headers=sent, content=content, timeout=timeout) as answer:
             kept = {name: answer.headers[name] for name in KEPT_RESPONSE_HEADERS if name in answer.headers}
-            if answer.headers.get("content-type", "").startswith("text/event-stream"):
+            media_type = answer.headers.get("content-type", "")
+            if media_type.startswith(STREAM_MEDIA_TYPES):
                 frames = []
                 pending = b""
+                end = b"\n" if media_type.startswith(NDJSON_MEDIA_TYPE) else b"\n\n"  # a line, or an SSE frame
                 async for chunk in answer.aiter_bytes():
                     pending += chunk.replace(b"\r\n", b"\n")
-                    *events, pending = pending.split(b"\n\n")
+                    *events, pending = pending.split(end)
                     now = (time.perf_counter() - started) * 1000
                     frames += [Frame(now, event.decode()) for event in events if event.strip()]
                 if pending.strip():

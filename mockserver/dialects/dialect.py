@@ -23,6 +23,10 @@ switches that the one shared pipeline consults:
   (Gemini's ``responseMimeType``, Ollama's ``format: json``; OpenAI's needs one);
 - ``any_content_type``: a body is read as JSON whatever its ``Content-Type``
   (Ollama's server ignores it; OpenAI's answers a 415);
+- ``versioned_paths``: the API version is part of each path the SDK writes
+  (Gemini's ``/v1beta/models/…``, ``/v1/models/…``): a recording keeps it, and the
+  upstream is the API's host;
+- ``streams_by_default``: a body without ``stream`` streams (Ollama's);
 - ``key_query``: a query parameter the provider also takes the key in (Gemini's
   ``key=``);
 - ``keyless``: requests need no key unless the mock was started with ``--api-key``
@@ -62,6 +66,8 @@ class Dialect:
     key_query: str | None = None
     json_mode_unprompted: bool = False
     any_content_type: bool = False
+    versioned_paths: bool = False
+    streams_by_default: bool = False
     keyless: bool = False
     version_header: str | None = None
     divert_header: str | None = None
@@ -95,6 +101,8 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             key_query=entry.get("key_query"),
             json_mode_unprompted=bool(entry.get("json_mode_unprompted", False)),
             any_content_type=bool(entry.get("any_content_type", False)),
+            versioned_paths=bool(entry.get("versioned_paths", False)),
+            streams_by_default=bool(entry.get("streams_by_default", False)),
             keyless=bool(entry.get("keyless", False)),
             version_header=entry.get("version_header"),
             divert_header=entry.get("divert_header") or entry.get("version_header"),
