@@ -276,6 +276,34 @@ def test_schema_errors_and_keys_are_answered_as_the_api_does(mock: MockServer) -
         assert refused.json()["error"]["details"][0]["reason"] == "API_KEY_INVALID"
 
 
+HOSTILE = [
+    ("generateContent", {"contents": "hi"}), ("generateContent", {"contents": [{"parts": "x"}]}),
+    ("generateContent", {"contents": [{"parts": [{"text": 5}]}], "generationConfig": {"temperature": "hot"}}),
+    ("generateContent", {**HELLO, "tools": [{"functionDeclarations": [{"name": "f", "parameters": "bad"}]}]}),
+    ("generateContent", {**HELLO, "generationConfig": {"candidateCount": 10_000}}),
+    ("countTokens", {"contents": 7}), ("streamGenerateContent", {}),
+    ("embedContent", {"content": {"parts": [{"text": "x"}]}, "outputDimensionality": 1_000_000}),
+    ("batchEmbedContents", {"requests": "x"}),
+]
+
+
+@pytest.mark.parametrize("validation", ["strict", "schema", "off"])
+def test_every_validation_mode_answers_bad_bodies_without_a_server_error(validation: str) -> None:
+    """strict and schema: a 400 INVALID_ARGUMENT naming the field; off: what the mock can make of the body, or a
+    4xx; never a 5xx, and never a body the mock would make without bound (10,000 candidates, a million floats)."""
+    with MockServer(validation=validation) as server:
+        for action, body in HOSTILE:
+            model = "gemini-embedding-001" if "mbed" in action else MODEL
+            answer = post(server, body, action, model)
+            assert answer.status_code < 500, (validation, action, body, answer.text)
+            if validation != "off":
+                assert answer.status_code == 400, (validation, action, body, answer.text)
+            if answer.status_code >= 400:
+                conforms("ErrorResponse", answer.json())
+            else:
+                assert len(answer.content) < 1_000_000
+
+
 def test_a_rate_limit_is_a_client_error_429_with_retry_info_and_retry_options_retry_it(
         mock: MockServer, client: genai.Client) -> None:
     mock.rate_limit(times=1)

@@ -192,6 +192,36 @@ def test_errors_are_ollamas_envelope(mock: MockServer, client: ollama.Client) ->
     assert not any(name.startswith("x-ratelimit") for name in limited.headers)
 
 
+HOSTILE = [
+    ("chat", {"model": "llama3.2", "messages": "hi"}), ("chat", {"model": 5}),
+    ("chat", {"model": "llama3.2", "messages": [{"role": "user", "content": 5}], "options": "x", "format": 7}),
+    ("generate", {"model": "llama3.2", "prompt": 5, "context": ["a"]}),
+    ("generate", {"model": "llama3.2", "prompt": "x", "context": [99999999]}),
+    ("embed", {"model": "nomic-embed-text", "input": 5}), ("embed", {"model": "nomic-embed-text", "input": ["x"],
+                                                                     "dimensions": 100_000}),
+    ("embeddings", {"model": "nomic-embed-text", "prompt": 5}), ("show", {}), ("pull", {"model": 7}),
+    ("create", {"model": "x"}), ("copy", {"source": 1, "destination": []}), ("show", {"model": "nope"}),
+]
+
+
+@pytest.mark.parametrize("validation", ["strict", "schema", "off"])
+def test_every_validation_mode_answers_bad_bodies_without_a_server_error(validation: str) -> None:
+    """strict and schema: a 4xx in Ollama's envelope naming the field; off: what the mock can make of the body, or
+    a 4xx; never a 5xx. Under schema (contract tests) a model the mock does not have is described from its name."""
+    with MockServer(validation=validation) as server:
+        for path, body in HOSTILE:
+            answer = post(server, path, body)
+            assert answer.status_code < 500, (validation, path, body, answer.text)
+            if answer.status_code >= 400:
+                conforms("ErrorResponse", answer.json())
+            elif validation != "off":
+                assert (path, body) == ("show", {"model": "nope"}) and validation == "schema", (path, body)
+        if validation == "strict":
+            assert post(server, "chat", HOSTILE[0][1]).json()["error"] == \
+                "invalid messages: expected an array, but got a string instead."
+            assert post(server, "embed", HOSTILE[6][1]).json()["error"].startswith("invalid dimensions: 100000")
+
+
 def test_stream_faults_act_on_lines(mock: MockServer, client: ollama.Client) -> None:
     broken = lines(post(mock, "chat", HELLO, **{"X-Mock-Fault": "error_event;after_chunks=2"}))
     assert len(broken) == 3 and set(broken[-1]) == {"error"}

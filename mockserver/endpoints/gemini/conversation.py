@@ -4,9 +4,10 @@ stands for.
 Fields come in either spelling (``systemInstruction`` or ``system_instruction``: the API parses protobuf JSON, which
 takes both), so every read goes through :func:`field`. The rules are the API's 400 ``INVALID_ARGUMENT`` answers, each
 naming the field as the API does (``generation_config.temperature``): ``contents`` is not empty and its roles are
-``user`` and ``model``; every part holds data; ``temperature`` lies in 0..2, ``topP`` in 0..1, ``candidateCount``
-in 1..8; ``maxOutputTokens`` fits the model; a ``responseSchema`` goes with ``responseMimeType:
-application/json``; a thinking budget fits the model; a function call's name is a declared function.
+``user`` and ``model``; every part holds data; ``temperature`` lies in 0..2, ``topP`` in 0..1; ``maxOutputTokens``
+fits the model; a ``responseSchema`` goes with ``responseMimeType: application/json``; a thinking budget fits the
+model; an allowed function name is a declared function. ``candidateCount`` lies in 1..8 in every validation mode
+(:func:`check_bounds`).
 
 The chat request is what the shared chat service generates from, so the same seed gives the same words whichever
 API asked: ``systemInstruction`` a system message, text parts text, ``inlineData`` pictures image parts,
@@ -73,9 +74,6 @@ def check(body: dict[str, Any], max_output: int | None, thinks: bool) -> None:
     config = field(body, "generationConfig") or {}
     _check_range(config, "temperature", 0, 2)
     _check_range(config, "topP", 0, 1)
-    count = field(config, "candidateCount")
-    if count is not None and not 1 <= count <= MAX_CANDIDATES:
-        raise invalid(f"candidate_count must be between 1 and {MAX_CANDIDATES}.", "generation_config.candidate_count")
     most = field(config, "maxOutputTokens")
     if most is not None and most < 1:
         raise invalid("max_output_tokens must be positive.", "generation_config.max_output_tokens")
@@ -97,6 +95,14 @@ def check(body: dict[str, Any], max_output: int | None, thinks: bool) -> None:
         raise invalid("thinking_budget must be -1 (dynamic), 0 (off) or a positive number of tokens.",
                       "generation_config.thinking_config.thinking_budget")
     _check_tools(body)
+
+
+def check_bounds(body: dict[str, Any]) -> None:
+    """The API's limits on how much one request may ask for, held in every validation mode (the answer is made in
+    memory): at most :data:`MAX_CANDIDATES` candidates."""
+    count = field(field(body, "generationConfig") or {}, "candidateCount")
+    if count is not None and not (isinstance(count, int) and 1 <= count <= MAX_CANDIDATES):
+        raise invalid(f"candidate_count must be between 1 and {MAX_CANDIDATES}.", "generation_config.candidate_count")
 
 
 def _check_range(config: dict[str, Any], name: str, low: float, high: float) -> None:
@@ -305,5 +311,5 @@ def text_of(content: Any) -> str:
                     if isinstance(part, dict) and field(part, "text") is not None)
 
 
-__all__ = ["call_ids", "chat_request", "check", "declarations", "field", "includes_thoughts", "invalid",
+__all__ = ["call_ids", "chat_request", "check", "check_bounds", "declarations", "field", "includes_thoughts", "invalid",
            "json_schema", "reasoning_effort", "response_schema", "text_of"]

@@ -56,6 +56,7 @@ async def answer(state: AppState, call: Call, body: dict[str, Any], decision: De
     """The model's turn for a ``generateContent`` request, its usage reported on ``call``."""
     model_id = call.request.path_params["model"]
     model = state.models.resolve(call.dialect, model_id)
+    conversation.check_bounds(body)
     if state.checks.provider_rules:
         conversation.check(body, model.max_output_tokens, model.reasoning)
     chat = conversation.chat_request(body, model_id)
