@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +256,17 @@ def test_bad_requests_get_googles_envelope_naming_the_field(
     error = answer.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT" and words in error["message"]
     assert error["details"][0]["fieldViolations"][0]["field"] == field
+
+
+def test_a_prompt_past_the_model_s_window_is_refused_in_the_api_s_words() -> None:
+    long = {"contents": [{"role": "user", "parts": [{"text": "word " * 9_000}]}]}
+    with MockServer() as small:  # a catalog whose model has a 1,000-token window
+        small.state.dialects["gemini"].catalog.models["gemini-2.0-flash"] = replace(
+            small.state.dialects["gemini"].catalog.models["gemini-2.0-flash"], context_window=1_000)
+        answer = post(small, long, model="gemini-2.0-flash")
+    assert answer.status_code == 400
+    assert re.fullmatch(r"The input token count \(\d+\) exceeds the maximum number of tokens allowed \(1000\)\.",
+                        answer.json()["error"]["message"])
 
 
 def test_schema_errors_and_keys_are_answered_as_the_api_does(mock: MockServer) -> None:

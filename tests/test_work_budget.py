@@ -197,6 +197,44 @@ def test_reading_a_prompt_protocol_is_bounded(server: Served, messages: list) ->
     assert answer.status_code == 200, answer.text
 
 
+GEMINI_TURNS = [{"role": "user", "parts": [{"text": "word " * 400}]}] + [
+    turn for _ in range(250) for turn in (
+        {"role": "model", "parts": [{"text": "word " * 400}, {"functionCall": {"name": "t1", "args": {"a": 1}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "t1", "response": {"r": "x " * 400}}},
+                                   {"text": "more " * 400}]})]
+GEMINI_TOOLS = [{"functionDeclarations": [{"name": f"t{n}", "description": "d" * 200, "parameters": {
+    "type": "OBJECT", "properties": {f"p{k}": {"type": "ARRAY", "items": {"type": "STRING"}} for k in range(40)}}}
+    for n in range(250)]}]
+
+
+@timing
+@pytest.mark.parametrize("hostile", ["gemini-turns", "gemini-count", "ollama-context", "ollama-tools"])
+def test_a_large_native_request_is_answered_while_the_loop_keeps_answering(server: Served, hostile: str) -> None:
+    """The other families' large bodies: 500 Gemini turns of calls and results with 250 declared functions of 40
+    parameters (read, translated and counted: 300,000 tokens), four times the turns counted by countTokens, an
+    Ollama generate carrying a million tokens of earlier context (5 MB of ids: only its last 32,768 are decoded),
+    and an Ollama chat with 1,000 tools (past the model's window, which Ollama truncates rather than refuses). Each
+    answered while the health check answers within 100 ms. (Parsing a body holds the loop about 10 ms a MB, as
+    orjson holds the GIL: --max-body bounds it; the baits stay a few MB so what is measured is the mock's work.)"""
+    gemini = f"{server.origin}/v1beta/models/gemini-2.5-flash"
+    key = {"x-goog-api-key": "k"}
+    sent = {
+        "gemini-turns": lambda: httpx2.post(f"{gemini}:generateContent", headers=key, timeout=30,
+                                            json={"contents": GEMINI_TURNS, "tools": GEMINI_TOOLS}),
+        "gemini-count": lambda: httpx2.post(f"{gemini}:countTokens", headers=key, timeout=30,
+                                            json={"contents": GEMINI_TURNS * 4}),
+        "ollama-context": lambda: httpx2.post(f"{server.origin}/api/generate", timeout=30, json={
+            "model": "llama3.2", "prompt": "Go on", "stream": False, "context": [1000] * 1_000_000}),
+        "ollama-tools": lambda: httpx2.post(f"{server.origin}/api/chat", timeout=30, json={
+            "model": "llama3.2", "stream": False, "messages": [{"role": "user", "content": "t1 please " * 5_000}],
+            "tools": [{"type": "function", "function": {"name": f"t{n}", "description": "d" * 200, "parameters": {
+                "type": "object", "properties": {f"p{k}": {"type": "string"} for k in range(40)}}}}
+                for n in range(1_000)]}),
+    }
+    answer = while_healthy(server, sent[hostile])
+    assert answer.status_code == 200, answer.text[:500]
+
+
 def test_a_message_regex_re2_cannot_run_is_refused_naming_it(server: Served) -> None:
     script = {"behaviors": [{"reply": "x", "match": {"message_regex": r"(\w)\1"}}]}
     answer = httpx2.post(server.origin + "/_mock/script", json=script)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio.lowlevel
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -69,6 +70,8 @@ def make_route_handler(
                 if endpoint.reads_body else None
             if endpoint.schema is not None and state.checks.schema:
                 state.validator(endpoint.schema, dialect.name).validate(body)
+                if context.body_bytes > LARGE_BODY:  # a large body's walk took its time: let others in
+                    await anyio.lowlevel.checkpoint()
             elif endpoint.reads_body:
                 require_object(body)
                 if endpoint.validate is not None and state.checks.schema:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import anyio.lowlevel
 import orjson
 from starlette.requests import Request
 from starlette.types import Message, Receive
@@ -63,6 +64,10 @@ def limited(receive: Receive, limit: int) -> Receive:
     return guarded
 
 
+YIELD_AFTER_PARSE_BYTES = 256 * 1024
+"""After parsing a body larger than this, let the event loop run before going on."""
+
+
 async def read_json(request: Request, max_body: int, *, any_content_type: bool = False) -> Any:
     """The request body as JSON, or the 4xx a real provider would answer; ``any_content_type``: read it as JSON
     whatever its ``Content-Type`` says, or without one (Ollama's server does; litellm sends none)."""
@@ -106,6 +111,10 @@ async def read_json(request: Request, max_body: int, *, any_content_type: bool =
             "check for trailing commas, unquoted keys, NaN/Infinity or invalid UTF-8.",
             code="invalid_json",
         ) from None
+    if len(raw) > YIELD_AFTER_PARSE_BYTES:
+        # orjson holds the GIL for the whole parse (8 ms a MB), so no thread helps; the loop answers others here,
+        # between the parse and what the pipeline does next with the body.
+        await anyio.lowlevel.checkpoint()
     if containers > MAX_JSON_DEPTH and _nested_deeper(body, MAX_JSON_DEPTH):
         raise invalid_request(
             f"We could not use the JSON body of your request: it nests arrays and objects more than "

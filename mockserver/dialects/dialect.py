@@ -27,6 +27,8 @@ switches that the one shared pipeline consults:
   (Gemini's ``/v1beta/models/…``, ``/v1/models/…``): a recording keeps it, and the
   upstream is the API's host;
 - ``streams_by_default``: a body without ``stream`` streams (Ollama's);
+- ``truncates_prompts``: a prompt longer than the model's window is cut to fit,
+  not refused (Ollama keeps the last ``num_ctx`` tokens);
 - ``key_query``: a query parameter the provider also takes the key in (Gemini's
   ``key=``);
 - ``keyless``: requests need no key unless the mock was started with ``--api-key``
@@ -68,6 +70,7 @@ class Dialect:
     any_content_type: bool = False
     versioned_paths: bool = False
     streams_by_default: bool = False
+    truncates_prompts: bool = False
     keyless: bool = False
     version_header: str | None = None
     divert_header: str | None = None
@@ -103,6 +106,7 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             any_content_type=bool(entry.get("any_content_type", False)),
             versioned_paths=bool(entry.get("versioned_paths", False)),
             streams_by_default=bool(entry.get("streams_by_default", False)),
+            truncates_prompts=bool(entry.get("truncates_prompts", False)),
             keyless=bool(entry.get("keyless", False)),
             version_header=entry.get("version_header"),
             divert_header=entry.get("divert_header") or entry.get("version_header"),

@@ -9,9 +9,10 @@ from mockserver.errors import ApiError, invalid_request
 
 
 def check_chat(body: dict[str, Any], model: ModelInfo, prompt_tokens: int, *, dialect: str,
-               json_word: bool = True) -> None:
+               json_word: bool = True, truncates_prompts: bool = False) -> None:
     """Raise the provider's 400 for a body that is well-formed but not acceptable; ``json_word``: JSON mode needs
-    the word "json" in the messages (OpenAI's rule, which Gemini's and Ollama's JSON modes do not have)."""
+    the word "json" in the messages (OpenAI's rule, which Gemini's and Ollama's JSON modes do not have);
+    ``truncates_prompts``: a prompt longer than the model's window is cut to fit, not refused (Ollama's way)."""
     messages = body["messages"]
     response_format = body.get("response_format") or {}
     if json_word and response_format.get("type") == "json_object" and not any(
@@ -70,7 +71,7 @@ def check_chat(body: dict[str, Any], model: ModelInfo, prompt_tokens: int, *, di
                 param=name,
                 code="invalid_value",
             )
-    if model.context_window and prompt_tokens > model.context_window:
+    if model.context_window and prompt_tokens > model.context_window and not truncates_prompts:
         raise context_length_exceeded(prompt_tokens, model.context_window)
     _check_tool_results(messages)
 

@@ -58,7 +58,8 @@ class ChatService:
             prompt_tokens = vocabulary.count_prompt(body["messages"], body.get("tools"))
         if self.checks.provider_rules:
             semantics.check_chat(body, model, prompt_tokens, dialect=dialect.name,
-                                 json_word=not dialect.json_mode_unprompted)
+                                 json_word=not dialect.json_mode_unprompted,
+                                 truncates_prompts=dialect.truncates_prompts)
         content_key = {key: value for key, value in body.items() if key not in NON_CONTENT_FIELDS}
         content_key["@dialect"] = dialect.name
         return self.generator.complete(

@@ -21,6 +21,7 @@ or ``parametersJsonSchema`` as it is), ``toolConfig.functionCallingConfig`` the 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 import orjson
@@ -44,8 +45,13 @@ def field(body: Any, name: str, default: Any = None) -> Any:
         return default
     if name in body:
         return body[name]
-    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-    return body.get(snake, default)
+    return body.get(snake_case(name), default)
+
+
+@cache
+def snake_case(name: str) -> str:
+    """A field's proto name: ``systemInstruction`` → ``system_instruction`` (a handful of names, each made once)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
 def invalid(message: str, field_path: str | None = None) -> ApiError:
@@ -108,7 +114,7 @@ def check_bounds(body: dict[str, Any]) -> None:
 def _check_range(config: dict[str, Any], name: str, low: float, high: float) -> None:
     value = field(config, name)
     if value is not None and not low <= value <= high:
-        snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+        snake = snake_case(name)
         raise invalid(f"{snake} must be between {low} and {high}, got {value}.", f"generation_config.{snake}")
 
 
@@ -131,33 +137,44 @@ def declarations(body: dict[str, Any]) -> list[dict[str, Any]]:
             for declaration in field(tool, "functionDeclarations") or [] if isinstance(declaration, dict)]
 
 
+_KEPT = {name: name for name in ("description", "format", "enum", "required", "minimum", "maximum", "pattern",
+                                  "title")}
+_COUNTS = {"minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"}
+_SCHEMA_KEYS = {**_KEPT, **{name: name for name in _COUNTS}, "type": "type", "nullable": "nullable",
+                "properties": "properties", "items": "items", "anyOf": "anyOf"}
+SCHEMA_KEYS = {**_SCHEMA_KEYS, **{snake_case(name): name for name in _SCHEMA_KEYS}}
+"""The keys of a Gemini ``Schema`` the generator reads, by either spelling, to their JSON Schema names."""
+
+
 def json_schema(schema: Any) -> Any:
     """A Gemini ``Schema`` (the OpenAPI subset: upper-case types, ``nullable``, ``propertyOrdering``) as the JSON
-    Schema the generator reads."""
+    Schema the generator reads; one pass over the keys it has (a request may declare thousands)."""
     if not isinstance(schema, dict):
         return {}
     out: dict[str, Any] = {}
-    kind = field(schema, "type")
-    if isinstance(kind, str):
-        out["type"] = SCHEMA_TYPES.get(kind.upper(), kind.lower())
-        if field(schema, "nullable"):
-            out["type"] = [out["type"], "null"]
-    for name in ("description", "format", "enum", "required", "minimum", "maximum", "pattern", "title"):
-        if field(schema, name) is not None:
-            out[name] = field(schema, name)
-    for name, json_name in (("minItems", "minItems"), ("maxItems", "maxItems"), ("minLength", "minLength"),
-                            ("maxLength", "maxLength"), ("minProperties", "minProperties")):
-        value = field(schema, name)
-        if value is not None:
-            out[json_name] = int(value)
-    properties = field(schema, "properties")
-    if isinstance(properties, dict):
-        out["properties"] = {name: json_schema(value) for name, value in properties.items()}
+    nullable = False
+    for key, value in schema.items():
+        name = SCHEMA_KEYS.get(key)
+        if name is None or value is None:
+            continue
+        if name == "type" and isinstance(value, str):
+            out["type"] = SCHEMA_TYPES.get(value.upper(), value.lower())
+        elif name == "nullable":
+            nullable = bool(value)
+        elif name == "properties" and isinstance(value, dict):
+            out["properties"] = {child: json_schema(branch) for child, branch in value.items()}
+        elif name == "items":
+            out["items"] = json_schema(value)
+        elif name == "anyOf" and isinstance(value, list):
+            out["anyOf"] = [json_schema(branch) for branch in value]
+        elif name in _COUNTS:
+            out[name] = int(value)
+        elif name in _KEPT:
+            out[name] = value
+    if "properties" in out:
         out.setdefault("type", "object")
-    if field(schema, "items") is not None:
-        out["items"] = json_schema(field(schema, "items"))
-    if field(schema, "anyOf"):
-        out["anyOf"] = [json_schema(branch) for branch in field(schema, "anyOf")]
+    if nullable and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
     return out
 
 
@@ -312,4 +329,4 @@ def text_of(content: Any) -> str:
 
 
 __all__ = ["call_ids", "chat_request", "check", "check_bounds", "declarations", "field", "includes_thoughts", "invalid",
-           "json_schema", "reasoning_effort", "response_schema", "text_of"]
+           "json_schema", "reasoning_effort", "response_schema", "snake_case", "text_of"]

@@ -32,6 +32,7 @@ SERVICE = "generativelanguage.googleapis.com"
 DEFAULT_RETRY_SECONDS = 7
 _UNRECOGNIZED = re.compile(r"Unrecognized request arguments? supplied: (.+)$")
 _OPENAI_PREFIX = re.compile(r"^Invalid (type for )?'[^']*': ")
+_NUMBERS = re.compile(r"\d+")
 
 
 def status_of(code: int) -> str:
@@ -66,7 +67,7 @@ def error_body(error: ApiError) -> tuple[int, dict[str, Any]]:
             {"@type": TYPE_PREFIX + "RetryInfo", "retryDelay": f"{delay}s"}])
     message = worded(error)
     details = None
-    if error.status == 400 and error.param:
+    if error.status == 400 and error.param and error.code != "context_length_exceeded":
         details = [{"@type": TYPE_PREFIX + "BadRequest",
                     "fieldViolations": [{"field": error.param, "description": message.strip()}]}]
     return error.status, envelope(error.status, message, details)
@@ -79,6 +80,9 @@ def worded(error: ApiError) -> str:
                 500: "An internal error has occurred. Please retry or report in "
                      "https://developers.generativeai.google/guide/troubleshooting"}.get(
             error.status, "Internal error encountered.")
+    if error.code == "context_length_exceeded":
+        window, asked = _NUMBERS.findall(error.message)[:2]
+        return f"The input token count ({asked}) exceeds the maximum number of tokens allowed ({window})."
     if error.code == "unknown_parameter" and error.param:
         name = error.param.rsplit(".", 1)[-1].split("[")[0]
         return f'Invalid JSON payload received. Unknown name "{name}" at \'{_parent(error.param)}\': Cannot find field.'

@@ -41,6 +41,9 @@ EVAL_NS_PER_TOKEN = 20_000_000  # 50 tokens a second
 CONTEXT_TAIL_CHARS = 16_384
 """``/api/generate`` answers the conversation's tokens as ``context``: of a long prompt, its last this many
 characters and the answer."""
+CONTEXT_TOKENS = 32_768
+"""Of an earlier answer's ``context``, the last this many tokens are read back (a model's window: a 32 MB body of
+token ids would otherwise be decoded on the event loop)."""
 THINK_LEVELS = ("low", "medium", "high")
 
 
@@ -231,13 +234,14 @@ def chat_request(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def generate_request(body: dict[str, Any]) -> dict[str, Any]:
-    """The chat request an ``/api/generate`` body stands for: its ``system``, the earlier ``context`` (decoded),
-    and the ``prompt`` (with its ``suffix``, for fill-in-the-middle)."""
+    """The chat request an ``/api/generate`` body stands for: its ``system``, the earlier ``context`` (its last
+    :data:`CONTEXT_TOKENS` tokens, decoded), and the ``prompt`` (with its ``suffix``, for fill-in-the-middle)."""
     messages: list[dict[str, Any]] = []
     if body.get("system"):
         messages.append({"role": "system", "content": str(body["system"])})
     context = body.get("context")
-    if isinstance(context, list) and context and all(isinstance(token, int) for token in context):
+    context = context[-CONTEXT_TOKENS:] if isinstance(context, list) else None
+    if context and all(isinstance(token, int) for token in context):
         vocabulary = tokenizer(encoding_for_model(str(body.get("model") or "")))
         try:
             earlier = vocabulary.decode(context)
