@@ -9,7 +9,9 @@ started with the same ``--seed --freeze-time`` answer byte for byte alike.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import itertools
 import random
 import time
@@ -139,3 +141,24 @@ class Identity:
             if len(self._fingerprints) < 1024:  # model names come from clients: keep the memo bounded
                 self._fingerprints[model] = found
         return found
+
+
+class Signer:
+    """Signs a model's reasoning as the APIs do (an opaque signature a client sends back unchanged: Anthropic's
+    thinking blocks, Gemini's thought signatures) and checks it when it returns: the same text, the same signature,
+    for the same seed and ``purpose``; a block edited or made up by the client fails :meth:`verify`."""
+
+    def __init__(self, seed: int, purpose: str = "thinking", size: int = 96) -> None:
+        self._key = hashlib.sha256(f"mockserver {purpose} {seed}".encode()).digest()
+        self._size = size
+
+    def sign(self, text: str) -> str:
+        material = b""
+        counter = 0
+        while len(material) < self._size:
+            material += hmac.new(self._key, counter.to_bytes(2, "big") + text.encode(), hashlib.sha256).digest()
+            counter += 1
+        return base64.b64encode(material[:self._size]).decode()
+
+    def verify(self, text: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(text).encode(), signature.encode())

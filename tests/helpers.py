@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import resource
@@ -11,14 +12,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import openai
 import orjson
 import pytest
+from jsonschema import Draft202012Validator
 
 from mockserver import MockServer
 from mockserver.conformance import validate_official
@@ -43,6 +46,30 @@ def module_server(**settings: object) -> object:
             yield running
 
     return server
+
+
+@pytest.fixture()
+def reset_server(server: MockServer) -> Iterator[MockServer]:
+    """The module's ``server``, reset after the test; import it as ``mock``."""
+    yield server
+    server.reset()
+
+
+def vendored_conformance(provider: str) -> Callable[[str, Any], None]:
+    """``conforms(name, body)``: asserts ``body`` is valid against ``schemas/<provider>/<name>.json``, a schema
+    vendored from that provider's SDK, naming the first five problems."""
+    folder = Path(__file__).resolve().parents[1] / "schemas" / provider
+
+    @functools.cache
+    def official(name: str) -> Draft202012Validator:
+        return Draft202012Validator(orjson.loads((folder / f"{name}.json").read_bytes()))
+
+    def conforms(name: str, body: Any) -> None:
+        problems = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+                    for error in official(name).iter_errors(body)]
+        assert not problems, f"not an official {provider} {name}: {problems[:5]}"
+
+    return conforms
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,8 @@ the SDK's own types (vendored in ``schemas/anthropic``)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,8 @@ from jsonschema import Draft202012Validator
 
 from mockserver import MockServer
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "anthropic"
+from helpers import module_server, reset_server, vendored_conformance
+
 MODEL = "claude-sonnet-4-6"
 HEADERS = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01", "content-type": "application/json"}
 HELLO = {"model": MODEL, "max_tokens": 300, "messages": [{"role": "user", "content": "Hello there"}]}
@@ -27,27 +26,11 @@ WEATHER = {"name": "get_weather", "description": "The weather in a city",
 THINKING = {"type": "enabled", "budget_tokens": 1024}
 
 
-@functools.cache
-def official(name: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads((SCHEMAS / f"{name}.json").read_text()))
+conforms = vendored_conformance("anthropic")
 
 
-def conforms(name: str, body: Any) -> None:
-    errors = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-              for error in official(name).iter_errors(body)]
-    assert not errors, f"not an official {name}: {errors[:5]}"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=7) as running:
-        yield running
-
-
-@pytest.fixture()
-def mock(server: MockServer) -> Iterator[MockServer]:
-    yield server
-    server.reset()
+server = module_server(seed=7)
+mock = reset_server
 
 
 @pytest.fixture()

@@ -4,10 +4,8 @@ know (a ``finishReason`` the API never sends)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,14 +14,14 @@ import httpx
 import pytest
 from google import genai
 from google.genai import errors, types
-from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
 from mockserver import MockServer
 
+from helpers import module_server, reset_server, vendored_conformance
+
 pytestmark = pytest.mark.filterwarnings("error")
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "gemini"
 MODEL = "gemini-2.5-flash"
 KEY = {"x-goog-api-key": "test-key"}
 HELLO = {"contents": [{"role": "user", "parts": [{"text": "Hello there"}]}]}
@@ -31,27 +29,11 @@ WEATHER = {"name": "get_weather", "description": "The weather in a city",
            "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}}
 
 
-@functools.cache
-def official(name: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads((SCHEMAS / f"{name}.json").read_text()))
+conforms = vendored_conformance("gemini")
 
 
-def conforms(name: str, body: Any) -> None:
-    errors_found = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-                    for error in official(name).iter_errors(body)]
-    assert not errors_found, f"not an official {name}: {errors_found[:5]}"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=7) as running:
-        yield running
-
-
-@pytest.fixture()
-def mock(server: MockServer) -> Iterator[MockServer]:
-    yield server
-    server.reset()
+server = module_server(seed=7)
+mock = reset_server
 
 
 @pytest.fixture()

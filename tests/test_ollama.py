@@ -3,7 +3,6 @@ client's own types (vendored in ``schemas/ollama``)."""
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,35 +12,20 @@ import httpx
 import ollama
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
 from mockserver import MockServer
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "ollama"
+from helpers import module_server, reset_server, vendored_conformance
+
 HELLO = {"model": "llama3.2", "messages": [{"role": "user", "content": "Hello there"}]}
 
 
-@functools.cache
-def official(name: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads((SCHEMAS / f"{name}.json").read_text()))
+conforms = vendored_conformance("ollama")
 
 
-def conforms(name: str, body: Any) -> None:
-    found = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in official(name).iter_errors(body)]
-    assert not found, f"not an official {name}: {found[:5]}"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(seed=7) as running:
-        yield running
-
-
-@pytest.fixture()
-def mock(server: MockServer) -> Iterator[MockServer]:
-    yield server
-    server.reset()
+server = module_server(seed=7)
+mock = reset_server
 
 
 @pytest.fixture()

@@ -42,8 +42,9 @@ switches that the one shared pipeline consults:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from mockserver.dialects.catalog import Catalog
 from mockserver.resources import fixtures_dir, read_yaml
@@ -82,10 +83,18 @@ class Dialect:
         return f"/{self.name}{self.base_path}"
 
 
+SWITCHES = tuple(item.name for item in fields(Dialect) if item.type == "bool")
+"""The dialect's yes/no switches, each ``false`` unless its entry says otherwise."""
+NAMES = ("key_header", "key_query", "version_header")
+"""The headers and query parameter a dialect may name, none unless its entry does."""
+
+
 def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dict[str, Dialect]:
     data = read_yaml(path or fixtures_dir() / "dialects.yaml")
     dialects = {}
     for name, entry in data["dialects"].items():
+        settings: dict[str, Any] = {switch: bool(entry.get(switch, False)) for switch in SWITCHES}
+        settings.update({named: entry.get(named) for named in NAMES})
         dialects[name] = Dialect(
             name=name,
             title=entry["title"],
@@ -93,23 +102,8 @@ def load_dialects(catalogs: dict[str, Catalog], path: Path | None = None) -> dic
             catalog=catalogs[name],
             endpoints=frozenset(entry["endpoints"]),
             also_at=tuple(entry.get("also_at") or ()),
-            accept_any_model=bool(entry.get("accept_any_model", False)),
-            require_system_message=bool(entry.get("require_system_message", False)),
-            persona=bool(entry.get("persona", False)),
-            tiers=bool(entry.get("tiers", False)),
-            reasoning_content=bool(entry.get("reasoning_content", False)),
-            obfuscation=bool(entry.get("obfuscation", False)),
-            snapshots=bool(entry.get("snapshots", False)),
-            key_header=entry.get("key_header"),
-            key_query=entry.get("key_query"),
-            json_mode_unprompted=bool(entry.get("json_mode_unprompted", False)),
-            any_content_type=bool(entry.get("any_content_type", False)),
-            versioned_paths=bool(entry.get("versioned_paths", False)),
-            streams_by_default=bool(entry.get("streams_by_default", False)),
-            truncates_prompts=bool(entry.get("truncates_prompts", False)),
-            keyless=bool(entry.get("keyless", False)),
-            version_header=entry.get("version_header"),
             divert_header=entry.get("divert_header") or entry.get("version_header"),
             on_default_mount=frozenset(entry.get("on_default_mount") or ()),
+            **settings,
         )
     return dialects

@@ -5,33 +5,25 @@ it has one (Anthropic's API has none)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib.metadata import version
 
 import anthropic
+import langchain_cells as cells
 import openai
 import pytest
 from langchain_anthropic import ChatAnthropic
+from langchain_cells import Chats
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
 from mockserver import MockServer
 
 from cells import (
     API_KEY,
-    CUT,
-    JOKE_PROMPT,
-    JSON_MODE_PROMPT,
     MODEL,
     QUESTION,
-    WEATHER_QUESTION,
-    Joke,
-    control,
     limited_every_time,
     limited_once,
-    weather,
 )
 
 PACKAGE = "langchain-openai"
@@ -40,14 +32,6 @@ FLAVOURS = {"openai": ("langchain", "langchain-openai"), "anthropic": ("langchai
 ERRORS = {"openai": (openai.RateLimitError, openai.APIConnectionError),
           "anthropic": (anthropic.RateLimitError, anthropic.APIConnectionError)}
 """The SDK errors each chat model lets through: a 429 after retries, a cut stream."""
-Chats = Callable[..., BaseChatModel]
-"""The flavour's chat model, given the headers a cell sends."""
-
-
-@tool
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return weather(city)
 
 
 @pytest.fixture(params=list(FLAVOURS))
@@ -71,46 +55,29 @@ def chat(server: MockServer, flavour: str) -> Chats:
 
 
 def test_plain(chat: Chats) -> None:
-    assert chat().invoke(QUESTION).text
+    cells.plain(chat)
 
 
 def test_stream(chat: Chats) -> None:
-    model = chat()
-    assert "".join(str(chunk.content) for chunk in model.stream(QUESTION)) == model.invoke(QUESTION).text
+    cells.stream(chat)
 
 
 def test_tool_loop(chat: Chats) -> None:
-    model = chat().bind_tools([get_weather])
-    messages: list = [HumanMessage(WEATHER_QUESTION)]
-    for _ in range(4):
-        answer = model.invoke(messages)
-        messages.append(answer)
-        if not answer.tool_calls:  # type: ignore[attr-defined]
-            assert answer.text and len(messages) == 4
-            return
-        for call in answer.tool_calls:  # type: ignore[attr-defined]
-            messages.append(ToolMessage(get_weather.invoke(call["args"]), tool_call_id=call["id"]))
-    pytest.fail("the tool loop did not end")
+    cells.tool_loop(chat)
 
 
 def test_stream_tool(chat: Chats, flavour: str) -> None:
-    model = chat().bind_tools([get_weather], tool_choice="any" if flavour == "anthropic" else "required")
-    gathered = None
-    for chunk in model.stream(WEATHER_QUESTION):
-        gathered = chunk if gathered is None else gathered + chunk
-    assert gathered is not None
-    call = gathered.tool_calls[0]  # type: ignore[attr-defined]
-    assert call["name"] == "get_weather" and call["args"]["city"]
+    cells.stream_tool(chat, "any" if flavour == "anthropic" else "required")
 
 
 def test_structured(chat: Chats) -> None:
-    assert isinstance(chat().with_structured_output(Joke).invoke(JOKE_PROMPT), Joke)
+    cells.structured(chat)
 
 
 def test_json_mode(chat: Chats, flavour: str) -> None:
     if flavour == "anthropic":
         pytest.skip("Anthropic's API has no JSON mode: its structured output is a tool or a JSON schema")
-    assert isinstance(chat().with_structured_output(Joke, method="json_mode").invoke(JSON_MODE_PROMPT), Joke)
+    cells.json_mode(chat)
 
 
 def test_rate_limit(server: MockServer, chat: Chats, flavour: str) -> None:
@@ -122,7 +89,4 @@ def test_retry(server: MockServer, chat: Chats) -> None:
 
 
 def test_cut_stream(chat: Chats, flavour: str) -> None:
-    _, headers = control(CUT)
-    with pytest.raises(ERRORS[flavour][1]):
-        for _ in chat(headers).stream(QUESTION):
-            pass
+    cells.cut_stream(chat, ERRORS[flavour][1])

@@ -5,14 +5,13 @@ Gemini API (google-genai underneath, at the host root) and langchain-ollama's ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib.metadata import version
 
+import langchain_cells as cells
 import ollama
 import pytest
+from langchain_cells import Chats
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, ToolMessage
-from langchain_core.tools import tool
 from langchain_google_genai import ChatGoogleGenerativeAI
 from langchain_google_genai.chat_models import GoogleRateLimitError
 from langchain_ollama import ChatOllama
@@ -21,16 +20,9 @@ from mockserver import MockServer
 
 from cells import (
     API_KEY,
-    CUT,
-    JOKE_PROMPT,
-    JSON_MODE_PROMPT,
     QUESTION,
-    WEATHER_QUESTION,
-    Joke,
-    control,
     limited_every_time,
     limited_once,
-    weather,
 )
 
 FLAVOURS = {"gemini": ("langchain-google-genai", "langchain-google-genai"),
@@ -41,13 +33,6 @@ RATE_LIMITED = {"gemini": GoogleRateLimitError, "ollama": ollama.ResponseError}
 ATTEMPTS = {"gemini": 2, "ollama": 1}
 """Requests a 429 gets: ChatGoogleGenerativeAI hands ``max_retries=2`` to google-genai as two attempts in all;
 ChatOllama has no retries of its own."""
-Chats = Callable[..., BaseChatModel]
-
-
-@tool
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return weather(city)
 
 
 @pytest.fixture(params=list(FLAVOURS))
@@ -70,45 +55,27 @@ def chat(server: MockServer, flavour: str) -> Chats:
 
 
 def test_plain(chat: Chats) -> None:
-    assert chat().invoke(QUESTION).text
+    cells.plain(chat)
 
 
 def test_stream(chat: Chats) -> None:
-    model = chat()
-    assert "".join(chunk.text for chunk in model.stream(QUESTION)) == model.invoke(QUESTION).text
+    cells.stream(chat)
 
 
 def test_tool_loop(chat: Chats) -> None:
-    model = chat().bind_tools([get_weather])
-    messages: list = [HumanMessage(WEATHER_QUESTION)]
-    for _ in range(4):
-        answer = model.invoke(messages)
-        messages.append(answer)
-        if not answer.tool_calls:  # type: ignore[attr-defined]
-            assert answer.text and len(messages) == 4
-            return
-        for call in answer.tool_calls:  # type: ignore[attr-defined]
-            messages.append(ToolMessage(get_weather.invoke(call["args"]), tool_call_id=call["id"],
-                                        name=call["name"]))
-    pytest.fail("the tool loop did not end")
+    cells.tool_loop(chat)
 
 
 def test_stream_tool(chat: Chats, flavour: str) -> None:
-    model = chat().bind_tools([get_weather], tool_choice="any" if flavour == "gemini" else None)
-    gathered = None
-    for chunk in model.stream(WEATHER_QUESTION):
-        gathered = chunk if gathered is None else gathered + chunk
-    assert gathered is not None
-    call = gathered.tool_calls[0]  # type: ignore[attr-defined]
-    assert call["name"] == "get_weather" and call["args"]["city"]
+    cells.stream_tool(chat, "any" if flavour == "gemini" else None)
 
 
 def test_structured(chat: Chats) -> None:
-    assert isinstance(chat().with_structured_output(Joke).invoke(JOKE_PROMPT), Joke)
+    cells.structured(chat)
 
 
 def test_json_mode(chat: Chats) -> None:
-    assert isinstance(chat().with_structured_output(Joke, method="json_mode").invoke(JSON_MODE_PROMPT), Joke)
+    cells.json_mode(chat)
 
 
 def test_rate_limit(server: MockServer, chat: Chats, flavour: str) -> None:
@@ -129,7 +96,4 @@ def test_retry(server: MockServer, chat: Chats, flavour: str) -> None:
 
 
 def test_cut_stream(chat: Chats) -> None:
-    _, headers = control(CUT)
-    with pytest.raises(Exception, match=r"peer closed connection|incomplete chunked read"):
-        for _ in chat(headers).stream(QUESTION):
-            pass
+    cells.cut_stream(chat, Exception, r"peer closed connection|incomplete chunked read")

@@ -1,45 +1,28 @@
 """pydantic-ai 2.68: an ``Agent`` on ``OpenAIChatModel``, and on ``AnthropicModel`` (the Messages API at the host
 root) as the matrix's ``pydantic-ai-anthropic`` row; tool output is its default structured mode, ``PromptedOutput``
-its JSON mode."""
+its JSON mode. The cells are ``pydantic_ai_cells.py``'s."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 import anthropic
 import openai
+import pydantic_ai_cells as cells
 import pytest
-from pydantic_ai import Agent, PromptedOutput
-from pydantic_ai.exceptions import ModelConnectionError, ModelHTTPError
-from pydantic_ai.messages import ModelResponse, ToolCallPart
+from pydantic_ai.exceptions import ModelConnectionError
 from pydantic_ai.models import Model
 from pydantic_ai.models.anthropic import AnthropicModel
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.anthropic import AnthropicProvider
 from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai_cells import Models
 
 from mockserver import MockServer
 
-from cells import (
-    API_KEY,
-    CUT,
-    JOKE_PROMPT,
-    MODEL,
-    QUESTION,
-    WEATHER_QUESTION,
-    Joke,
-    control,
-    limited_every_time,
-    limited_once,
-    weather,
-)
+from cells import API_KEY, MODEL
 
 PACKAGE = "pydantic-ai-slim"
 FLAVOURS = {"openai": "pydantic-ai", "anthropic": "pydantic-ai-anthropic"}
 """The model class an agent runs on, and the matrix row it is."""
-Models = Callable[..., Model]
-"""The flavour's model, given the headers a cell sends."""
 
 
 @pytest.fixture(params=list(FLAVOURS))
@@ -57,69 +40,37 @@ def model(server: MockServer, request: pytest.FixtureRequest, record_property) -
     return made
 
 
-def requests_made(result) -> int:  # type: ignore[no-untyped-def]
-    return sum(1 for message in result.all_messages() if isinstance(message, ModelResponse))
-
-
 def test_plain(model: Models) -> None:
-    assert Agent(model()).run_sync(QUESTION).output
+    cells.plain(model)
 
 
 def test_stream(model: Models) -> None:
-    agent = Agent(model())
-
-    async def streamed() -> str:
-        async with agent.run_stream(QUESTION) as run:
-            return "".join([piece async for piece in run.stream_text(delta=True)])
-
-    assert asyncio.run(streamed()) == Agent(model()).run_sync(QUESTION).output
+    cells.stream(model)
 
 
 def test_tool_loop(model: Models) -> None:
-    agent = Agent(model(), tools=[weather])
-    result = agent.run_sync(WEATHER_QUESTION)
-    assert result.output and requests_made(result) == 2
+    cells.tool_loop(model)
 
 
 def test_stream_tool(model: Models) -> None:
-    agent = Agent(model(), output_type=Joke)  # the output is a tool call, streamed
-
-    async def streamed() -> Joke:
-        async with agent.run_stream(JOKE_PROMPT) as run:
-            return await run.get_output()
-
-    assert isinstance(asyncio.run(streamed()), Joke)
+    cells.stream_tool(model)
 
 
 def test_structured(model: Models) -> None:
-    agent = Agent(model(), output_type=Joke, tools=[weather])
-    result = agent.run_sync(WEATHER_QUESTION)
-    assert isinstance(result.output, Joke) and requests_made(result) == 2  # the tool, then final_result
-    calls = [part.tool_name for message in result.all_messages() if isinstance(message, ModelResponse)
-             for part in message.parts if isinstance(part, ToolCallPart)]
-    assert calls == ["weather", "final_result"]
+    cells.structured(model)
 
 
 def test_json_mode(model: Models) -> None:
-    assert isinstance(Agent(model(), output_type=PromptedOutput(Joke)).run_sync(JOKE_PROMPT).output, Joke)
+    cells.json_mode(model)
 
 
 def test_rate_limit(server: MockServer, model: Models) -> None:
-    raised = limited_every_time(server, lambda headers: Agent(model(headers)).run_sync(QUESTION), ModelHTTPError)
-    assert raised.value.status_code == 429  # type: ignore[attr-defined]
+    cells.rate_limit(server, model)
 
 
 def test_retry(server: MockServer, model: Models) -> None:
-    assert limited_once(server, lambda headers: Agent(model(headers)).run_sync(QUESTION)).output
+    cells.retry(server, model)
 
 
 def test_cut_stream(model: Models) -> None:
-    _, headers = control(CUT)
-    agent = Agent(model(headers))
-
-    async def streamed() -> str:
-        async with agent.run_stream(QUESTION) as run:
-            return "".join([piece async for piece in run.stream_text(delta=True)])
-
-    with pytest.raises(ModelConnectionError):
-        asyncio.run(streamed())
+    cells.cut_stream(model, ModelConnectionError)

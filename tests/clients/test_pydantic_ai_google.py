@@ -1,40 +1,25 @@
 """pydantic-ai 2.68 on the Gemini API: an ``Agent`` on ``GoogleModel`` with a google-genai client at the mock's host
 root, as the matrix's ``pydantic-ai-google`` row (it runs in build/clients/venv: pydantic-ai's ``google`` extra pins a
 google-genai 2.x, older than the suite's). Tool output is its default structured mode, ``PromptedOutput`` its JSON
-mode; google-genai retries nothing unless told, so the client gets ``retry_options`` (3 attempts)."""
+mode; google-genai retries nothing unless told, so the client gets ``retry_options`` (3 attempts). The cells are
+``pydantic_ai_cells.py``'s."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
+import pydantic_ai_cells as cells
 import pytest
 from google import genai
 from google.genai import types
-from pydantic_ai import Agent, PromptedOutput
-from pydantic_ai.exceptions import ModelHTTPError
-from pydantic_ai.messages import ModelResponse, ToolCallPart
 from pydantic_ai.models.google import GoogleModel
 from pydantic_ai.providers.google import GoogleProvider
+from pydantic_ai_cells import Models
 
 from mockserver import MockServer
 
-from cells import (
-    API_KEY,
-    CUT,
-    JOKE_PROMPT,
-    QUESTION,
-    WEATHER_QUESTION,
-    Joke,
-    control,
-    limited_every_time,
-    limited_once,
-    weather,
-)
+from cells import API_KEY
 
 PACKAGE = "pydantic-ai-slim"
 RETRIES = types.HttpRetryOptions(attempts=3, initial_delay=0.01, max_delay=0.05)
-Models = Callable[..., GoogleModel]
 
 
 @pytest.fixture
@@ -49,63 +34,37 @@ def model(server: MockServer, record_property) -> Models:  # type: ignore[no-unt
     return made
 
 
-def requests_made(result) -> int:  # type: ignore[no-untyped-def]
-    return sum(1 for message in result.all_messages() if isinstance(message, ModelResponse))
-
-
-def _streamed_text(agent: Agent) -> str:
-    async def streamed() -> str:
-        async with agent.run_stream(QUESTION) as run:
-            return "".join([piece async for piece in run.stream_text(delta=True)])
-
-    return asyncio.run(streamed())
-
-
 def test_plain(model: Models) -> None:
-    assert Agent(model()).run_sync(QUESTION).output
+    cells.plain(model)
 
 
 def test_stream(model: Models) -> None:
-    assert _streamed_text(Agent(model())) == Agent(model()).run_sync(QUESTION).output
+    cells.stream(model)
 
 
 def test_tool_loop(model: Models) -> None:
-    result = Agent(model(), tools=[weather]).run_sync(WEATHER_QUESTION)
-    assert result.output and requests_made(result) == 2
+    cells.tool_loop(model)
 
 
 def test_stream_tool(model: Models) -> None:
-    agent = Agent(model(), output_type=Joke)  # the output is a tool call, streamed
-
-    async def streamed() -> Joke:
-        async with agent.run_stream(JOKE_PROMPT) as run:
-            return await run.get_output()
-
-    assert isinstance(asyncio.run(streamed()), Joke)
+    cells.stream_tool(model)
 
 
 def test_structured(model: Models) -> None:
-    result = Agent(model(), output_type=Joke, tools=[weather]).run_sync(WEATHER_QUESTION)
-    assert isinstance(result.output, Joke) and requests_made(result) == 2  # the tool, then final_result
-    calls = [part.tool_name for message in result.all_messages() if isinstance(message, ModelResponse)
-             for part in message.parts if isinstance(part, ToolCallPart)]
-    assert calls == ["weather", "final_result"]
+    cells.structured(model)
 
 
 def test_json_mode(model: Models) -> None:
-    assert isinstance(Agent(model(), output_type=PromptedOutput(Joke)).run_sync(JOKE_PROMPT).output, Joke)
+    cells.json_mode(model)
 
 
 def test_rate_limit(server: MockServer, model: Models) -> None:
-    raised = limited_every_time(server, lambda headers: Agent(model(headers)).run_sync(QUESTION), ModelHTTPError)
-    assert raised.value.status_code == 429  # type: ignore[attr-defined]
+    cells.rate_limit(server, model)
 
 
 def test_retry(server: MockServer, model: Models) -> None:
-    assert limited_once(server, lambda headers: Agent(model(headers)).run_sync(QUESTION)).output
+    cells.retry(server, model)
 
 
 def test_cut_stream(model: Models) -> None:
-    _, headers = control(CUT)
-    with pytest.raises(Exception, match="Response payload is not completed"):  # aiohttp's, under google-genai
-        _streamed_text(Agent(model(headers)))
+    cells.cut_stream(model, Exception, "Response payload is not completed")  # aiohttp's, under google-genai

@@ -17,20 +17,17 @@ API asked: ``system`` a system message, text and image blocks content parts, ``t
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from typing import Any
 
 import orjson
 
+from mockserver.determinism import Signer
 from mockserver.dialects.catalog import ModelInfo
 from mockserver.errors import ApiError
 
 MIN_THINKING_BUDGET = 1024
 THINKING_EFFORT = ((4096, "low"), (16384, "medium"))
 """A thinking budget below each bound thinks this much; above the last, ``high``."""
-SIGNATURE_BYTES = 96
 
 
 def invalid(message: str) -> ApiError:
@@ -239,25 +236,6 @@ def text_of(content: Any) -> str:
         return content
     return " ".join(str(block.get("text", "")) for block in content or []
                     if isinstance(block, dict) and block.get("type") == "text")
-
-
-class Signer:
-    """Signs thinking blocks as the API does (an opaque signature a client sends back unchanged) and checks them
-    when they return: a block edited or made up by the client is a 400."""
-
-    def __init__(self, seed: int) -> None:
-        self._key = hashlib.sha256(f"mockserver thinking {seed}".encode()).digest()
-
-    def sign(self, thinking: str) -> str:
-        material = b""
-        counter = 0
-        while len(material) < SIGNATURE_BYTES:
-            material += hmac.new(self._key, counter.to_bytes(2, "big") + thinking.encode(), hashlib.sha256).digest()
-            counter += 1
-        return base64.b64encode(material[:SIGNATURE_BYTES]).decode()
-
-    def verify(self, thinking: str, signature: str) -> bool:
-        return hmac.compare_digest(self.sign(thinking).encode(), signature.encode())
 
 
 __all__ = ["Signer", "chat_request", "check", "in_messages_terms", "invalid", "text_of", "thinking_budget", "usable"]

@@ -14,7 +14,7 @@ one JSON array, as the REST API streams.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -50,7 +50,6 @@ class Turn:
     candidates: list[Candidate]
     prompt_tokens: int
     show_thoughts: bool
-    feedback: dict[str, Any] | None = field(default=None)  # promptFeedback, when the prompt itself was blocked
 
     def usage(self) -> dict[str, Any]:
         output = sum(candidate.output_tokens for candidate in self.candidates)
@@ -73,20 +72,23 @@ def function_call(call_id: str, call: ToolCall) -> dict[str, Any]:
     return {"id": call_id, "name": call.name, "args": args if isinstance(args, dict) else {}}
 
 
+def call_parts(candidate: Candidate) -> list[dict[str, Any]]:
+    """A part per function call, the first signed when the model thought."""
+    out: list[dict[str, Any]] = [{"functionCall": function_call(call_id, call)} for call_id, call in candidate.calls]
+    if out and candidate.signature:
+        out[0]["thoughtSignature"] = candidate.signature
+    return out
+
+
 def parts(candidate: Candidate, show_thoughts: bool) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if show_thoughts and candidate.thoughts:
         out.append({"text": "".join(candidate.thoughts), "thought": True})
     if candidate.text:
         out.append({"text": "".join(candidate.text)})
-    for position, (call_id, call) in enumerate(candidate.calls):
-        part: dict[str, Any] = {"functionCall": function_call(call_id, call)}
-        if position == 0 and candidate.signature:
-            part["thoughtSignature"] = candidate.signature
-        out.append(part)
     if candidate.signature and not candidate.calls and out:
         out[-1]["thoughtSignature"] = candidate.signature
-    return out
+    return out + call_parts(candidate)
 
 
 def _candidate(candidate: Candidate, content_parts: list[dict[str, Any]], finished: bool) -> dict[str, Any]:
@@ -105,8 +107,6 @@ def response(turn: Turn) -> dict[str, Any]:
     body: dict[str, Any] = {
         "candidates": [_candidate(candidate, parts(candidate, turn.show_thoughts), True)
                        for candidate in turn.candidates]}
-    if turn.feedback is not None:
-        body["promptFeedback"] = turn.feedback
     body.update(usageMetadata=turn.usage(), modelVersion=turn.model_version, responseId=turn.response_id)
     return body
 
@@ -121,13 +121,9 @@ def chunks(turn: Turn) -> list[dict[str, Any]]:
                        for start in range(0, len(candidate.thoughts), CHUNK_TOKENS)]
         pieces += [(candidate, [{"text": "".join(candidate.text[start:start + CHUNK_TOKENS])}])
                    for start in range(0, len(candidate.text), CHUNK_TOKENS)]
-        for position, (call_id, call) in enumerate(candidate.calls):
-            part: dict[str, Any] = {"functionCall": function_call(call_id, call)}
-            if position == 0 and candidate.signature:
-                part["thoughtSignature"] = candidate.signature
-            pieces.append((candidate, [part]))
         if candidate.signature and not candidate.calls and pieces and pieces[-1][0] is candidate:
             pieces[-1][1][-1]["thoughtSignature"] = candidate.signature
+        pieces += [(candidate, [part]) for part in call_parts(candidate)]
     closing = [turn.usage(), turn.model_version, turn.response_id]
     out = [{"candidates": [_candidate(candidate, content, False)], "modelVersion": turn.model_version,
             "responseId": turn.response_id} for candidate, content in pieces]
@@ -137,8 +133,6 @@ def chunks(turn: Turn) -> list[dict[str, Any]]:
         out.pop()
     else:
         last = {"candidates": [_candidate(candidate, [], True) for candidate in turn.candidates]}
-    if turn.feedback is not None:
-        last["promptFeedback"] = turn.feedback
     last.update(zip(("usageMetadata", "modelVersion", "responseId"), closing, strict=True))
     out.append(last)
     return out
@@ -154,5 +148,5 @@ def array_frames(turn: Turn) -> list[bytes]:
     return [(b"[" if index == 0 else b",\r\n") + body for index, body in enumerate(encoded)] + [b"]"]
 
 
-__all__ = ["CHUNK_TOKENS", "FINISH_REASONS", "HARM_CATEGORIES", "Candidate", "Turn", "array_frames", "chunks",
-           "function_call", "parts", "response", "sse_frames"]
+__all__ = ["CHUNK_TOKENS", "FINISH_REASONS", "HARM_CATEGORIES", "Candidate", "Turn", "array_frames", "call_parts",
+           "chunks", "function_call", "parts", "response", "sse_frames"]

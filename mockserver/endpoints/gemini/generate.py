@@ -11,9 +11,6 @@ blocked with ``finishReason: SAFETY`` and its ratings, unless ``safetySettings``
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +19,7 @@ from starlette.responses import Response
 
 from mockserver.asgi.outgoing import JSON_MEDIA_TYPE, FramesResponse, json_response
 from mockserver.control.decision import Decision
-from mockserver.determinism import Identity
+from mockserver.determinism import Identity, Signer
 from mockserver.dialects.catalog import ModelInfo
 from mockserver.endpoints.base import Call
 from mockserver.endpoints.gemini import conversation, encode
@@ -64,7 +61,7 @@ async def answer(state: AppState, call: Call, body: dict[str, Any], decision: De
     chat = await _read(state, call, lambda: _checked_chat(state, body, model_id, model))
     completion = await state.chat.generate(call.dialect, chat, decision, call.context.body_bytes)
     safety = _safety(body, last_user_text(chat["messages"]))
-    signer = _Signer(state.config.seed)
+    signer = Signer(state.config.seed, "gemini thought", SIGNATURE_BYTES)
     candidates = [_candidate(choice, completion, safety, signer) for choice in completion.choices]
     turn = encode.Turn(response_id=Identity.make_id("", completion.id.encode(), 22), model_version=completion.model,
                        candidates=candidates, prompt_tokens=completion.prompt_tokens,
@@ -102,7 +99,7 @@ async def count_tokens(state: AppState, call: Call, body: Any, decision: Decisio
 
 
 def _candidate(choice: Choice, completion: Completion, safety: list[dict[str, Any]] | None,
-               signer: _Signer) -> encode.Candidate:
+               signer: Signer) -> encode.Candidate:
     if safety is not None and any(rating.get("blocked") for rating in safety):
         return encode.Candidate(index=choice.index, thoughts=[], text=[], calls=[], finish_reason="SAFETY",
                                 signature="", output_tokens=0, thought_tokens=0, safety=safety)
@@ -134,21 +131,6 @@ def _safety(body: dict[str, Any], prompt: str) -> list[dict[str, Any]] | None:
             rating["blocked"] = True
         ratings.append(rating)
     return ratings
-
-
-class _Signer:
-    """The opaque ``thoughtSignature`` of a turn that thought: the same thinking, the same signature."""
-
-    def __init__(self, seed: int) -> None:
-        self._key = hashlib.sha256(f"mockserver gemini thought {seed}".encode()).digest()
-
-    def sign(self, thinking: str) -> str:
-        material = b""
-        counter = 0
-        while len(material) < SIGNATURE_BYTES:
-            material += hmac.new(self._key, counter.to_bytes(2, "big") + thinking.encode(), hashlib.sha256).digest()
-            counter += 1
-        return base64.b64encode(material[:SIGNATURE_BYTES]).decode()
 
 
 __all__ = ["answer", "count_tokens", "generate_content", "stream_generate_content"]
