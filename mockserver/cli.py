@@ -216,6 +216,7 @@ def banner(config: Config, dialects: dict, port: int) -> str:
     lines.append("Point the openai SDK at it:")
     lines.append(f"  export OPENAI_BASE_URL={origin}/v1 OPENAI_API_KEY={key}")
     lines.append(f"  or OpenAI(base_url='{origin}/v1', api_key='{key}')")
+    lines.append(f"The anthropic and google-genai SDKs and the ollama client take the host root: {origin}")
     return "\n".join(lines)
 
 
