@@ -16,14 +16,15 @@ from starlette.responses import Response
 from mockserver.app import openapi
 from mockserver.app.admin import AdminApi
 from mockserver.app.pipeline import make_route_handler
+from mockserver.app.sockets import make_socket_handler
 from mockserver.app.state import AppState
-from mockserver.asgi.dispatch import Dispatcher, RouteTable
+from mockserver.asgi.dispatch import WEBSOCKET, Dispatcher, RouteTable
 from mockserver.asgi.origin import OriginPolicy
 from mockserver.asgi.outgoing import OPENAI_VERSION, OPENAI_WIRE, add_headers, error_response
 from mockserver.asgi.wire import WireLayer
 from mockserver.config import Config, ConfigError
 from mockserver.dialects.dialect import Dialect
-from mockserver.endpoints import GROUPS, endpoints_for, install
+from mockserver.endpoints import GROUPS, endpoints_for, install, sockets_for
 from mockserver.errors import ApiError
 
 log = logging.getLogger("mockserver")
@@ -37,6 +38,8 @@ def add_dialect_routes(table: RouteTable, state: AppState, prefix: str, dialect:
     for endpoint in endpoints_for(dialect.endpoints):
         table.add(endpoint.method, prefix + endpoint.path, make_route_handler(state, dialect, endpoint),
                   endpoint.name)
+    for socket in sockets_for(dialect.endpoints):
+        table.add(WEBSOCKET, prefix + socket.path, make_socket_handler(state, dialect, socket), socket.name)
 
 
 def share_default_mount(table: RouteTable, state: AppState, dialect: Dialect) -> None:
@@ -130,7 +133,9 @@ def create_app(config: Config | None = None) -> WireLayer:
     for dialect in state.dialects.values():
         if dialect.on_default_mount and dialect.name != state.config.dialect:
             share_default_mount(table, state, dialect)
-    dispatcher = Dispatcher(table, unrouted(state), _server_error, screen(state))
+    origins = OriginPolicy(state.config.host, state.config.allowed_host)
+    dispatcher = Dispatcher(table, unrouted(state), _server_error, screen(state),
+                            lambda scope: origins.refusal(scope) is not None)
     dispatcher.state.mock = state
     dispatcher.state.openapi = described
     return WireLayer(dispatcher, state.journal, state.control, state.config.seed)

@@ -74,7 +74,7 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
         port=config.port,
         loop="auto",
         http=TransportInScopeProtocol,
-        ws="none",  # no WebSocket routes; loading uvicorn's WebSocket protocol cost 15 ms of every first start
+        ws="websockets-sansio",  # the Realtime API's sessions
         lifespan="off",
         access_log=False,
         log_level=config.log_level,

@@ -17,15 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from mockserver.asgi.context import context_of
 
 Handler = Callable[[Request], Awaitable[Response]]
+SocketHandler = Callable[[WebSocket], Awaitable[None]]
+WEBSOCKET = "WEBSOCKET"
+"""The route table's method for a WebSocket upgrade (``GET`` with ``Upgrade: websocket``)."""
 Screen = Callable[[Request], Response | None]
 """The answer to a request refused before routing (a foreign Host or Origin), or None to go on."""
 Unrouted = Callable[[Request, tuple[str, ...]], Response]
@@ -37,7 +42,7 @@ Failed = Callable[[Request, Exception], Response]
 class Route:
     method: str
     path: str  # the full path template: /v1/files/{file_id}, /v1/models/{model:path}
-    handler: Handler
+    handler: Any  # a Handler; for the WEBSOCKET method a SocketHandler
     name: str
 
 
@@ -68,7 +73,7 @@ class RouteTable:
         """Every route, in the order they were added."""
         return list(self._routes)
 
-    def add(self, method: str, path: str, handler: Handler, name: str) -> None:
+    def add(self, method: str, path: str, handler: Handler | SocketHandler, name: str) -> None:
         """Add a route; a second route for the same method and template is refused (the first would hide it)."""
         taken = self._slot(path)
         if method in taken:
@@ -191,15 +196,20 @@ class Dispatcher:
     ``state`` holds what the app exposes to its users (``state.mock``: the ``AppState``; ``state.openapi``).
     """
 
-    def __init__(self, table: RouteTable, unrouted: Unrouted, failed: Failed, screen: Screen) -> None:
+    def __init__(self, table: RouteTable, unrouted: Unrouted, failed: Failed, screen: Screen,
+                 refuses_socket: Callable[[Scope], bool] = lambda scope: False) -> None:
         self.table = table
         self.state = State()
         self._unrouted = unrouted
         self._failed = failed
         self._screen = screen
+        self._refuses_socket = refuses_socket
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # no lifespan, no WebSocket route
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
+        if scope["type"] != "http":  # no lifespan
             return
         path = scope["path"]
         root = scope.get("root_path", "")
@@ -225,4 +235,17 @@ class Dispatcher:
         await response(scope, receive, send)
 
 
-__all__ = ["Dispatcher", "Handler", "Route", "RouteTable"]
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket upgrade: its route's session, or (no route, or a foreign page's origin) the handshake
+        refused with a 403."""
+        route, params, _ = self.table.match(WEBSOCKET, scope["path"])
+        scope["path_params"] = params
+        scope["app"] = self
+        websocket = WebSocket(scope, receive, send)
+        if route is None or self._refuses_socket(scope):
+            await websocket.close(1008)
+            return
+        await route.handler(websocket)
+
+
+__all__ = ["WEBSOCKET", "Dispatcher", "Handler", "Route", "RouteTable", "SocketHandler"]

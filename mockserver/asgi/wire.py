@@ -78,6 +78,9 @@ class WireLayer:
         return self.app.state  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._session(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -101,12 +104,53 @@ class WireLayer:
             if request_log.isEnabledFor(logging.INFO):
                 request_log.info(exchange.log_line)
 
+    async def _session(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket session, journaled as one exchange: status 101 once accepted (a handshake refused before it:
+        403), every message the server sent as one part of the response, with its time, and what the session
+        reported (the client's events, the tokens) when it ends."""
+        test_id = self.control.default_test_id
+        if test_id is not None:
+            scope["headers"] = _with_test_id(scope["headers"], test_id)
+        context = RequestContext.from_scope(scope)
+        exchange = self._open(scope, context)
+        self.journal.begin(exchange)
+        scope[CONTEXT_KEY] = context
+        transmission = Transmission(scope, receive, send, context, exchange, self._random)
+
+        async def sending(message: Message) -> None:
+            kind = message["type"]
+            if kind == "websocket.accept":
+                exchange.status, exchange.stream = 101, True
+                transmission.stream = True
+                exchange.first_byte_ms = round(transmission._now(), 3)
+            elif kind == "websocket.send":
+                text = message.get("text")
+                data = text.encode() if text is not None else message.get("bytes") or b""
+                exchange.capture(transmission._now(), data + b"\n")
+                transmission.chunks += 1
+            elif kind == "websocket.close" and exchange.status is None:
+                exchange.status, exchange.ended = 403, "refused"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except BaseException:
+            exchange.ended = exchange.ended or "error"
+            raise
+        finally:
+            exchange.ended = exchange.ended or ("complete" if exchange.status == 101 else "refused")
+            transmission.finish()
+            self.control.finished(context)
+            self.journal.append(exchange)
+            if request_log.isEnabledFor(logging.INFO):
+                request_log.info(exchange.log_line)
+
     def _open(self, scope: Scope, context: RequestContext) -> Exchange:
         headers = redact_headers(scope["headers"])
         return Exchange(
             id=self.journal.next_id(),
             time=time.time(),
-            method=scope["method"],
+            method=scope.get("method", "GET"),  # a WebSocket upgrade's scope has none: it was a GET
             path=scope["path"],
             query=redact_query(scope["query_string"].decode("latin-1")),
             headers=headers,

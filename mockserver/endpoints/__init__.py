@@ -25,10 +25,11 @@ from mockserver.endpoints import (
     models,
     ollama,
     openai_rest,
+    realtime,
     responses,
     serika,
 )
-from mockserver.endpoints.base import Call, Endpoint, Stream
+from mockserver.endpoints.base import Call, Endpoint, Socket, Stream
 from mockserver.endpoints.engine import API_GROUPS, Engine
 from mockserver.endpoints.engine.operations import ANTHROPIC
 
@@ -49,7 +50,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ENGINE.declare("audio", audio.RESPONDERS),
     *ENGINE.declare("completions", completions.RESPONDERS),
 )
-GROUPS: frozenset[str] = frozenset(endpoint.group for endpoint in ENDPOINTS) | set(API_GROUPS)
+SOCKETS: tuple[Socket, ...] = realtime.SOCKETS
+GROUPS: frozenset[str] = frozenset(endpoint.group for endpoint in ENDPOINTS) | {socket.group for socket in SOCKETS} \
+    | set(API_GROUPS)
 
 
 def endpoints_for(groups: Iterable[str]) -> list[Endpoint]:
@@ -64,9 +67,15 @@ def endpoints_for(groups: Iterable[str]) -> list[Endpoint]:
     return declared
 
 
+def sockets_for(groups: Iterable[str]) -> list[Socket]:
+    """The WebSocket operations of ``groups``."""
+    return [socket for socket in SOCKETS if socket.group in groups]
+
+
 def install(state: AppState) -> None:
     """Let each family register what it gives the shared services of ``state`` (models it makes)."""
     openai_rest.install(state)
 
 
-__all__ = ["ENDPOINTS", "ENGINE", "GROUPS", "Call", "Endpoint", "Stream", "endpoints_for", "install"]
+__all__ = ["ENDPOINTS", "ENGINE", "GROUPS", "SOCKETS", "Call", "Endpoint", "Socket", "Stream", "endpoints_for",
+           "install", "sockets_for"]

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from mockserver.asgi.context import FailureFrames, RequestContext
 from mockserver.asgi.outgoing import OPENAI_WIRE, SSE_MEDIA_TYPE, Wire
 from mockserver.control.decision import Decision
 from mockserver.dialects.dialect import Dialect
+from mockserver.errors import ApiError
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
@@ -112,3 +114,57 @@ class Endpoint:
     # The chat completions request a body of another API stands for (Anthropic's messages as chat's), where what
     # reads bodies as chat needs it (a replayed answer's recounted usage); None: the body is chat's already.
     chat_view: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+MAX_JOURNALED_EVENTS = 256
+"""A socket session's client events the journal keeps (the first ones; the count is kept past them)."""
+
+
+@dataclass
+class SocketCall:
+    """One WebSocket session with one socket endpoint of one dialect, as its handler sees it: the socket is accepted
+    (or refused) by the app, which also asks the control plane for each turn (:attr:`decide`)."""
+
+    websocket: WebSocket
+    dialect: Dialect
+    socket: Socket
+    context: RequestContext
+    # Asks the control plane about one turn (its chat body): scripts, fixture rules, chaos, the rate limiter.
+    decide: Callable[[dict[str, Any]], Decision]
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    client_events: list[Any] | None = None  # what the client sent, for the journal (the first MAX_JOURNALED_EVENTS)
+    events_received: int = 0
+    decided_by: str | None = None  # what decided the last turn, for the journal
+
+    def report_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
+        """Add one turn's tokens to the session's."""
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+
+    def received(self, event: Any) -> None:
+        self.events_received += 1
+        if self.client_events is None:
+            self.client_events = []
+        if len(self.client_events) < MAX_JOURNALED_EVENTS:
+            self.client_events.append(event)
+
+    def header(self, name: str) -> str | None:
+        return self.context.header(name)
+
+
+SocketHandler = Callable[["AppState", SocketCall], Awaitable[None]]
+Refusal = Callable[[ApiError], tuple[int, str]]
+"""A refused session's WebSocket close code and reason, for an error in the family's terms."""
+
+
+@dataclass(frozen=True)
+class Socket:
+    """One WebSocket operation (the Realtime API's ``/realtime``): its place and the handler that runs a session.
+    The route table serves it to upgrade requests on each mount of a dialect that lists its group."""
+
+    name: str
+    group: str
+    path: str
+    handler: SocketHandler
+    subprotocols: tuple[str, ...] = ()  # what the server answers the client's offer with, when offered

@@ -1,0 +1,463 @@
+"""One Realtime session over a WebSocket: the GA event protocol, answered by the chat service.
+
+The session opens with ``session.created``; then each client event gets its answer, in the order the API sends
+them: ``session.update`` → ``session.updated``; ``conversation.item.create`` / ``retrieve`` / ``delete`` /
+``truncate`` → ``conversation.item.added`` and ``.done`` / ``.retrieved`` / ``.deleted`` / ``.truncated``;
+``input_audio_buffer.append`` (no answer) / ``commit`` (``input_audio_buffer.committed`` and the user's audio item) /
+``clear``; ``response.create`` → ``response.created``, each output item's ``response.output_item.added``,
+``conversation.item.added``, its content part and deltas (``response.output_text.delta`` … or
+``response.output_audio.delta`` with ``response.output_audio_transcript.delta`` …; for a function call
+``response.function_call_arguments.delta`` and ``.done``), ``response.output_item.done``,
+``conversation.item.done``, then ``response.done`` with the usage and ``rate_limits.updated``. A response with
+``conversation: "none"`` is out of band: its items stay out of the conversation. A malformed, unknown or
+out-of-order client event gets an ``error`` event naming it (its ``event_id``, the ``param``) and the session goes
+on.
+
+Replies come from the chat service (the same seed, the same events): the conversation's items are the chat
+messages, the session's (or the response's) instructions its system message, its function tools the chat tools, so
+a function is called until its ``function_call_output`` item is in. Audio replies are real 24 kHz pcm16 whose
+transcript is the reply's text. Turn detection is not simulated yet: a client commits its audio and asks for the
+response itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.websockets import WebSocketDisconnect
+
+from mockserver.endpoints.base import SocketCall
+from mockserver.endpoints.realtime import events
+from mockserver.errors import ApiError
+from mockserver.generation import media
+
+if TYPE_CHECKING:
+    from mockserver.app.state import AppState
+
+MAX_ITEMS = 4096
+"""Items a conversation holds at most: a client that adds more gets an error for each."""
+MAX_AUDIO_BYTES = 15 * 1024 * 1024
+"""The input audio buffer's bound (about 5 minutes of 24 kHz pcm16), as the API's."""
+MIN_COMMIT_MS = 100
+AUDIO_CHUNK_BYTES = 9_600
+"""Output audio per ``response.output_audio.delta``: 200 ms of 24 kHz pcm16."""
+SECONDS_PER_WORD = 0.3
+AUDIO_TOKENS_PER_SECOND = 10
+"""How the mock bills a reply's audio: 10 output audio tokens a second of speech."""
+MODALITIES = frozenset({"text", "audio"})
+SESSION_FIELDS = frozenset({"type", "model", "instructions", "output_modalities", "tools", "tool_choice", "audio",
+                            "max_output_tokens", "tracing", "truncation", "prompt", "include"})
+CLIENT_EVENTS = ("session.update", "conversation.item.create", "conversation.item.retrieve",
+                 "conversation.item.delete", "conversation.item.truncate", "input_audio_buffer.append",
+                 "input_audio_buffer.commit", "input_audio_buffer.clear", "response.create", "response.cancel")
+ROLES = ("user", "assistant", "system")
+
+
+class ClientEventError(Exception):
+    """A client event the session answers with an ``error`` event."""
+
+    def __init__(self, message: str, param: str | None = None, code: str = "invalid_value") -> None:
+        super().__init__(message)
+        self.message, self.param, self.code = message, param, code
+
+
+class Session:
+    def __init__(self, state: AppState, call: SocketCall, model: str) -> None:
+        self.state = state
+        self.call = call
+        seed = f"{state.config.seed}:{call.context.test_id}:{model}".encode()
+        self.ids = events.EventIds(state.identity.make_id("sess_", state.identity.salt(seed), 21))
+        self.config = events.session_object(self.ids.session, model, state.clock.created() + events.SESSION_SECONDS)
+        self.items: list[dict[str, Any]] = []
+        self.audio = bytearray()
+        self.conversation_id = self.ids.make("conv_")
+
+    async def send(self, event: dict[str, Any]) -> None:
+        await self.call.websocket.send_text(orjson.dumps({"event_id": self.ids.event(), **event}).decode())
+
+    async def run(self) -> None:
+        await self.send({"type": "session.created", "session": self.config})
+        while True:
+            try:
+                text = await self.call.websocket.receive_text()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if self.state.clock.now() > self.config["expires_at"]:
+                await self.send(events.error(self.ids.event(), "Your session hit the maximum duration of 30 minutes.",
+                                             code="session_expired"))
+                await self.call.websocket.close(1000)
+                return
+            await self.handle(text)
+
+    async def handle(self, text: str) -> None:
+        client_event_id = None
+        try:
+            try:
+                event = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raise ClientEventError("The client event is not valid JSON.", code="invalid_json") from None
+            self.call.received(event)
+            if not isinstance(event, dict):
+                raise ClientEventError("A client event is a JSON object.", code="invalid_event")
+            client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+            kind = event.get("type")
+            if kind not in CLIENT_EVENTS:
+                raise ClientEventError(f"Invalid value: {kind!r}. Supported values are: {', '.join(CLIENT_EVENTS)}.",
+                                       "type")
+            await getattr(self, "_" + str(kind).replace(".", "_"))(event)
+        except ClientEventError as problem:
+            await self.send(events.error(self.ids.event(), problem.message, code=problem.code, param=problem.param,
+                                         client_event_id=client_event_id))
+
+    # ---------------------------------------------------------------- session
+
+    async def _session_update(self, event: dict[str, Any]) -> None:
+        update = _object(event, "session")
+        unknown = sorted(set(update) - SESSION_FIELDS)
+        if unknown:
+            raise ClientEventError(f"Unknown parameter: 'session.{unknown[0]}'.", f"session.{unknown[0]}",
+                                   "unknown_parameter")
+        if update.get("type", "realtime") != "realtime":
+            raise ClientEventError("session.type cannot change: this is a realtime session.", "session.type")
+        changed = dict(self.config)
+        for name in ("instructions", "model"):
+            if name in update:
+                changed[name] = _string(update[name], f"session.{name}")
+        if "output_modalities" in update:
+            changed["output_modalities"] = _modalities(update["output_modalities"], "session.output_modalities")
+        if "tools" in update:
+            changed["tools"] = _tools(update["tools"], "session.tools")
+        if "tool_choice" in update:
+            changed["tool_choice"] = _tool_choice(update["tool_choice"], "session.tool_choice")
+        if "max_output_tokens" in update:
+            changed["max_output_tokens"] = _max_tokens(update["max_output_tokens"], "session.max_output_tokens")
+        if "audio" in update:
+            changed["audio"] = _merged(self.config["audio"], _object(update, "audio", "session.audio"))
+        for name in ("tracing", "truncation", "prompt", "include"):
+            if name in update:
+                changed[name] = update[name]
+        self.config = changed
+        await self.send({"type": "session.updated", "session": self.config})
+
+    # ---------------------------------------------------------------- conversation
+
+    def _index(self, item_id: Any, param: str) -> int:
+        for position, held in enumerate(self.items):
+            if held["id"] == item_id:
+                return position
+        raise ClientEventError(f"Item with item_id not found: {item_id}", param, "item_not_found")
+
+    async def _add(self, item: dict[str, Any], previous_item_id: str | None) -> None:
+        """Put ``item`` in the conversation after ``previous_item_id`` (``root``: first; None: last)."""
+        if len(self.items) >= MAX_ITEMS:
+            raise ClientEventError(f"The conversation holds {MAX_ITEMS} items, its most: delete some first.",
+                                   code="conversation_full")
+        if previous_item_id is None:
+            position = len(self.items)
+        elif previous_item_id == "root":
+            position = 0
+        else:
+            position = self._index(previous_item_id, "previous_item_id") + 1
+        before = self.items[position - 1]["id"] if position else None
+        self.items.insert(position, item)
+        await self.send({"type": "conversation.item.added", "previous_item_id": before, "item": item})
+        await self.send({"type": "conversation.item.done", "previous_item_id": before, "item": item})
+
+    async def _conversation_item_create(self, event: dict[str, Any]) -> None:
+        given = _object(event, "item")
+        item = self._item(given, "item")
+        previous = event.get("previous_item_id")
+        if previous is not None and not isinstance(previous, str):
+            raise ClientEventError("previous_item_id must be a string.", "previous_item_id")
+        await self._add(item, previous)
+
+    def _item(self, given: dict[str, Any], param: str) -> dict[str, Any]:
+        kind = given.get("type")
+        item_id = str(given["id"]) if isinstance(given.get("id"), str) else self.ids.make("item_")
+        if any(held["id"] == item_id for held in self.items):
+            raise ClientEventError(f"Item with id '{item_id}' already exists.", f"{param}.id", "item_exists")
+        if kind == "message":
+            role = given.get("role")
+            if role not in ROLES:
+                raise ClientEventError(f"Invalid value: {role!r}. Supported values are: {', '.join(ROLES)}.",
+                                       f"{param}.role")
+            content = given.get("content")
+            if not isinstance(content, list) or not all(isinstance(part, dict) for part in content):
+                raise ClientEventError("content must be an array of content parts.", f"{param}.content")
+            return events.item(item_id, "message", role=role, content=content)
+        if kind == "function_call_output":
+            return events.item(item_id, kind, call_id=_string(given.get("call_id"), f"{param}.call_id"),
+                               output=_string(given.get("output"), f"{param}.output"))
+        if kind == "function_call":
+            return events.item(item_id, kind, call_id=_string(given.get("call_id"), f"{param}.call_id"),
+                               name=_string(given.get("name"), f"{param}.name"),
+                               arguments=_string(given.get("arguments", ""), f"{param}.arguments"))
+        raise ClientEventError(f"Invalid value: {kind!r}. Supported values are: message, function_call, "
+                               "function_call_output.", f"{param}.type")
+
+    async def _conversation_item_retrieve(self, event: dict[str, Any]) -> None:
+        held = self.items[self._index(event.get("item_id"), "item_id")]
+        await self.send({"type": "conversation.item.retrieved", "item": held})
+
+    async def _conversation_item_delete(self, event: dict[str, Any]) -> None:
+        position = self._index(event.get("item_id"), "item_id")
+        item_id = self.items.pop(position)["id"]
+        await self.send({"type": "conversation.item.deleted", "item_id": item_id})
+
+    async def _conversation_item_truncate(self, event: dict[str, Any]) -> None:
+        held = self.items[self._index(event.get("item_id"), "item_id")]
+        index, end_ms = event.get("content_index"), event.get("audio_end_ms")
+        content = held.get("content") or []
+        if held.get("role") != "assistant" or not isinstance(index, int) or not 0 <= index < len(content) \
+                or content[index].get("type") != "output_audio":
+            raise ClientEventError("Only an assistant message's audio content can be truncated.", "content_index")
+        if not isinstance(end_ms, int) or end_ms < 0:
+            raise ClientEventError("audio_end_ms must be a whole number of milliseconds.", "audio_end_ms")
+        await self.send({"type": "conversation.item.truncated", "item_id": held["id"], "content_index": index,
+                         "audio_end_ms": end_ms})
+
+    # ---------------------------------------------------------------- input audio
+
+    async def _input_audio_buffer_append(self, event: dict[str, Any]) -> None:
+        try:
+            chunk = base64.b64decode(_string(event.get("audio"), "audio"), validate=True)
+        except (binascii.Error, ValueError):
+            raise ClientEventError("audio must be base64-encoded audio bytes.", "audio") from None
+        if len(self.audio) + len(chunk) > MAX_AUDIO_BYTES:
+            raise ClientEventError(f"The input audio buffer holds at most {MAX_AUDIO_BYTES} bytes: commit or clear "
+                                   "it first.", "audio", "input_audio_buffer_full")
+        self.audio += chunk
+
+    async def _input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
+        held_ms = len(self.audio) / 2 / events.AUDIO_RATE * 1000
+        if held_ms < MIN_COMMIT_MS:
+            raise ClientEventError(f"Error committing input audio buffer: buffer too small. Expected at least "
+                                   f"{MIN_COMMIT_MS}ms of audio, but buffer only has {held_ms:.2f}ms of audio.",
+                                   code="input_audio_buffer_commit_empty")
+        item_id = self.ids.make("item_")
+        previous = self.items[-1]["id"] if self.items else None
+        self.audio.clear()
+        await self.send({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id})
+        await self._add(events.item(item_id, "message", role="user",
+                                    content=[{"type": "input_audio"}]), None)
+
+    async def _input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        self.audio.clear()
+        await self.send({"type": "input_audio_buffer.cleared"})
+
+    # ---------------------------------------------------------------- responses
+
+    async def _response_cancel(self, event: dict[str, Any]) -> None:
+        raise ClientEventError("Cancellation failed: no active response found", code="response_cancel_not_active")
+
+    async def _response_create(self, event: dict[str, Any]) -> None:
+        asked = _object(event, "response") if event.get("response") is not None else {}
+        modalities = _modalities(asked.get("output_modalities", self.config["output_modalities"]),
+                                 "response.output_modalities")
+        tools = _tools(asked["tools"], "response.tools") if "tools" in asked else self.config["tools"]
+        choice = _tool_choice(asked.get("tool_choice", self.config["tool_choice"]), "response.tool_choice")
+        out_of_band = asked.get("conversation", "auto")
+        if out_of_band not in ("auto", "none"):
+            raise ClientEventError("conversation must be 'auto' or 'none'.", "response.conversation")
+        given = asked.get("input")
+        context = [self._item(entry, f"response.input[{index}]") for index, entry in enumerate(given)] \
+            if isinstance(given, list) else self.items
+        instructions = asked.get("instructions", self.config["instructions"])
+        limit = _max_tokens(asked.get("max_output_tokens", self.config["max_output_tokens"]),
+                            "response.max_output_tokens")
+        chat = chat_request(self.config["model"], _string(instructions, "response.instructions"), context, tools,
+                            choice, limit)
+        decision = self.call.decide(chat)
+        if decision.error is not None:
+            raise ClientEventError(decision.error.message, decision.error.param, decision.error.code or "error")
+        try:
+            completion = await self.state.chat.generate(self.call.dialect, chat, decision, len(orjson.dumps(chat)))
+        except ApiError as error:
+            raise ClientEventError(error.message, error.param, error.code or "invalid_value") from None
+        response_id = self.ids.make("resp_")
+        conversation = None if out_of_band == "none" else self.conversation_id
+        await self.send({"type": "response.created", "response": events.response_object(
+            response_id, "in_progress", [], modalities, conversation, metadata=asked.get("metadata"))})
+        answer = completion.choices[0]
+        output: list[dict[str, Any]] = []
+        if answer.content or not answer.tool_calls:
+            output.append(await self._message(response_id, len(output), answer.content or [], modalities,
+                                              out_of_band == "none"))
+        for call in answer.tool_calls:
+            output.append(await self._function_call(response_id, len(output), call.name, call.argument_pieces,
+                                                    out_of_band == "none"))
+        text_tokens = answer.completion_tokens
+        spoken = "audio" in modalities and (answer.content or not answer.tool_calls)
+        audio_tokens = round(spoken_seconds(answer.content or []) * AUDIO_TOKENS_PER_SECOND) if spoken else 0
+        usage = events.usage(completion.prompt_tokens, text_tokens, audio_tokens)
+        self.call.report_usage(completion.prompt_tokens, text_tokens + audio_tokens)
+        self.call.decided_by = decision.source
+        status = "incomplete" if answer.finish_reason == "length" else "completed"
+        details = {"type": "incomplete", "reason": "max_output_tokens"} if status == "incomplete" else None
+        await self.send({"type": "response.done", "response": events.response_object(
+            response_id, status, output, modalities, conversation, usage, details, asked.get("metadata"))})
+        await self.send({"type": "rate_limits.updated", "rate_limits": [
+            {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
+            {"name": "tokens", "limit": 400000, "remaining": 400000 - usage["total_tokens"], "reset_seconds": 0.2}]})
+
+    async def _output_item(self, response_id: str, index: int, item: dict[str, Any], out_of_band: bool) -> None:
+        await self.send({"type": "response.output_item.added", "response_id": response_id, "output_index": index,
+                         "item": {**item, "status": "in_progress"}})
+        if not out_of_band:
+            await self.send({"type": "conversation.item.added",
+                             "previous_item_id": self.items[-1]["id"] if self.items else None,
+                             "item": {**item, "status": "in_progress"}})
+
+    async def _finish_item(self, response_id: str, index: int, item: dict[str, Any], out_of_band: bool) -> None:
+        await self.send({"type": "response.output_item.done", "response_id": response_id, "output_index": index,
+                         "item": item})
+        if not out_of_band:
+            previous = self.items[-1]["id"] if self.items else None
+            if len(self.items) < MAX_ITEMS:
+                self.items.append(item)
+            await self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
+
+    async def _message(self, response_id: str, index: int, pieces: list[str], modalities: list[str],
+                       out_of_band: bool) -> dict[str, Any]:
+        item_id = self.ids.make("item_")
+        audio = "audio" in modalities
+        await self._output_item(response_id, index, events.item(item_id, "message", role="assistant", content=[]),
+                                out_of_band)
+        where = {"response_id": response_id, "item_id": item_id, "output_index": index, "content_index": 0}
+        text = "".join(pieces)
+        await self.send({"type": "response.content_part.added", **where,
+                         "part": {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}})
+        if audio:
+            clip = media.audio_clip(item_id.encode(), "pcm16", spoken_seconds(pieces))
+            for start in range(0, len(clip), AUDIO_CHUNK_BYTES):
+                await self.send({"type": "response.output_audio.delta", **where,
+                                 "delta": base64.b64encode(clip[start:start + AUDIO_CHUNK_BYTES]).decode()})
+            for piece in pieces:
+                await self.send({"type": "response.output_audio_transcript.delta", **where, "delta": piece})
+            await self.send({"type": "response.output_audio.done", **where})
+            await self.send({"type": "response.output_audio_transcript.done", **where, "transcript": text})
+            part = {"type": "audio", "transcript": text}
+            content = {"type": "output_audio", "transcript": text}
+        else:
+            for piece in pieces:
+                await self.send({"type": "response.output_text.delta", **where, "delta": piece})
+            await self.send({"type": "response.output_text.done", **where, "text": text})
+            part = {"type": "text", "text": text}
+            content = {"type": "output_text", "text": text}
+        await self.send({"type": "response.content_part.done", **where, "part": part})
+        item = events.item(item_id, "message", role="assistant", content=[content])
+        await self._finish_item(response_id, index, item, out_of_band)
+        return item
+
+    async def _function_call(self, response_id: str, index: int, name: str, pieces: list[str],
+                             out_of_band: bool) -> dict[str, Any]:
+        item_id = self.ids.make("item_")
+        call_id = self.ids.make("call_", 16)
+        await self._output_item(response_id, index, events.item(item_id, "function_call", call_id=call_id, name=name,
+                                                                arguments=""), out_of_band)
+        where = {"response_id": response_id, "item_id": item_id, "output_index": index, "call_id": call_id}
+        for piece in pieces:
+            await self.send({"type": "response.function_call_arguments.delta", **where, "delta": piece})
+        arguments = "".join(pieces)
+        await self.send({"type": "response.function_call_arguments.done", **where, "name": name,
+                         "arguments": arguments})
+        item = events.item(item_id, "function_call", call_id=call_id, name=name, arguments=arguments)
+        await self._finish_item(response_id, index, item, out_of_band)
+        return item
+
+
+def spoken_seconds(pieces: list[str]) -> float:
+    """How long a reply takes to say: :data:`SECONDS_PER_WORD` a word, at least one word's."""
+    return max(1, len("".join(pieces).split())) * SECONDS_PER_WORD
+
+
+def chat_request(model: str, instructions: str, items: list[dict[str, Any]], tools: list[dict[str, Any]],
+                 choice: Any, limit: Any) -> dict[str, Any]:
+    """The chat completions request a response stands for: the instructions as the system message, each item a
+    message, the function tools as chat tools."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": instructions}] if instructions else []
+    for held in items:
+        if held["type"] == "message":
+            text = " ".join(str(part.get("text") or part.get("transcript") or "")
+                            for part in held.get("content") or [] if isinstance(part, dict))
+            messages.append({"role": held["role"], "content": text or "[audio]"})
+        elif held["type"] == "function_call":
+            messages.append({"role": "assistant", "content": None, "tool_calls": [{
+                "id": held["call_id"], "type": "function",
+                "function": {"name": held["name"], "arguments": held["arguments"]}}]})
+        elif held["type"] == "function_call_output":
+            messages.append({"role": "tool", "tool_call_id": held["call_id"], "content": held["output"]})
+    chat: dict[str, Any] = {"model": model, "messages": messages or [{"role": "user", "content": ""}]}
+    if tools:
+        chat["tools"] = [{"type": "function", "function": {
+            "name": tool["name"], "description": tool.get("description", ""),
+            "parameters": tool.get("parameters") or {"type": "object", "properties": {}}}} for tool in tools]
+        chat["tool_choice"] = choice if isinstance(choice, str) else {"type": "function", "function": {
+            "name": choice.get("name")}}
+    if isinstance(limit, int):
+        chat["max_completion_tokens"] = limit
+    return chat
+
+
+def _object(event: dict[str, Any], name: str, param: str | None = None) -> dict[str, Any]:
+    value = event.get(name)
+    if not isinstance(value, dict):
+        raise ClientEventError(f"Missing required parameter: '{param or name}'." if value is None
+                               else f"Invalid type for '{param or name}': expected an object.", param or name,
+                               "missing_required_parameter" if value is None else "invalid_type")
+    return value
+
+
+def _string(value: Any, param: str) -> str:
+    if not isinstance(value, str):
+        raise ClientEventError(f"Invalid type for '{param}': expected a string.", param, "invalid_type")
+    return value
+
+
+def _modalities(value: Any, param: str) -> list[str]:
+    if not isinstance(value, list) or len(value) != 1 or value[0] not in MODALITIES:
+        raise ClientEventError(f"Invalid value for '{param}': one of ['text'] or ['audio'].", param)
+    return list(value)
+
+
+def _tools(value: Any, param: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise ClientEventError(f"Invalid type for '{param}': expected an array.", param, "invalid_type")
+    for index, tool in enumerate(value):
+        if not isinstance(tool, dict) or tool.get("type", "function") != "function" \
+                or not isinstance(tool.get("name"), str):
+            raise ClientEventError("A tool is a function with a name.", f"{param}[{index}]")
+    return value
+
+
+def _tool_choice(value: Any, param: str) -> Any:
+    if value in ("auto", "none", "required"):
+        return value
+    if isinstance(value, dict) and value.get("type") == "function" and isinstance(value.get("name"), str):
+        return value
+    raise ClientEventError(f"Invalid value for '{param}': 'auto', 'none', 'required' or a function.", param)
+
+
+def _max_tokens(value: Any, param: str) -> Any:
+    if value == "inf" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4096):
+        return value
+    raise ClientEventError(f"Invalid value for '{param}': a number of tokens from 1 to 4096, or 'inf'.", param)
+
+
+def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+async def serve(state: AppState, call: SocketCall) -> None:
+    """Run one session until the client leaves."""
+    model = call.websocket.query_params.get("model") or "gpt-realtime"
+    await Session(state, call, model).run()
+
+
+__all__ = ["ClientEventError", "Session", "chat_request", "serve", "spoken_seconds"]

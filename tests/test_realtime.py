@@ -1,0 +1,214 @@
+"""The Realtime API over a real WebSocket: openai-python's ``client.realtime.connect()`` against the mock, every
+server event checked against the spec's ``RealtimeServerEvent``, and the session as one journal entry."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from openai import OpenAI
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from mockserver import MockServer
+from mockserver.conformance import validate_official
+
+from helpers import module_server, reset_server
+
+server = module_server(seed=7)
+mock = reset_server
+HELLO = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello there"}]}
+WEATHER = {"type": "function", "name": "get_weather", "description": "The weather in a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+@pytest.fixture()
+def client(mock: MockServer) -> OpenAI:
+    return OpenAI(base_url=mock.url, api_key="sk-test")
+
+
+def until(connection: Any, last: str) -> list[Any]:
+    """The server's events up to and including the first ``last``, each checked against the spec."""
+    seen = []
+    for event in connection:
+        validate_official("RealtimeServerEvent", event.model_dump(mode="json", exclude_unset=True))
+        seen.append(event)
+        if event.type == last:
+            return seen
+    raise AssertionError(f"the session ended before {last}")
+
+
+def raw(mock: MockServer, path: str = "/v1/realtime?model=gpt-realtime", **headers: str) -> Any:
+    return connect(mock.origin.replace("http", "ws", 1) + path,
+                   additional_headers={"Authorization": "Bearer sk-test", **headers}, open_timeout=5)
+
+
+def received(socket: Any) -> dict[str, Any]:
+    event = json.loads(socket.recv(timeout=5))
+    validate_official("RealtimeServerEvent", event)
+    return event
+
+
+def test_a_text_turn_sends_the_ga_events_in_order(mock: MockServer, client: OpenAI) -> None:
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        created = until(connection, "session.created")[0]
+        assert created.session.model == "gpt-realtime" and created.session.output_modalities == ["audio"]
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"],
+                                           "instructions": "Be brief"})
+        assert until(connection, "session.updated")[0].session.instructions == "Be brief"
+        connection.conversation.item.create(item=HELLO)
+        added, done = until(connection, "conversation.item.done")
+        assert added.type == "conversation.item.added" and done.item.content[0].text == "Hello there"
+        connection.response.create()
+        turn = until(connection, "response.done")
+    kinds = [event.type for event in turn]
+    assert kinds[:4] == ["response.created", "response.output_item.added", "conversation.item.added",
+                         "response.content_part.added"]
+    assert kinds[-5:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
+                          "conversation.item.done", "response.done"]
+    text = "".join(event.delta for event in turn if event.type == "response.output_text.delta")
+    done = turn[-1].response
+    assert text and done.status == "completed" and done.output[0].content[0].text == text
+    assert done.usage.input_tokens and done.usage.output_tokens == done.usage.output_token_details.text_tokens
+    assert len({event.event_id for event in turn}) == len(turn)
+    session = mock.requests[-1]
+    assert session.path == "/v1/realtime" and session.status == 101 and session.ended == "complete"
+    assert session.dialect == "openai" and session.endpoint == "realtime" and session.tokens_out
+    assert [event["type"] for event in session.body["events"]] == ["session.update", "conversation.item.create",
+                                                                   "response.create"]
+
+
+def test_a_function_call_round_trip_ends_in_text(client: OpenAI) -> None:
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"], "tools": [WEATHER],
+                                           "tool_choice": "required"})
+        until(connection, "session.updated")
+        connection.conversation.item.create(item={**HELLO, "content": [
+            {"type": "input_text", "text": "What is the weather in Paris?"}]})
+        connection.response.create()
+        called = until(connection, "response.done")
+        done = next(event for event in called if event.type == "response.function_call_arguments.done")
+        assert done.name == "get_weather" and isinstance(json.loads(done.arguments)["city"], str)
+        deltas = "".join(event.delta for event in called if event.type == "response.function_call_arguments.delta")
+        assert deltas == done.arguments
+        connection.conversation.item.create(item={"type": "function_call_output", "call_id": done.call_id,
+                                                  "output": json.dumps({"forecast": "sunny"})})
+        until(connection, "conversation.item.done")
+        connection.session.update(session={"type": "realtime", "tool_choice": "auto"})
+        until(connection, "session.updated")
+        connection.response.create()
+        answered = until(connection, "response.done")
+    assert answered[-1].response.output[0].type == "message"
+
+
+def test_an_audio_turn_speaks_its_transcript_and_commits_input_audio(client: OpenAI) -> None:
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        until(connection, "session.created")
+        half_second = base64.b64encode(b"\x00\x01" * 12_000).decode()
+        connection.input_audio_buffer.append(audio=half_second)
+        connection.input_audio_buffer.commit()
+        committed = until(connection, "conversation.item.done")
+        assert committed[0].type == "input_audio_buffer.committed"
+        assert committed[-1].item.content[0].type == "input_audio"
+        connection.response.create()
+        turn = until(connection, "response.done")
+    audio = b"".join(base64.b64decode(event.delta) for event in turn if event.type == "response.output_audio.delta")
+    transcript = "".join(event.delta for event in turn if event.type == "response.output_audio_transcript.delta")
+    done = next(event for event in turn if event.type == "response.output_audio_transcript.done")
+    assert transcript == done.transcript and len(audio) % 2 == 0
+    words = len(transcript.split())
+    assert len(audio) == round(words * 0.3 * 24_000) * 2  # pcm16 at 24 kHz, 0.3 s a word
+    assert turn[-1].response.usage.output_token_details.audio_tokens == round(words * 0.3 * 10)
+
+
+def test_bad_events_get_an_error_naming_them_and_the_session_goes_on(mock: MockServer) -> None:
+    with raw(mock) as socket:
+        assert received(socket)["type"] == "session.created"
+        for sent, param, code in [
+            ("not json", None, "invalid_json"),
+            (json.dumps({"type": "response.dance", "event_id": "e1"}), "type", "invalid_value"),
+            (json.dumps({"type": "conversation.item.retrieve", "item_id": "item_nope", "event_id": "e2"}),
+             "item_id", "item_not_found"),
+            (json.dumps({"type": "session.update", "session": {"type": "realtime", "colour": "red"}}),
+             "session.colour", "unknown_parameter"),
+            (json.dumps({"type": "conversation.item.create", "item": {"type": "message", "role": "robot",
+                                                                      "content": []}}), "item.role", "invalid_value"),
+            (json.dumps({"type": "input_audio_buffer.commit"}), None, "input_audio_buffer_commit_empty"),
+            (json.dumps({"type": "response.cancel", "event_id": "e3"}), None, "response_cancel_not_active"),
+        ]:
+            socket.send(sent)
+            error = received(socket)
+            assert error["type"] == "error", (sent, error)
+            assert error["error"]["param"] == param and error["error"]["code"] == code, (sent, error)
+            if sent.startswith("{") and "event_id" in json.loads(sent):
+                assert error["error"]["event_id"] == json.loads(sent)["event_id"]
+        socket.send(json.dumps({"type": "conversation.item.create", "item": HELLO}))
+        assert received(socket)["type"] == "conversation.item.added"
+
+
+def test_the_conversation_items_are_kept_retrieved_deleted_and_out_of_band_responses_stay_out(
+        mock: MockServer) -> None:
+    with raw(mock) as socket:
+        received(socket)
+        socket.send(json.dumps({"type": "session.update", "session": {"type": "realtime",
+                                                                      "output_modalities": ["text"]}}))
+        received(socket)
+        socket.send(json.dumps({"type": "conversation.item.create", "item": {**HELLO, "id": "item_mine"}}))
+        assert received(socket)["item"]["id"] == "item_mine"
+        received(socket)
+        socket.send(json.dumps({"type": "response.create", "response": {"conversation": "none",
+                                                                         "metadata": {"topic": "side"}}}))
+        side = []
+        while not side or side[-1]["type"] != "response.done":
+            side.append(received(socket))
+        assert "conversation.item.added" not in [event["type"] for event in side]
+        assert "conversation_id" not in side[-1]["response"] and side[-1]["response"]["metadata"] == {
+            "topic": "side"}
+        assert received(socket)["type"] == "rate_limits.updated"
+        side_item = side[-1]["response"]["output"][0]["id"]
+        socket.send(json.dumps({"type": "conversation.item.retrieve", "item_id": side_item}))
+        assert received(socket)["error"]["code"] == "item_not_found"
+        socket.send(json.dumps({"type": "conversation.item.retrieve", "item_id": "item_mine"}))
+        assert received(socket)["item"]["content"][0]["text"] == "Hello there"
+        socket.send(json.dumps({"type": "conversation.item.delete", "item_id": "item_mine"}))
+        deleted = received(socket)
+        assert deleted["type"] == "conversation.item.deleted" and deleted["item_id"] == "item_mine"
+
+
+def test_a_key_is_required_and_a_browser_may_send_it_as_a_subprotocol(mock: MockServer) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(mock.origin.replace("http", "ws", 1) + "/v1/realtime?model=gpt-realtime", open_timeout=5)
+    assert refused.value.response.status_code == 403
+    with connect(mock.origin.replace("http", "ws", 1) + "/v1/realtime?model=gpt-realtime", open_timeout=5,
+                 subprotocols=["realtime", "openai-insecure-api-key.sk-browser"]) as socket:  # type: ignore[list-item]
+        assert socket.subprotocol == "realtime" and received(socket)["type"] == "session.created"
+    with pytest.raises(InvalidStatus):
+        connect(mock.origin.replace("http", "ws", 1) + "/v1/nowhere", open_timeout=5,
+                additional_headers={"Authorization": "Bearer sk-test"})
+    assert mock.requests[0].status == 403 and mock.requests[0].ended == "refused"
+
+
+def test_scripts_answer_a_turn(mock: MockServer, client: OpenAI) -> None:
+    mock.reply("Scripted over the socket")
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        connection.conversation.item.create(item=HELLO)
+        connection.response.create()
+        turn = until(connection, "response.done")
+    assert turn[-1].response.output[0].content[0].text == "Scripted over the socket"
+    assert mock.requests[-1].decided_by.startswith("script")
+
+
+def test_same_seed_same_events() -> None:
+    sessions = []
+    for _ in range(2):
+        with MockServer(seed=3, freeze_time=True) as fresh, raw(fresh) as socket:
+            sent = [received(socket)]
+            socket.send(json.dumps({"type": "conversation.item.create", "item": HELLO}))
+            socket.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+            while sent[-1]["type"] != "response.done":
+                sent.append(received(socket))
+            sessions.append(sent)
+    assert sessions[0] == sessions[1]
