@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
 from openai import OpenAI
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from mockserver import MockServer
@@ -41,7 +42,8 @@ def until(connection: Any, last: str) -> list[Any]:
 
 
 def raw(mock: MockServer, path: str = "/v1/realtime?model=gpt-realtime", **headers: str) -> Any:
-    return connect(mock.origin.replace("http", "ws", 1) + path,
+    # max_queue=None: a test that stops reading mid-response must still see the close frame behind the rest
+    return connect(mock.origin.replace("http", "ws", 1) + path, max_queue=None,
                    additional_headers={"Authorization": "Bearer sk-test", **headers}, open_timeout=5)
 
 
@@ -76,6 +78,7 @@ def test_a_text_turn_sends_the_ga_events_in_order(mock: MockServer, client: Open
     session = mock.requests[-1]
     assert session.path == "/v1/realtime" and session.status == 101 and session.ended == "complete"
     assert session.dialect == "openai" and session.endpoint == "realtime" and session.tokens_out
+    assert session.model == "gpt-realtime"
     assert [event["type"] for event in session.body["events"]] == ["session.update", "conversation.item.create",
                                                                    "response.create"]
 
@@ -187,6 +190,10 @@ def test_a_key_is_required_and_a_browser_may_send_it_as_a_subprotocol(mock: Mock
     with pytest.raises(InvalidStatus):
         connect(mock.origin.replace("http", "ws", 1) + "/v1/nowhere", open_timeout=5,
                 additional_headers={"Authorization": "Bearer sk-test"})
+    with pytest.raises(InvalidStatus) as foreign:  # a page of another origin, as for any request to the mock
+        connect(mock.origin.replace("http", "ws", 1) + "/v1/realtime", open_timeout=5, origin="http://evil.example",  # type: ignore[arg-type]
+                additional_headers={"Authorization": "Bearer sk-test"})
+    assert foreign.value.response.status_code == 403
     assert mock.requests[0].status == 403 and mock.requests[0].ended == "refused"
 
 
@@ -212,3 +219,79 @@ def test_same_seed_same_events() -> None:
                 sent.append(received(socket))
             sessions.append(sent)
     assert sessions[0] == sessions[1]
+
+
+def turn_of(socket: Any) -> list[dict[str, Any]]:
+    """Ask for a text response and read its events until response.done (or an error event ends it)."""
+    socket.send(json.dumps({"type": "conversation.item.create", "item": HELLO}))
+    received(socket), received(socket)
+    socket.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+    seen = [received(socket)]
+    while seen[-1]["type"] not in ("response.done", "error"):
+        seen.append(received(socket))
+    return seen
+
+
+def test_faults_act_on_a_response_s_events(mock: MockServer) -> None:
+    with raw(mock, **{"X-Mock-Fault": "error_event;after_chunks=3;message=Boom"}) as socket:
+        received(socket)
+        seen = turn_of(socket)
+        assert len(seen) == 4 and seen[-1]["type"] == "error" and seen[-1]["error"]["message"] == "Boom"
+        socket.send(json.dumps({"type": "conversation.item.retrieve", "item_id": "item_nope"}))
+        assert received(socket)["type"] == "error"  # the session goes on
+    with raw(mock, **{"X-Mock-Fault": "disconnect;after_chunks=2;close_code=1013"}) as socket:
+        received(socket)
+        socket.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+        received(socket), received(socket)
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    with raw(mock, **{"X-Mock-Fault": "stall;after_chunks=1;seconds=0.5"}) as socket:
+        received(socket)
+        started = time.monotonic()
+        socket.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+        assert received(socket)["type"] == "response.created"
+        received(socket)
+        assert time.monotonic() - started >= 0.5
+    with raw(mock, **{"X-Mock-Fault": "malformed;after_chunks=2"}) as socket:
+        received(socket)
+        socket.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+        received(socket), received(socket)
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(socket.recv(timeout=5))
+    with raw(mock, **{"X-Mock-Fault": "rate_limit"}) as socket:
+        received(socket)
+        socket.send(json.dumps({"type": "response.create", "event_id": "ask"}))
+        limited = received(socket)
+        assert limited["error"]["code"] == "rate_limit_exceeded" and limited["error"]["event_id"] == "ask"
+
+
+def test_the_turn_detector_hears_the_mock_s_own_speech_and_answers_it(client: OpenAI) -> None:
+    """A reply's audio sent back, then half a second of silence: server VAD starts and stops the speech from the
+    audio's energy, commits it, transcribes it exactly (the mock's speech carries its words) and answers it."""
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        connection.session.update(session={"type": "realtime", "audio": {"input": {
+            "transcription": {"model": "gpt-4o-transcribe"}}}})
+        until(connection, "session.updated")
+        connection.conversation.item.create(item=HELLO)
+        until(connection, "conversation.item.done")
+        connection.response.create()
+        reply = until(connection, "response.done")
+        spoken = b"".join(base64.b64decode(event.delta) for event in reply
+                          if event.type == "response.output_audio.delta")
+        said = next(event.transcript for event in reply if event.type == "response.output_audio_transcript.done")
+        until(connection, "rate_limits.updated")
+        for start in range(0, len(spoken), 4_800):
+            connection.input_audio_buffer.append(audio=base64.b64encode(spoken[start:start + 4_800]).decode())
+        connection.input_audio_buffer.append(audio=base64.b64encode(b"\x00" * 24_000).decode())
+        heard = until(connection, "response.done")
+    kinds = [event.type for event in heard]
+    assert kinds[:4] == ["input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+                         "input_audio_buffer.committed", "conversation.item.added"]
+    started, stopped = heard[0], heard[1]
+    assert started.item_id == stopped.item_id and 0 <= started.audio_start_ms < stopped.audio_end_ms
+    assert abs(stopped.audio_end_ms - started.audio_start_ms - len(spoken) * 1000 // 48_000) <= 400
+    completed = next(event for event in heard
+                     if event.type == "conversation.item.input_audio_transcription.completed")
+    assert completed.transcript == said and completed.item_id == started.item_id
+    assert "response.created" in kinds and heard[-1].response.status == "completed"

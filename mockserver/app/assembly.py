@@ -135,7 +135,7 @@ def create_app(config: Config | None = None) -> WireLayer:
             share_default_mount(table, state, dialect)
     origins = OriginPolicy(state.config.host, state.config.allowed_host)
     dispatcher = Dispatcher(table, unrouted(state), _server_error, screen(state),
-                            lambda scope: origins.refusal(scope) is not None)
+                            origins.refuses_socket)
     dispatcher.state.mock = state
     dispatcher.state.openapi = described
     return WireLayer(dispatcher, state.journal, state.control, state.config.seed)

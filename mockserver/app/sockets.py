@@ -65,7 +65,7 @@ def make_socket_handler(state: AppState, dialect: Dialect, socket: Socket) -> Ca
         finally:
             context.outcome = Outcome(
                 dialect=dialect.name, endpoint=socket.name, key_id=key_id(key),
-                body={"events": call.client_events or [], "received": call.events_received},
+                body={"model": call.model, "events": call.client_events or [], "received": call.events_received},
                 decided_by=refused or call.decided_by, error_code="invalid_api_key" if refused else None,
                 tokens_in=call.prompt_tokens, tokens_out=call.completion_tokens,
             )

@@ -11,7 +11,8 @@ page the developer has open must not be able to do any of that. Two browser atta
 - **Cross-site requests**: any page may send a form POST or a no-cors ``fetch`` to ``http://127.0.0.1:8000``;
   it cannot read the answer, but the request acts. A browser says where such a request comes from in
   ``Origin``: a request that may change state (anything but GET, HEAD, OPTIONS) whose ``Origin`` is another
-  site is refused. Clients that are not browsers send no ``Origin``.
+  site is refused. Clients that are not browsers send no ``Origin``. A WebSocket upgrade (the Realtime API) is a
+  GET whose answers a page could read: one from another site is refused whatever it asks.
 
 A request that reaches the app with no socket (the in-process transports) comes from the test itself and is
 not checked.
@@ -64,6 +65,17 @@ class OriginPolicy:
                     "page may not reset, script or drive it. Send it from the sandbox page (/_mock/ui) or a client "
                     "that is not a browser, or allow that site's name with --allowed-host.")
         return None
+
+    def refuses_socket(self, scope: Scope) -> bool:
+        """Whether a WebSocket upgrade is refused: sent to another Host, or from a page of another site. A browser
+        lets any page open a WebSocket to the mock and read what comes back, so unlike a GET, an upgrade with a
+        foreign ``Origin`` is refused whatever it asks."""
+        headers = context_of(scope).headers
+        host = headers.get(b"host", b"").decode("latin-1")
+        if host and not self.host_allowed(host):
+            return True
+        origin = headers.get(b"origin")
+        return origin is not None and not self.origin_allowed(origin.decode("latin-1"), host)
 
     def host_allowed(self, host: str) -> bool:
         """Whether the mock answers requests sent to ``host`` (a Host header); remembered, as it repeats."""

@@ -120,7 +120,7 @@ class WireLayer:
         async def sending(message: Message) -> None:
             kind = message["type"]
             if kind == "websocket.accept":
-                exchange.status, exchange.stream = 101, True
+                exchange.status = 101
                 transmission.stream = True
                 exchange.first_byte_ms = round(transmission._now(), 3)
             elif kind == "websocket.send":
@@ -140,6 +140,7 @@ class WireLayer:
         finally:
             exchange.ended = exchange.ended or ("complete" if exchange.status == 101 else "refused")
             transmission.finish()
+            exchange.stream = exchange.status == 101  # its messages are the parts of a stream
             self.control.finished(context)
             self.journal.append(exchange)
             if request_log.isEnabledFor(logging.INFO):

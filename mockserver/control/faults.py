@@ -103,8 +103,10 @@ FAULTS: dict[str, FaultSpec] = {
     "hang": FaultSpec("stream", {}),
     # End cleanly after N chunks: no finish_reason, no [DONE].
     "truncate": FaultSpec("stream", {"after_chunks": Param(int, 2)}),
-    # Close the connection after N chunks, or after N body bytes (possibly mid-frame).
-    "disconnect": FaultSpec("stream", {"after_chunks": Param(int, 2), "after_bytes": Param(int)}),
+    # Close the connection after N chunks, or after N body bytes (possibly mid-frame); a WebSocket session (the
+    # Realtime API's) closes with close_code after N events of a response.
+    "disconnect": FaultSpec("stream", {"after_chunks": Param(int, 2), "after_bytes": Param(int),
+                                       "close_code": Param(int, 1011, minimum=1000)}),
     # Chunk N+1 is not valid JSON.
     "malformed": FaultSpec("stream", {"after_chunks": Param(int, 1)}),
     # After N chunks of a 200 stream, data: {"error": ...} and a clean end.

@@ -136,6 +136,7 @@ class SocketCall:
     client_events: list[Any] | None = None  # what the client sent, for the journal (the first MAX_JOURNALED_EVENTS)
     events_received: int = 0
     decided_by: str | None = None  # what decided the last turn, for the journal
+    model: str | None = None  # the session's model, for the journal
 
     def report_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
         """Add one turn's tokens to the session's."""

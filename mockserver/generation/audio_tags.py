@@ -167,3 +167,43 @@ def _read_vorbis(block: bytes) -> Spoken | None:
 
 def _unsyncsafe(raw: bytes) -> int:
     return raw[0] << 21 | raw[1] << 14 | raw[2] << 7 | raw[3]
+
+
+PCM_MARK = b"MSPK"
+"""The start of a transcript written into raw pcm16 (which has no comment field): one bit a sample, in the least
+significant bit, inaudible (1 part in 32,768)."""
+
+
+def mark_pcm(pcm: bytes, text: str) -> bytes:
+    """``pcm`` (16-bit little-endian samples) carrying ``text`` in its samples' lowest bits, as far as it has
+    samples for (8 a byte, after a 64-bit header): the mock's own speech, read back by :func:`heard_in_pcm`."""
+    payload = PCM_MARK + len(text.encode()).to_bytes(4, "big") + text.encode()
+    bits = [(byte >> (7 - position)) & 1 for byte in payload for position in range(8)]
+    samples = bytearray(pcm)
+    for index, bit in enumerate(bits[: len(samples) // 2]):
+        samples[2 * index] = (samples[2 * index] & 0xFE) | bit
+    return bytes(samples)
+
+
+def heard_in_pcm(pcm: bytes) -> str | None:
+    """The transcript :func:`mark_pcm` wrote into ``pcm``, if it carries a whole one."""
+
+    def read(start: int, count: int) -> bytes | None:
+        if len(pcm) < 2 * (start + count) * 8:
+            return None
+        out = bytearray()
+        for byte in range(count):
+            value = 0
+            for position in range(8):
+                value = value << 1 | pcm[2 * ((start + byte) * 8 + position)] & 1
+            out.append(value)
+        return bytes(out)
+
+    head = read(0, 8)
+    if head is None or head[:4] != PCM_MARK:
+        return None
+    size = int.from_bytes(head[4:], "big")
+    if size > MAX_TAG_BYTES:
+        return None
+    body = read(8, size)
+    return body.decode("utf-8", "replace") if body is not None else None

@@ -184,6 +184,11 @@ function ollamaTurn(parsed) {
 }
 
 function conversation(body) {
+  if (Array.isArray(body?.events)) {  // a Realtime session: the items the client created
+    return body.events.filter((event) => event?.type === "conversation.item.create" && event.item)
+      .map((event) => event.item.type === "function_call_output" ? { role: "tool", content: event.item.output }
+        : { role: event.item.role || "user", content: text(event.item.content) });
+  }
   if (Array.isArray(body?.contents)) {
     const instruction = body.systemInstruction ?? body.system_instruction;
     const system = instruction == null ? [] : [{ role: "system", content: typeof instruction === "string"
@@ -221,6 +226,19 @@ function answerTurn() {
       try { return JSON.parse(frame.data.split("data: ").pop()); } catch { return {}; } });
     const parts = events.flatMap((event) => event.candidates?.[0]?.content?.parts || []);
     return geminiTurns({ role: "model", parts: mergedParts(parts) }).at(-1) || null;
+  }
+  if (Array.isArray(detail.body?.events)) {  // a Realtime session: what its responses said
+    let content = ""; const calls = [];
+    for (const frame of detail.frames) {
+      let event; try { event = JSON.parse(frame.data); } catch { continue; }
+      if (["response.output_text.delta", "response.output_audio_transcript.delta"].includes(event.type)) {
+        content += event.delta;
+      }
+      if (event.type === "response.function_call_arguments.done") {
+        calls.push({ function: { name: event.name, arguments: event.arguments } });
+      }
+    }
+    return { role: "assistant", content, tool_calls: calls };
   }
   if (detail.dialect === "ollama") {
     const lines = parsed ? [parsed] : detail.frames.map((frame) => {

@@ -233,6 +233,35 @@ def test_gemini_and_ollama_exchanges_read_as_conversations_with_their_timelines(
     screenshot("ollama-stream")
 
 
+def test_a_realtime_session_is_one_row_with_its_events_on_the_timeline(
+        browser: webdriver.Chrome, server: MockServer, screenshot) -> None:  # type: ignore[no-untyped-def]
+    open_page(browser, server)
+    client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        connection.conversation.item.create(item={"type": "message", "role": "user",
+                                                  "content": [{"type": "input_text", "text": "Hello there"}]})
+        connection.response.create()
+        said = ""
+        for event in connection:
+            if event.type == "response.output_text.delta":
+                said += event.delta
+            if event.type == "response.done":
+                break
+    wait(browser).until(lambda driver: len(rows(driver)) == 1)
+    cells = rows(browser)[0].find_elements(By.TAG_NAME, "td")
+    assert "/v1/realtime" in cells[3].text and cells[5].text == "101"
+    rows(browser)[0].click()
+    wait(browser).until(lambda driver: driver.find_elements(By.CSS_SELECTOR, "#tab-conversation .bubble.assistant"))
+    assert "Hello there" in browser.find_element(By.CSS_SELECTOR, "#tab-conversation .bubble.user").text
+    assert said and said in browser.find_element(By.CSS_SELECTOR, "#tab-conversation .bubble.assistant").text
+    browser.find_element(By.CSS_SELECTOR, "button[data-tab=timeline]").click()
+    frames = browser.find_elements(By.CSS_SELECTOR, "#tab-timeline .frame")
+    summaries = [frame.text for frame in frames]
+    assert "session.created" in summaries[0] and any("response.done" in summary for summary in summaries)
+    screenshot("realtime-session")
+
+
 def test_history_loads_newest_first_with_request_numbers(browser: webdriver.Chrome, server: MockServer,
                                                          screenshot) -> None:  # type: ignore[no-untyped-def]
     client = openai.OpenAI(base_url=server.url, api_key=API_KEY, max_retries=0)

@@ -24,15 +24,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import math
 from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.lowlevel
 import orjson
 from starlette.websockets import WebSocketDisconnect
 
+from mockserver.control.decision import Decision
+from mockserver.control.faults import Fault
+from mockserver.determinism import rng
 from mockserver.endpoints.base import SocketCall
 from mockserver.endpoints.realtime import events
 from mockserver.errors import ApiError
-from mockserver.generation import media
+from mockserver.generation import audio_tags, media, prose
+from mockserver.generation.tokens import encoding_for_model, tokenizer
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
@@ -42,6 +50,13 @@ MAX_ITEMS = 4096
 MAX_AUDIO_BYTES = 15 * 1024 * 1024
 """The input audio buffer's bound (about 5 minutes of 24 kHz pcm16), as the API's."""
 MIN_COMMIT_MS = 100
+FRAME_MS = 20
+FRAME_BYTES = 2 * events.AUDIO_RATE * FRAME_MS // 1000
+SPEECH_RMS = 500.0
+"""A 20 ms frame whose RMS is at least this (of 32,767) is speech, at the default threshold 0.5."""
+ENERGY_STRIDE = 4
+"""A frame's energy is measured on every fourth sample (6 kHz: enough for a level)."""
+FRAMES_PER_YIELD = 50
 AUDIO_CHUNK_BYTES = 9_600
 """Output audio per ``response.output_audio.delta``: 200 ms of 24 kHz pcm16."""
 SECONDS_PER_WORD = 0.3
@@ -54,6 +69,10 @@ CLIENT_EVENTS = ("session.update", "conversation.item.create", "conversation.ite
                  "conversation.item.delete", "conversation.item.truncate", "input_audio_buffer.append",
                  "input_audio_buffer.commit", "input_audio_buffer.clear", "response.create", "response.cancel")
 ROLES = ("user", "assistant", "system")
+
+
+class Stopped(Exception):
+    """A fault ended the response (or the session) before its last event."""
 
 
 class ClientEventError(Exception):
@@ -73,17 +92,71 @@ class Session:
         self.config = events.session_object(self.ids.session, model, state.clock.created() + events.SESSION_SECONDS)
         self.items: list[dict[str, Any]] = []
         self.audio = bytearray()
+        self.heard_ms = 0  # the input audio appended since the session began, in ms
+        self.speech: str | None = None  # the item id of the speech the turn detector heard start, while it lasts
+        self.quiet_ms = 0  # silence since the last speech, while speech lasts
+        self.scanned = 0  # the bytes of the buffer the turn detector has heard
         self.conversation_id = self.ids.make("conv_")
+        self.plan: dict[str, Fault] = {}  # the faults of the response being sent, by name
+        self.sent = 0  # events of that response sent so far
+        self.closed = False
 
     async def send(self, event: dict[str, Any]) -> None:
+        if self.plan:
+            await self._faulted(event)
         await self.call.websocket.send_text(orjson.dumps({"event_id": self.ids.event(), **event}).decode())
+        self.sent += 1
+
+    async def _faulted(self, event: dict[str, Any]) -> None:
+        """Carry out the response's faults before its next event: the wire's stream faults, on events."""
+        plan, index = self.plan, self.sent
+        if index == 0:
+            for name in ("latency", "ttft"):
+                if name in plan:
+                    await anyio.sleep(plan[name].value("ms") / 1000)
+            if "hang" in plan:  # answer nothing more: hold the session until the client leaves
+                while (await self.call.websocket.receive())["type"] != "websocket.disconnect":
+                    pass
+                self.closed = True
+                raise Stopped
+        elif "tokens_per_second" in plan and event["type"].endswith(".delta"):
+            await anyio.sleep(1 / plan["tokens_per_second"].value("rate"))
+        if self._fires("stall", index):
+            await anyio.sleep(plan["stall"].value("seconds"))
+        if self._fires("disconnect", index):
+            self.closed = True
+            await self.call.websocket.close(plan["disconnect"].value("close_code"))
+            raise Stopped
+        if self._fires("truncate", index):
+            raise Stopped
+        if self._fires("malformed", index):
+            await self.call.websocket.send_text('{"type": "response.output_text.delta", "delta": ')
+            self.sent += 1
+        if self._fires("error_event", index):
+            failure = plan["error_event"]
+            await self.call.websocket.send_text(orjson.dumps(events.error(
+                self.ids.event(), failure.value("message"), kind=failure.value("type"),
+                code=failure.value("code"))).decode())
+            raise Stopped
+
+    def _fires(self, name: str, index: int) -> bool:
+        fault = self.plan.get(name)
+        return fault is not None and index == fault.value("after_chunks")
 
     async def run(self) -> None:
+        try:
+            await self._serve()
+        except (WebSocketDisconnect, OSError):
+            return  # the client left, maybe while a response was on its way: nothing more to send
+
+    async def _serve(self) -> None:
         await self.send({"type": "session.created", "session": self.config})
         while True:
             try:
                 text = await self.call.websocket.receive_text()
-            except (WebSocketDisconnect, RuntimeError):
+            except RuntimeError:  # a binary frame, or the socket already closed
+                return
+            if self.closed:
                 return
             if self.state.clock.now() > self.config["expires_at"]:
                 await self.send(events.error(self.ids.event(), "Your session hit the maximum duration of 30 minutes.",
@@ -230,6 +303,40 @@ class Session:
             raise ClientEventError(f"The input audio buffer holds at most {MAX_AUDIO_BYTES} bytes: commit or clear "
                                    "it first.", "audio", "input_audio_buffer_full")
         self.audio += chunk
+        detection = self.config["audio"]["input"].get("turn_detection")
+        if isinstance(detection, dict):
+            await self._detect_turns(detection)
+
+    async def _detect_turns(self, detection: dict[str, Any]) -> None:
+        """Server VAD from the audio's own energy: each 20 ms frame is speech when its RMS is over a level set by
+        ``threshold``; speech that starts is ``speech_started``, and ``silence_duration_ms`` of quiet after it
+        ``speech_stopped``, a commit of the audio up to there and (``create_response``) a response."""
+        level = SPEECH_RMS * float(detection.get("threshold") or 0.5) / 0.5
+        silence = int(detection.get("silence_duration_ms") or 200)
+        frames = 0
+        while self.scanned + FRAME_BYTES <= len(self.audio):
+            frame = memoryview(self.audio)[self.scanned:self.scanned + FRAME_BYTES].cast("h")[::ENERGY_STRIDE]
+            loud = math.sqrt(sum(sample * sample for sample in frame) / len(frame)) >= level
+            del frame
+            self.scanned += FRAME_BYTES
+            frames += 1
+            if frames % FRAMES_PER_YIELD == 0:  # a long buffer (5 minutes: 15,000 frames) never holds the loop
+                await anyio.lowlevel.checkpoint()
+            at_ms = self.heard_ms + self.scanned * 1000 // (2 * events.AUDIO_RATE)
+            if loud and self.speech is None:
+                self.speech, self.quiet_ms = self.ids.make("item_"), 0
+                padding = int(detection.get("prefix_padding_ms") or 0)
+                await self.send({"type": "input_audio_buffer.speech_started",
+                                 "audio_start_ms": max(0, at_ms - FRAME_MS - padding), "item_id": self.speech})
+            elif self.speech is not None:
+                self.quiet_ms = 0 if loud else self.quiet_ms + FRAME_MS
+                if self.quiet_ms >= silence:
+                    item_id, self.speech = self.speech, None
+                    await self.send({"type": "input_audio_buffer.speech_stopped",
+                                     "audio_end_ms": at_ms - self.quiet_ms, "item_id": item_id})
+                    await self._commit(item_id, self.scanned)
+                    if detection.get("create_response", True):
+                        await self._response_create({})
 
     async def _input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
         held_ms = len(self.audio) / 2 / events.AUDIO_RATE * 1000
@@ -237,15 +344,45 @@ class Session:
             raise ClientEventError(f"Error committing input audio buffer: buffer too small. Expected at least "
                                    f"{MIN_COMMIT_MS}ms of audio, but buffer only has {held_ms:.2f}ms of audio.",
                                    code="input_audio_buffer_commit_empty")
-        item_id = self.ids.make("item_")
+        item_id, self.speech = self.speech or self.ids.make("item_"), None
+        await self._commit(item_id, len(self.audio))
+
+    async def _commit(self, item_id: str, upto: int) -> None:
+        """The buffer's first ``upto`` bytes as the user's audio item (heard, when transcription is on), and taken
+        out of the buffer."""
         previous = self.items[-1]["id"] if self.items else None
-        self.audio.clear()
+        heard = bytes(self.audio[:upto])
+        self.heard_ms += len(heard) * 1000 // (2 * events.AUDIO_RATE)
+        del self.audio[:upto]
+        self.scanned = max(0, self.scanned - upto)
         await self.send({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id})
-        await self._add(events.item(item_id, "message", role="user",
-                                    content=[{"type": "input_audio"}]), None)
+        transcription = self.config["audio"]["input"].get("transcription")
+        transcript = self._transcript(heard) if isinstance(transcription, dict) else None
+        content: dict[str, Any] = {"type": "input_audio"}
+        if transcript is not None:
+            content["transcript"] = transcript
+        await self._add(events.item(item_id, "message", role="user", content=[content]), None)
+        if transcript is not None:
+            for piece in tokenizer(encoding_for_model(self.config["model"])).pieces(transcript)[0]:
+                await self.send({"type": "conversation.item.input_audio_transcription.delta", "item_id": item_id,
+                                 "content_index": 0, "delta": piece})
+            await self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
+                             "content_index": 0, "transcript": transcript, "usage": {
+                                 "type": "duration", "seconds": round(len(heard) / 2 / events.AUDIO_RATE, 3)}})
+
+    def _transcript(self, heard: bytes) -> str:
+        """What the audio says: the mock's own speech says its transcript exactly; other audio, seeded words."""
+        said = audio_tags.heard_in_pcm(heard)
+        if said is not None:
+            return said
+        draw = rng(hashlib.sha256(heard).digest(), "transcript")
+        vocabulary = tokenizer(encoding_for_model(self.config["model"]))
+        return "".join(prose.phrasebook(vocabulary).paragraph(draw, 1)[0]).strip()
 
     async def _input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        self.heard_ms += len(self.audio) * 1000 // (2 * events.AUDIO_RATE)
         self.audio.clear()
+        self.scanned, self.speech = 0, None
         await self.send({"type": "input_audio_buffer.cleared"})
 
     # ---------------------------------------------------------------- responses
@@ -273,6 +410,17 @@ class Session:
         decision = self.call.decide(chat)
         if decision.error is not None:
             raise ClientEventError(decision.error.message, decision.error.param, decision.error.code or "error")
+        self.plan = {fault.name: fault for fault in reversed(decision.faults)}
+        self.sent = 0
+        try:
+            await self._respond(asked, chat, decision, modalities, out_of_band)
+        except Stopped:
+            pass
+        finally:
+            self.plan = {}
+
+    async def _respond(self, asked: dict[str, Any], chat: dict[str, Any], decision: Decision, modalities: list[str],
+                       out_of_band: str) -> None:
         try:
             completion = await self.state.chat.generate(self.call.dialect, chat, decision, len(orjson.dumps(chat)))
         except ApiError as error:
@@ -331,7 +479,7 @@ class Session:
         await self.send({"type": "response.content_part.added", **where,
                          "part": {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}})
         if audio:
-            clip = media.audio_clip(item_id.encode(), "pcm16", spoken_seconds(pieces))
+            clip = audio_tags.mark_pcm(media.audio_clip(item_id.encode(), "pcm16", spoken_seconds(pieces)), text)
             for start in range(0, len(clip), AUDIO_CHUNK_BYTES):
                 await self.send({"type": "response.output_audio.delta", **where,
                                  "delta": base64.b64encode(clip[start:start + AUDIO_CHUNK_BYTES]).decode()})
@@ -457,6 +605,7 @@ def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 async def serve(state: AppState, call: SocketCall) -> None:
     """Run one session until the client leaves."""
     model = call.websocket.query_params.get("model") or "gpt-realtime"
+    call.model = model
     await Session(state, call, model).run()
 
 
