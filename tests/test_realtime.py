@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+import httpx2
 import pytest
 from openai import OpenAI
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -75,7 +76,7 @@ def test_a_text_turn_sends_the_ga_events_in_order(mock: MockServer, client: Open
     assert text and done.status == "completed" and done.output[0].content[0].text == text
     assert done.usage.input_tokens and done.usage.output_tokens == done.usage.output_token_details.text_tokens
     assert len({event.event_id for event in turn}) == len(turn)
-    session = mock.requests[-1]
+    session = mock.wait_for_requests(1)[-1]  # journaled once the server has closed its side
     assert session.path == "/v1/realtime" and session.status == 101 and session.ended == "complete"
     assert session.dialect == "openai" and session.endpoint == "realtime" and session.tokens_out
     assert session.model == "gpt-realtime"
@@ -194,7 +195,8 @@ def test_a_key_is_required_and_a_browser_may_send_it_as_a_subprotocol(mock: Mock
         connect(mock.origin.replace("http", "ws", 1) + "/v1/realtime", open_timeout=5, origin="http://evil.example",  # type: ignore[arg-type]
                 additional_headers={"Authorization": "Bearer sk-test"})
     assert foreign.value.response.status_code == 403
-    assert mock.requests[0].status == 403 and mock.requests[0].ended == "refused"
+    first = mock.wait_for_requests(4)[0]
+    assert first.status == 403 and first.ended == "refused"
 
 
 def test_scripts_answer_a_turn(mock: MockServer, client: OpenAI) -> None:
@@ -205,7 +207,7 @@ def test_scripts_answer_a_turn(mock: MockServer, client: OpenAI) -> None:
         connection.response.create()
         turn = until(connection, "response.done")
     assert turn[-1].response.output[0].content[0].text == "Scripted over the socket"
-    assert mock.requests[-1].decided_by.startswith("script")
+    assert mock.wait_for_requests(1)[-1].decided_by.startswith("script")
 
 
 def test_same_seed_same_events() -> None:
@@ -295,3 +297,64 @@ def test_the_turn_detector_hears_the_mock_s_own_speech_and_answers_it(client: Op
                      if event.type == "conversation.item.input_audio_transcription.completed")
     assert completed.transcript == said and completed.item_id == started.item_id
     assert "response.created" in kinds and heard[-1].response.status == "completed"
+
+
+def test_openai_agents_realtime_runner_calls_a_tool_and_answers(mock: MockServer) -> None:
+    """openai-agents' ``RealtimeRunner`` (its default OpenAI Realtime model, pointed at the mock): the agent's
+    function tool is called with arguments for its signature, its output goes back, and the agent answers."""
+    import asyncio
+
+    from agents import function_tool
+    from agents.realtime import RealtimeAgent, RealtimeRunner
+
+    called: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        called.append(city)
+        return f"Sunny in {city}"
+
+    async def run() -> list[Any]:
+        agent = RealtimeAgent(name="Assistant", instructions="Answer briefly", tools=[get_weather])
+        runner = RealtimeRunner(starting_agent=agent, config={"model_settings": {"output_modalities": ["text"]}})
+        session = await runner.run(model_config={
+            "api_key": "sk-test", "url": mock.origin.replace("http", "ws", 1) + "/v1/realtime?model=gpt-realtime"})
+        seen: list[Any] = []
+        async with session:
+            await session.send_message("What is the weather in Paris?")
+            async for event in session:
+                seen.append(event)
+                assert event.type != "error", event
+                if event.type == "agent_end" and any(earlier.type == "tool_end" for earlier in seen):
+                    return seen
+        return seen
+
+    seen = asyncio.run(asyncio.wait_for(run(), 20))
+    assert called and isinstance(called[0], str)
+    assert next(event.output for event in seen if event.type == "tool_end") == f"Sunny in {called[0]}"
+    session = mock.wait_for_requests(1)[-1]
+    sent = [event["type"] for event in session.body["events"]]
+    assert "conversation.item.create" in sent and sent.count("response.create") >= 2
+
+
+def test_a_flood_of_client_events_is_bounded_and_the_session_goes_on(mock: MockServer) -> None:
+    """3,000 events in well under a second: one error for the excess, the rest of that second dropped, and the
+    session (and the server's health check) answer right after."""
+    with raw(mock) as socket:
+        received(socket)
+        tiny = json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(b"\0\0").decode()})
+        for _ in range(3_000):
+            socket.send(tiny)
+        error = received(socket)
+        assert error["type"] == "error" and error["error"]["code"] == "too_many_events"
+        assert httpx2.get(mock.origin + "/_mock/health", timeout=5).status_code == 200
+        time.sleep(1.05)  # a new second
+        socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
+        assert received(socket)["type"] == "input_audio_buffer.cleared"
+
+
+def test_plain_http_to_the_socket_is_told_to_upgrade(mock: MockServer) -> None:
+    answer = httpx2.get(mock.url + "/realtime", headers={"Authorization": "Bearer sk-test"}, timeout=5)
+    assert answer.status_code == 426 and answer.headers["upgrade"] == "websocket"
+    assert answer.json()["error"]["code"] == "upgrade_required"

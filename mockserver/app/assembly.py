@@ -64,7 +64,10 @@ def unrouted(state: AppState) -> Callable[[Request, tuple[str, ...]], Response]:
                  if wire is not OPENAI_WIRE]
 
     def answer(request: Request, allowed: tuple[str, ...]) -> Response:
-        if allowed:
+        if allowed == (WEBSOCKET,):  # a WebSocket endpoint asked over plain HTTP
+            error = ApiError(426, f"{request.url.path} takes a WebSocket upgrade (the Realtime API): connect with "
+                             "ws:// and Upgrade: websocket.", code="upgrade_required", headers={"Upgrade": "websocket"})
+        elif allowed:
             error = ApiError(405, f"Method {request.method} is not allowed for {request.url.path}.",
                              code="method_not_allowed", headers={"Allow": ", ".join(allowed)})
         else:

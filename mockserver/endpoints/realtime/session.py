@@ -26,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -50,6 +51,8 @@ MAX_ITEMS = 4096
 MAX_AUDIO_BYTES = 15 * 1024 * 1024
 """The input audio buffer's bound (about 5 minutes of 24 kHz pcm16), as the API's."""
 MIN_COMMIT_MS = 100
+MAX_EVENTS_PER_SECOND = 1_000
+"""Client events a session takes a second; past them, one ``error`` event and the rest of that second dropped."""
 FRAME_MS = 20
 FRAME_BYTES = 2 * events.AUDIO_RATE * FRAME_MS // 1000
 SPEECH_RMS = 500.0
@@ -100,6 +103,7 @@ class Session:
         self.plan: dict[str, Fault] = {}  # the faults of the response being sent, by name
         self.sent = 0  # events of that response sent so far
         self.closed = False
+        self.window = (0.0, 0)  # when the current second of client events began, and how many came in it
 
     async def send(self, event: dict[str, Any]) -> None:
         if self.plan:
@@ -166,6 +170,15 @@ class Session:
             await self.handle(text)
 
     async def handle(self, text: str) -> None:
+        started, count = self.window
+        now = time.monotonic()
+        self.window = (now, 1) if now - started >= 1 else (started, count + 1)
+        if self.window[1] > MAX_EVENTS_PER_SECOND:
+            if self.window[1] == MAX_EVENTS_PER_SECOND + 1:
+                await self.send(events.error(self.ids.event(), f"Too many client events: at most "
+                                             f"{MAX_EVENTS_PER_SECOND} a second; the rest of this second's are "
+                                             "dropped.", code="too_many_events"))
+            return
         client_event_id = None
         try:
             try:
