@@ -7,6 +7,9 @@ answered (a 200 or a clear 400) within its own bound.
 
 from __future__ import annotations
 
+import base64
+import json
+import struct
 import subprocess
 import sys
 import threading
@@ -233,6 +236,31 @@ def test_a_large_native_request_is_answered_while_the_loop_keeps_answering(serve
     }
     answer = while_healthy(server, sent[hostile])
     assert answer.status_code == 200, answer.text[:500]
+
+
+@timing
+def test_a_realtime_session_full_of_loud_audio_is_heard_while_the_loop_keeps_answering(server: Served) -> None:
+    """15 MiB of loud pcm16 (about five minutes: the input buffer's bound) appended to a Realtime session in MiB
+    events with server VAD on: every 20 ms frame's energy is measured, and the health check answers throughout;
+    one more byte is the buffer's error, and the session goes on."""
+    from websockets.sync.client import connect
+
+    loud = base64.b64encode(struct.pack("<h", 12_000) * (512 * 1024)).decode()  # 1 MiB
+
+    def session() -> httpx2.Response:
+        with connect(server.origin.replace("http", "ws", 1) + "/v1/realtime?model=gpt-realtime", max_queue=None,
+                     additional_headers=AUTH, open_timeout=10, max_size=None) as socket:
+            socket.recv(timeout=10)  # session.created
+            for _ in range(15):
+                socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": loud}))
+            socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": loud}))
+            said = [json.loads(socket.recv(timeout=20)) for _ in range(2)]
+        kinds = [event["type"] for event in said]
+        assert kinds == ["input_audio_buffer.speech_started", "error"], kinds
+        assert said[1]["error"]["code"] == "input_audio_buffer_full"
+        return httpx2.Response(200)
+
+    assert while_healthy(server, session).status_code == 200
 
 
 def test_a_message_regex_re2_cannot_run_is_refused_naming_it(server: Served) -> None:
