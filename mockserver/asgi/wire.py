@@ -78,10 +78,8 @@ class WireLayer:
         return self.app.state  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            await self._session(scope, receive, send)
-            return
-        if scope["type"] != "http":
+        socket = scope["type"] == "websocket"  # a WebSocket session: one exchange, 101 once accepted
+        if scope["type"] != "http" and not socket:
             await self.app(scope, receive, send)
             return
         test_id = self.control.default_test_id
@@ -93,54 +91,16 @@ class WireLayer:
         scope[CONTEXT_KEY] = context
         transmission = Transmission(scope, receive, send, context, exchange, self._random)
         try:
-            await self.app(scope, receive, transmission.send)
+            await self.app(scope, receive, transmission.send_socket if socket else transmission.send)
         except BaseException:
             exchange.ended = exchange.ended or "error"
             raise
         finally:
+            if socket:
+                exchange.ended = exchange.ended or ("complete" if exchange.status == 101 else "refused")
             transmission.finish()
-            self.control.finished(context)
-            self.journal.append(exchange)
-            if request_log.isEnabledFor(logging.INFO):
-                request_log.info(exchange.log_line)
-
-    async def _session(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A WebSocket session, journaled as one exchange: status 101 once accepted (a handshake refused before it:
-        403), every message the server sent as one part of the response, with its time, and what the session
-        reported (the client's events, the tokens) when it ends."""
-        test_id = self.control.default_test_id
-        if test_id is not None:
-            scope["headers"] = _with_test_id(scope["headers"], test_id)
-        context = RequestContext.from_scope(scope)
-        exchange = self._open(scope, context)
-        self.journal.begin(exchange)
-        scope[CONTEXT_KEY] = context
-        transmission = Transmission(scope, receive, send, context, exchange, self._random)
-
-        async def sending(message: Message) -> None:
-            kind = message["type"]
-            if kind == "websocket.accept":
-                exchange.status = 101
-                transmission.stream = True
-                exchange.first_byte_ms = round(transmission._now(), 3)
-            elif kind == "websocket.send":
-                text = message.get("text")
-                data = text.encode() if text is not None else message.get("bytes") or b""
-                exchange.capture(transmission._now(), data + b"\n")
-                transmission.chunks += 1
-            elif kind == "websocket.close" and exchange.status is None:
-                exchange.status, exchange.ended = 403, "refused"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        except BaseException:
-            exchange.ended = exchange.ended or "error"
-            raise
-        finally:
-            exchange.ended = exchange.ended or ("complete" if exchange.status == 101 else "refused")
-            transmission.finish()
-            exchange.stream = exchange.status == 101  # its messages are the parts of a stream
+            if socket:
+                exchange.stream = exchange.status == 101  # its messages are the parts of a stream
             self.control.finished(context)
             self.journal.append(exchange)
             if request_log.isEnabledFor(logging.INFO):
@@ -212,6 +172,22 @@ class Transmission:
                 await self._start(message)
         else:
             await self._send(message)
+
+    async def send_socket(self, message: Message) -> None:
+        """A WebSocket session's message on its way out: accepted (101) or refused before it (403), and every
+        message sent kept as a part of the response, with its time."""
+        exchange, kind = self.exchange, message["type"]
+        if kind == "websocket.accept":
+            exchange.status, self.stream = 101, True
+            exchange.first_byte_ms = round(self._now(), 3)
+        elif kind == "websocket.send":
+            text = message.get("text")
+            data = text.encode() if text is not None else message.get("bytes") or b""
+            exchange.capture(self._now(), data + b"\n")
+            self.chunks += 1
+        elif kind == "websocket.close" and exchange.status is None:
+            exchange.status, exchange.ended = 403, "refused"
+        await self._send(message)
 
     def finish(self) -> None:
         exchange = self.exchange
