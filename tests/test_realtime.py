@@ -358,3 +358,26 @@ def test_plain_http_to_the_socket_is_told_to_upgrade(mock: MockServer) -> None:
     answer = httpx2.get(mock.url + "/realtime", headers={"Authorization": "Bearer sk-test"}, timeout=5)
     assert answer.status_code == 426 and answer.headers["upgrade"] == "websocket"
     assert answer.json()["error"]["code"] == "upgrade_required"
+
+
+def test_an_ephemeral_secret_opens_a_browser_session_until_it_expires() -> None:
+    """``client_secrets`` mints an ``ek_`` key with its session; a browser opens a session with it (as the
+    subprotocol) even when the mock takes only its own --api-key keys, the session starts from the secret's
+    settings, and once the secret expires on the mock's clock the handshake is refused."""
+    with MockServer(api_key=["sk-real"]) as locked:
+        minted = OpenAI(base_url=locked.url, api_key="sk-real").realtime.client_secrets.create(
+            expires_after={"anchor": "created_at", "seconds": 60},
+            session={"type": "realtime", "model": "gpt-realtime", "instructions": "Speak like a pirate"})
+        assert minted.value.startswith("ek_") and minted.session.instructions == "Speak like a pirate"
+        url = locked.origin.replace("http", "ws", 1) + "/v1/realtime"
+        with connect(url, open_timeout=5, subprotocols=["realtime", f"openai-insecure-api-key.{minted.value}"],  # type: ignore[list-item]
+                     ) as socket:
+            created = received(socket)
+        assert created["session"]["instructions"] == "Speak like a pirate"
+        assert created["session"]["model"] == "gpt-realtime"
+        with pytest.raises(InvalidStatus):  # any other key is still refused
+            connect(url, open_timeout=5, additional_headers={"Authorization": "Bearer ek_made_up"})
+        locked.advance(61)
+        with pytest.raises(InvalidStatus) as expired:
+            connect(url, open_timeout=5, subprotocols=["realtime", f"openai-insecure-api-key.{minted.value}"])  # type: ignore[list-item]
+        assert expired.value.response.status_code == 403

@@ -2,7 +2,9 @@
 ``/v1/realtime``), from the upgrade to the close.
 
 The key comes as ``Authorization: Bearer`` or, from a browser, as the subprotocol ``openai-insecure-api-key.<key>``;
-a refused key closes the socket before it is accepted (the client sees the handshake fail with a 403). The session's
+a key the family minted itself (the Realtime API's ephemeral ``ek_`` secrets, while they last) is taken whatever
+``--api-key`` says, others go through the key policy; a refused key closes the socket before it is accepted (the
+client sees the handshake fail with a 403). The session's
 turns ask the control plane one at a time (``SocketCall.decide``), so scripts, fixture rules, chaos and the rate
 limiter act on each response. When the session ends its :class:`Outcome` (the client's events, what decided, the
 tokens) goes beside the context for the wire layer to journal the session as one exchange.
@@ -54,7 +56,9 @@ def make_socket_handler(state: AppState, dialect: Dialect, socket: Socket) -> Ca
 
         call = SocketCall(websocket, dialect, socket, context, decide)
         try:
-            state.keys.authenticate(key, dialect, True)
+            call.granted = socket.accepts_key(state, key) if socket.accepts_key is not None else None
+            if call.granted is None:
+                state.keys.authenticate(key, dialect, True)
         except ApiError as error:
             refused = "key policy"
             await websocket.close(REFUSED, reason=error.message[:120])

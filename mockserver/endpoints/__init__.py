@@ -49,6 +49,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *ENGINE.declare("responses", responses.RESPONDERS),
     *ENGINE.declare("audio", audio.RESPONDERS),
     *ENGINE.declare("completions", completions.RESPONDERS),
+    *ENGINE.declare("realtime", realtime.RESPONDERS),
 )
 SOCKETS: tuple[Socket, ...] = realtime.SOCKETS
 GROUPS: frozenset[str] = frozenset(endpoint.group for endpoint in ENDPOINTS) | {socket.group for socket in SOCKETS} \

@@ -137,6 +137,7 @@ class SocketCall:
     events_received: int = 0
     decided_by: str | None = None  # what decided the last turn, for the journal
     model: str | None = None  # the session's model, for the journal
+    granted: dict[str, Any] | None = None  # what the session's key carries (an ephemeral secret's settings)
 
     def report_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
         """Add one turn's tokens to the session's."""
@@ -168,4 +169,6 @@ class Socket:
     group: str
     path: str
     handler: SocketHandler
-    subprotocols: tuple[str, ...] = ()  # what the server answers the client's offer with, when offered
+    # A key of the family's own making the session takes whatever --api-key says (an ephemeral secret), and the
+    # settings it carries; None for any other key.
+    accepts_key: Callable[[AppState, str], dict[str, Any] | None] | None = None

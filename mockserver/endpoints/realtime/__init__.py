@@ -6,8 +6,9 @@ the journal, the control plane per turn); :mod:`.session` speaks the protocol, g
 from __future__ import annotations
 
 from mockserver.endpoints.base import Socket
+from mockserver.endpoints.realtime.secrets import RESPONDERS, minted
 from mockserver.endpoints.realtime.session import serve
 
-SOCKETS = (Socket("realtime", "realtime", "/realtime", serve),)
+SOCKETS = (Socket("realtime", "realtime", "/realtime", serve, accepts_key=minted),)
 
-__all__ = ["SOCKETS"]
+__all__ = ["RESPONDERS", "SOCKETS"]

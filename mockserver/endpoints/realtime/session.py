@@ -93,6 +93,10 @@ class Session:
         seed = f"{state.config.seed}:{call.context.test_id}:{model}".encode()
         self.ids = events.EventIds(state.identity.make_id("sess_", state.identity.salt(seed), 21))
         self.config = events.session_object(self.ids.session, model, state.clock.created() + events.SESSION_SECONDS)
+        if call.granted is not None and call.granted["session"].get("type") == "realtime":  # opened with an
+            # ephemeral secret: the session it was minted for
+            self.config.update({name: value for name, value in call.granted["session"].items()
+                                if name not in ("id", "expires_at")})
         self.items: list[dict[str, Any]] = []
         self.audio = bytearray()
         self.heard_ms = 0  # the input audio appended since the session began, in ms
@@ -617,7 +621,8 @@ def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 async def serve(state: AppState, call: SocketCall) -> None:
     """Run one session until the client leaves."""
-    model = call.websocket.query_params.get("model") or "gpt-realtime"
+    granted = call.granted["session"].get("model") if call.granted is not None else None
+    model = call.websocket.query_params.get("model") or granted or "gpt-realtime"
     call.model = model
     await Session(state, call, model).run()
 
