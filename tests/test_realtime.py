@@ -381,3 +381,22 @@ def test_an_ephemeral_secret_opens_a_browser_session_until_it_expires() -> None:
         with pytest.raises(InvalidStatus) as expired:
             connect(url, open_timeout=5, subprotocols=["realtime", f"openai-insecure-api-key.{minted.value}"])  # type: ignore[list-item]
         assert expired.value.response.status_code == 403
+
+
+def test_binary_frames_and_an_overfull_conversation_get_errors(mock: MockServer,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.endpoints.realtime import session
+
+    monkeypatch.setattr(session, "MAX_CONVERSATION_BYTES", 2_000)
+    with raw(mock) as socket:
+        received(socket)
+        socket.send(b"\x00\x01")
+        assert received(socket)["error"]["code"] == "invalid_event"
+        long = {**HELLO, "content": [{"type": "input_text", "text": "word " * 300}]}
+        socket.send(json.dumps({"type": "conversation.item.create", "item": long}))
+        assert received(socket)["type"] == "conversation.item.added"
+        received(socket)
+        socket.send(json.dumps({"type": "conversation.item.create", "item": long}))
+        assert received(socket)["error"]["code"] == "conversation_full"
+    session_entry = mock.wait_for_requests(1)[-1]
+    assert session_entry.body["received"] == 2  # the binary frame was no event

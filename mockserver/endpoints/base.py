@@ -117,7 +117,9 @@ class Endpoint:
 
 
 MAX_JOURNALED_EVENTS = 256
-"""A socket session's client events the journal keeps (the first ones; the count is kept past them)."""
+MAX_JOURNALED_EVENT_BYTES = 1024 * 1024
+"""A socket session's client events the journal keeps: the first 256 while they come to 1 MiB (past that, only
+each one's ``type``); the count is kept past them."""
 
 
 @dataclass
@@ -133,8 +135,9 @@ class SocketCall:
     decide: Callable[[dict[str, Any]], Decision]
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    client_events: list[Any] | None = None  # what the client sent, for the journal (the first MAX_JOURNALED_EVENTS)
+    client_events: list[Any] | None = None  # what the client sent, for the journal (see MAX_JOURNALED_EVENTS)
     events_received: int = 0
+    journaled_bytes: int = 0
     decided_by: str | None = None  # what decided the last turn, for the journal
     model: str | None = None  # the session's model, for the journal
     granted: dict[str, Any] | None = None  # what the session's key carries (an ephemeral secret's settings)
@@ -144,12 +147,19 @@ class SocketCall:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
 
-    def received(self, event: Any) -> None:
+    def received(self, event: Any, size: int) -> None:
+        """Count a client event (``size`` bytes of JSON) and keep it for the journal while there is room."""
         self.events_received += 1
         if self.client_events is None:
             self.client_events = []
-        if len(self.client_events) < MAX_JOURNALED_EVENTS:
+        if len(self.client_events) >= MAX_JOURNALED_EVENTS:
+            return
+        self.journaled_bytes += size
+        if self.journaled_bytes <= MAX_JOURNALED_EVENT_BYTES:
             self.client_events.append(event)
+        else:
+            self.client_events.append({"type": event.get("type") if isinstance(event, dict) else None,
+                                       "journaled": f"{size} bytes, past the journal's {MAX_JOURNALED_EVENT_BYTES}"})
 
     def header(self, name: str) -> str | None:
         return self.context.header(name)

@@ -47,7 +47,8 @@ if TYPE_CHECKING:
     from mockserver.app.state import AppState
 
 MAX_ITEMS = 4096
-"""Items a conversation holds at most: a client that adds more gets an error for each."""
+MAX_CONVERSATION_BYTES = 32 * 1024 * 1024
+"""Items a conversation holds at most, and their JSON's bytes: a client that adds more gets an error for each."""
 MAX_AUDIO_BYTES = 15 * 1024 * 1024
 """The input audio buffer's bound (about 5 minutes of 24 kHz pcm16), as the API's."""
 MIN_COMMIT_MS = 100
@@ -98,6 +99,7 @@ class Session:
             self.config.update({name: value for name, value in call.granted["session"].items()
                                 if name not in ("id", "expires_at")})
         self.items: list[dict[str, Any]] = []
+        self.held_bytes = 0  # the items' JSON, in bytes
         self.audio = bytearray()
         self.heard_ms = 0  # the input audio appended since the session began, in ms
         self.speech: str | None = None  # the item id of the speech the turn detector heard start, while it lasts
@@ -159,13 +161,15 @@ class Session:
 
     async def _serve(self) -> None:
         await self.send({"type": "session.created", "session": self.config})
-        while True:
-            try:
-                text = await self.call.websocket.receive_text()
-            except RuntimeError:  # a binary frame, or the socket already closed
+        while not self.closed:
+            message = await self.call.websocket.receive()
+            if message["type"] == "websocket.disconnect":
                 return
-            if self.closed:
-                return
+            text = message.get("text")
+            if text is None:
+                await self.send(events.error(self.ids.event(), "Client events are JSON text frames, not binary ones.",
+                                             code="invalid_event"))
+                continue
             if self.state.clock.now() > self.config["expires_at"]:
                 await self.send(events.error(self.ids.event(), "Your session hit the maximum duration of 30 minutes.",
                                              code="session_expired"))
@@ -189,7 +193,7 @@ class Session:
                 event = orjson.loads(text)
             except orjson.JSONDecodeError:
                 raise ClientEventError("The client event is not valid JSON.", code="invalid_json") from None
-            self.call.received(event)
+            self.call.received(event, len(text))
             if not isinstance(event, dict):
                 raise ClientEventError("A client event is a JSON object.", code="invalid_event")
             client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
@@ -242,9 +246,11 @@ class Session:
 
     async def _add(self, item: dict[str, Any], previous_item_id: str | None) -> None:
         """Put ``item`` in the conversation after ``previous_item_id`` (``root``: first; None: last)."""
-        if len(self.items) >= MAX_ITEMS:
-            raise ClientEventError(f"The conversation holds {MAX_ITEMS} items, its most: delete some first.",
-                                   code="conversation_full")
+        size = len(orjson.dumps(item))
+        if len(self.items) >= MAX_ITEMS or self.held_bytes + size > MAX_CONVERSATION_BYTES:
+            raise ClientEventError(f"The conversation holds at most {MAX_ITEMS} items and {MAX_CONVERSATION_BYTES} "
+                                   "bytes of them: delete some first.", code="conversation_full")
+        self.held_bytes += size
         if previous_item_id is None:
             position = len(self.items)
         elif previous_item_id == "root":
@@ -294,7 +300,9 @@ class Session:
 
     async def _conversation_item_delete(self, event: dict[str, Any]) -> None:
         position = self._index(event.get("item_id"), "item_id")
-        item_id = self.items.pop(position)["id"]
+        removed = self.items.pop(position)
+        self.held_bytes -= len(orjson.dumps(removed))
+        item_id = removed["id"]
         await self.send({"type": "conversation.item.deleted", "item_id": item_id})
 
     async def _conversation_item_truncate(self, event: dict[str, Any]) -> None:
@@ -481,8 +489,10 @@ class Session:
                          "item": item})
         if not out_of_band:
             previous = self.items[-1]["id"] if self.items else None
-            if len(self.items) < MAX_ITEMS:
+            size = len(orjson.dumps(item))
+            if len(self.items) < MAX_ITEMS and self.held_bytes + size <= MAX_CONVERSATION_BYTES:
                 self.items.append(item)
+                self.held_bytes += size
             await self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
 
     async def _message(self, response_id: str, index: int, pieces: list[str], modalities: list[str],
