@@ -400,3 +400,19 @@ def test_binary_frames_and_an_overfull_conversation_get_errors(mock: MockServer,
         assert received(socket)["error"]["code"] == "conversation_full"
     session_entry = mock.wait_for_requests(1)[-1]
     assert session_entry.body["received"] == 2  # the binary frame was no event
+
+
+def test_metrics_count_open_sessions_and_their_events(mock: MockServer) -> None:
+    def scrape() -> str:
+        return httpx2.get(mock.origin + "/metrics", timeout=5).text
+
+    with raw(mock) as socket:
+        received(socket)
+        assert "mockserver_websocket_sessions_open 1.0" in scrape()
+        socket.send(json.dumps({"type": "conversation.item.create", "item": HELLO}))
+        received(socket), received(socket)
+    mock.wait_for_requests(1)
+    text = scrape()
+    assert "mockserver_websocket_sessions_open 0.0" in text
+    assert 'mockserver_websocket_events_total{direction="sent"} 3.0' in text
+    assert 'mockserver_websocket_events_total{direction="received"} 1.0' in text

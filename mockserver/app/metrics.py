@@ -1,7 +1,8 @@
 """``GET /metrics``: what the mock did, in Prometheus text format (``prometheus-client``), off with ``--no-metrics``.
 
 Requests by dialect, endpoint, model and status; faults by name; time to first byte, gaps between stream
-chunks and whole durations; tokens in and out; 429s by bucket; journal, script and store sizes. Each app has
+chunks and whole durations; tokens in and out; 429s by bucket; WebSocket sessions open and their events; journal,
+script and store sizes. Each app has
 a registry of its own, so several servers in one process never mix their numbers.
 
 The hot path only adds to plain counters, as the journal's listener, once per finished exchange on the
@@ -61,6 +62,7 @@ class Metrics(Collector):
         self.faults: Counter[str] = Counter()
         self.rate_limited: Counter[str] = Counter()
         self.tokens: Counter[str] = Counter()
+        self.socket_events: Counter[str] = Counter()
         self.first_byte = _Histogram()
         self.duration = _Histogram()
         self.chunk_gap = _Histogram()
@@ -80,6 +82,10 @@ class Metrics(Collector):
             self.faults[fault.split(";", 1)[0]] += 1
         if exchange.status == 429:
             self.rate_limited[_bucket(exchange.decided_by)] += 1
+        if exchange.status == 101:  # a WebSocket session: the events each way
+            self.socket_events["sent"] += exchange.chunks_sent
+            received = exchange.body.get("received") if isinstance(exchange.body, dict) else None
+            self.socket_events["received"] += received if isinstance(received, int) else 0
         if exchange.tokens_in is not None:
             self.tokens["in"] += exchange.tokens_in
         if exchange.tokens_out is not None:
@@ -109,6 +115,10 @@ class Metrics(Collector):
         yield self.first_byte.family("mockserver_time_to_first_byte_seconds", "From the request to the status line")
         yield self.duration.family("mockserver_request_duration_seconds", "From the request to its last byte")
         yield self.chunk_gap.family("mockserver_stream_chunk_gap_seconds", "Between two chunks of a stream")
+        yield _counter("mockserver_websocket_events", "Events of finished WebSocket sessions (the Realtime API), "
+                       "sent and received", "direction", self.socket_events)
+        yield _gauge("mockserver_websocket_sessions_open", "WebSocket sessions accepted and not yet ended",
+                     sum(1 for exchange in self.journal.live() if exchange.status == 101))
         yield _gauge("mockserver_journal_entries", "Exchanges the journal holds", len(self.journal))
         yield _gauge("mockserver_journal_bytes", "Bytes the journal counts against --journal-bytes", self.journal.bytes)
         yield _gauge("mockserver_scripts_pending", "Scripted behaviours waiting", self.pending_scripts())
