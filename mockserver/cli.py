@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--allowed-host", dest="allowed_host", action="append", metavar="NAME",
                        help="also answer requests sent to this host name (a service name, a proxy's name; "
                             "repeatable; '*' for any): other names are refused, as a rebound web page would send")
+    server.add_argument("--tls-cert", dest="tls_cert", metavar="FILE",
+                       help="serve HTTPS and wss:// with this certificate (PEM; with --tls-key), for clients that "
+                            "only connect over TLS (openai-node's Realtime WebSocket)")
+    server.add_argument("--tls-key", dest="tls_key", metavar="FILE", help="the private key of --tls-cert (PEM)")
     server.add_argument("--request-timeout", dest="request_timeout", type=float, metavar="SECONDS",
                        help="a request not received whole within this many seconds of its connection's last "
                        "answer (or its start) gets a 408 and the connection is closed (default 30)")
@@ -47,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     replies.add_argument("--freeze-time", action="store_const", const=True, dest="freeze_time",
                        help="derive ids and timestamps from the request too: byte-identical responses across runs")
     replies.add_argument("--dialect",
-                         help="dialect served at /v1 (openai, gateway, serika, openserv, samurai, anthropic)")
+                         help="dialect served at /v1 (openai, gateway, serika, openserv, samurai, anthropic, gemini, "
+                              "ollama)")
     replies.add_argument("--reply-sentences", dest="reply_sentences", help="reply length in sentences, e.g. 2-4")
     replies.add_argument("--fixtures", action="append", metavar="DIR",
                        help="a directory of fixture rule files (YAML/JSON), loaded once at start-up (repeatable)")
@@ -206,7 +211,7 @@ def wait_until_ready(url: str, timeout: float) -> int:
 def banner(config: Config, dialects: dict, port: int) -> str:
     """What the terminal shows once the socket is bound: every base URL, and how to point the SDK at it."""
     host = f"[{config.host}]" if ":" in config.host else config.host
-    origin = f"http://{host}:{port}"
+    origin = f"{'https' if config.tls_cert else 'http'}://{host}:{port}"
     key = "<one of your --api-key keys>" if config.api_key else "sk-mock"
     lines = [f"mockserver {__version__} on {origin} (seed {config.seed}, validation {config.validation})"]
     lines.append(f"  {'default':<9} {origin}/v1  ({config.dialect})")

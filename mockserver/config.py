@@ -54,6 +54,8 @@ class Config:
     control: bool = True
     admin_token: str | None = None
     allowed_host: list[str] = field(default_factory=list)
+    tls_cert: str | None = None
+    tls_key: str | None = None
     max_body: int = 32 * 1024 * 1024
     workers: int = 1
     state_dir: str | None = None
@@ -127,6 +129,12 @@ class Config:
             raise ConfigError(f"request_timeout must be a number of seconds above 0, got {self.request_timeout!r}")
         if any(limit is not None and limit < 1 for limit in (self.rpm, self.tpm)):
             raise ConfigError("rpm and tpm must be >= 1 (leave them unset for no limit)")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("tls_cert and tls_key go together: give the certificate (PEM) and its private key")
+        for name in ("tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(f"{name} {path!r} is not a file")
         if self.record and self.cassettes:
             raise ConfigError("record and cassettes both name a cassette directory: give one (record records)")
         if self.record_mode is not None and self.record_mode not in RECORD_MODES:

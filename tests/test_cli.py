@@ -160,6 +160,8 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--no-control": ("control", "1", False),
     "--admin-token": ("admin_token", "t0k", None),
     "--allowed-host": ("allowed_host", "mock.internal,ui.example", ["mock.internal", "ui.example"]),
+    "--tls-cert": ("tls_cert", __file__, None),
+    "--tls-key": ("tls_key", __file__, None),
     "--state-dir": ("state_dir", "/tmp/x", None),
     "--request-timeout": ("request_timeout", "2.5", 2.5),
     "--retry-window": ("retry_window", "3", 3.0),
@@ -195,9 +197,17 @@ def test_every_flag_reads_its_environment_variable(flag: str) -> None:
     """MOCKSERVER_<FLAG>: the flag upper-cased, '-' as '_' (MOCKSERVER_NO_CONTROL=1 is --no-control)."""
     setting, raw, expected = FLAG_SAMPLES[flag]
     variable = "MOCKSERVER_" + flag.removeprefix("--").upper().replace("-", "_")
-    config = Config.load(env={variable: raw})
+    paired = {"--tls-cert": "MOCKSERVER_TLS_KEY", "--tls-key": "MOCKSERVER_TLS_CERT"}  # given only together
+    config = Config.load(env={variable: raw, **({paired[flag]: __file__} if flag in paired else {})})
     assert getattr(config, setting) == (raw if expected is None else expected)
     assert getattr(Config(), setting) != getattr(config, setting)
+
+
+def test_tls_takes_a_certificate_and_its_key_that_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="tls_cert and tls_key go together"):
+        Config.load(flags={"tls_cert": __file__})
+    with pytest.raises(ConfigError, match="is not a file"):
+        Config.load(flags={"tls_cert": __file__, "tls_key": str(tmp_path / "missing.key")})
 
 
 def test_no_control_in_a_config_file(tmp_path: Path) -> None:

@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx2
 import pytest
-from openai import OpenAI
+from openai import DefaultHttpxClient, OpenAI
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from mockserver import MockServer
 from mockserver.conformance import validate_official
 
-from helpers import module_server, reset_server
+from helpers import module_server, reset_server, self_signed
 
 server = module_server(seed=7)
 mock = reset_server
@@ -402,17 +402,37 @@ def test_binary_frames_and_an_overfull_conversation_get_errors(mock: MockServer,
     assert session_entry.body["received"] == 2  # the binary frame was no event
 
 
-def test_metrics_count_open_sessions_and_their_events(mock: MockServer) -> None:
-    def scrape() -> str:
-        return httpx2.get(mock.origin + "/metrics", timeout=5).text
+def test_metrics_count_open_sessions_and_their_events() -> None:
+    with MockServer() as mock:  # a server of its own: its counters start at zero
+        def scrape() -> str:
+            return httpx2.get(mock.origin + "/metrics", timeout=5).text
 
-    with raw(mock) as socket:
-        received(socket)
-        assert "mockserver_websocket_sessions_open 1.0" in scrape()
-        socket.send(json.dumps({"type": "conversation.item.create", "item": HELLO}))
-        received(socket), received(socket)
-    mock.wait_for_requests(1)
-    text = scrape()
+        with raw(mock) as socket:
+            received(socket)
+            assert "mockserver_websocket_sessions_open 1.0" in scrape()
+            socket.send(json.dumps({"type": "conversation.item.create", "item": HELLO}))
+            received(socket), received(socket)
+        mock.wait_for_requests(1)
+        text = scrape()
     assert "mockserver_websocket_sessions_open 0.0" in text
     assert 'mockserver_websocket_events_total{direction="sent"} 3.0' in text
     assert 'mockserver_websocket_events_total{direction="received"} 1.0' in text
+
+
+def test_tls_serves_https_and_wss(tmp_path: Any) -> None:
+    """--tls-cert and --tls-key: the mock answers over HTTPS and its Realtime sessions over wss:// (what clients that
+    only connect over TLS need), with a certificate the client trusts."""
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    with MockServer(tls_cert=str(cert), tls_key=str(key)) as secure:
+        assert secure.origin.startswith("https://")
+        assert httpx2.get(secure.origin + "/_mock/health", verify=trusted, timeout=5).status_code == 200
+        client = OpenAI(base_url=secure.url, api_key="sk-test",
+                        http_client=DefaultHttpxClient(verify=trusted))
+        assert client.chat.completions.create(model="gpt-4o-mini", messages=[
+            {"role": "user", "content": "Hello"}]).choices[0].message.content
+        with connect(secure.origin.replace("https", "wss", 1) + "/v1/realtime", ssl=trusted, open_timeout=5,
+                     additional_headers={"Authorization": "Bearer sk-test"}) as socket:
+            assert received(socket)["type"] == "session.created"

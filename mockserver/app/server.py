@@ -80,6 +80,8 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
         log_level=config.log_level,
         log_config=log_config(config.log_level),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        ssl_certfile=config.tls_cert,
+        ssl_keyfile=config.tls_key,
         **extra,
     )
     # Read by TransportInScopeProtocol, which uvicorn builds with this config (workers get it pickled).
@@ -174,7 +176,7 @@ class MockServer(Expectations):
     def origin(self) -> str:
         if self.port is None:
             raise RuntimeError("the server is not started: call start() or use it as a context manager")
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.config.tls_cert else 'http'}://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
