@@ -51,8 +51,12 @@ def module_server(**settings: object) -> object:
 
 @pytest.fixture()
 def reset_server(server: MockServer) -> Iterator[MockServer]:
-    """The module's ``server``, reset after the test; import it as ``mock``."""
+    """The module's ``server``, reset after the test once what it still serves has ended (a WebSocket session the
+    test left is journaled a moment after), so the next test's journal starts empty; import it as ``mock``."""
     yield server
+    deadline = time.monotonic() + 5
+    while server.state.journal.live() and time.monotonic() < deadline:
+        time.sleep(0.01)
     server.reset()
 
 

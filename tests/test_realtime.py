@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -27,8 +29,9 @@ WEATHER = {"type": "function", "name": "get_weather", "description": "The weathe
 
 
 @pytest.fixture()
-def client(mock: MockServer) -> OpenAI:
-    return OpenAI(base_url=mock.url, api_key="sk-test")
+def client(mock: MockServer) -> Iterator[OpenAI]:
+    with OpenAI(base_url=mock.url, api_key="sk-test") as made:  # closed: no socket left for a later test's GC
+        yield made
 
 
 def until(connection: Any, last: str) -> list[Any]:
@@ -195,8 +198,8 @@ def test_a_key_is_required_and_a_browser_may_send_it_as_a_subprotocol(mock: Mock
         connect(mock.origin.replace("http", "ws", 1) + "/v1/realtime", open_timeout=5, origin="http://evil.example",  # type: ignore[arg-type]
                 additional_headers={"Authorization": "Bearer sk-test"})
     assert foreign.value.response.status_code == 403
-    first = mock.wait_for_requests(4)[0]
-    assert first.status == 403 and first.ended == "refused"
+    refused_entries = [entry for entry in mock.wait_for_requests(4) if entry.status == 403]
+    assert len(refused_entries) == 3 and all(entry.ended == "refused" for entry in refused_entries)
 
 
 def test_scripts_answer_a_turn(mock: MockServer, client: OpenAI) -> None:
@@ -365,9 +368,10 @@ def test_an_ephemeral_secret_opens_a_browser_session_until_it_expires() -> None:
     subprotocol) even when the mock takes only its own --api-key keys, the session starts from the secret's
     settings, and once the secret expires on the mock's clock the handshake is refused."""
     with MockServer(api_key=["sk-real"]) as locked:
-        minted = OpenAI(base_url=locked.url, api_key="sk-real").realtime.client_secrets.create(
-            expires_after={"anchor": "created_at", "seconds": 60},
-            session={"type": "realtime", "model": "gpt-realtime", "instructions": "Speak like a pirate"})
+        with OpenAI(base_url=locked.url, api_key="sk-real") as issuer:
+            minted = issuer.realtime.client_secrets.create(
+                expires_after={"anchor": "created_at", "seconds": 60},
+                session={"type": "realtime", "model": "gpt-realtime", "instructions": "Speak like a pirate"})
         assert minted.value.startswith("ek_") and minted.session.instructions == "Speak like a pirate"
         url = locked.origin.replace("http", "ws", 1) + "/v1/realtime"
         with connect(url, open_timeout=5, subprotocols=["realtime", f"openai-insecure-api-key.{minted.value}"],  # type: ignore[list-item]
@@ -429,10 +433,73 @@ def test_tls_serves_https_and_wss(tmp_path: Any) -> None:
     with MockServer(tls_cert=str(cert), tls_key=str(key)) as secure:
         assert secure.origin.startswith("https://")
         assert httpx2.get(secure.origin + "/_mock/health", verify=trusted, timeout=5).status_code == 200
-        client = OpenAI(base_url=secure.url, api_key="sk-test",
-                        http_client=DefaultHttpxClient(verify=trusted))
-        assert client.chat.completions.create(model="gpt-4o-mini", messages=[
-            {"role": "user", "content": "Hello"}]).choices[0].message.content
+        with OpenAI(base_url=secure.url, api_key="sk-test", http_client=DefaultHttpxClient(verify=trusted)) as client:
+            assert client.chat.completions.create(model="gpt-4o-mini", messages=[
+                {"role": "user", "content": "Hello"}]).choices[0].message.content
         with connect(secure.origin.replace("https", "wss", 1) + "/v1/realtime", ssl=trusted, open_timeout=5,
                      additional_headers={"Authorization": "Bearer sk-test"}) as socket:
             assert received(socket)["type"] == "session.created"
+
+
+def test_a_response_is_cancelled_by_the_client_or_by_speech_over_it(mock: MockServer) -> None:
+    """A response paced by ``tokens_per_second`` is still on its way: ``response.cancel`` ends it (``response.done``
+    of status ``cancelled``, reason ``client_cancelled``), a second ``response.create`` meanwhile is refused, and
+    speech heard while one is sent cancels it (``turn_detected``): barge-in; the client then truncates what was
+    played."""
+    with raw(mock, **{"X-Mock-Fault": "tokens_per_second;rate=20"}) as socket:
+        received(socket)
+        socket.send(json.dumps({"type": "conversation.item.create", "item": HELLO}))
+        received(socket), received(socket)
+        socket.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+        assert received(socket)["type"] == "response.created"
+        socket.send(json.dumps({"type": "response.create", "event_id": "again"}))
+        socket.send(json.dumps({"type": "response.cancel"}))
+        seen = [received(socket)]
+        while seen[-1]["type"] != "response.done":
+            seen.append(received(socket))
+        refused = next(event for event in seen if event["type"] == "error")
+        assert refused["error"]["code"] == "conversation_already_has_active_response"
+        assert refused["error"]["event_id"] == "again"
+        done = seen[-1]["response"]
+        assert done["status"] == "cancelled" and done["status_details"]["reason"] == "client_cancelled"
+
+        socket.send(json.dumps({"type": "response.create"}))  # audio, paced
+        assert received(socket)["type"] == "response.created"
+        played = [received(socket) for _ in range(4)]
+        item_id = played[0]["item"]["id"]
+        loud = base64.b64encode(struct.pack("<h", 12_000) * 4_800).decode()  # 200 ms of speech
+        socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": loud}))
+        seen = [received(socket)]
+        while seen[-1]["type"] != "response.done":
+            seen.append(received(socket))
+        assert any(event["type"] == "input_audio_buffer.speech_started" for event in seen)
+        done = seen[-1]["response"]
+        assert done["status"] == "cancelled" and done["status_details"]["reason"] == "turn_detected"
+        socket.send(json.dumps({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0,
+                                "audio_end_ms": 150}))
+        cut = next(event["item"] for event in seen if event["type"] == "response.output_item.done")
+        assert cut["id"] == item_id and cut["status"] == "incomplete" and cut["content"][0]["type"] == "output_audio"
+        truncated = received(socket)
+        assert truncated["type"] == "conversation.item.truncated" and truncated["audio_end_ms"] == 150
+
+
+def test_openai_python_interrupts_a_reply_by_speaking_and_truncates_what_it_played(client: OpenAI) -> None:
+    """Through ``client.realtime.connect()``: the user speaks over a paced audio reply, the reply ends ``cancelled``
+    (``turn_detected``) with its message kept ``incomplete``, and the client truncates it at what it played."""
+    with client.realtime.connect(model="gpt-realtime",
+                                 extra_headers={"X-Mock-Fault": "tokens_per_second;rate=20"}) as connection:
+        connection.conversation.item.create(item=HELLO)
+        until(connection, "conversation.item.done")
+        connection.response.create()
+        first = until(connection, "response.output_audio.delta")
+        item_id = first[-1].item_id
+        connection.input_audio_buffer.append(audio=base64.b64encode(struct.pack("<h", 12_000) * 4_800).decode())
+        heard = until(connection, "response.done")
+        assert "input_audio_buffer.speech_started" in [event.type for event in heard]
+        assert heard[-1].response.status == "cancelled"
+        assert heard[-1].response.status_details.reason == "turn_detected"
+        cut = [event.item for event in heard if event.type == "response.output_item.done"]
+        assert [(item.id, item.status) for item in cut] == [(item_id, "incomplete")]
+        connection.conversation.item.truncate(item_id=item_id, content_index=0, audio_end_ms=120)
+        truncated = until(connection, "conversation.item.truncated")[-1]
+        assert truncated.item_id == item_id and truncated.audio_end_ms == 120

@@ -16,8 +16,9 @@ on.
 Replies come from the chat service (the same seed, the same events): the conversation's items are the chat
 messages, the session's (or the response's) instructions its system message, its function tools the chat tools, so
 a function is called until its ``function_call_output`` item is in. Audio replies are real 24 kHz pcm16 whose
-transcript is the reply's text. Turn detection is not simulated yet: a client commits its audio and asks for the
-response itself.
+transcript is the reply's text. Server VAD hears speech by each 20 ms frame's energy. A response is sent from a
+task beside the reader of client events, so ``response.cancel`` and speech heard meanwhile (barge-in) cancel it:
+it ends with ``response.done`` of status ``cancelled``, what it had said kept as an incomplete item.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import binascii
 import hashlib
 import math
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -41,9 +43,12 @@ from mockserver.endpoints.base import SocketCall
 from mockserver.endpoints.realtime import events
 from mockserver.errors import ApiError
 from mockserver.generation import audio_tags, media, prose
+from mockserver.generation.chat import Completion
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 
 if TYPE_CHECKING:
+    from anyio.abc import TaskGroup
+
     from mockserver.app.state import AppState
 
 MAX_ITEMS = 4096
@@ -73,6 +78,26 @@ CLIENT_EVENTS = ("session.update", "conversation.item.create", "conversation.ite
                  "conversation.item.delete", "conversation.item.truncate", "input_audio_buffer.append",
                  "input_audio_buffer.commit", "input_audio_buffer.clear", "response.create", "response.cancel")
 ROLES = ("user", "assistant", "system")
+
+
+@dataclass
+class Active:
+    """The response being sent: what a cancellation ends it with."""
+
+    id: str
+    modalities: list[str]
+    conversation: str | None
+    metadata: Any
+    output: list[dict[str, Any]] = field(default_factory=list)
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    reason: str = "client_cancelled"
+    # The message being said when it was cancelled: its item id, output index, content type, what was said of it.
+    saying: tuple[str, int, str] | None = None
+    said: list[str] = field(default_factory=list)
+
+    def cancel(self, reason: str) -> None:
+        self.reason = reason
+        self.scope.cancel()
 
 
 class Stopped(Exception):
@@ -110,11 +135,17 @@ class Session:
         self.sent = 0  # events of that response sent so far
         self.closed = False
         self.window = (0.0, 0)  # when the current second of client events began, and how many came in it
+        self.responses: TaskGroup | None = None  # where responses are sent from, beside the reader
+        self.active: Active | None = None  # the response being sent
 
     async def send(self, event: dict[str, Any]) -> None:
+        await self.call.websocket.send_text(orjson.dumps({"event_id": self.ids.event(), **event}).decode())
+
+    async def emit(self, event: dict[str, Any]) -> None:
+        """One event of the response being sent: its faults first, then the event."""
         if self.plan:
             await self._faulted(event)
-        await self.call.websocket.send_text(orjson.dumps({"event_id": self.ids.event(), **event}).decode())
+        await self.send(event)
         self.sent += 1
 
     async def _faulted(self, event: dict[str, Any]) -> None:
@@ -124,11 +155,8 @@ class Session:
             for name in ("latency", "ttft"):
                 if name in plan:
                     await anyio.sleep(plan[name].value("ms") / 1000)
-            if "hang" in plan:  # answer nothing more: hold the session until the client leaves
-                while (await self.call.websocket.receive())["type"] != "websocket.disconnect":
-                    pass
-                self.closed = True
-                raise Stopped
+            if "hang" in plan:  # answer nothing more: the session's reader ends it when the client leaves
+                await anyio.sleep_forever()
         elif "tokens_per_second" in plan and event["type"].endswith(".delta"):
             await anyio.sleep(1 / plan["tokens_per_second"].value("rate"))
         if self._fires("stall", index):
@@ -156,11 +184,16 @@ class Session:
     async def run(self) -> None:
         try:
             await self._serve()
-        except (WebSocketDisconnect, OSError):
-            return  # the client left, maybe while a response was on its way: nothing more to send
+        except* (WebSocketDisconnect, OSError):
+            pass  # the client left, maybe while a response was on its way: nothing more to send
 
     async def _serve(self) -> None:
         await self.send({"type": "session.created", "session": self.config})
+        async with anyio.create_task_group() as self.responses:
+            await self._read()
+            self.responses.cancel_scope.cancel()  # the client left: a response on its way ends with it
+
+    async def _read(self) -> None:
         while not self.closed:
             message = await self.call.websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -350,6 +383,8 @@ class Session:
             at_ms = self.heard_ms + self.scanned * 1000 // (2 * events.AUDIO_RATE)
             if loud and self.speech is None:
                 self.speech, self.quiet_ms = self.ids.make("item_"), 0
+                if self.active is not None and detection.get("interrupt_response", True):
+                    self.active.cancel("turn_detected")  # barge-in: the user speaks over the response
                 padding = int(detection.get("prefix_padding_ms") or 0)
                 await self.send({"type": "input_audio_buffer.speech_started",
                                  "audio_start_ms": max(0, at_ms - FRAME_MS - padding), "item_id": self.speech})
@@ -413,7 +448,9 @@ class Session:
     # ---------------------------------------------------------------- responses
 
     async def _response_cancel(self, event: dict[str, Any]) -> None:
-        raise ClientEventError("Cancellation failed: no active response found", code="response_cancel_not_active")
+        if self.active is None:
+            raise ClientEventError("Cancellation failed: no active response found", code="response_cancel_not_active")
+        self.active.cancel("client_cancelled")
 
     async def _response_create(self, event: dict[str, Any]) -> None:
         asked = _object(event, "response") if event.get("response") is not None else {}
@@ -432,36 +469,63 @@ class Session:
                             "response.max_output_tokens")
         chat = chat_request(self.config["model"], _string(instructions, "response.instructions"), context, tools,
                             choice, limit)
+        if self.active is not None:
+            raise ClientEventError(f"Conversation already has an active response in progress: {self.active.id}. Wait "
+                                   "until the response is finished before creating a new one.",
+                                   code="conversation_already_has_active_response")
         decision = self.call.decide(chat)
         if decision.error is not None:
             raise ClientEventError(decision.error.message, decision.error.param, decision.error.code or "error")
-        self.plan = {fault.name: fault for fault in reversed(decision.faults)}
-        self.sent = 0
-        try:
-            await self._respond(asked, chat, decision, modalities, out_of_band)
-        except Stopped:
-            pass
-        finally:
-            self.plan = {}
-
-    async def _respond(self, asked: dict[str, Any], chat: dict[str, Any], decision: Decision, modalities: list[str],
-                       out_of_band: str) -> None:
         try:
             completion = await self.state.chat.generate(self.call.dialect, chat, decision, len(orjson.dumps(chat)))
         except ApiError as error:
             raise ClientEventError(error.message, error.param, error.code or "invalid_value") from None
-        response_id = self.ids.make("resp_")
         conversation = None if out_of_band == "none" else self.conversation_id
-        await self.send({"type": "response.created", "response": events.response_object(
-            response_id, "in_progress", [], modalities, conversation, metadata=asked.get("metadata"))})
+        active = self.active = Active(self.ids.make("resp_"), modalities, conversation, asked.get("metadata"))
+        self.plan, self.sent = {fault.name: fault for fault in reversed(decision.faults)}, 0
+        assert self.responses is not None
+        self.responses.start_soon(self._send_response, active, completion, decision, out_of_band == "none")
+
+    async def _send_response(self, active: Active, completion: Completion, decision: Decision,
+                             out_of_band: bool) -> None:
+        """Send a response's events; cancelled (``response.cancel``, or speech heard while it is sent), it ends
+        with ``response.done`` of status ``cancelled`` and what it had sent."""
+        try:
+            with active.scope:
+                await self._respond(active, completion, decision, out_of_band)
+            if active.scope.cancel_called:
+                if active.saying is not None:  # what was said of the cut message stays, incomplete
+                    item_id, index, kind = active.saying
+                    said = "".join(active.said)
+                    cut = events.item(item_id, "message", "incomplete", role="assistant", content=[
+                        {"type": kind, "transcript" if kind == "output_audio" else "text": said}])
+                    active.output.append(cut)
+                    await self.send({"type": "response.output_item.done", "response_id": active.id,
+                                     "output_index": index, "item": cut})
+                    if not out_of_band:
+                        await self._keep(cut)
+                await self.send({"type": "response.done", "response": events.response_object(
+                    active.id, "cancelled", active.output, active.modalities, active.conversation, None,
+                    {"type": "cancelled", "reason": active.reason}, active.metadata)})
+        except Stopped:
+            pass
+        except (WebSocketDisconnect, OSError):
+            self.closed = True  # the client left mid-response
+        finally:
+            self.plan, self.active = {}, None
+
+    async def _respond(self, active: Active, completion: Completion, decision: Decision, out_of_band: bool) -> None:
+        response_id, modalities, conversation = active.id, active.modalities, active.conversation
+        await self.emit({"type": "response.created", "response": events.response_object(
+            response_id, "in_progress", [], modalities, conversation, metadata=active.metadata)})
         answer = completion.choices[0]
-        output: list[dict[str, Any]] = []
+        output = active.output
         if answer.content or not answer.tool_calls:
             output.append(await self._message(response_id, len(output), answer.content or [], modalities,
-                                              out_of_band == "none"))
+                                              out_of_band))
         for call in answer.tool_calls:
             output.append(await self._function_call(response_id, len(output), call.name, call.argument_pieces,
-                                                    out_of_band == "none"))
+                                                    out_of_band))
         text_tokens = answer.completion_tokens
         spoken = "audio" in modalities and (answer.content or not answer.tool_calls)
         audio_tokens = round(spoken_seconds(answer.content or []) * AUDIO_TOKENS_PER_SECOND) if spoken else 0
@@ -470,30 +534,36 @@ class Session:
         self.call.decided_by = decision.source
         status = "incomplete" if answer.finish_reason == "length" else "completed"
         details = {"type": "incomplete", "reason": "max_output_tokens"} if status == "incomplete" else None
-        await self.send({"type": "response.done", "response": events.response_object(
-            response_id, status, output, modalities, conversation, usage, details, asked.get("metadata"))})
-        await self.send({"type": "rate_limits.updated", "rate_limits": [
+        await self.emit({"type": "response.done", "response": events.response_object(
+            response_id, status, output, modalities, conversation, usage, details, active.metadata)})
+        await self.emit({"type": "rate_limits.updated", "rate_limits": [
             {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
             {"name": "tokens", "limit": 400000, "remaining": 400000 - usage["total_tokens"], "reset_seconds": 0.2}]})
 
     async def _output_item(self, response_id: str, index: int, item: dict[str, Any], out_of_band: bool) -> None:
-        await self.send({"type": "response.output_item.added", "response_id": response_id, "output_index": index,
+        await self.emit({"type": "response.output_item.added", "response_id": response_id, "output_index": index,
                          "item": {**item, "status": "in_progress"}})
         if not out_of_band:
-            await self.send({"type": "conversation.item.added",
+            await self.emit({"type": "conversation.item.added",
                              "previous_item_id": self.items[-1]["id"] if self.items else None,
                              "item": {**item, "status": "in_progress"}})
 
     async def _finish_item(self, response_id: str, index: int, item: dict[str, Any], out_of_band: bool) -> None:
-        await self.send({"type": "response.output_item.done", "response_id": response_id, "output_index": index,
+        if self.active is not None:
+            self.active.saying = None
+        await self.emit({"type": "response.output_item.done", "response_id": response_id, "output_index": index,
                          "item": item})
         if not out_of_band:
-            previous = self.items[-1]["id"] if self.items else None
-            size = len(orjson.dumps(item))
-            if len(self.items) < MAX_ITEMS and self.held_bytes + size <= MAX_CONVERSATION_BYTES:
-                self.items.append(item)
-                self.held_bytes += size
-            await self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
+            await self._keep(item)
+
+    async def _keep(self, item: dict[str, Any]) -> None:
+        """A response's item into the conversation (while it has room), and ``conversation.item.done``."""
+        previous = self.items[-1]["id"] if self.items else None
+        size = len(orjson.dumps(item))
+        if len(self.items) < MAX_ITEMS and self.held_bytes + size <= MAX_CONVERSATION_BYTES:
+            self.items.append(item)
+            self.held_bytes += size
+        await self.send({"type": "conversation.item.done", "previous_item_id": previous, "item": item})
 
     async def _message(self, response_id: str, index: int, pieces: list[str], modalities: list[str],
                        out_of_band: bool) -> dict[str, Any]:
@@ -503,29 +573,37 @@ class Session:
                                 out_of_band)
         where = {"response_id": response_id, "item_id": item_id, "output_index": index, "content_index": 0}
         text = "".join(pieces)
-        await self.send({"type": "response.content_part.added", **where,
+        if self.active is not None:
+            self.active.saying, self.active.said = (item_id, index, "output_audio" if audio else "output_text"), []
+        await self.emit({"type": "response.content_part.added", **where,
                          "part": {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}})
         if audio:
             clip = audio_tags.mark_pcm(media.audio_clip(item_id.encode(), "pcm16", spoken_seconds(pieces)), text)
             for start in range(0, len(clip), AUDIO_CHUNK_BYTES):
-                await self.send({"type": "response.output_audio.delta", **where,
+                await self.emit({"type": "response.output_audio.delta", **where,
                                  "delta": base64.b64encode(clip[start:start + AUDIO_CHUNK_BYTES]).decode()})
             for piece in pieces:
-                await self.send({"type": "response.output_audio_transcript.delta", **where, "delta": piece})
-            await self.send({"type": "response.output_audio.done", **where})
-            await self.send({"type": "response.output_audio_transcript.done", **where, "transcript": text})
+                await self.emit({"type": "response.output_audio_transcript.delta", **where, "delta": piece})
+                self._said(piece)
+            await self.emit({"type": "response.output_audio.done", **where})
+            await self.emit({"type": "response.output_audio_transcript.done", **where, "transcript": text})
             part = {"type": "audio", "transcript": text}
             content = {"type": "output_audio", "transcript": text}
         else:
             for piece in pieces:
-                await self.send({"type": "response.output_text.delta", **where, "delta": piece})
-            await self.send({"type": "response.output_text.done", **where, "text": text})
+                await self.emit({"type": "response.output_text.delta", **where, "delta": piece})
+                self._said(piece)
+            await self.emit({"type": "response.output_text.done", **where, "text": text})
             part = {"type": "text", "text": text}
             content = {"type": "output_text", "text": text}
-        await self.send({"type": "response.content_part.done", **where, "part": part})
+        await self.emit({"type": "response.content_part.done", **where, "part": part})
         item = events.item(item_id, "message", role="assistant", content=[content])
         await self._finish_item(response_id, index, item, out_of_band)
         return item
+
+    def _said(self, piece: str) -> None:
+        if self.active is not None:
+            self.active.said.append(piece)
 
     async def _function_call(self, response_id: str, index: int, name: str, pieces: list[str],
                              out_of_band: bool) -> dict[str, Any]:
@@ -535,9 +613,9 @@ class Session:
                                                                 arguments=""), out_of_band)
         where = {"response_id": response_id, "item_id": item_id, "output_index": index, "call_id": call_id}
         for piece in pieces:
-            await self.send({"type": "response.function_call_arguments.delta", **where, "delta": piece})
+            await self.emit({"type": "response.function_call_arguments.delta", **where, "delta": piece})
         arguments = "".join(pieces)
-        await self.send({"type": "response.function_call_arguments.done", **where, "name": name,
+        await self.emit({"type": "response.function_call_arguments.done", **where, "name": name,
                          "arguments": arguments})
         item = events.item(item_id, "function_call", call_id=call_id, name=name, arguments=arguments)
         await self._finish_item(response_id, index, item, out_of_band)
