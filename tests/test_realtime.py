@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 
 from mockserver import MockServer
 from mockserver.conformance import validate_official
+from mockserver.generation import g711
 
 from helpers import module_server, reset_server, self_signed
 
@@ -503,3 +504,58 @@ def test_openai_python_interrupts_a_reply_by_speaking_and_truncates_what_it_play
         connection.conversation.item.truncate(item_id=item_id, content_index=0, audio_end_ms=120)
         truncated = until(connection, "conversation.item.truncated")[-1]
         assert truncated.item_id == item_id and truncated.audio_end_ms == 120
+
+
+@pytest.mark.parametrize(("kind", "silence"), [("audio/pcmu", b"\xff"), ("audio/pcma", b"\xd5")])
+def test_g711_sessions_speak_and_hear_8_khz_telephony_audio(client: OpenAI, kind: str, silence: bytes) -> None:
+    """``audio/pcmu`` and ``audio/pcma`` on both sides: the reply is 8 kHz G.711 (one byte a sample, 0.3 s a word)
+    that carries its transcript, and sent back it is heard by the turn detector and transcribed word for word."""
+    with client.realtime.connect(model="gpt-realtime") as connection:
+        connection.session.update(session={"type": "realtime", "audio": {
+            "input": {"format": {"type": kind}, "transcription": {"model": "gpt-4o-transcribe"}},
+            "output": {"format": {"type": kind}, "voice": "marin"}}})
+        updated = until(connection, "session.updated")[-1].session
+        assert updated.audio.input.format.type == kind and updated.audio.output.format.type == kind
+        connection.conversation.item.create(item=HELLO)
+        until(connection, "conversation.item.done")
+        connection.response.create()
+        reply = until(connection, "response.done")
+        spoken = b"".join(base64.b64decode(event.delta) for event in reply
+                          if event.type == "response.output_audio.delta")
+        said = next(event.transcript for event in reply if event.type == "response.output_audio_transcript.done")
+        assert reply[-1].response.audio.output.format.type == kind
+        assert reply[-1].response.audio.output.voice == "marin"
+        assert all(len(base64.b64decode(event.delta)) <= 1_600 for event in reply
+                   if event.type == "response.output_audio.delta")  # 200 ms of 8 kHz a delta
+        words = len(said.split())
+        assert abs(len(spoken) - 8_000 * 0.3 * words) <= 8_000 * 0.3 * 2
+        linear = g711.decode(spoken, "ulaw" if kind == "audio/pcmu" else "alaw")
+        assert max(abs(sample) for sample in struct.unpack(f"<{len(linear) // 2}h", linear)) > 1_000
+        until(connection, "rate_limits.updated")
+        for start in range(0, len(spoken), 1_600):
+            connection.input_audio_buffer.append(audio=base64.b64encode(spoken[start:start + 1_600]).decode())
+        connection.input_audio_buffer.append(audio=base64.b64encode(silence * 4_000).decode())
+        heard = until(connection, "response.done")  # read to the end: a client that stops reading cannot close
+    started, stopped, completed = (next(event for event in heard if event.type == wanted) for wanted in (
+        "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+        "conversation.item.input_audio_transcription.completed"))
+    assert abs(stopped.audio_end_ms - started.audio_start_ms - len(spoken) // 8) <= 400
+    assert completed.transcript == said
+    assert abs(completed.usage.seconds - (stopped.audio_end_ms - started.audio_start_ms) / 1000) <= 0.6
+
+
+def test_an_audio_format_the_api_does_not_have_is_an_error_naming_it(mock: MockServer) -> None:
+    with raw(mock) as socket:
+        received(socket)
+        for format_, param in (({"type": "audio/g729"}, "session.audio.input.format.type"),
+                               ({"type": "audio/pcm", "rate": 16_000}, "session.audio.input.format.rate"),
+                               ("pcm16", "session.audio.input.format")):
+            socket.send(json.dumps({"type": "session.update", "event_id": "fmt",
+                                    "session": {"type": "realtime", "audio": {"input": {"format": format_}}}}))
+            error = received(socket)
+            assert error["type"] == "error" and error["error"]["param"] == param, error
+        socket.send(json.dumps({"type": "session.update", "session": {"audio": {"output": {
+            "format": {"type": "audio/pcma"}}}}}))
+        updated = received(socket)["session"]["audio"]
+        assert updated["output"]["format"] == {"type": "audio/pcma"}
+        assert updated["input"]["format"] == {"type": "audio/pcm", "rate": 24_000}

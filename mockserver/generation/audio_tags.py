@@ -170,32 +170,33 @@ def _unsyncsafe(raw: bytes) -> int:
 
 
 PCM_MARK = b"MSPK"
-"""The start of a transcript written into raw pcm16 (which has no comment field): one bit a sample, in the least
-significant bit, inaudible (1 part in 32,768)."""
+"""The start of a transcript written into raw samples (which have no comment field): one bit a sample, in the least
+significant bit, inaudible (1 part in 32,768 of pcm16; G.711's smallest step at the sample's level)."""
 
 
-def mark_pcm(pcm: bytes, text: str) -> bytes:
-    """``pcm`` (16-bit little-endian samples) carrying ``text`` in its samples' lowest bits, as far as it has
-    samples for (8 a byte, after a 64-bit header): the mock's own speech, read back by :func:`heard_in_pcm`."""
+def mark_samples(audio: bytes, text: str, width: int = 2) -> bytes:
+    """``audio`` (samples of ``width`` bytes, the lowest byte first: pcm16 little-endian, or G.711's one byte)
+    carrying ``text`` in its samples' lowest bits, as far as it has samples for (8 a byte, after a 64-bit header):
+    the mock's own speech, read back by :func:`heard_in_samples`."""
     payload = PCM_MARK + len(text.encode()).to_bytes(4, "big") + text.encode()
     bits = [(byte >> (7 - position)) & 1 for byte in payload for position in range(8)]
-    samples = bytearray(pcm)
-    for index, bit in enumerate(bits[: len(samples) // 2]):
-        samples[2 * index] = (samples[2 * index] & 0xFE) | bit
+    samples = bytearray(audio)
+    for index, bit in enumerate(bits[: len(samples) // width]):
+        samples[width * index] = (samples[width * index] & 0xFE) | bit
     return bytes(samples)
 
 
-def heard_in_pcm(pcm: bytes) -> str | None:
-    """The transcript :func:`mark_pcm` wrote into ``pcm``, if it carries a whole one."""
+def heard_in_samples(audio: bytes, width: int = 2) -> str | None:
+    """The transcript :func:`mark_samples` wrote into ``audio``, if it carries a whole one."""
 
     def read(start: int, count: int) -> bytes | None:
-        if len(pcm) < 2 * (start + count) * 8:
+        if len(audio) < width * (start + count) * 8:
             return None
         out = bytearray()
         for byte in range(count):
             value = 0
             for position in range(8):
-                value = value << 1 | pcm[2 * ((start + byte) * 8 + position)] & 1
+                value = value << 1 | audio[width * ((start + byte) * 8 + position)] & 1
             out.append(value)
         return bytes(out)
 

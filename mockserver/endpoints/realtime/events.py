@@ -52,13 +52,14 @@ def item(item_id: str, kind: str, status: str = "completed", **fields: Any) -> d
 def response_object(response_id: str, status: str, output: list[dict[str, Any]], modalities: list[str],
                     conversation_id: str | None, usage: dict[str, Any] | None = None,
                     status_details: dict[str, Any] | None = None, metadata: Any = None,
-                    max_output_tokens: Any = "inf") -> dict[str, Any]:
+                    max_output_tokens: Any = "inf", audio_output: dict[str, Any] | None = None) -> dict[str, Any]:
     """A response as ``response.created`` and ``response.done`` carry it; what it does not have yet (the usage, the
-    details of how it ended, the conversation of an out-of-band one) is left out, as the spec types them."""
+    details of how it ended, the conversation of an out-of-band one) is left out, as the spec types them.
+    ``audio_output``: the session's output ``format`` and ``voice``."""
     body: dict[str, Any] = {"object": "realtime.response", "id": response_id, "status": status, "output": output,
                             "output_modalities": modalities, "max_output_tokens": max_output_tokens,
-                            "audio": {"output": {"format": {"type": "audio/pcm", "rate": AUDIO_RATE},
-                                                 "voice": DEFAULT_VOICE}}, "metadata": metadata}
+                            "audio": {"output": audio_output or {"format": {"type": "audio/pcm", "rate": AUDIO_RATE},
+                                                                 "voice": DEFAULT_VOICE}}, "metadata": metadata}
     for name, value in (("status_details", status_details), ("conversation_id", conversation_id), ("usage", usage)):
         if value is not None:
             body[name] = value

@@ -15,16 +15,18 @@ on.
 
 Replies come from the chat service (the same seed, the same events): the conversation's items are the chat
 messages, the session's (or the response's) instructions its system message, its function tools the chat tools, so
-a function is called until its ``function_call_output`` item is in. Audio replies are real 24 kHz pcm16 whose
-transcript is the reply's text. Server VAD hears speech by each 20 ms frame's energy. A response is sent from a
-task beside the reader of client events, so ``response.cancel`` and speech heard meanwhile (barge-in) cancel it:
-it ends with ``response.done`` of status ``cancelled``, what it had said kept as an incomplete item.
+a function is called until its ``function_call_output`` item is in. Audio replies are real audio in the session's
+output format (24 kHz pcm16, or 8 kHz G.711 μ-law or A-law) whose samples carry the reply's text. Server VAD hears
+speech by each 20 ms frame's energy. A response is sent from a task beside the reader of client events, so
+``response.cancel`` and speech heard meanwhile (barge-in) cancel it: it ends with ``response.done`` of status
+``cancelled``, what it had said kept as an incomplete item.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import math
 import time
@@ -42,7 +44,7 @@ from mockserver.determinism import rng
 from mockserver.endpoints.base import SocketCall
 from mockserver.endpoints.realtime import events
 from mockserver.errors import ApiError
-from mockserver.generation import audio_tags, media, prose
+from mockserver.generation import audio_tags, g711, media, prose
 from mockserver.generation.chat import Completion
 from mockserver.generation.tokens import encoding_for_model, tokenizer
 
@@ -60,14 +62,14 @@ MIN_COMMIT_MS = 100
 MAX_EVENTS_PER_SECOND = 1_000
 """Client events a session takes a second; past them, one ``error`` event and the rest of that second dropped."""
 FRAME_MS = 20
-FRAME_BYTES = 2 * events.AUDIO_RATE * FRAME_MS // 1000
 SPEECH_RMS = 500.0
 """A 20 ms frame whose RMS is at least this (of 32,767) is speech, at the default threshold 0.5."""
-ENERGY_STRIDE = 4
-"""A frame's energy is measured on every fourth sample (6 kHz: enough for a level)."""
+ENERGY_RATE = 6_000
+"""A frame's energy is measured on every few samples, 6,000 a second (4,000 of G.711's 8 kHz): enough for a
+level."""
 FRAMES_PER_YIELD = 50
-AUDIO_CHUNK_BYTES = 9_600
-"""Output audio per ``response.output_audio.delta``: 200 ms of 24 kHz pcm16."""
+AUDIO_CHUNK_MS = 200
+"""Output audio per ``response.output_audio.delta``."""
 SECONDS_PER_WORD = 0.3
 AUDIO_TOKENS_PER_SECOND = 10
 """How the mock bills a reply's audio: 10 output audio tokens a second of speech."""
@@ -88,6 +90,7 @@ class Active:
     modalities: list[str]
     conversation: str | None
     metadata: Any
+    audio_output: dict[str, Any]  # the session's output format and voice when it began
     output: list[dict[str, Any]] = field(default_factory=list)
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     reason: str = "client_cancelled"
@@ -98,6 +101,49 @@ class Active:
     def cancel(self, reason: str) -> None:
         self.reason = reason
         self.scope.cancel()
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """One side's audio as the session sets it: 24 kHz pcm16 (``audio/pcm``), or 8 kHz G.711 μ-law
+    (``audio/pcmu``) or A-law (``audio/pcma``), one byte a sample."""
+
+    law: g711.Law | None
+
+    @classmethod
+    def of(cls, settings: dict[str, Any]) -> AudioFormat:
+        return cls(LAWS[settings["format"]["type"]])
+
+    @property
+    def width(self) -> int:
+        return 2 if self.law is None else 1
+
+    @property
+    def rate(self) -> int:
+        return events.AUDIO_RATE if self.law is None else g711.RATE
+
+    @property
+    def bytes_per_second(self) -> int:
+        return self.width * self.rate
+
+    def ms(self, size: int) -> int:
+        return size * 1000 // self.bytes_per_second
+
+    def levels(self, frame: memoryview) -> list[int] | memoryview:
+        """Every few of a frame's samples, as linear levels (see ``ENERGY_RATE``)."""
+        stride = max(1, self.rate // ENERGY_RATE)
+        if self.law is None:
+            return frame.cast("h")[::stride]
+        return g711.levels(frame[::stride], self.law)
+
+    def encoded(self, pcm: bytes) -> bytes:
+        """24 kHz pcm16 in this format."""
+        if self.law is None:
+            return pcm
+        return g711.encode(memoryview(pcm).cast("h")[:: events.AUDIO_RATE // g711.RATE].tobytes(), self.law)
+
+
+LAWS: dict[str, g711.Law | None] = {"audio/pcm": None, "audio/pcmu": "ulaw", "audio/pcma": "alaw"}
 
 
 class Stopped(Exception):
@@ -121,8 +167,12 @@ class Session:
         self.config = events.session_object(self.ids.session, model, state.clock.created() + events.SESSION_SECONDS)
         if call.granted is not None and call.granted["session"].get("type") == "realtime":  # opened with an
             # ephemeral secret: the session it was minted for
-            self.config.update({name: value for name, value in call.granted["session"].items()
-                                if name not in ("id", "expires_at")})
+            granted = call.granted["session"]
+            self.config.update({name: value for name, value in granted.items()
+                                if name not in ("id", "expires_at", "audio")})
+            if isinstance(granted.get("audio"), dict):
+                with contextlib.suppress(ClientEventError):  # the minting schema let it by: the defaults stay
+                    self.config["audio"] = _audio(_merged(self.config["audio"], granted["audio"]), "session.audio")
         self.items: list[dict[str, Any]] = []
         self.held_bytes = 0  # the items' JSON, in bytes
         self.audio = bytearray()
@@ -262,7 +312,8 @@ class Session:
         if "max_output_tokens" in update:
             changed["max_output_tokens"] = _max_tokens(update["max_output_tokens"], "session.max_output_tokens")
         if "audio" in update:
-            changed["audio"] = _merged(self.config["audio"], _object(update, "audio", "session.audio"))
+            changed["audio"] = _audio(_merged(self.config["audio"], _object(update, "audio", "session.audio")),
+                                      "session.audio")
         for name in ("tracing", "truncation", "prompt", "include"):
             if name in update:
                 changed[name] = update[name]
@@ -371,16 +422,18 @@ class Session:
         ``speech_stopped``, a commit of the audio up to there and (``create_response``) a response."""
         level = SPEECH_RMS * float(detection.get("threshold") or 0.5) / 0.5
         silence = int(detection.get("silence_duration_ms") or 200)
+        heard = AudioFormat.of(self.config["audio"]["input"])
+        frame_bytes = heard.bytes_per_second * FRAME_MS // 1000
         frames = 0
-        while self.scanned + FRAME_BYTES <= len(self.audio):
-            frame = memoryview(self.audio)[self.scanned:self.scanned + FRAME_BYTES].cast("h")[::ENERGY_STRIDE]
+        while self.scanned + frame_bytes <= len(self.audio):
+            frame = heard.levels(memoryview(self.audio)[self.scanned:self.scanned + frame_bytes])
             loud = math.sqrt(sum(sample * sample for sample in frame) / len(frame)) >= level
             del frame
-            self.scanned += FRAME_BYTES
+            self.scanned += frame_bytes
             frames += 1
             if frames % FRAMES_PER_YIELD == 0:  # a long buffer (5 minutes: 15,000 frames) never holds the loop
                 await anyio.lowlevel.checkpoint()
-            at_ms = self.heard_ms + self.scanned * 1000 // (2 * events.AUDIO_RATE)
+            at_ms = self.heard_ms + heard.ms(self.scanned)
             if loud and self.speech is None:
                 self.speech, self.quiet_ms = self.ids.make("item_"), 0
                 if self.active is not None and detection.get("interrupt_response", True):
@@ -399,7 +452,7 @@ class Session:
                         await self._response_create({})
 
     async def _input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
-        held_ms = len(self.audio) / 2 / events.AUDIO_RATE * 1000
+        held_ms = len(self.audio) * 1000 / AudioFormat.of(self.config["audio"]["input"]).bytes_per_second
         if held_ms < MIN_COMMIT_MS:
             raise ClientEventError(f"Error committing input audio buffer: buffer too small. Expected at least "
                                    f"{MIN_COMMIT_MS}ms of audio, but buffer only has {held_ms:.2f}ms of audio.",
@@ -412,12 +465,13 @@ class Session:
         out of the buffer."""
         previous = self.items[-1]["id"] if self.items else None
         heard = bytes(self.audio[:upto])
-        self.heard_ms += len(heard) * 1000 // (2 * events.AUDIO_RATE)
+        heard_as = AudioFormat.of(self.config["audio"]["input"])
+        self.heard_ms += heard_as.ms(len(heard))
         del self.audio[:upto]
         self.scanned = max(0, self.scanned - upto)
         await self.send({"type": "input_audio_buffer.committed", "previous_item_id": previous, "item_id": item_id})
         transcription = self.config["audio"]["input"].get("transcription")
-        transcript = self._transcript(heard) if isinstance(transcription, dict) else None
+        transcript = self._transcript(heard, heard_as) if isinstance(transcription, dict) else None
         content: dict[str, Any] = {"type": "input_audio"}
         if transcript is not None:
             content["transcript"] = transcript
@@ -428,11 +482,11 @@ class Session:
                                  "content_index": 0, "delta": piece})
             await self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
                              "content_index": 0, "transcript": transcript, "usage": {
-                                 "type": "duration", "seconds": round(len(heard) / 2 / events.AUDIO_RATE, 3)}})
+                                 "type": "duration", "seconds": round(len(heard) / heard_as.bytes_per_second, 3)}})
 
-    def _transcript(self, heard: bytes) -> str:
+    def _transcript(self, heard: bytes, heard_as: AudioFormat) -> str:
         """What the audio says: the mock's own speech says its transcript exactly; other audio, seeded words."""
-        said = audio_tags.heard_in_pcm(heard)
+        said = audio_tags.heard_in_samples(heard, heard_as.width)
         if said is not None:
             return said
         draw = rng(hashlib.sha256(heard).digest(), "transcript")
@@ -440,7 +494,7 @@ class Session:
         return "".join(prose.phrasebook(vocabulary).paragraph(draw, 1)[0]).strip()
 
     async def _input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
-        self.heard_ms += len(self.audio) * 1000 // (2 * events.AUDIO_RATE)
+        self.heard_ms += AudioFormat.of(self.config["audio"]["input"]).ms(len(self.audio))
         self.audio.clear()
         self.scanned, self.speech = 0, None
         await self.send({"type": "input_audio_buffer.cleared"})
@@ -481,7 +535,10 @@ class Session:
         except ApiError as error:
             raise ClientEventError(error.message, error.param, error.code or "invalid_value") from None
         conversation = None if out_of_band == "none" else self.conversation_id
-        active = self.active = Active(self.ids.make("resp_"), modalities, conversation, asked.get("metadata"))
+        speaking = self.config["audio"]["output"]
+        active = self.active = Active(self.ids.make("resp_"), modalities, conversation, asked.get("metadata"),
+                                      {"format": speaking["format"],
+                                       "voice": speaking.get("voice", events.DEFAULT_VOICE)})
         self.plan, self.sent = {fault.name: fault for fault in reversed(decision.faults)}, 0
         assert self.responses is not None
         self.responses.start_soon(self._send_response, active, completion, decision, out_of_band == "none")
@@ -506,7 +563,8 @@ class Session:
                         await self._keep(cut)
                 await self.send({"type": "response.done", "response": events.response_object(
                     active.id, "cancelled", active.output, active.modalities, active.conversation, None,
-                    {"type": "cancelled", "reason": active.reason}, active.metadata)})
+                    {"type": "cancelled", "reason": active.reason}, active.metadata,
+                    audio_output=active.audio_output)})
         except Stopped:
             pass
         except (WebSocketDisconnect, OSError):
@@ -517,7 +575,8 @@ class Session:
     async def _respond(self, active: Active, completion: Completion, decision: Decision, out_of_band: bool) -> None:
         response_id, modalities, conversation = active.id, active.modalities, active.conversation
         await self.emit({"type": "response.created", "response": events.response_object(
-            response_id, "in_progress", [], modalities, conversation, metadata=active.metadata)})
+            response_id, "in_progress", [], modalities, conversation, metadata=active.metadata,
+            audio_output=active.audio_output)})
         answer = completion.choices[0]
         output = active.output
         if answer.content or not answer.tool_calls:
@@ -535,7 +594,8 @@ class Session:
         status = "incomplete" if answer.finish_reason == "length" else "completed"
         details = {"type": "incomplete", "reason": "max_output_tokens"} if status == "incomplete" else None
         await self.emit({"type": "response.done", "response": events.response_object(
-            response_id, status, output, modalities, conversation, usage, details, active.metadata)})
+            response_id, status, output, modalities, conversation, usage, details, active.metadata,
+            audio_output=active.audio_output)})
         await self.emit({"type": "rate_limits.updated", "rate_limits": [
             {"name": "requests", "limit": 5000, "remaining": 4999, "reset_seconds": 0.012},
             {"name": "tokens", "limit": 400000, "remaining": 400000 - usage["total_tokens"], "reset_seconds": 0.2}]})
@@ -578,10 +638,13 @@ class Session:
         await self.emit({"type": "response.content_part.added", **where,
                          "part": {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}})
         if audio:
-            clip = audio_tags.mark_pcm(media.audio_clip(item_id.encode(), "pcm16", spoken_seconds(pieces)), text)
-            for start in range(0, len(clip), AUDIO_CHUNK_BYTES):
+            said = AudioFormat.of(self.config["audio"]["output"])
+            pcm = media.audio_clip(item_id.encode(), "pcm16", spoken_seconds(pieces))
+            clip = audio_tags.mark_samples(said.encoded(pcm), text, said.width)
+            chunk = said.bytes_per_second * AUDIO_CHUNK_MS // 1000
+            for start in range(0, len(clip), chunk):
                 await self.emit({"type": "response.output_audio.delta", **where,
-                                 "delta": base64.b64encode(clip[start:start + AUDIO_CHUNK_BYTES]).decode()})
+                                 "delta": base64.b64encode(clip[start:start + chunk]).decode()})
             for piece in pieces:
                 await self.emit({"type": "response.output_audio_transcript.delta", **where, "delta": piece})
                 self._said(piece)
@@ -698,6 +761,31 @@ def _max_tokens(value: Any, param: str) -> Any:
     if value == "inf" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 4096):
         return value
     raise ClientEventError(f"Invalid value for '{param}': a number of tokens from 1 to 4096, or 'inf'.", param)
+
+
+def _audio(settings: dict[str, Any], param: str) -> dict[str, Any]:
+    """The session's ``audio`` settings with each side's format checked and spelled in full."""
+    for side in ("input", "output"):
+        held = settings.get(side)
+        if not isinstance(held, dict):
+            raise ClientEventError(f"{param}.{side} must be an object.", f"{param}.{side}")
+        settings[side] = {**held, "format": _audio_format(held.get("format"), f"{param}.{side}.format")}
+    return settings
+
+
+def _audio_format(value: Any, param: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ClientEventError(f"{param} must be an object, e.g. {{\"type\": \"audio/pcm\", \"rate\": 24000}}.",
+                               param)
+    kind = value.get("type")
+    if kind not in LAWS:
+        raise ClientEventError(f"Invalid value: {kind!r}. Supported values are: 'audio/pcm', 'audio/pcmu', and "
+                               "'audio/pcma'.", f"{param}.type")
+    if kind != "audio/pcm":
+        return {"type": kind}
+    if value.get("rate", events.AUDIO_RATE) != events.AUDIO_RATE:
+        raise ClientEventError(f"Invalid value: {value.get('rate')!r}. audio/pcm is 24000 Hz only.", f"{param}.rate")
+    return {"type": kind, "rate": events.AUDIO_RATE}
 
 
 def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
