@@ -8,14 +8,18 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from mockserver._version import __version__
 from mockserver.config import LOG_LEVELS, Config, ConfigError
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is one line that says where the help is, not the whole usage."""
+    """argparse, but a mistake is one line that says where the help is, not the whole usage, and a flag is
+    only ever its whole name (``--state redis://…`` is never read as an abbreviation of ``--state-dir``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
@@ -91,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default 1,2)")
     state.add_argument("--state-dir", dest="state_dir", metavar="DIR",
                        help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
+    state.add_argument("--state", metavar="memory|redis://HOST:PORT/DB",
+                       help="where state a fleet shares lives: memory (the default: this process only) or a Redis "
+                       "URL shared by every worker and every mock started with it (today: scripts, the "
+                       "clock, chaos and the --rpm/--tpm buckets; see docs/fleet.md)")
+    state.add_argument("--state-prefix", dest="state_prefix", metavar="PREFIX",
+                       help="prefix of the mock's Redis keys, so several fleets share one Redis (default mockserver)")
     recording = serve.add_argument_group("recording and replay")
     recording.add_argument("--record", metavar="DIR",
                        help="replay from the cassettes in DIR and record what they miss from --upstream "

@@ -38,6 +38,7 @@ class Clock:
     def __init__(self, frozen: bool = False) -> None:
         self.frozen = frozen
         self._offset = 0.0
+        self._advanced = 0.0  # every advance so far, added up (a fleet's nodes agree on it: see catch_up)
         self._lock = threading.Lock()
         if frozen:
             self._frozen_wall = float(FROZEN_EPOCH)
@@ -64,21 +65,43 @@ class Clock:
         """How far the clock has been moved ahead of the host's clock (0 when frozen: it has no host time)."""
         return 0.0 if self.frozen else self._offset
 
-    def advance(self, seconds: float) -> float:
-        """Move the clock ``seconds`` forward; the new :meth:`now`."""
+    @property
+    def advanced(self) -> float:
+        """Every advance so far, added up."""
+        return self._advanced
+
+    @staticmethod
+    def check_advance(seconds: object) -> float:
+        """``seconds`` as a move the clock takes, or :class:`ClockError` saying why not."""
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds != seconds:
             raise ClockError("the seconds to advance must be a number")
         if seconds < 0:
             raise ClockError(f"the clock only moves forward: {seconds} is negative")
         if seconds > MAX_ADVANCE:
             raise ClockError(f"one advance moves the clock at most {MAX_ADVANCE:.0f} seconds (ten years)")
+        return float(seconds)
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock ``seconds`` forward; the new :meth:`now`."""
+        moved = self.check_advance(seconds)
         with self._lock:
-            if self.frozen:
-                self._frozen_wall += seconds
-                self._frozen_monotonic += seconds
-            else:
-                self._offset += seconds
+            self._shift(moved)
         return self.now()
+
+    def catch_up(self, advanced: float) -> None:
+        """Move the clock forward until its advances add up to ``advanced`` (what a fleet's nodes have advanced
+        their shared clock by); a total it has passed already moves nothing."""
+        with self._lock:
+            if advanced > self._advanced:
+                self._shift(advanced - self._advanced)
+
+    def _shift(self, seconds: float) -> None:
+        self._advanced += seconds
+        if self.frozen:
+            self._frozen_wall += seconds
+            self._frozen_monotonic += seconds
+        else:
+            self._offset += seconds
 
     def set(self, unix_seconds: float) -> float:
         """Move the clock forward to ``unix_seconds`` (a time in the past is refused: schedules never rewind)."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -21,6 +22,7 @@ from mockserver.resources import UserYamlLoader
 
 VALIDATION_MODES = ("strict", "schema", "off")
 RECORD_MODES = ("none", "once", "new", "all")
+STATE_SCHEMES = ("redis", "rediss", "unix")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Flags spelt as the negation of the setting they change: MOCKSERVER_NO_CONTROL=1 (or ``no_control: true``
 # in a file) is ``control: false``, like ``--no-control``.
@@ -59,6 +61,8 @@ class Config:
     max_body: int = 32 * 1024 * 1024
     workers: int = 1
     state_dir: str | None = None
+    state: str = "memory"
+    state_prefix: str = "mockserver"
     job_schedule: str = "1,2"
     request_timeout: float = 30.0
     retry_window: float = 10.0
@@ -135,6 +139,12 @@ class Config:
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
                 raise ConfigError(f"{name} {path!r} is not a file")
+        if self.state != "memory" and urlsplit(self.state).scheme not in STATE_SCHEMES:
+            raise ConfigError(f"state must be memory or a Redis URL (redis://HOST:PORT/DB, rediss://…, unix://…), "
+                              f"got {self.state!r}")
+        if not self.state_prefix or any(character in self.state_prefix for character in "*?[]"):
+            raise ConfigError(f"state_prefix must be a non-empty key prefix without glob characters, got "
+                              f"{self.state_prefix!r}")
         if self.record and self.cassettes:
             raise ConfigError("record and cassettes both name a cassette directory: give one (record records)")
         if self.record_mode is not None and self.record_mode not in RECORD_MODES:
@@ -183,6 +193,10 @@ class Config:
         for secret in ("api_key", "free_key", "premium_key"):
             data[secret] = [_mask(key) for key in data[secret]]
         data["admin_token"] = None if self.admin_token is None else "***"
+        parts = urlsplit(self.state)
+        if parts.password:
+            data["state"] = parts._replace(netloc=f"{parts.username or ''}:***@{parts.hostname}"
+                                           + (f":{parts.port}" if parts.port else "")).geturl()
         return data
 
 

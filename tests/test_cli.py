@@ -163,6 +163,8 @@ FLAG_SAMPLES: dict[str, tuple[str, str, object]] = {
     "--tls-cert": ("tls_cert", __file__, None),
     "--tls-key": ("tls_key", __file__, None),
     "--state-dir": ("state_dir", "/tmp/x", None),
+    "--state": ("state", "redis://127.0.0.1:6390/2", None),
+    "--state-prefix": ("state_prefix", "fleet-a", None),
     "--request-timeout": ("request_timeout", "2.5", 2.5),
     "--retry-window": ("retry_window", "3", 3.0),
     "--record": ("record", "/tmp/tapes", None),
@@ -217,3 +219,28 @@ def test_no_control_in_a_config_file(tmp_path: Path) -> None:
     assert Config.load(flags={"control": True}, file=file).control is True  # the flag wins over the file
     with pytest.raises(ConfigError, match="log_level"):
         Config.load(env={"MOCKSERVER_LOG_LEVEL": "loud"})
+
+
+@pytest.mark.parametrize("argv", [["serve", "--state", "redis://127.0.0.1:1/0", "--stat", "x"],
+                                  ["serve", "--seed", "1", "--rp", "60"],
+                                  ["serve", "--state-d", "/tmp/x"],
+                                  ["wait", "http://127.0.0.1:1", "--time", "1"]])
+def test_a_flag_is_only_its_whole_name(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """No abbreviations: ``--state redis://…`` was once read as ``--state-dir`` and made a folder named
+    ``redis:``; a partial flag is a one-line error now."""
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(argv)
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "unrecognized arguments" in error and error.count("\n") == 1
+
+
+def test_state_is_memory_or_a_redis_url() -> None:
+    assert build_parser().parse_args(["serve", "--state", "redis://127.0.0.1:6390/2"]).state == \
+        "redis://127.0.0.1:6390/2"
+    with pytest.raises(ConfigError, match="state must be memory or a Redis URL"):
+        Config(state="/var/lib/mock").check()
+    with pytest.raises(ConfigError, match="state_prefix"):
+        Config(state_prefix="a*").check()
+    shown = Config(state="redis://user:hunter2@cache:6380/1").as_public_dict()
+    assert shown["state"] == "redis://user:***@cache:6380/1"

@@ -438,9 +438,9 @@ def test_rate_limit_buckets_and_deleted_models_are_bounded() -> None:
 
     clock = [0.0]
     limiter = RateLimiter(rpm=10, tpm=None, clock=lambda: clock[0], max_keys=100)
-    limiter.admit("busy", 1, "m")  # one request taken: its bucket is not full
+    limiter.take("busy", 1, "m")  # one request taken: its bucket is not full
     for index in range(500):
-        assert limiter.admit(f"key-{index}", 1, "m")[0] is None
+        assert limiter.take(f"key-{index}", 1, "m")[0] is None
     assert len(limiter) <= 100
     deleted = IdSet(capacity=3)
     for model in ("ft:a", "ft:b", "ft:c", "ft:d"):

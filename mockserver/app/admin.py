@@ -24,13 +24,15 @@ only its own inlined script and style and forbids framing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
 import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -45,6 +47,7 @@ from mockserver.asgi.outgoing import JsonListResponse, error_response, json_resp
 from mockserver.clock import ClockError
 from mockserver.config import whole_number
 from mockserver.control.faults import SpecError
+from mockserver.control.plane import parse_scripts
 from mockserver.errors import ApiError
 from mockserver.journal import Exchange
 from mockserver.services.images import FILES_PATH
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     from mockserver.app.state import AppState
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+Result = TypeVar("Result")
 DEFAULT_PAGE = 100
 """Entries per page of ``GET /_mock/requests?after=ID`` without a ``limit``."""
 FEED_QUEUE = 256
@@ -263,25 +267,32 @@ class AdminApi:
         return JsonListResponse(fields, page.entries, Exchange.as_dict)
 
     async def get_script(self, request: Request) -> Response:
-        pending = self.control.scripts.pending(request.headers.get("x-mock-test-id"))
+        pending = await self._control_action(self.control.scripts.pending, request.headers.get("x-mock-test-id"))
         return json_response({"behaviors": [entry.as_dict() for entry in pending]})
 
     async def post_script(self, request: Request) -> Response:
         payload = await read_json(request, self.state.config.max_body)
         try:
-            entries = self.control.scripts.parse(payload, request.headers.get("x-mock-test-id"))
-            self.control.scripts.add(entries)
+            entries = parse_scripts(payload, request.headers.get("x-mock-test-id"))
+            await self._control_action(self.control.scripts.add, entries)
         except SpecError as error:
             raise ApiError(400, f"Invalid script: {error}", param=error.where or None, code="invalid_script") from None
         return json_response({"behaviors": [entry.as_dict() for entry in entries]})
 
     async def reset(self, request: Request) -> Response:
         test_id = request.headers.get("x-mock-test-id")
-        self.state.reset(test_id)
+        await self._control_action(self.state.reset, test_id)
         return json_response({"reset": "all" if test_id is None else {"test_id": test_id}})
 
+    async def _control_action(self, action: Callable[..., Result], *arguments: Any) -> Result:
+        """``action(*arguments)``: here, or with a fleet's state (whose control actions wait on Redis) on a worker
+        thread, as a test's thread runs them through ``MockServer``, so the event loop never waits on Redis."""
+        if self.state.shared is None:
+            return action(*arguments)
+        return await anyio.to_thread.run_sync(functools.partial(action, *arguments))
+
     async def get_clock(self, request: Request) -> Response:
-        return json_response(self.state.clock.as_dict())
+        return json_response((await self._control_action(self.state.read_clock)).as_dict())
 
     async def move_clock(self, request: Request) -> Response:
         payload = await read_json(request, self.state.config.max_body)
@@ -290,16 +301,18 @@ class AdminApi:
                            "(move it to that time).", param="advance", code="invalid_clock_move")
         (field, value), = payload.items()
         try:
-            if field == "advance":
-                self.state.clock.advance(value)
-            else:
-                self.state.clock.set(value)
+            await self._control_action(self.state.advance_clock if field == "advance" else self.state.set_clock,
+                                       value)
         except ClockError as error:
             raise ApiError(400, f"Invalid '{field}': {error}.", param=field, code="invalid_clock_move") from None
         return json_response(self.state.clock.as_dict())
 
     async def health(self, request: Request) -> Response:
-        return json_response({"status": "ok"})
+        if self.state.shared is None:
+            return json_response({"status": "ok"})
+        shared = await self.state.shared.health()  # a fleet node without its state cannot serve: not ready
+        return json_response({"status": "ok" if shared["reachable"] else "unavailable", "state": shared},
+                             status=200 if shared["reachable"] else 503)
 
     async def config(self, request: Request) -> Response:
         return json_response(self.state.config.as_public_dict())
@@ -382,12 +395,12 @@ class AdminApi:
     async def explain(self, request: Request) -> Response:
         exchange = self._journaled(request)
         asked = _Journaled(exchange.dialect, exchange.path, exchange.test_id, exchange.attempt, exchange.headers)
-        nearest = self.control.explain(asked, exchange.body)
+        nearest = await self._control_action(self.control.explain, asked, exchange.body)
         return json_response({"id": exchange.id, "decided_by": exchange.decided_by, "nearest": nearest})
 
     async def rate_limits(self, request: Request) -> Response:
         limiter = self.control.limiter
-        buckets: list[dict[str, Any]] = [] if limiter is None else limiter.snapshot(key_id)
+        buckets: list[dict[str, Any]] = [] if limiter is None else await limiter.buckets(key_id)
         return json_response({"rpm": self.state.config.rpm, "tpm": self.state.config.tpm, "buckets": buckets})
 
 

@@ -30,7 +30,7 @@ import orjson
 
 from mockserver.control.faults import SpecError
 from mockserver.control.fixtures import Rule, load_rules, rules_from_mapping
-from mockserver.control.plane import UNLIMITED, ScriptEntry
+from mockserver.control.plane import UNLIMITED, ScriptEntry, parse_scripts
 from mockserver.journal import Exchange
 from mockserver.messages import last_user_text
 
@@ -120,11 +120,11 @@ class Expectations:
 
         ``mockserver.advance(60)`` instead of ``time.sleep(60)``. The clock only moves forward.
         """
-        return self.state.clock.advance(seconds)
+        return self.state.advance_clock(seconds)
 
     def now(self) -> float:
         """What time the mock's clock says (unix seconds): frozen at 2025-01-01 under ``freeze_time``."""
-        return self.state.clock.now()
+        return self.state.read_clock().now()
 
     # ------------------------------------------------------------------ scripting
 
@@ -134,7 +134,7 @@ class Expectations:
         ``mockserver.script({"fault": "rate_limit", "times": 2}, {"reply": "ok"})``
         """
         control = self.state.control
-        entries = control.scripts.parse({"behaviors": [dict(behavior) for behavior in behaviors]}, self.test_id)
+        entries = parse_scripts({"behaviors": [dict(behavior) for behavior in behaviors]}, self.test_id)
         control.scripts.add(entries)
         return entries
 

@@ -81,7 +81,7 @@ def make_route_handler(
                         endpoint.validate(body)
                 if endpoint.lenient is not None and not state.checks.schema:
                     body = endpoint.lenient(body)  # --validation off: what generation can use of any body
-            decision = state.control.decide(context, body)
+            decision = await state.control.decide(context, body)
             decided = True
             headers = endpoint.wire.own_headers(decision.headers) if decision.headers else decision.headers
             if decision.faults:

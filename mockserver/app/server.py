@@ -91,7 +91,7 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
 
 class Server(uvicorn.Server):
     """uvicorn's server, which also lets go of what the app holds open beyond its connections (the cassette
-    recorder's client to the upstream) once they are closed."""
+    recorder's client to the upstream, the fleet's Redis connections) once they are closed."""
 
     def __init__(self, app: Any, config: Config, **extra: Any) -> None:
         super().__init__(uvicorn_config(app, config, **extra))
@@ -99,7 +99,7 @@ class Server(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await super().shutdown(sockets)
-        await self.mock_state.cassettes.aclose()
+        await self.mock_state.aclose()
 
 
 # Allocations before a young collection, then young collections per middle one, middle ones per full one.

@@ -51,8 +51,8 @@ def make_socket_handler(state: AppState, dialect: Dialect, socket: Socket) -> Ca
         key, subprotocol = offered_key(websocket)
         refused: str | None = None
 
-        def decide(body: dict[str, Any]) -> Decision:
-            return state.control.decide(context, body)
+        async def decide(body: dict[str, Any]) -> Decision:
+            return await state.control.decide(context, body)
 
         call = SocketCall(websocket, dialect, socket, context, decide)
         try:

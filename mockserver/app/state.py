@@ -6,6 +6,8 @@ can run in one process, e.g. under pytest.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import anyio
 
 from mockserver.app.auth import KeyPolicy
@@ -14,7 +16,8 @@ from mockserver.cassettes.library import CassetteLibrary, Replay
 from mockserver.cassettes.upstream import Upstreams
 from mockserver.clock import Clock
 from mockserver.config import Config, ConfigError
-from mockserver.control.plane import Control
+from mockserver.control.plane import Chaos, Control, ScriptStore
+from mockserver.control.ratelimit import Limiter
 from mockserver.determinism import Identity
 from mockserver.dialects.catalog import load_catalogs, load_characters
 from mockserver.dialects.dialect import Dialect, load_dialects
@@ -26,6 +29,9 @@ from mockserver.services.models import ModelDirectory
 from mockserver.services.prompt_cache import PromptCache
 from mockserver.storage import open_stores
 from mockserver.validation import BodyValidator, Checks, validator_for
+
+if TYPE_CHECKING:
+    from mockserver.fleet import FleetClock, SharedState
 
 HEAVY_WORK_SLOTS = 1
 """Work too big for the event loop runs on this many threads at once. One: each more thread competing for
@@ -59,8 +65,23 @@ class AppState:
         generator = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.chat = ChatService(config, self.checks, generator, self.models, self.characters, self.heavy_work)
         self.prompt_cache = PromptCache(self.clock.now)
-        self.control = Control(config, self.journal, self.clock)
-        self.metrics = Metrics(self.journal, lambda: len(self.control.scripts.pending()), self.stores) \
+        # What a fleet shares (--state redis://): scripts, the clock, chaos and rate-limit buckets so far.
+        self.shared: SharedState | None = None
+        self.fleet_clock: FleetClock | None = None
+        limiter: Limiter | None = None
+        scripts: ScriptStore | None = None
+        chaos: Chaos | None = None
+        if config.state != "memory":
+            from mockserver.fleet import FleetChaos, FleetClock, FleetRateLimiter, FleetScriptQueue, SharedState
+
+            self.shared = SharedState(config.state, config.state_prefix)
+            self.fleet_clock = FleetClock(self.shared, self.clock)
+            scripts = FleetScriptQueue(self.shared, self.fleet_clock)
+            chaos = FleetChaos(config.fault, config.seed, self.shared) if config.fault else None
+            if config.rpm or config.tpm:
+                limiter = FleetRateLimiter(self.shared, config.rpm, config.tpm, self.clock.now)
+        self.control = Control(config, self.journal, self.clock, limiter, scripts, chaos)
+        self.metrics = Metrics(self.journal, lambda: self.control.scripts.waiting(), self.stores) \
             if config.metrics else None
         if self.metrics is not None:
             self.journal.listeners.append(self.metrics.observe)
@@ -84,6 +105,27 @@ class AppState:
             self.prompt_cache.clear()
             self.identity.restart()
             self.cassettes.reset()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the clock (the fleet's, with ``--state redis://``) ``seconds`` forward; the new time."""
+        return self.clock.advance(seconds) if self.fleet_clock is None else self.fleet_clock.advance(seconds)
+
+    def set_clock(self, unix_seconds: float) -> float:
+        """Move the clock (the fleet's, with ``--state redis://``) forward to ``unix_seconds``."""
+        return self.clock.set(unix_seconds) if self.fleet_clock is None else self.fleet_clock.set(unix_seconds)
+
+    def read_clock(self) -> Clock:
+        """The clock, level with the fleet's advances first with ``--state redis://``."""
+        if self.fleet_clock is not None:
+            self.fleet_clock.catch_up()
+        return self.clock
+
+    async def aclose(self) -> None:
+        """Let go of what the app holds open beyond its connections: the recorder's upstream client, the fleet's
+        Redis connections."""
+        await self.cassettes.aclose()
+        if self.shared is not None:
+            await self.shared.aclose()
 
     def validator(self, kind: str, dialect: str) -> BodyValidator:
         """The compiled request schema of endpoint ``kind`` as ``dialect`` takes it (compiled on first use: a

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import random
 import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 import orjson
@@ -34,7 +33,7 @@ from mockserver.control.decision import NOTHING, Decision
 from mockserver.control.faults import TOOL_NAME, Behavior, SpecError, behavior_from_mapping, parse_fault, parse_faults
 from mockserver.control.fixtures import FixtureError, Rule, RuleSet, load_rules
 from mockserver.control.matching import Asking, Match, RequestView
-from mockserver.control.ratelimit import RateLimiter, estimate_tokens
+from mockserver.control.ratelimit import Limiter, RateLimiter, estimate_tokens
 from mockserver.control.repeats import Repeats
 from mockserver.errors import ApiError
 
@@ -150,8 +149,82 @@ class ScriptEntry:
                 "behavior": self.spec}
 
 
+    def applies(self, view: RequestView) -> bool:
+        """Whether this entry is for the request's test and matches it."""
+        return (self.test_id is None or self.test_id == view.call.test_id) and self.match.matches(view)
+
+    def drawn(self, seen: int) -> bool:
+        """Whether the ``seen``-th request this entry matched is in its ``share``."""
+        return self.share >= 1 or draw_share(self.spec, self.test_id, seen) < self.share
+
+    def decision(self, view: RequestView) -> Decision | None:
+        """What this entry does to the request's attempt (None: nothing, on this attempt)."""
+        return self.behavior.decision(view.call.attempt, f"script #{self.id}")
+
+
+class ScriptStore(Protocol):
+    """Where posted behaviours wait: this process (:class:`ScriptQueue`) or a fleet's Redis
+    (:class:`mockserver.fleet.FleetScriptQueue`). ``take`` runs on the event loop; the rest are the control
+    actions, which a test's thread may call."""
+
+    def __bool__(self) -> bool: ...
+
+    def add(self, entries: list[ScriptEntry]) -> None: ...
+
+    async def take(self, view: RequestView) -> tuple[ScriptEntry, Decision] | None: ...
+
+    def pending(self, test_id: str | None = None) -> list[ScriptEntry]: ...
+
+    def waiting(self) -> int:
+        """How many entries wait, without asking anyone (the metrics' gauge)."""
+        ...
+
+    def clear(self, test_id: str | None = None) -> None: ...
+
+
+def parse_scripts(payload: Any, test_id: str | None) -> list[ScriptEntry]:
+    """Entries from ``{"behaviors": [...]}``; :class:`SpecError` names the first wrong field."""
+    if not isinstance(payload, dict):
+        raise SpecError('the body must be {"behaviors": [...]}')
+    for key in payload:
+        if key != "behaviors":
+            raise SpecError(f"unknown field {key!r}; the body is {{\"behaviors\": [...]}}", (key,))
+    behaviors = payload.get("behaviors")
+    if not isinstance(behaviors, list) or not behaviors:
+        raise SpecError("behaviors must be a non-empty list", ("behaviors",))
+    entries = []
+    for index, spec in enumerate(behaviors):
+        try:
+            entries.append(script_entry(spec, test_id))
+        except SpecError as error:
+            raise error.within("behaviors", index) from None
+    return entries
+
+
+def script_entry(spec: Any, test_id: str | None, entry_id: int = 0) -> ScriptEntry:
+    """One behaviour of a script, checked."""
+    if not isinstance(spec, dict):
+        raise SpecError("a behavior is a mapping, e.g. {\"fault\": \"rate_limit\", \"times\": 2}")
+    behavior = behavior_from_mapping(spec, extra=SCRIPT_KEYS, fault_params=True)
+    try:
+        match = Match.from_mapping(spec.get("match"))
+    except SpecError as error:
+        raise error.within("match") from None
+    times = spec.get("times", 1)
+    if times == UNLIMITED or times is None:
+        remaining = None
+    elif isinstance(times, int) and not isinstance(times, bool) and times >= 1:
+        remaining = times
+    else:
+        raise SpecError(f"times must be a whole number from 1 or {UNLIMITED!r}, got {times!r}", ("times",))
+    share = spec.get("share", 1)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise SpecError(f"share must be a number above 0 and at most 1, got {share!r}", ("share",))
+    return ScriptEntry(entry_id, behavior, match, remaining, test_id, spec, share=float(share))
+
+
 class ScriptQueue:
-    """Posted behaviours in order; a request takes the first one that matches it."""
+    """Posted behaviours in order, in this process; a request takes the first one that matches it."""
 
     def __init__(self) -> None:
         self._entries: list[ScriptEntry] = []
@@ -161,44 +234,6 @@ class ScriptQueue:
 
     def __bool__(self) -> bool:
         return bool(self._entries)
-
-    def parse(self, payload: Any, test_id: str | None) -> list[ScriptEntry]:
-        """Entries from ``{"behaviors": [...]}``; :class:`SpecError` names the first wrong field."""
-        if not isinstance(payload, dict):
-            raise SpecError('the body must be {"behaviors": [...]}')
-        for key in payload:
-            if key != "behaviors":
-                raise SpecError(f"unknown field {key!r}; the body is {{\"behaviors\": [...]}}", (key,))
-        behaviors = payload.get("behaviors")
-        if not isinstance(behaviors, list) or not behaviors:
-            raise SpecError("behaviors must be a non-empty list", ("behaviors",))
-        entries = []
-        for index, spec in enumerate(behaviors):
-            try:
-                entries.append(self._entry(spec, test_id))
-            except SpecError as error:
-                raise error.within("behaviors", index) from None
-        return entries
-
-    def _entry(self, spec: Any, test_id: str | None) -> ScriptEntry:
-        if not isinstance(spec, dict):
-            raise SpecError("a behavior is a mapping, e.g. {\"fault\": \"rate_limit\", \"times\": 2}")
-        behavior = behavior_from_mapping(spec, extra=SCRIPT_KEYS, fault_params=True)
-        try:
-            match = Match.from_mapping(spec.get("match"))
-        except SpecError as error:
-            raise error.within("match") from None
-        times = spec.get("times", 1)
-        if times == UNLIMITED or times is None:
-            remaining = None
-        elif isinstance(times, int) and not isinstance(times, bool) and times >= 1:
-            remaining = times
-        else:
-            raise SpecError(f"times must be a whole number from 1 or {UNLIMITED!r}, got {times!r}", ("times",))
-        share = spec.get("share", 1)
-        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
-            raise SpecError(f"share must be a number above 0 and at most 1, got {share!r}", ("share",))
-        return ScriptEntry(0, behavior, match, remaining, test_id, spec, share=float(share))
 
     def add(self, entries: list[ScriptEntry]) -> None:
         """Queue ``entries`` (all or none); :class:`SpecError` when the queue would pass its bounds."""
@@ -221,20 +256,17 @@ class ScriptQueue:
                 entry.id = next(self._ids)
                 self._entries.append(entry)
 
-    def take(self, view: RequestView) -> tuple[ScriptEntry, Decision] | None:
+    async def take(self, view: RequestView) -> tuple[ScriptEntry, Decision] | None:
         """The first entry for this request and attempt, with its decision; uses up one of its times."""
-        call = view.call
         with self._lock:
             for entry in self._entries:
-                if entry.test_id is not None and entry.test_id != call.test_id:
-                    continue
-                if not entry.match.matches(view):
+                if not entry.applies(view):
                     continue
                 if entry.share < 1:
                     entry.seen += 1
-                    if _draw(entry, entry.seen) >= entry.share:
+                    if not entry.drawn(entry.seen):
                         continue
-                decision = entry.behavior.decision(call.attempt, f"script #{entry.id}")
+                decision = entry.decision(view)
                 if decision is None:
                     continue
                 entry.used += 1
@@ -249,15 +281,19 @@ class ScriptQueue:
         with self._lock:
             return [entry for entry in self._entries if test_id is None or entry.test_id == test_id]
 
+    def waiting(self) -> int:
+        return len(self._entries)
+
     def clear(self, test_id: str | None = None) -> None:
         with self._lock:
             self._entries = [] if test_id is None else [entry for entry in self._entries if entry.test_id != test_id]
 
 
-def _draw(entry: ScriptEntry, seen: int) -> float:
-    """A number in [0, 1) for the ``seen``-th request an entry matched: the same on every run, whatever other
-    tests ran before, since it is drawn from the script's own content and test id, not its number."""
-    material = orjson.dumps([entry.spec, entry.test_id, seen], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+def draw_share(spec: dict[str, Any], test_id: str | None, seen: int) -> float:
+    """A number in [0, 1) for the ``seen``-th request a script's entry matched: the same on every run (and every
+    node), whatever other tests ran before, since it is drawn from the entry's own content and test id, not its
+    number."""
+    material = orjson.dumps([spec, test_id, seen], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     digest = hashlib.sha256(b"script " + material).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
@@ -266,7 +302,9 @@ def _draw(entry: ScriptEntry, seen: int) -> float:
 
 
 class Chaos:
-    """``--fault NAME[;key=value]=RATE``: each request draws at most one fault, reproducibly from the seed."""
+    """``--fault NAME[;key=value]=RATE``: each request draws at most one fault, reproducibly from the seed: the
+    n-th request that reaches chaos rolls a number made from the seed and n alone, so a fleet that counts its
+    requests together (``mockserver.fleet.FleetChaos``) draws the one mock's sequence."""
 
     def __init__(self, specs: Iterable[str], seed: int) -> None:
         self.seed = seed
@@ -291,21 +329,31 @@ class Chaos:
             raise ConfigError(
                 f"--fault rates add up to {total:g}; at most one fault is drawn per request, so keep them <= 1"
             )
-        self._random = random.Random(f"chaos:{seed}")
+        self._drawn = 0
 
     def __bool__(self) -> bool:
         return bool(self.table)
 
-    def draw(self, attempt: int) -> tuple[Behavior, Decision] | None:
-        roll = self._random.random()
+    async def draw(self, attempt: int) -> tuple[Behavior, Decision] | None:
+        roll = self.roll(await self._count())
         for threshold, behavior in self.table:
             if roll < threshold:
                 decision = behavior.decision(attempt, "chaos")
                 return (behavior, decision) if decision is not None else None
         return None
 
+    async def _count(self) -> int:
+        """Which draw this is (1, 2, …)."""
+        self._drawn += 1
+        return self._drawn
+
+    def roll(self, count: int) -> float:
+        """The ``count``-th draw's number in [0, 1)."""
+        digest = hashlib.sha256(f"chaos:{self.seed}:{count}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
     def reset(self) -> None:
-        self._random = random.Random(f"chaos:{self.seed}")
+        self._drawn = 0
 
 
 # ---------------------------------------------------------------------- the decision
@@ -314,10 +362,12 @@ class Chaos:
 class Control:
     """Everything the control plane knows for one app: scripts, rules, chaos and rate limits."""
 
-    def __init__(self, config: Config, journal: Journal, clock: Clock) -> None:
+    def __init__(self, config: Config, journal: Journal, clock: Clock, limiter: Limiter | None = None,
+                 scripts: ScriptStore | None = None, chaos: Chaos | None = None) -> None:
         self.journal = journal
         self.headers_enabled = config.control
-        self.scripts = ScriptQueue()
+        # Posted behaviours: this process's, unless the app shares a fleet's (--state redis://).
+        self.scripts: ScriptStore = scripts if scripts is not None else ScriptQueue()
         # The test requests without X-Mock-Test-Id belong to (the pytest plugin sets it: a worker runs one
         # test at a time); the wire layer labels them with it.
         self.default_test_id: str | None = None
@@ -327,18 +377,20 @@ class Control:
             raise ConfigError(str(error)) from None
         self.startup_rules = self.rules
         self.added_rules: list[Rule] = []
-        self.chaos = Chaos(config.fault, config.seed)
-        self.limiter = RateLimiter(config.rpm, config.tpm, clock.monotonic) if (config.rpm or config.tpm) else None
+        self.chaos = chaos if chaos is not None else Chaos(config.fault, config.seed)
+        # The --rpm / --tpm buckets: this process's, unless the app shares a fleet's (--state redis://).
+        self.limiter: Limiter | None = limiter or (
+            RateLimiter(config.rpm, config.tpm, clock.monotonic) if (config.rpm or config.tpm) else None)
         self.repeats = Repeats(config.retry_window, clock.monotonic)
 
-    def decide(self, call: RequestContext, body: Any) -> Decision:
+    async def decide(self, call: RequestContext, body: Any) -> Decision:
         """What answers this request: the first surface with a behaviour for it, then the rate limiter."""
         self._count_attempt(call, body)
-        decision = self._surfaces(call, body)
+        decision = await self._surfaces(call, body)
         if self.limiter is not None and call.generation and decision.error is None and not call.internal:
             model = body.get("model") if isinstance(body, dict) else None
             model = model if isinstance(model, str) else "the model"
-            error, headers = self.limiter.admit(call.api_key, estimate_tokens(body), model)
+            error, headers = await self.limiter.admit(call.api_key, estimate_tokens(body), model)
             if error is not None:
                 return Decision(source=f"rate limit ({error.type})", error=error, headers=headers)
             return replace(decision, headers={**decision.headers, **headers})
@@ -366,7 +418,7 @@ class Control:
         call.attempt_from = "repeat" if repeated or (counted and not call.retry_header) else \
             "header" if call.retry_header else None
 
-    def _surfaces(self, call: RequestContext, body: Any) -> Decision:
+    async def _surfaces(self, call: RequestContext, body: Any) -> Decision:
         if self.headers_enabled:
             behavior = header_behavior(call.raw_headers)
             if behavior is not None:
@@ -376,7 +428,7 @@ class Control:
         view = None
         if self.scripts:
             view = RequestView(call, body)
-            taken = self.scripts.take(view)
+            taken = await self.scripts.take(view)
             if taken is not None:
                 return self._chosen(call, taken[0].behavior, taken[1])
         if self.rules:
@@ -385,7 +437,7 @@ class Control:
             if rule is not None and decision is not None:
                 return self._chosen(call, rule.behavior, decision)
         if self.chaos:
-            drawn = self.chaos.draw(call.attempt)
+            drawn = await self.chaos.draw(call.attempt)
             if drawn is not None:
                 return self._chosen(call, *drawn)
         return NOTHING

@@ -17,7 +17,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.errors import ApiError
 from mockserver.messages import content_text
@@ -91,6 +91,17 @@ class TokenBucket:
 MAX_KEYS = 10_000
 
 
+class Limiter(Protocol):
+    """Where ``--rpm`` / ``--tpm`` buckets live: this process (:class:`RateLimiter`) or a fleet's Redis
+    (:class:`mockserver.fleet.FleetRateLimiter`)."""
+
+    async def admit(self, key: str, tokens: int, model: str) -> tuple[ApiError | None, dict[str, str]]: ...
+
+    async def buckets(self, label: Callable[[str], str | None]) -> list[dict[str, object]]: ...
+
+    def reset(self) -> None: ...
+
+
 class RateLimiter:
     """The ``--rpm`` / ``--tpm`` buckets of every API key seen, for at most :data:`MAX_KEYS` keys."""
 
@@ -103,7 +114,15 @@ class RateLimiter:
         self.max_keys = max_keys
         self._buckets: OrderedDict[str, dict[str, TokenBucket]] = OrderedDict()
 
-    def admit(self, key: str, tokens: int, model: str) -> tuple[ApiError | None, dict[str, str]]:
+    async def admit(self, key: str, tokens: int, model: str) -> tuple[ApiError | None, dict[str, str]]:
+        """:meth:`take`, as the :class:`Limiter` protocol asks."""
+        return self.take(key, tokens, model)
+
+    async def buckets(self, label: Callable[[str], str | None]) -> list[dict[str, object]]:
+        """:meth:`snapshot`, as the :class:`Limiter` protocol asks."""
+        return self.snapshot(label)
+
+    def take(self, key: str, tokens: int, model: str) -> tuple[ApiError | None, dict[str, str]]:
         """Take one request and ``tokens`` from ``key``'s buckets, or the 429 saying when to retry.
 
         The second value is the ``x-ratelimit-*`` headers for the response either way.
@@ -119,17 +138,18 @@ class RateLimiter:
         costs = {"requests": 1, "tokens": tokens}
         for bucket in buckets.values():
             bucket.refill(now)
-        too_large = buckets.get("tokens")
-        if too_large is not None and tokens > too_large.limit:
-            return _too_large(model, too_large.limit, tokens, self._headers(buckets)), self._headers(buckets)
+        tokens_bucket = buckets.get("tokens")
+        if tokens_bucket is not None and tokens > tokens_bucket.limit:
+            headers = self.headers_of(buckets)
+            return too_large(model, tokens_bucket.limit, tokens, headers), headers
         waits = {scope: bucket.wait(costs[scope]) for scope, bucket in buckets.items()}
         scope, wait = max(waits.items(), key=lambda item: item[1])
         if wait > 0:
-            headers = self._headers(buckets)
-            return _refused(model, scope, buckets[scope], costs[scope], wait, headers), headers
+            headers = self.headers_of(buckets)
+            return refused(model, scope, buckets[scope], costs[scope], wait, headers), headers
         for name, bucket in buckets.items():
             bucket.level -= costs[name]
-        return None, self._headers(buckets)
+        return None, self.headers_of(buckets)
 
     def snapshot(self, label: Callable[[str], str | None]) -> list[dict[str, object]]:
         """Every key's buckets as they stand: what is left, and the seconds until each is full again; keys are
@@ -168,7 +188,7 @@ class RateLimiter:
         return buckets
 
     @staticmethod
-    def _headers(buckets: dict[str, TokenBucket]) -> dict[str, str]:
+    def headers_of(buckets: dict[str, TokenBucket]) -> dict[str, str]:
         headers: dict[str, str] = {}
         for scope, bucket in buckets.items():
             headers.update(bucket.headers(scope))
@@ -178,7 +198,7 @@ class RateLimiter:
 _UNITS = {"requests": "requests per min (RPM)", "tokens": "tokens per min (TPM)"}
 
 
-def _refused(model: str, scope: str, bucket: TokenBucket, cost: int, wait: float, headers: dict[str, str]) -> ApiError:
+def refused(model: str, scope: str, bucket: TokenBucket, cost: int, wait: float, headers: dict[str, str]) -> ApiError:
     millis = math.ceil(round(wait * 1000, 6))
     used = bucket.limit - math.floor(bucket.level)
     message = (
@@ -190,7 +210,7 @@ def _refused(model: str, scope: str, bucket: TokenBucket, cost: int, wait: float
     return ApiError(429, message, type=scope, code="rate_limit_exceeded", headers={**headers, **retry})
 
 
-def _too_large(model: str, limit: int, tokens: int, headers: dict[str, str]) -> ApiError:
+def too_large(model: str, limit: int, tokens: int, headers: dict[str, str]) -> ApiError:
     message = (
         f"Request too large for {model} in organization org-mock on tokens per min (TPM): Limit {limit}, "
         f"Requested {tokens}. The input or output tokens must be reduced in order to run successfully. "

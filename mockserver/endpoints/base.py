@@ -132,7 +132,7 @@ class SocketCall:
     socket: Socket
     context: RequestContext
     # Asks the control plane about one turn (its chat body): scripts, fixture rules, chaos, the rate limiter.
-    decide: Callable[[dict[str, Any]], Decision]
+    decide: Callable[[dict[str, Any]], Awaitable[Decision]]
     prompt_tokens: int = 0
     completion_tokens: int = 0
     client_events: list[Any] | None = None  # what the client sent, for the journal (see MAX_JOURNALED_EVENTS)

@@ -527,7 +527,10 @@ class Session:
             raise ClientEventError(f"Conversation already has an active response in progress: {self.active.id}. Wait "
                                    "until the response is finished before creating a new one.",
                                    code="conversation_already_has_active_response")
-        decision = self.call.decide(chat)
+        try:
+            decision = await self.call.decide(chat)
+        except ApiError as error:  # the fleet's shared state did not answer
+            raise ClientEventError(error.message, code=error.code or "server_error") from None
         if decision.error is not None:
             raise ClientEventError(decision.error.message, decision.error.param, decision.error.code or "error")
         try:

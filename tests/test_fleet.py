@@ -1,0 +1,299 @@
+"""``--state redis://…``: mocks that share a real ``redis-server`` (started here on a free loopback port, never
+assumed running) act as one for the ``--rpm`` / ``--tpm`` buckets; Redis going away is a clear 503 in each
+provider's envelope within a bounded time, ``/_mock/health`` says so, and service resumes when it is back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+import redis
+
+from mockserver import MockServer
+
+HELLO = [{"role": "user", "content": "Hi"}]
+CHAT = {"model": "gpt-4o-mini", "messages": HELLO}
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisProcess:
+    """A real ``redis-server`` on a loopback port, which a test may stop and start again on the same port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            assert not os.environ.get("CI"), ".ci/run installs redis-server (Debian): it must be there in CI"
+            pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                assert self.process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = RedisProcess(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"  # each test its own fleet on the one Redis
+
+
+def chat(url: str, key: str = "sk-fleet") -> httpx2.Response:
+    return httpx2.post(url + "/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+
+
+def test_two_nodes_admit_exactly_the_limit_between_them(redis_url: str, prefix: str) -> None:
+    """``--rpm 5`` on two mocks sharing a fleet: five requests in all, whichever node serves them, with exact
+    ``x-ratelimit-*`` headers counting down across nodes; the sixth is refused on either; another key and another
+    fleet (prefix) have buckets of their own."""
+    with MockServer(rpm=5, state=redis_url, state_prefix=prefix) as first, \
+            MockServer(rpm=5, state=redis_url, state_prefix=prefix) as second:
+        nodes = [first, second]
+        remaining = []
+        started = time.monotonic()
+        for index in range(5):
+            answer = chat(nodes[index % 2].url)
+            assert answer.status_code == 200, answer.text
+            remaining.append(answer.headers["x-ratelimit-remaining-requests"])
+        assert remaining == ["4", "3", "2", "1", "0"]
+        for node in nodes:
+            refused = chat(node.url)
+            assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limit_exceeded"
+            took_ms = (time.monotonic() - started) * 1000  # one request refills in 60 s / 5, less what has since
+            assert 12_000 - took_ms - 50 < int(refused.headers["retry-after-ms"]) <= 12_000
+        assert chat(second.url, key="sk-other").status_code == 200
+        with MockServer(rpm=5, state=redis_url, state_prefix=prefix + "-b") as elsewhere:
+            assert chat(elsewhere.url).headers["x-ratelimit-remaining-requests"] == "4"
+        shown = httpx2.get(first.origin + "/_mock/ratelimits").json()["buckets"]
+        assert {(row["bucket"], row["remaining"]) for row in shown} == {("requests", 0), ("requests", 4)}
+        # one reset on any node clears the fleet's buckets
+        assert httpx2.post(second.origin + "/_mock/reset").status_code == 200
+        assert chat(first.url).headers["x-ratelimit-remaining-requests"] == "4"
+
+
+def test_token_buckets_and_the_sdk_see_the_fleet_s_limits(redis_url: str, prefix: str) -> None:
+    """``--tpm`` across nodes through the openai SDK: a request larger than the limit is refused outright, and the
+    tokens the other node spent are gone here."""
+    with MockServer(tpm=1_000, state=redis_url, state_prefix=prefix) as first, \
+            MockServer(tpm=1_000, state=redis_url, state_prefix=prefix) as second:
+        client = openai.OpenAI(base_url=first.url, api_key="sk-fleet", max_retries=0)
+        spent = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=HELLO,
+                                                                  max_completion_tokens=600)
+        assert spent.headers["x-ratelimit-remaining-tokens"] == "399"
+        other = openai.OpenAI(base_url=second.url, api_key="sk-fleet", max_retries=0)
+        with pytest.raises(openai.RateLimitError) as refused:
+            other.chat.completions.create(model="gpt-4o-mini", messages=HELLO, max_completion_tokens=600)
+        assert refused.value.type == "tokens" and "Limit 1000, Used 601, Requested 601" in refused.value.message
+        with pytest.raises(openai.RateLimitError, match="Request too large"):
+            other.chat.completions.create(model="gpt-4o-mini", messages=HELLO, max_completion_tokens=2_000)
+        # a bucket lives in Redis only until it would be full again: the store is bounded by the keys in use
+        keys = redis.Redis.from_url(redis_url).keys(f"{prefix}:*")
+        assert len(keys) == 1 and 0 < redis.Redis.from_url(redis_url).pttl(keys[0]) <= 61_000
+
+
+def test_redis_gone_is_a_503_naming_it_and_service_resumes(tmp_path: Path, prefix: str) -> None:
+    backend = RedisProcess(tmp_path)
+    backend.start()
+    try:
+        with MockServer(rpm=100, state=backend.url, state_prefix=prefix) as mock:
+            assert chat(mock.url).status_code == 200
+            assert httpx2.get(mock.origin + "/_mock/health").json()["state"]["reachable"] is True
+            backend.stop()
+            started = time.monotonic()
+            refused = chat(mock.url)
+            assert time.monotonic() - started < 3, "a request waited past the state timeout"
+            assert refused.status_code == 503, refused.text
+            error = refused.json()["error"]
+            assert error["code"] == "state_backend_unavailable" and f"Redis at 127.0.0.1:{backend.port}/0" in \
+                error["message"]
+            anthropic = httpx2.post(mock.origin + "/anthropic/v1/messages", timeout=10, json={
+                "model": "claude-sonnet-4-5", "max_tokens": 50, "messages": HELLO},
+                headers={"x-api-key": "sk-fleet", "anthropic-version": "2023-06-01"})
+            assert anthropic.status_code == 503 and anthropic.json()["type"] == "error"
+            assert "Redis at" in anthropic.json()["error"]["message"]
+            gemini = httpx2.post(mock.origin + "/v1beta/models/gemini-2.5-flash:generateContent", timeout=10,
+                                 json={"contents": [{"parts": [{"text": "Hi"}]}]}, headers={"x-goog-api-key": "k"})
+            assert gemini.status_code == 503 and gemini.json()["error"]["status"] == "UNAVAILABLE"
+            health = httpx2.get(mock.origin + "/_mock/health")
+            assert health.status_code == 503 and health.json()["state"]["reachable"] is False
+            # every API request asks the fleet for its scripts, so it too is a 503; the admin API answers
+            assert httpx2.get(mock.url + "/models", headers={"Authorization": "Bearer sk-fleet"}).status_code == 503
+            assert httpx2.get(mock.origin + "/_mock/config").json()["state"] == backend.url
+            backend.start()
+            assert chat(mock.url).status_code == 200
+            assert httpx2.get(mock.origin + "/_mock/health").status_code == 200
+    finally:
+        backend.stop()
+
+
+def test_two_serve_processes_are_one_fleet(redis_url: str, prefix: str) -> None:
+    """Two ``mockserver serve`` processes (as on two machines) sharing a Redis: ``--rpm 3`` admits three in all."""
+    ports = [free_port(), free_port()]
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", "--rpm", "3",
+         "--state", redis_url, "--state-prefix", prefix],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True) for port in ports]
+    try:
+        for port, process in zip(ports, processes, strict=True):
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+                try:
+                    if httpx2.get(f"http://127.0.0.1:{port}/_mock/health", timeout=1).status_code == 200:
+                        break
+                except httpx2.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "mockserver serve did not answer in time"
+                time.sleep(0.1)
+        statuses = [chat(f"http://127.0.0.1:{ports[index % 2]}/v1").status_code for index in range(6)]
+        assert statuses == [200, 200, 200, 429, 429, 429]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait(10)
+
+
+def test_a_state_url_that_is_not_redis_or_a_missing_server_is_said_at_start(prefix: str) -> None:
+    port = free_port()  # nothing listens there
+    with MockServer(rpm=5, state=f"redis://127.0.0.1:{port}/0", state_prefix=prefix) as mock:
+        health = httpx2.get(mock.origin + "/_mock/health")
+        assert health.status_code == 503 and f"127.0.0.1:{port}" in health.json()["state"]["at"]
+    finished = subprocess.run([sys.executable, "-m", "mockserver", "serve", "--state", "memcached://x"],
+                              capture_output=True, text=True, timeout=60)
+    assert finished.returncode != 0 and "state must be memory or a Redis URL" in finished.stderr
+
+
+def test_a_script_posted_to_one_node_answers_requests_on_any_exactly_its_times(redis_url: str, prefix: str) -> None:
+    """``times: 3`` posted to one node is three requests in all, whichever node serves them, while the other node
+    lists it with its uses left; a reply scripted through ``MockServer``'s Python API on one node answers on the
+    other; a test's scripts answer only its requests and its reset clears only them, fleet-wide."""
+    with MockServer(state=redis_url, state_prefix=prefix) as first, \
+            MockServer(state=redis_url, state_prefix=prefix) as second:
+        posted = httpx2.post(first.origin + "/_mock/script", json={"behaviors": [
+            {"fault": "http_error", "status": 503, "times": 3}]})
+        assert posted.status_code == 200, posted.text
+        listed = httpx2.get(second.origin + "/_mock/script").json()["behaviors"]
+        assert [(entry["remaining"], entry["used"]) for entry in listed] == [(3, 0)]
+        statuses = [chat((first, second)[index % 2].url).status_code for index in range(5)]
+        assert statuses == [503, 503, 503, 200, 200]
+        assert httpx2.get(first.origin + "/_mock/script").json()["behaviors"] == []
+
+        first.reply("said by the fleet")
+        answer = openai.OpenAI(base_url=second.url, api_key="sk-fleet").chat.completions.create(
+            model="gpt-4o-mini", messages=HELLO)
+        assert answer.choices[0].message.content == "said by the fleet"
+
+        for test_id in ("t-1", "t-2"):
+            httpx2.post(second.origin + "/_mock/script", headers={"X-Mock-Test-Id": test_id},
+                        json={"behaviors": [{"reply": f"for {test_id}", "times": "unlimited"}]})
+        def ask(node: MockServer, test_id: str) -> str:
+            return httpx2.post(node.url + "/chat/completions", json=CHAT, timeout=10, headers={
+                "Authorization": "Bearer sk-fleet", "X-Mock-Test-Id": test_id}).json()["choices"][0]["message"][
+                "content"]
+        assert ask(first, "t-1") == "for t-1" and ask(first, "t-2") == "for t-2"
+        httpx2.post(first.origin + "/_mock/reset", headers={"X-Mock-Test-Id": "t-1"})
+        assert ask(second, "t-1") != "for t-1" and ask(second, "t-2") == "for t-2"
+
+
+def test_requests_at_once_on_two_nodes_take_a_script_s_uses_exactly_once(redis_url: str, prefix: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with MockServer(state=redis_url, state_prefix=prefix) as first, \
+            MockServer(state=redis_url, state_prefix=prefix) as second:
+        first.fail(503, times=7)
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda index: chat((first, second)[index % 2].url).status_code, range(24)))
+        assert statuses.count(503) == 7 and statuses.count(200) == 17
+
+
+def test_a_share_draws_one_sequence_for_the_fleet(redis_url: str, prefix: str) -> None:
+    """``share: 0.5`` across two nodes answers the same requests (by their order) as on one mock in memory."""
+    script = {"behaviors": [{"fault": "http_error", "status": 500, "share": 0.5, "times": "unlimited"}]}
+    with MockServer() as alone:
+        httpx2.post(alone.origin + "/_mock/script", json=script)
+        expected = [chat(alone.url).status_code for _ in range(12)]
+    with MockServer(state=redis_url, state_prefix=prefix) as first, \
+            MockServer(state=redis_url, state_prefix=prefix) as second:
+        httpx2.post(second.origin + "/_mock/script", json=script)
+        seen = [chat((first, second)[index % 2].url).status_code for index in range(12)]
+    assert seen == expected and 0 < expected.count(500) < 12
+
+
+def test_an_advance_on_one_node_moves_every_node_s_clock(redis_url: str, prefix: str) -> None:
+    """``POST /_mock/clock`` (or ``MockServer.advance``) on one node: the others read the same time at once, and
+    their requests are stamped with it; the clock only moves forward, fleet-wide."""
+    with MockServer(freeze_time=True, state=redis_url, state_prefix=prefix) as first, \
+            MockServer(freeze_time=True, state=redis_url, state_prefix=prefix) as second:
+        start = httpx2.get(second.origin + "/_mock/clock").json()["now"]
+        moved = httpx2.post(first.origin + "/_mock/clock", json={"advance": 3_600})
+        assert moved.status_code == 200 and moved.json()["now"] == start + 3_600
+        assert httpx2.get(second.origin + "/_mock/clock").json()["now"] == start + 3_600
+        first.advance(60)
+        assert second.now() == start + 3_660
+        assert chat(second.url).json()["created"] == start + 3_660
+        refused = httpx2.post(second.origin + "/_mock/clock", json={"set": start})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_clock_move"
+        assert httpx2.post(second.origin + "/_mock/clock", json={"set": start + 7_200}).json()["now"] == start + 7_200
+        assert chat(first.url).json()["created"] == start + 7_200
+
+
+def test_chaos_draws_one_sequence_for_the_fleet(redis_url: str, prefix: str) -> None:
+    """``--fault http_error;status=500=0.4`` on two nodes: the fleet's requests, in order, meet the faults one mock
+    with the same seed would."""
+    faults = ["http_error;status=500=0.4"]
+    with MockServer(seed=11, fault=faults) as alone:
+        expected = [chat(alone.url).status_code for _ in range(16)]
+    with MockServer(seed=11, fault=faults, state=redis_url, state_prefix=prefix) as first, \
+            MockServer(seed=11, fault=faults, state=redis_url, state_prefix=prefix) as second:
+        seen = [chat((first, second)[index % 2].url).status_code for index in range(16)]
+        httpx2.post(first.origin + "/_mock/reset")
+        again = [chat((second, first)[index % 2].url).status_code for index in range(16)]
+    assert seen == expected == again and 0 < expected.count(500) < 16
