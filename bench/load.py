@@ -56,7 +56,7 @@ def pinned(cpu: int):  # type: ignore[no-untyped-def]
 class Server:
     """A server subprocess on a free loopback port: ``with Server.mockserver(...) as server:``."""
 
-    def __init__(self, name: str, argv: list[str], port: int, ready_path: str, source: Path = ROOT) -> None:
+    def __init__(self, name: str, argv: list[str], port: int, ready_path: str | None, source: Path = ROOT) -> None:
         self.name = name
         self.port = port
         self.origin = f"http://127.0.0.1:{port}"
@@ -78,6 +78,20 @@ class Server:
         return cls("hello", argv, port, "/")
 
     @classmethod
+    def redis(cls) -> Server:
+        """A ``redis-server`` (Debian's) for the fleet rows, pinned beside the mock, persisting nothing."""
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        port = free_port()
+        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        return cls("redis", argv, port, None, ROOT)
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @classmethod
     def mockserver(cls, *flags: str, name: str = "mockserver", source: Path = ROOT) -> Server:
         port = free_port()
         argv = [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", *flags]
@@ -97,8 +111,14 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start-up: {self.stderr()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.origin + self._ready_path, timeout=1) as response:
-                    response.read()
+                if self._ready_path is None:  # not HTTP: a Redis, which answers PING
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                        probe.sendall(b"PING\r\n")
+                        if not probe.recv(16).startswith(b"+PONG"):
+                            raise OSError("not ready")
+                else:
+                    with urllib.request.urlopen(self.origin + self._ready_path, timeout=1) as response:
+                        response.read()
                 return self
             except OSError:
                 if time.monotonic() > deadline:

@@ -9,6 +9,10 @@ memory check (``memory.py``). ``--compare DIR`` also runs another checkout of
 mockserver (``git worktree add DIR REV``) through the same scenarios, each of
 its rounds next to the current one's: a before/after from one run. Prints a table and writes ``bench/results/*.json``.
 
+The fleet rows run the chat and stream scenarios with ``--state redis://`` (a
+``redis-server`` on loopback, started here; ``--no-fleet`` leaves them out),
+without and with fleet-wide rate limits: what a fleet's state costs a request.
+
 The peer rows run aimock (``@copilotkit/aimock``, pinned, installed from
 npm into ``build/bench/aimock``) next to a mockserver that answers the chat
 and stream prompts with the same fixed text from a fixture rule, in the same
@@ -60,6 +64,9 @@ PEER_SCENARIOS = [("chat", "chat.lua", 200, "non-stream chat, same text"),
 AIMOCK_CHUNK_CHARACTERS = 4
 # What a feature costs on the hot path: the same scenarios with it turned off.
 OFF_VARIANTS = (("journal off", ("--journal-size", "0")), ("metrics off", ("--no-metrics",)))
+# What a fleet's state costs (docs/fleet.md): the same scenarios with the state in a Redis on loopback, without
+# and with fleet-wide rate limits (a limit no run reaches, so every request takes its buckets and none is refused).
+FLEET_VARIANTS = (("redis state", ()), ("redis state + rpm", ("--rpm", "1000000000", "--tpm", "1000000000000")))
 
 
 def lua_request(script: str) -> tuple[str, bytes, dict[str, str]]:
@@ -165,6 +172,7 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, metavar="DIR",
                         help="another mockserver checkout to run through the same scenarios, e.g. a git worktree")
     parser.add_argument("--no-peer", action="store_true", help="leave out the aimock rows")
+    parser.add_argument("--no-fleet", action="store_true", help="leave out the Redis-state rows")
     args = parser.parse_args()
     duration = args.duration if args.duration is not None else 3.0 if args.quick else 12.0
     seconds = max(1, round(duration / args.rounds))  # wrk takes whole seconds
@@ -189,6 +197,11 @@ def main() -> None:
         journal_on = servers.enter_context(load.Server.mockserver())
         variants = [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
                     for label, flags in OFF_VARIANTS]
+        if not args.no_fleet:
+            redis = servers.enter_context(load.Server.redis())
+            variants += [(servers.enter_context(load.Server.mockserver(
+                "--state", redis.redis_url, "--state-prefix", f"bench-{index}", *flags, name=f"mockserver, {label}")),
+                label) for index, (label, flags) in enumerate(FLEET_VARIANTS)]
         compared = []
         if args.compare is not None:
             label = args.compare.resolve().name

@@ -97,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep async jobs and stored chat completions in DIR (SQLite), so they survive a restart")
     state.add_argument("--state", metavar="memory|redis://HOST:PORT/DB",
                        help="where state a fleet shares lives: memory (the default: this process only) or a Redis "
-                       "URL shared by every worker and every mock started with it (today: scripts, the "
-                       "clock, chaos and the --rpm/--tpm buckets; see docs/fleet.md)")
+                       "URL shared by every worker and every mock started with it (the journal, scripts, "
+                       "rules added at run time, the clock, chaos, the --rpm/--tpm buckets; see docs/fleet.md)")
     state.add_argument("--state-prefix", dest="state_prefix", metavar="PREFIX",
                        help="prefix of the mock's Redis keys, so several fleets share one Redis (default mockserver)")
     recording = serve.add_argument_group("recording and replay")

@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote_plus
 
 from mockserver.messages import model_in_path
@@ -96,6 +96,9 @@ class Exchange:
     tokens_in: int | None = None
     tokens_out: int | None = None
     response_bytes: int = 0
+    # Which node (host) and worker (process id) served it: set in a fleet (--state redis://), None otherwise.
+    node: str | None = None
+    worker: int | None = None
     # What left, when (ms from the request) and where a fault acted: not in the list view, only in detail().
     response_parts: list[tuple[float, bytes]] = field(default_factory=list, repr=False)
     marks: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -206,16 +209,29 @@ def _is_sse(text: str) -> bool:
     return text.startswith(("data: ", "event: "))
 
 
+class JournalReader(Protocol):
+    """What reads a journal: this process's (:class:`Journal`) or a fleet's (``mockserver.fleet.FleetJournal``)."""
+
+    def entries(self) -> list[Exchange]: ...
+
+    def get(self, exchange_id: int) -> Exchange | None: ...
+
+    def wait_until(self, predicate: Callable[[list[Exchange]], bool], timeout: float) -> list[Exchange]: ...
+
+
 class Journal:
     """A bounded, in-memory list of finished exchanges: at most ``size`` of them and ``max_bytes`` in all
     (each entry counted as :attr:`Exchange.journal_bytes`), oldest dropped first."""
 
-    def __init__(self, size: int, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, size: int, max_bytes: int = 64 * 1024 * 1024, first_id: int = 1,
+                 node: str | None = None, worker: int | None = None) -> None:
         self.max_bytes = max_bytes
+        # Who serves the exchanges (a fleet's node and worker), as each entry says; None outside a fleet.
+        self.node, self.worker = node, worker
         self.bytes = 0
         self._entries: deque[Exchange] = deque(maxlen=size)
         self._live: dict[int, Exchange] = {}
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
         # The server's loop appends while a test's thread may discard (MockServer.reset); a deque iterated in
         # Python while another thread appends raises. Waiters (wait_until) are woken on every append.
         self._lock = threading.Lock()
@@ -296,7 +312,8 @@ class Journal:
             return next((exchange for exchange in self._entries if exchange.id == exchange_id), None)
 
     def entries(self) -> list[Exchange]:
-        return list(self._entries)
+        with self._lock:
+            return list(self._entries)
 
     def query(
         self,
@@ -310,24 +327,46 @@ class Journal:
         after: int | None = None,
         limit: int | None = None,
     ) -> JournalPage:
-        """Matching exchanges, oldest first. With ``after`` (an exchange id), the first ``limit`` of those
-        after it; without, the newest ``limit``. ``has_more`` says whether matching entries were left out."""
+        """Matching exchanges, oldest first: see :func:`select`."""
         with self._lock:
             entries = list(self._entries)
-        found = [
-            exchange
-            for exchange in entries
-            if (after is None or exchange.id > after)
-            and (include_admin or not exchange.admin)
-            and (path is None or exchange.path == path or exchange.path.endswith(path))
-            and (model is None or exchange.model == model)
-            and (status is None or exchange.status == status)
-            and (test_id is None or exchange.test_id == test_id)
-            and (key_id is None or exchange.key_id == key_id)
-        ]
-        if limit is None or len(found) <= limit:
-            return JournalPage(found, False)
-        return JournalPage(found[:limit] if after is not None else found[len(found) - limit :], True)
+        return select(entries, path=path, model=model, status=status, test_id=test_id, key_id=key_id,
+                      include_admin=include_admin, after=after, limit=limit)
+
+
+def select(
+    entries: list[Exchange],
+    *,
+    path: str | None = None,
+    model: str | None = None,
+    status: int | None = None,
+    test_id: str | None = None,
+    key_id: str | None = None,
+    include_admin: bool = False,
+    after: int | None = None,
+    limit: int | None = None,
+) -> JournalPage:
+    """The ``entries`` (oldest first) that match. With ``after`` (an exchange id), the first ``limit`` of those
+    after it (after its place, when it is still there: a fleet's ids rise per node, not across nodes); without,
+    the newest ``limit``. ``has_more`` says whether matching entries were left out."""
+    place = next((index for index, exchange in enumerate(entries) if exchange.id == after), None) \
+        if after is not None else None
+    if place is not None:
+        entries = entries[place + 1:]
+    found = [
+        exchange
+        for exchange in entries
+        if (after is None or place is not None or exchange.id > after)
+        and (include_admin or not exchange.admin)
+        and (path is None or exchange.path == path or exchange.path.endswith(path))
+        and (model is None or exchange.model == model)
+        and (status is None or exchange.status == status)
+        and (test_id is None or exchange.test_id == test_id)
+        and (key_id is None or exchange.key_id == key_id)
+    ]
+    if limit is None or len(found) <= limit:
+        return JournalPage(found, False)
+    return JournalPage(found[:limit] if after is not None else found[len(found) - limit :], True)
 
 
 class JournalPage(NamedTuple):

@@ -1,12 +1,10 @@
 """``--state redis://…``: mocks that share a real ``redis-server`` (started here on a free loopback port, never
-assumed running) act as one for the ``--rpm`` / ``--tpm`` buckets; Redis going away is a clear 503 in each
-provider's envelope within a bounded time, ``/_mock/health`` says so, and service resumes when it is back."""
+assumed running) act as one for the journal, scripts, the clock, chaos and the ``--rpm`` / ``--tpm`` buckets;
+Redis going away is a clear 503 in each provider's envelope within a bounded time, ``/_mock/health`` says so, and
+service resumes when it is back."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,59 +14,17 @@ from pathlib import Path
 
 import httpx2
 import openai
+import orjson
 import pytest
 import redis
 
 from mockserver import MockServer
 
+from helpers import RedisProcess, free_port
+
 HELLO = [{"role": "user", "content": "Hi"}]
 CHAT = {"model": "gpt-4o-mini", "messages": HELLO}
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisProcess:
-    """A real ``redis-server`` on a loopback port, which a test may stop and start again on the same port."""
-
-    def __init__(self, directory: Path) -> None:
-        self.binary = shutil.which("redis-server")
-        if self.binary is None:
-            assert not os.environ.get("CI"), ".ci/run installs redis-server (Debian): it must be there in CI"
-            pytest.skip("redis-server is not installed (apt-get install redis-server)")
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                assert self.process.poll() is None, "redis-server exited"
-                assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
-                time.sleep(0.05)
-        client.close()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +91,7 @@ def test_token_buckets_and_the_sdk_see_the_fleet_s_limits(redis_url: str, prefix
         with pytest.raises(openai.RateLimitError, match="Request too large"):
             other.chat.completions.create(model="gpt-4o-mini", messages=HELLO, max_completion_tokens=2_000)
         # a bucket lives in Redis only until it would be full again: the store is bounded by the keys in use
-        keys = redis.Redis.from_url(redis_url).keys(f"{prefix}:*")
+        keys = redis.Redis.from_url(redis_url).keys(f"{prefix}:ratelimit:*")
         assert len(keys) == 1 and 0 < redis.Redis.from_url(redis_url).pttl(keys[0]) <= 61_000
 
 
@@ -297,3 +253,93 @@ def test_chaos_draws_one_sequence_for_the_fleet(redis_url: str, prefix: str) -> 
         httpx2.post(first.origin + "/_mock/reset")
         again = [chat((second, first)[index % 2].url).status_code for index in range(16)]
     assert seen == expected == again and 0 < expected.count(500) < 16
+
+
+def test_the_journal_on_any_node_holds_every_node_s_requests(redis_url: str, prefix: str) -> None:
+    """Requests served by two nodes: ``GET /_mock/requests`` on either lists them all (each naming its node and
+    worker, ids unique in the fleet), an exchange's detail (its response) is read on the other node, the live feed
+    on one node carries the other's requests, ``MockServer.requests`` sees them, and a test's reset on any node
+    forgets that test's entries fleet-wide."""
+    with MockServer(state=redis_url, state_prefix=prefix) as first, \
+            MockServer(state=redis_url, state_prefix=prefix) as second:
+        with httpx2.stream("GET", first.origin + "/_mock/events", timeout=10) as feed:
+            lines = feed.iter_lines()
+            assert next(lines) == ": connected"
+            for index, test_id in enumerate(("t-a", "t-b", "t-a", "t-b")):
+                node = (first, second)[index % 2]
+                answered = httpx2.post(node.url + "/chat/completions", json=CHAT, timeout=10, headers={
+                    "Authorization": "Bearer sk-fleet", "X-Mock-Test-Id": test_id})
+                assert answered.status_code == 200
+            fed = []
+            while len(fed) < 4:
+                line = next(lines)
+                if line.startswith("data: "):
+                    fed.append(orjson.loads(line[6:]))
+        assert [entry["test_id"] for entry in fed] == ["t-a", "t-b", "t-a", "t-b"]
+        deadline = time.monotonic() + 5
+        while len(listed := httpx2.get(second.origin + "/_mock/requests").json()["data"]) < 4:
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.05)
+        assert len({entry["id"] for entry in listed}) == 4
+        assert len({entry["worker"] for entry in listed}) == 1 and all(entry["node"] for entry in listed)
+        assert {entry["id"] // 1_000_000_000 for entry in listed} == {
+            entry["id"] // 1_000_000_000 for entry in fed}  # two nodes: two id ranges
+        assert len({entry["id"] // 1_000_000_000 for entry in listed}) == 2
+        served_by_first = listed[0]["id"]
+        detail = httpx2.get(f"{second.origin}/_mock/requests/{served_by_first}").json()
+        assert detail["status"] == 200 and '"chat.completion"' in detail["response"]
+        seen = second.wait_for_requests(4, test_id=None)
+        assert [exchange.test_id for exchange in seen] == ["t-a", "t-b", "t-a", "t-b"]
+        httpx2.post(second.origin + "/_mock/reset", headers={"X-Mock-Test-Id": "t-a"})
+        assert [entry["test_id"] for entry in httpx2.get(first.origin + "/_mock/requests").json()["data"]] == [
+            "t-b", "t-b"]
+        httpx2.post(first.origin + "/_mock/reset")
+        assert httpx2.get(second.origin + "/_mock/requests").json()["data"] == []
+
+
+def test_the_fleet_journal_keeps_its_bounds(redis_url: str, prefix: str) -> None:
+    """``--journal-size`` and ``--journal-bytes`` hold for the fleet's list in Redis as for one mock's."""
+    with MockServer(state=redis_url, state_prefix=prefix, journal_size=5) as first, \
+            MockServer(state=redis_url, state_prefix=prefix, journal_size=5) as second:
+        for index in range(12):
+            chat((first, second)[index % 2].url)
+        client = redis.Redis.from_url(redis_url)
+        deadline = time.monotonic() + 5
+        while client.llen(f"{prefix}:journal:list") < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert client.llen(f"{prefix}:journal:list") == 5 and client.hlen(f"{prefix}:journal:detail") == 5
+    with MockServer(state=redis_url, state_prefix=prefix + "-bytes", journal_bytes=20_000) as small:
+        for _ in range(30):
+            chat(small.url)
+        time.sleep(0.3)
+        held = int(client.get(f"{prefix}-bytes:journal:bytes"))
+        kept = client.llen(f"{prefix}-bytes:journal:list")
+        assert held <= 20_000 and 1 <= kept < 30
+        assert len(httpx2.get(small.origin + "/_mock/requests").json()["data"]) == kept
+
+
+def test_rules_added_at_run_time_on_one_node_are_served_by_every_node(redis_url: str, prefix: str,
+                                                                       tmp_path: Path) -> None:
+    """``MockServer.add_fixture`` on one node (a mapping, and a rule file read there): the other node's next
+    request is answered by them, labelled with where they were written; a reset on any node forgets them."""
+    (tmp_path / "rules.yaml").write_text("rules:\n  - match: {message_contains: weather}\n    reply: Sunny, says the file.\n")
+    with MockServer(state=redis_url, state_prefix=prefix) as first, \
+            MockServer(state=redis_url, state_prefix=prefix) as second:
+        first.add_fixture({"match": {"message_contains": "capital"}, "reply": "Paris, says the fleet."},
+                          tmp_path / "rules.yaml")
+
+        def ask(node: MockServer, prompt: str) -> httpx2.Response:
+            return httpx2.post(node.url + "/chat/completions", timeout=10, headers={"Authorization": "Bearer sk-f"},
+                               json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": prompt}]})
+
+        assert ask(second, "The capital of France?").json()["choices"][0]["message"]["content"] == \
+            "Paris, says the fleet."
+        assert ask(second, "And the weather?").json()["choices"][0]["message"]["content"] == "Sunny, says the file."
+        second.wait_for_requests(2, test_id=None)
+        labels = [entry["decided_by"] for entry in httpx2.get(first.origin + "/_mock/requests").json()["data"]]
+        assert labels[0] == "fixture add_fixture:1" and labels[1].endswith("rules.yaml:2"), labels
+        httpx2.post(second.origin + "/_mock/reset")
+        assert ask(first, "The capital of France?").json()["choices"][0]["message"]["content"] != \
+            "Paris, says the fleet."

@@ -49,11 +49,12 @@ from mockserver.config import whole_number
 from mockserver.control.faults import SpecError
 from mockserver.control.plane import parse_scripts
 from mockserver.errors import ApiError
-from mockserver.journal import Exchange
+from mockserver.journal import Exchange, select
 from mockserver.services.images import FILES_PATH
 
 if TYPE_CHECKING:
     from mockserver.app.state import AppState
+    from mockserver.fleet import FleetJournal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 Result = TypeVar("Result")
@@ -236,10 +237,10 @@ class AdminApi:
             )
         return label
 
-    def _journaled(self, request: Request) -> Exchange:
+    async def _journaled(self, request: Request) -> Exchange:
         raw = request.path_params["exchange_id"]
         number = whole_number(raw)
-        exchange = self.state.journal.get(number) if number is not None else None
+        exchange = await self._control_action(self.state.journal_view.get, number) if number is not None else None
         if exchange is None or (self._own_key(request) not in (None, exchange.key_id)):
             raise ApiError(404, f"No exchange {raw!r} in the journal (it keeps the last "
                            f"{self.state.config.journal_size}).", param="exchange_id", code="not_found")
@@ -249,7 +250,8 @@ class AdminApi:
         query = request.query_params
         after = _number(query, "after")
         limit = _number(query, "limit")
-        page = self.state.journal.query(
+        page = select(
+            await self._control_action(self.state.journal_view.entries),
             path=query.get("path"),
             model=query.get("model"),
             status=_number(query, "status"),
@@ -311,6 +313,9 @@ class AdminApi:
         if self.state.shared is None:
             return json_response({"status": "ok"})
         shared = await self.state.shared.health()  # a fleet node without its state cannot serve: not ready
+        if self.state.fleet_journal is not None:
+            shared["journal"] = {"unwritten": self.state.fleet_journal.pending(),
+                                 "dropped": self.state.fleet_journal.dropped}
         return json_response({"status": "ok" if shared["reachable"] else "unavailable", "state": shared},
                              status=200 if shared["reachable"] else 503)
 
@@ -357,9 +362,16 @@ class AdminApi:
                 dropped += 1
             queue.put_nowait(exchange)
 
+        async def follow_fleet(fleet: FleetJournal) -> None:
+            async for exchange in fleet.follow():
+                offer(exchange)
+
         async def feed() -> AsyncIterator[bytes]:
             nonlocal dropped
-            listeners.append(offer)
+            fleet = self.state.fleet_journal
+            follower = asyncio.create_task(follow_fleet(fleet)) if fleet is not None else None
+            if follower is None:
+                listeners.append(offer)
             try:
                 yield b": connected\n\n"
                 while True:
@@ -375,7 +387,10 @@ class AdminApi:
                         dropped = 0
                     yield self._event(exchange)
             finally:
-                listeners.remove(offer)
+                if follower is not None:
+                    follower.cancel()
+                else:
+                    listeners.remove(offer)
 
         return StreamingResponse(feed(), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
@@ -390,10 +405,10 @@ class AdminApi:
         return frame
 
     async def exchange_detail(self, request: Request) -> Response:
-        return json_response(self._journaled(request).detail())
+        return json_response((await self._journaled(request)).detail())
 
     async def explain(self, request: Request) -> Response:
-        exchange = self._journaled(request)
+        exchange = await self._journaled(request)
         asked = _Journaled(exchange.dialect, exchange.path, exchange.test_id, exchange.attempt, exchange.headers)
         nearest = await self._control_action(self.control.explain, asked, exchange.body)
         return json_response({"id": exchange.id, "decided_by": exchange.decided_by, "nearest": nearest})

@@ -299,12 +299,11 @@ class Expectations:
         Admin calls are left out; a request still in flight (a stream being
         read) is included with the fields known so far.
         """
-        journal = self.state.journal
-        live = journal.live()  # before entries(): a request that ends in between is then in both, never in neither
+        live = self.state.journal.live()  # before entries(): a request that ends in between is then in both
         test_id = self.test_id
         found = {
             exchange.id: exchange
-            for exchange in (*journal.entries(), *live)
+            for exchange in (*self.state.journal_view.entries(), *live)
             if not exchange.admin and (test_id is None or exchange.test_id == test_id)
         }
         return [found[key] for key in sorted(found)]
@@ -319,7 +318,7 @@ class Expectations:
         """
         __tracebackhide__ = True
         wanted = test_id if test_id is not None else self.test_id
-        journal = self.state.journal
+        journal = self.state.journal_view
 
         def finished(entries: list[Exchange]) -> list[Exchange]:
             return [entry for entry in entries if not entry.admin and (wanted is None or entry.test_id == wanted)]

@@ -22,7 +22,7 @@ from mockserver.determinism import Identity
 from mockserver.dialects.catalog import load_catalogs, load_characters
 from mockserver.dialects.dialect import Dialect, load_dialects
 from mockserver.generation.chat import ChatGenerator, ChatSettings
-from mockserver.journal import Journal
+from mockserver.journal import Journal, JournalReader
 from mockserver.services.chat import ChatService
 from mockserver.services.images import ImageService
 from mockserver.services.models import ModelDirectory
@@ -31,7 +31,7 @@ from mockserver.storage import open_stores
 from mockserver.validation import BodyValidator, Checks, validator_for
 
 if TYPE_CHECKING:
-    from mockserver.fleet import FleetClock, SharedState
+    from mockserver.fleet import FleetClock, FleetJournal, SharedState
 
 HEAVY_WORK_SLOTS = 1
 """Work too big for the event loop runs on this many threads at once. One: each more thread competing for
@@ -52,7 +52,22 @@ class AppState:
             raise ConfigError(f"unknown dialect {config.dialect!r}; known: {', '.join(self.dialects)}")
         self.characters = load_characters()
         self.keys = KeyPolicy(config)
-        self.journal = Journal(config.journal_size, config.journal_bytes)
+        # What a fleet shares (--state redis://): the journal, scripts, rules added at run time, the clock, chaos
+        # and rate-limit buckets; None with --state memory.
+        self.shared: SharedState | None = None
+        self.fleet_journal: FleetJournal | None = None
+        if config.state != "memory":
+            from mockserver.fleet import FleetJournal, SharedState
+
+            self.shared = SharedState(config.state, config.state_prefix)
+            self.fleet_journal = FleetJournal(self.shared, config.journal_size, config.journal_bytes)
+        self.journal = Journal(config.journal_size, config.journal_bytes) if self.fleet_journal is None else Journal(
+            config.journal_size, config.journal_bytes, self.fleet_journal.first_id(), self.fleet_journal.node,
+            self.fleet_journal.worker)
+        if self.fleet_journal is not None:
+            self.journal.listeners.append(self.fleet_journal.observe)
+        # Where the journal is read: this process's, or the fleet's.
+        self.journal_view: JournalReader = self.fleet_journal if self.fleet_journal is not None else self.journal
         # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
         self.stores = open_stores(config.state_dir, config.store_bytes, self.clock.now)
         # What --validation asks of every step (contract-test mode: unknown resources are synthesized, not 404).
@@ -65,22 +80,22 @@ class AppState:
         generator = ChatGenerator(self.identity, ChatSettings(config.reply_range))
         self.chat = ChatService(config, self.checks, generator, self.models, self.characters, self.heavy_work)
         self.prompt_cache = PromptCache(self.clock.now)
-        # What a fleet shares (--state redis://): scripts, the clock, chaos and rate-limit buckets so far.
-        self.shared: SharedState | None = None
         self.fleet_clock: FleetClock | None = None
         limiter: Limiter | None = None
         scripts: ScriptStore | None = None
         chaos: Chaos | None = None
-        if config.state != "memory":
-            from mockserver.fleet import FleetChaos, FleetClock, FleetRateLimiter, FleetScriptQueue, SharedState
+        if self.shared is not None:
+            from mockserver.fleet import FleetChaos, FleetClock, FleetRateLimiter, FleetRules, FleetScriptQueue
 
-            self.shared = SharedState(config.state, config.state_prefix)
             self.fleet_clock = FleetClock(self.shared, self.clock)
-            scripts = FleetScriptQueue(self.shared, self.fleet_clock)
+            rules = FleetRules(self.shared, lambda added: self.control.use_added_rules(added))
+            scripts = FleetScriptQueue(self.shared, self.fleet_clock, rules)
             chaos = FleetChaos(config.fault, config.seed, self.shared) if config.fault else None
             if config.rpm or config.tpm:
                 limiter = FleetRateLimiter(self.shared, config.rpm, config.tpm, self.clock.now)
         self.control = Control(config, self.journal, self.clock, limiter, scripts, chaos)
+        if self.shared is not None:
+            self.control.shared_rules = rules
         self.metrics = Metrics(self.journal, lambda: self.control.scripts.waiting(), self.stores) \
             if config.metrics else None
         if self.metrics is not None:
@@ -100,6 +115,11 @@ class AppState:
         entries with ``test_id``); with no test id also rate-limit buckets, the chaos sequence and every store
         (stored completions, async jobs, deleted models), which carry no test id."""
         self.control.reset(test_id)
+        if self.fleet_journal is not None:
+            if test_id is None:
+                self.fleet_journal.clear()
+            else:
+                self.fleet_journal.discard(test_id)
         if test_id is None:
             self.stores.clear()
             self.prompt_cache.clear()
@@ -124,6 +144,8 @@ class AppState:
         """Let go of what the app holds open beyond its connections: the recorder's upstream client, the fleet's
         Redis connections."""
         await self.cassettes.aclose()
+        if self.fleet_journal is not None:
+            await self.fleet_journal.flush()
         if self.shared is not None:
             await self.shared.aclose()
 

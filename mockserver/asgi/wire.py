@@ -118,6 +118,8 @@ class WireLayer:
             attempt=context.attempt,
             test_id=context.test_id,
             admin=scope["path"].startswith(ADMIN_PREFIX) or scope["path"] == METRICS_PATH,
+            node=self.journal.node,
+            worker=self.journal.worker,
         )
 
 

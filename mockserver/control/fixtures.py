@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ class Rule:
     file: str
     line: int
     position: int
+    # The rule as written (a mapping), so a fleet's nodes can compile the rules one of them added.
+    spec: Any = field(default=None, compare=False, repr=False)
 
     @property
     def source(self) -> str:
@@ -131,7 +133,7 @@ def rules_from_mapping(data: Any, source: str) -> list[Rule]:
     (``fixture <source>:<rule number>``).
     """
     if not (isinstance(data, dict) and "rules" in data):
-        return [_rule(data, source, 1, 0)]
+        return [compile_rule(data, source, 1, 0)]
     extra = [key for key in data if key != "rules"]
     if extra:
         raise SpecError(f"unknown top-level key {extra[0]!r}; only 'rules' is allowed", (extra[0],))
@@ -140,7 +142,7 @@ def rules_from_mapping(data: Any, source: str) -> list[Rule]:
     rules: list[Rule] = []
     for index, entry in enumerate(data["rules"]):
         try:
-            rules.append(_rule(entry, source, index + 1, index))
+            rules.append(compile_rule(entry, source, index + 1, index))
         except SpecError as error:
             raise error.within("rules", index) from None
     return rules
@@ -180,20 +182,21 @@ def _load_file(path: Path, start: int) -> tuple[list[Rule], list[FixtureProblem]
     rules: list[Rule] = []
     for index, entry in enumerate(data["rules"]):
         try:
-            rules.append(_rule(entry, name, lines.get(("rules", index), 1), start + len(rules)))
+            rules.append(compile_rule(entry, name, lines.get(("rules", index), 1), start + len(rules)))
         except SpecError as error:
             problems.append(problem(error.within("rules", index)))
     return rules, problems
 
 
-def _rule(entry: Any, file: str, line: int, position: int) -> Rule:
+def compile_rule(entry: Any, file: str, line: int, position: int) -> Rule:
+    """One rule from its mapping; ``file`` and ``line`` say where it was written (the journal's label)."""
     if not isinstance(entry, dict):
         raise SpecError("a rule is a mapping: {match: {...}, reply | tool_calls | error | fault: ...}")
     try:
         match = Match.from_mapping(entry.get("match"))
     except SpecError as error:
         raise error.within("match") from None
-    return Rule(match, behavior_from_mapping(entry, extra=("match",)), file, line, position)
+    return Rule(match, behavior_from_mapping(entry, extra=("match",)), file, line, position, entry)
 
 
 def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:

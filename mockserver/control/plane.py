@@ -162,6 +162,14 @@ class ScriptEntry:
         return self.behavior.decision(view.call.attempt, f"script #{self.id}")
 
 
+class SharedRules(Protocol):
+    """A fleet's store of the rules added at run time (``mockserver.fleet.FleetRules``)."""
+
+    def add(self, rules: list[Rule]) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class ScriptStore(Protocol):
     """Where posted behaviours wait: this process (:class:`ScriptQueue`) or a fleet's Redis
     (:class:`mockserver.fleet.FleetScriptQueue`). ``take`` runs on the event loop; the rest are the control
@@ -378,6 +386,8 @@ class Control:
         self.startup_rules = self.rules
         self.added_rules: list[Rule] = []
         self.chaos = chaos if chaos is not None else Chaos(config.fault, config.seed)
+        # Where rules added at run time are shared with a fleet (--state redis://): None for this process only.
+        self.shared_rules: SharedRules | None = None
         # The --rpm / --tpm buckets: this process's, unless the app shares a fleet's (--state redis://).
         self.limiter: Limiter | None = limiter or (
             RateLimiter(config.rpm, config.tpm, clock.monotonic) if (config.rpm or config.tpm) else None)
@@ -475,7 +485,13 @@ class Control:
         They come before the ``--fixtures`` rules, in the order added: a test's
         own rules are more specific than the suite's.
         """
-        self.added_rules += rules
+        if self.shared_rules is not None:
+            self.shared_rules.add(rules)  # the fleet's; this node reads them back with its next request's turn
+        self.use_added_rules(self.added_rules + rules)
+
+    def use_added_rules(self, rules: list[Rule]) -> None:
+        """Serve ``rules`` (those added at run time, in order) before the ``--fixtures`` rules."""
+        self.added_rules = rules
         ordered = self.added_rules + self.startup_rules.rules
         self.rules = RuleSet([replace(rule, position=index) for index, rule in enumerate(ordered)])
 
@@ -488,6 +504,8 @@ class Control:
         self.repeats.clear()
         self.added_rules = []
         self.rules = self.startup_rules
+        if self.shared_rules is not None:
+            self.shared_rules.clear()
         if test_id is not None:
             self.journal.discard(test_id)
             return

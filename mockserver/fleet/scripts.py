@@ -4,7 +4,8 @@
 Each node matches requests against the waiting entries itself (an entry's spec is parsed once per node and kept
 while it waits); Lua scripts on the Redis server add entries within the bounds, take one use of an entry (or find
 it gone: another node took its last use, and the next entry is tried), and clear a test's entries or all. The read
-that lists them for a request also brings the fleet clock's advances (:mod:`.clock`): one round trip levels both.
+that lists them for a request also brings the fleet clock's advances (:mod:`.clock`) and the version of the rules
+added at run time (:mod:`.rules`): one round trip levels all three.
 Adding, listing and clearing are control actions a test's thread (or a worker thread) runs through the sync
 client; taking runs on the event loop through the asyncio client.
 """
@@ -21,6 +22,7 @@ from mockserver.control.matching import RequestView
 from mockserver.control.plane import MAX_SCRIPTS, MAX_SCRIPTS_PER_TEST, ScriptEntry, script_entry
 from mockserver.fleet.backend import SharedState
 from mockserver.fleet.clock import FleetClock
+from mockserver.fleet.rules import FleetRules
 
 FIELDS = ("order", "spec", "remaining", "used", "seen", "test", "waiting", "next")
 """The keys of the fleet's scripts: the ids in order (a list), each id's spec, remaining uses ("inf":
@@ -56,10 +58,11 @@ end
 return ids
 """
 
-# What a request reads before it is decided, in one consistent read: the fleet clock's advances (KEYS[9]), then
-# every waiting entry in order as id, test, spec, remaining, used.
+# What a request reads before it is decided, in one consistent read: the fleet clock's advances (KEYS[9]), the
+# version of the rules added at run time (KEYS[10]), then every waiting entry in order as id, test, spec,
+# remaining, used.
 LIST = """
-local out = {redis.call('GET', KEYS[9]) or '0'}
+local out = {redis.call('GET', KEYS[9]) or '0', redis.call('GET', KEYS[10]) or '0'}
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   local test = redis.call('HGET', KEYS[6], id)
   if test then
@@ -112,10 +115,11 @@ return 0
 class FleetScriptQueue:
     """The fleet's waiting behaviours, in its Redis."""
 
-    def __init__(self, shared: SharedState, clock: FleetClock) -> None:
+    def __init__(self, shared: SharedState, clock: FleetClock, rules: FleetRules) -> None:
         self.shared = shared
         self.clock = clock
-        self.keys = [shared.key("scripts", name) for name in FIELDS] + [clock.key]
+        self.rules = rules
+        self.keys = [shared.key("scripts", name) for name in FIELDS] + [clock.key, rules.keys[1]]
         self._add = shared.sync_client.register_script(ADD)
         self._list_sync = shared.sync_client.register_script(LIST)
         self._clear = shared.sync_client.register_script(CLEAR)
@@ -148,7 +152,8 @@ class FleetScriptQueue:
         fleet (an entry whose last use another node took meanwhile is passed over)."""
         listed = await self.shared.run(self._list(keys=self.keys))
         self.clock.clock.catch_up(float(listed[0]))  # the fleet's clock, level before anything reads it
-        waiting = self._entries(listed[1:])
+        await self.rules.catch_up(listed[1])  # the rules added at run time, before the control plane reads them
+        waiting = self._entries(listed[2:])
         for entry in waiting:
             if not entry.applies(view):
                 continue
@@ -168,7 +173,7 @@ class FleetScriptQueue:
         return None
 
     def pending(self, test_id: str | None = None) -> list[ScriptEntry]:
-        waiting = self._entries(self.shared.call_sync(lambda: self._list_sync(keys=self.keys))[1:])
+        waiting = self._entries(self.shared.call_sync(lambda: self._list_sync(keys=self.keys))[2:])
         return [entry for entry in waiting if test_id is None or entry.test_id == test_id]
 
     def waiting(self) -> int:
