@@ -315,24 +315,6 @@ class Journal:
         with self._lock:
             return list(self._entries)
 
-    def query(
-        self,
-        *,
-        path: str | None = None,
-        model: str | None = None,
-        status: int | None = None,
-        test_id: str | None = None,
-        key_id: str | None = None,
-        include_admin: bool = False,
-        after: int | None = None,
-        limit: int | None = None,
-    ) -> JournalPage:
-        """Matching exchanges, oldest first: see :func:`select`."""
-        with self._lock:
-            entries = list(self._entries)
-        return select(entries, path=path, model=model, status=status, test_id=test_id, key_id=key_id,
-                      include_admin=include_admin, after=after, limit=limit)
-
 
 def select(
     entries: list[Exchange],

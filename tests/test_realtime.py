@@ -52,6 +52,17 @@ def raw(mock: MockServer, path: str = "/v1/realtime?model=gpt-realtime", **heade
                    additional_headers={"Authorization": "Bearer sk-test", **headers}, open_timeout=5)
 
 
+def spoken_reply(connection: Any) -> tuple[list[Any], bytes, str]:
+    """The events of an audio reply to a greeting, its audio (decoded) and its transcript."""
+    connection.conversation.item.create(item=HELLO)
+    until(connection, "conversation.item.done")
+    connection.response.create()
+    reply = until(connection, "response.done")
+    spoken = b"".join(base64.b64decode(event.delta) for event in reply if event.type == "response.output_audio.delta")
+    said = next(event.transcript for event in reply if event.type == "response.output_audio_transcript.done")
+    return reply, spoken, said
+
+
 def received(socket: Any) -> dict[str, Any]:
     event = json.loads(socket.recv(timeout=5))
     validate_official("RealtimeServerEvent", event)
@@ -279,13 +290,7 @@ def test_the_turn_detector_hears_the_mock_s_own_speech_and_answers_it(client: Op
         connection.session.update(session={"type": "realtime", "audio": {"input": {
             "transcription": {"model": "gpt-4o-transcribe"}}}})
         until(connection, "session.updated")
-        connection.conversation.item.create(item=HELLO)
-        until(connection, "conversation.item.done")
-        connection.response.create()
-        reply = until(connection, "response.done")
-        spoken = b"".join(base64.b64decode(event.delta) for event in reply
-                          if event.type == "response.output_audio.delta")
-        said = next(event.transcript for event in reply if event.type == "response.output_audio_transcript.done")
+        _, spoken, said = spoken_reply(connection)
         until(connection, "rate_limits.updated")
         for start in range(0, len(spoken), 4_800):
             connection.input_audio_buffer.append(audio=base64.b64encode(spoken[start:start + 4_800]).decode())
@@ -516,13 +521,7 @@ def test_g711_sessions_speak_and_hear_8_khz_telephony_audio(client: OpenAI, kind
             "output": {"format": {"type": kind}, "voice": "marin"}}})
         updated = until(connection, "session.updated")[-1].session
         assert updated.audio.input.format.type == kind and updated.audio.output.format.type == kind
-        connection.conversation.item.create(item=HELLO)
-        until(connection, "conversation.item.done")
-        connection.response.create()
-        reply = until(connection, "response.done")
-        spoken = b"".join(base64.b64decode(event.delta) for event in reply
-                          if event.type == "response.output_audio.delta")
-        said = next(event.transcript for event in reply if event.type == "response.output_audio_transcript.done")
+        reply, spoken, said = spoken_reply(connection)
         assert reply[-1].response.audio.output.format.type == kind
         assert reply[-1].response.audio.output.voice == "marin"
         assert all(len(base64.b64decode(event.delta)) <= 1_600 for event in reply
