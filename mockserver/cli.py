@@ -232,6 +232,10 @@ def banner(config: Config, dialects: dict, port: int) -> str:
     lines.append(f"  export OPENAI_BASE_URL={origin}/v1 OPENAI_API_KEY={key}")
     lines.append(f"  or OpenAI(base_url='{origin}/v1', api_key='{key}')")
     lines.append(f"The anthropic and google-genai SDKs and the ollama client take the host root: {origin}")
+    if config.state != "memory":
+        from mockserver.fleet.backend import where
+
+        lines.append(f"State shared by the fleet on Redis at {where(config.state)} (prefix {config.state_prefix})")
     return "\n".join(lines)
 
 

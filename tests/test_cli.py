@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from mockserver.cli import build_parser
+from mockserver.cli import banner, build_parser
 from mockserver.config import Config, ConfigError
 
 from helpers import serve_process
@@ -244,3 +244,9 @@ def test_state_is_memory_or_a_redis_url() -> None:
         Config(state_prefix="a*").check()
     shown = Config(state="redis://user:hunter2@cache:6380/1").as_public_dict()
     assert shown["state"] == "redis://user:***@cache:6380/1"
+
+
+def test_the_banner_names_the_fleet_s_redis_without_its_password() -> None:
+    shown = banner(Config(state="redis://:hunter2@cache:6380/1", state_prefix="fleet-a"), {}, 8000)
+    assert shown.endswith("State shared by the fleet on Redis at cache:6380/1 (prefix fleet-a)")
+    assert "hunter2" not in shown and "State shared" not in banner(Config(), {}, 8000)

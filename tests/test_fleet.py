@@ -343,3 +343,30 @@ def test_rules_added_at_run_time_on_one_node_are_served_by_every_node(redis_url:
         httpx2.post(second.origin + "/_mock/reset")
         assert ask(first, "The capital of France?").json()["choices"][0]["message"]["content"] != \
             "Paris, says the fleet."
+
+
+def test_a_node_holds_a_bounded_journal_queue_while_redis_is_away(tmp_path: Path, prefix: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis away: the exchanges a node finished wait for the writer, at most ``MAX_QUEUED`` (5 here), the oldest
+    dropped and counted, while the health check answers (503) with both counts; back, the queue is written out."""
+    from mockserver.fleet import journal
+
+    monkeypatch.setattr(journal, "MAX_QUEUED", 5)
+    backend = RedisProcess(tmp_path)
+    backend.start()
+    try:
+        with MockServer(state=backend.url, state_prefix=prefix) as mock:
+            backend.stop()
+            for _ in range(12):
+                assert chat(mock.url).status_code == 503
+            health = httpx2.get(mock.origin + "/_mock/health", timeout=5).json()["state"]["journal"]
+            assert health["unwritten"] <= 5 and health["dropped"] >= 12 - 5 - 1, health
+            backend.start()
+            deadline = time.monotonic() + 10
+            while httpx2.get(mock.origin + "/_mock/health").json()["state"]["journal"]["unwritten"]:
+                assert time.monotonic() < deadline, "the queue was not written once Redis was back"
+                time.sleep(0.1)
+            # the five it held (the health checks among them: admin calls are journaled too) are in the fleet's list
+            assert redis.Redis.from_url(backend.url).llen(f"{prefix}:journal:list") >= 5
+    finally:
+        backend.stop()
