@@ -131,10 +131,12 @@ class FleetJournal:
                 while self._queue and id(self._queue[0]) in written:  # (those dropped meanwhile are gone already)
                     self._queue.popleft()
 
-    async def flush(self, timeout: float = 5.0) -> None:
-        """Wait (at most ``timeout`` seconds) until every queued exchange is written, then stop the writer."""
+    async def flush(self, timeout: float = 2.0) -> None:
+        """Wait (at most ``timeout`` seconds, and not at all while Redis is away) until every queued exchange is
+        written, then stop the writer."""
         deadline = time.monotonic() + timeout
-        while self._queue and time.monotonic() < deadline and self._writer is not None:
+        while self._queue and self._writer is not None and self.shared.reachable is not False \
+                and time.monotonic() < deadline:
             await asyncio.sleep(POLL_SECONDS)
         if self._writer is not None:
             self._writer.cancel()
