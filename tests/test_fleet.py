@@ -5,6 +5,8 @@ service resumes when it is back."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -130,31 +132,59 @@ def test_redis_gone_is_a_503_naming_it_and_service_resumes(tmp_path: Path, prefi
         backend.stop()
 
 
-def test_two_serve_processes_are_one_fleet(redis_url: str, prefix: str) -> None:
-    """Two ``mockserver serve`` processes (as on two machines) sharing a Redis: ``--rpm 3`` admits three in all."""
-    ports = [free_port(), free_port()]
-    processes = [subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning", "--rpm", "3",
-         "--state", redis_url, "--state-prefix", prefix],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True) for port in ports]
+def serve_node(redis_url: str, prefix: str, *flags: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``mockserver serve`` of the fleet on a free loopback port, once its health check answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning",
+         "--state", redis_url, "--state-prefix", prefix, *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    origin = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+        try:
+            if httpx2.get(origin + "/_mock/health", timeout=1).status_code == 200:
+                return process, origin
+        except httpx2.TransportError:
+            pass
+        assert time.monotonic() < deadline, "mockserver serve did not answer in time"
+        time.sleep(0.1)
+
+
+def killed(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the process and its workers (its session's group), as a crashed node."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def test_two_serve_processes_are_one_fleet_and_a_killed_node_loses_nothing_acknowledged(redis_url: str,
+                                                                                         prefix: str) -> None:
+    """Two ``mockserver serve`` (one of two workers) on one Redis: ``--rpm 60`` admits 60 across them (and those
+    the bucket refilled meanwhile, one a second); a script posted to one and a clock advance made on it survive its
+    SIGKILL and are used by the other, as are the limit's spent requests."""
+    first, first_origin = serve_node(redis_url, prefix, "--rpm", "60", "--workers", "2")
+    second, second_origin = serve_node(redis_url, prefix, "--rpm", "60")
     try:
-        for port, process in zip(ports, processes, strict=True):
-            deadline = time.monotonic() + START_TIMEOUT
-            while True:
-                assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
-                try:
-                    if httpx2.get(f"http://127.0.0.1:{port}/_mock/health", timeout=1).status_code == 200:
-                        break
-                except httpx2.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "mockserver serve did not answer in time"
-                time.sleep(0.1)
-        statuses = [chat(f"http://127.0.0.1:{ports[index % 2]}/v1").status_code for index in range(6)]
-        assert statuses == [200, 200, 200, 429, 429, 429]
+        started = time.monotonic()
+        statuses = [chat((first_origin, second_origin)[index % 2] + "/v1", key="sk-sixty").status_code
+                    for index in range(75)]
+        refilled = int(time.monotonic() - started) + 1
+        assert 60 <= statuses.count(200) <= 60 + refilled and statuses[:60] == [200] * 60
+        assert set(statuses[60 + refilled:]) == {429}
+
+        posted = httpx2.post(first_origin + "/_mock/script", json={"behaviors": [
+            {"fault": "http_error", "status": 503, "times": 2}]})
+        assert posted.status_code == 200
+        moved = httpx2.post(first_origin + "/_mock/clock", json={"advance": 86_400}).json()["offset"]
+        killed(first)
+        assert [chat(second_origin + "/v1").status_code for _ in range(3)] == [503, 503, 200]
+        assert httpx2.get(second_origin + "/_mock/clock").json()["offset"] == moved
+        assert chat(second_origin + "/v1", key="sk-sixty").status_code == 200  # a day later: the bucket is full
     finally:
-        for process in processes:
-            process.kill()
-            process.wait(10)
+        for process in (first, second):
+            if process.poll() is None:
+                killed(process)
 
 
 def test_a_state_url_that_is_not_redis_or_a_missing_server_is_said_at_start(prefix: str) -> None:
