@@ -67,6 +67,10 @@ OFF_VARIANTS = (("journal off", ("--journal-size", "0")), ("metrics off", ("--no
 # What a fleet's state costs (docs/fleet.md): the same scenarios with the state in a Redis on loopback, without
 # and with fleet-wide rate limits (a limit no run reaches, so every request takes its buckets and none is refused).
 FLEET_VARIANTS = (("redis state", ()), ("redis state + rpm", ("--rpm", "1000000000", "--tpm", "1000000000000")))
+# Two workers on the mock's one core: what the supervisor and a second process cost where no core is free (on a
+# machine with more cores each worker takes its own; see scaling_model).
+WORKER_VARIANTS = (("workers 2, one core", ("--workers", "2")),)
+MODEL_CORES = (1, 2, 4, 8, 16)
 
 
 def lua_request(script: str) -> tuple[str, bytes, dict[str, str]]:
@@ -92,17 +96,23 @@ def check(server: load.Server, script: str, status: int) -> int:
     return len(payload)
 
 
-def drive(server: load.Server, path: str, script: str | None, seconds: float) -> dict:
-    """One wrk run, plus the server's CPU time per request: steadier than req/s on a shared machine."""
+def drive(server: load.Server, path: str, script: str | None, seconds: float,
+          beside: load.Server | None = None) -> dict:
+    """One wrk run, plus the server's CPU time per request: steadier than req/s on a shared machine; and with
+    ``beside`` (the fleet's Redis) that server's CPU time per request too."""
     cpu = server.cpu_seconds()
+    beside_cpu = beside.cpu_seconds() if beside is not None else 0.0
     result = load.wrk(server.origin + path, script, seconds)
     result["cpu_us"] = round((server.cpu_seconds() - cpu) / max(1, result["requests"]) * 1e6, 1)
+    if beside is not None:
+        result["redis_cpu_us"] = round((beside.cpu_seconds() - beside_cpu) / max(1, result["requests"]) * 1e6, 1)
     return result
 
 
-def measure(server: load.Server, name: str, script: str, status: int, seconds: float) -> dict:
+def measure(server: load.Server, name: str, script: str, status: int, seconds: float,
+            beside: load.Server | None = None) -> dict:
     """One round of a scenario, with a warning if any answer was not the expected status."""
-    result = drive(server, lua_request(script)[0], script, seconds)
+    result = drive(server, lua_request(script)[0], script, seconds, beside)
     wrong = result["non_2xx"] if status < 300 else result["requests"] - result["non_2xx"]
     if wrong or result["socket_errors"]:
         print(f"  warning: {name}: {wrong} unexpected statuses, {result['socket_errors']} socket errors", flush=True)
@@ -156,12 +166,36 @@ def scenario_row(label: str, runs: list[dict], hellos: list[dict], size: int) ->
         "non_2xx": sum(run["non_2xx"] for run in runs),
         "socket_errors": sum(run["socket_errors"] for run in runs),
         "cpu_us": round(sum(run["cpu_us"] * run["requests"] for run in runs) / max(1, requests), 1),
+        **({"redis_cpu_us": round(sum(run["redis_cpu_us"] * run["requests"] for run in runs) / max(1, requests), 1)}
+           if all("redis_cpu_us" in run for run in runs) else {}),
         "response_bytes": size,
         "x_hello": round(statistics.median(ratios), 3),
         "x_hello_rounds": [round(ratio, 3) for ratio in ratios],
         "rounds": runs,
         "hello_runs": hellos,
     }
+
+
+def scaling_model(rows: list[dict]) -> str:
+    """Requests a second on N cores, from the CPU each request cost: with the state in memory, workers share
+    nothing (N cores, N times one core's); a fleet's Redis is one thread, so it caps the fleet at what its own CPU
+    per request allows, however many cores the mock has."""
+    by_name = {row["name"]: row for row in rows}
+    lines = [f"{'model: req/s on N cores':<36}" + "".join(f"{cores:>10}" for cores in MODEL_CORES)]
+    for name in ("chat", "stream"):
+        plain = by_name.get(name)
+        if plain is not None:
+            lines.append(f"{name + ', memory':<36}" + "".join(f"{cores * 1e6 / plain['cpu_us']:>10.0f}"
+                                                              for cores in MODEL_CORES))
+        for label, _ in FLEET_VARIANTS:
+            fleet = by_name.get(f"{name}, {label}")
+            if fleet is None or not fleet.get("redis_cpu_us"):
+                continue
+            cap = 1e6 / fleet["redis_cpu_us"]
+            lines.append(f"{name + ', ' + label:<36}" + "".join(
+                f"{min(cores * 1e6 / fleet['cpu_us'], cap):>10.0f}" for cores in MODEL_CORES)
+                + f"   (Redis {fleet['redis_cpu_us']:.1f} us/req: at most {cap:.0f})")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -197,11 +231,17 @@ def main() -> None:
         journal_on = servers.enter_context(load.Server.mockserver())
         variants = [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
                     for label, flags in OFF_VARIANTS]
+        variants += [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
+                     for label, flags in WORKER_VARIANTS]
+        beside: dict[int, load.Server] = {}  # the fleet rows' Redis, whose CPU is measured with them
         if not args.no_fleet:
             redis = servers.enter_context(load.Server.redis())
-            variants += [(servers.enter_context(load.Server.mockserver(
-                "--state", redis.redis_url, "--state-prefix", f"bench-{index}", *flags, name=f"mockserver, {label}")),
-                label) for index, (label, flags) in enumerate(FLEET_VARIANTS)]
+            for index, (label, flags) in enumerate(FLEET_VARIANTS):
+                fleet = servers.enter_context(load.Server.mockserver(
+                    "--state", redis.redis_url, "--state-prefix", f"bench-{index}", *flags,
+                    name=f"mockserver, {label}"))
+                variants.append((fleet, label))
+                beside[id(fleet)] = redis
         compared = []
         if args.compare is not None:
             label = args.compare.resolve().name
@@ -227,7 +267,7 @@ def main() -> None:
             runs: list[list[dict]] = [[] for _ in contenders]
             for _ in range(args.rounds):
                 for (server, label), own in zip(contenders, runs, strict=True):
-                    own.append(measure(server, label, script, status, seconds))
+                    own.append(measure(server, label, script, status, seconds, beside.get(id(server))))
                 hellos.append(drive(hello, "/", None, seconds))
             made = [scenario_row(label, own, hellos, size)
                     for (_, label), own, size in zip(contenders, runs, sizes, strict=True)]
@@ -248,6 +288,9 @@ def main() -> None:
     low, high = baseline["rps_range"]
     print(f"hello: mean of {len(every_hello)} runs, {low:.0f}-{high:.0f} req/s; "
           "x hello: median over the rounds of each scenario's ratio to the hello runs around it")
+    results["model"] = scaling_model(results["rows"])
+    print()
+    print(results["model"])
 
     if not args.quick:
         print("\npaced streams:", flush=True)
