@@ -104,6 +104,18 @@ def test_numbers_in_queries_are_ascii_digits_or_a_400(server: MockServer, path: 
         assert answer.json()["error"]["param"] == param
 
 
+@pytest.mark.parametrize("digits", [30, 5000])
+def test_a_form_integer_past_64_bits_is_a_400_and_the_journal_still_lists_it(server: MockServer, digits: int) -> None:
+    """A form field read as an integer is read as a JSON body's would be (a float past 64 bits): once an int of
+    30 digits broke every encoder after it, and ``GET /_mock/requests`` ended mid-body."""
+    upload = httpx2.post(server.url + "/files", headers=AUTH, files={"file": ("a.jsonl", b'{"a": 1}\n')},
+                         data={"purpose": "batch", "expires_after[anchor]": "created_at",
+                               "expires_after[seconds]": "9" * digits})
+    assert upload.status_code == 400 and upload.json()["error"]["param"] == "expires_after.seconds"
+    listed = httpx2.get(server.origin + "/_mock/requests", params={"path": "/v1/files"})
+    assert listed.status_code == 200 and listed.json()["data"][-1]["status"] == 400
+
+
 def test_a_corrupt_state_dir_row_is_skipped_not_fatal_to_its_list(tmp_path: Path) -> None:
     with MockServer(state_dir=str(tmp_path)) as first:
         client = sdk_client(first.url)
@@ -346,3 +358,4 @@ def test_a_message_batch_holds_a_bounded_number_of_requests(server: MockServer,
                           headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
                           json={"requests": [{"custom_id": str(n), "params": params} for n in range(3)]})
     assert refused.status_code == 400 and "1 to 2 requests, got 3" in refused.json()["error"]["message"]
+

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from mockserver.asgi.body import check_head, limited
+from mockserver.config import MAX_DIGITS
 from mockserver.endpoints.base import Call
 from mockserver.errors import invalid_request
 
@@ -139,7 +140,8 @@ def _typed(value: str, schema: dict[str, Any],
     if "string" in kinds:
         return value
     if "integer" in kinds and _INTEGER.fullmatch(value):
-        return int(value)
+        # as a JSON body reads it: past 64 bits a float (that every encoder takes), never an int of 4,000 digits
+        return int(value) if len(value.lstrip("-")) <= MAX_DIGITS else float(value)
     if "number" in kinds and _NUMBER.fullmatch(value):
         return float(value)
     if "boolean" in kinds and value in ("true", "false"):
