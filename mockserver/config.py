@@ -223,6 +223,8 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 MAX_DIGITS = 18
+INT64 = 2**63
+"""Past it (or below its negative) an integer is not a 64-bit one, which is all a provider or orjson reads."""
 
 
 def whole_number(raw: str | bytes) -> int | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote_plus
 
+from mockserver.config import INT64
 from mockserver.messages import model_in_path
 
 # A body above this many bytes is journaled as its first JOURNAL_BODY_BYTES, with its full size (as aimock does).
@@ -62,6 +63,21 @@ def redact_query(query: str) -> str:
         name, equals, _ = part.partition("=")
         parts.append(f"{name}={REDACTED}" if equals and unquote_plus(name).lower() in REDACTED_QUERY else part)
     return "&".join(parts)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every integer past 64 bits as the float a JSON parser makes of it: orjson refuses them, and
+    a body a handler converted (a form field, a protobuf int64 string) may hold one. For the rare encode that
+    failed, never on the way to it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value) if not -INT64 <= value < INT64 else value
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
 
 
 @dataclass

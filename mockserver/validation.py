@@ -31,6 +31,7 @@ import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from mockserver.config import INT64
 from mockserver.errors import ApiError, invalid_request
 from mockserver.resources import schemas_dir
 
@@ -221,6 +222,13 @@ class BodyValidator:
         for name in self._integers:
             value = body.get(name)
             if type(value) is float:
+                if not -INT64 <= value < INT64:  # as the API reads an int64 (int() would make one of any size)
+                    above = value > 0
+                    raise invalid_request(
+                        f"Invalid '{name}': integer {'above maximum' if above else 'below minimum'} value. Expected "
+                        f"a value {'<=' if above else '>='} {INT64 - 1 if above else -INT64}, but got "
+                        f"{_number(value)} instead.", param=name,
+                        code="integer_above_max_value" if above else "integer_below_min_value")
                 body[name] = int(value)
 
     def _explain(self, error: ValidationError) -> ApiError:

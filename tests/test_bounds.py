@@ -116,6 +116,33 @@ def test_a_form_integer_past_64_bits_is_a_400_and_the_journal_still_lists_it(ser
     assert listed.status_code == 200 and listed.json()["data"][-1]["status"] == 400
 
 
+@pytest.mark.parametrize(("field", "raw", "code"), [("max_tokens", b"1e30", "integer_above_max_value"),
+                                                   ("seed", b"-1e30", "integer_below_min_value")])
+def test_an_integral_float_past_64_bits_is_a_400_naming_it(server: MockServer, field: str, raw: bytes,
+                                                           code: str) -> None:
+    """``"max_tokens": 1e30`` is valid JSON Schema (an integral number): it became a Python int no encoder takes,
+    and the journal's list broke after it. It is refused as the API refuses an integer past int64."""
+    body = b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "' + field.encode() + \
+        b'": ' + raw + b"}"
+    answer = httpx2.post(server.url + "/chat/completions", content=body,
+                         headers={**AUTH, "content-type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"]["param"] == field
+    assert answer.json()["error"]["code"] == code
+    assert httpx2.get(server.origin + "/_mock/requests").status_code == 200
+
+
+def test_an_entry_no_encoder_takes_is_listed_with_its_big_integers_as_floats() -> None:
+    """Whatever a handler leaves in a journaled body, the journal's list (and a fleet's writer) still encode it."""
+    from mockserver.journal import Exchange
+
+    with MockServer() as server:
+        journal = server.state.journal
+        journal.append(Exchange(id=journal.next_id(), time=0.0, method="POST", path="/v1/odd", query="", headers={},
+                                body={"huge": 10**30, "nested": [-(10**25), 3]}))
+        listed = httpx2.get(server.origin + "/_mock/requests", params={"path": "/v1/odd"}).json()["data"]
+    assert listed[0]["body"] == {"huge": 1e30, "nested": [-1e25, 3]}
+
+
 def test_a_corrupt_state_dir_row_is_skipped_not_fatal_to_its_list(tmp_path: Path) -> None:
     with MockServer(state_dir=str(tmp_path)) as first:
         client = sdk_client(first.url)

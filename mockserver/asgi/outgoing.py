@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from mockserver.asgi.context import CONTEXT_KEY, FRAMES_KEY
 from mockserver.errors import ApiError
+from mockserver.journal import json_safe
 
 OPENAI_VERSION = "2020-10-01"
 JSON_MEDIA_TYPE = "application/json"
@@ -107,7 +108,11 @@ class JsonListResponse(Response):
             for index, item in enumerate(self.items):
                 if index:
                     buffer += b","
-                buffer += orjson.dumps(self.encode(item))
+                encoded = self.encode(item)
+                try:
+                    buffer += orjson.dumps(encoded)
+                except TypeError:
+                    buffer += orjson.dumps(json_safe(encoded))
                 if len(buffer) >= LIST_CHUNK_BYTES:
                     await send({"type": "http.response.body", "body": bytes(buffer), "more_body": True})
                     buffer.clear()
