@@ -15,7 +15,7 @@ import hmac
 import itertools
 import random
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -91,6 +91,28 @@ def _alphanumeric(material: bytes, length: int) -> str:
     return hashlib.sha512(material).digest()[:length].translate(_DIGITS).decode("ascii")
 
 
+class CreateCounter(Protocol):
+    """Counts the creates that make resource ids under a frozen clock (a fleet's: ``mockserver.fleet.FleetCreates``,
+    so two nodes never make one id)."""
+
+    def next(self) -> int: ...
+
+    def restart(self) -> None: ...
+
+
+class LocalCreates:
+    """This server's count of creates."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+
+    def next(self) -> int:
+        return next(self._count)
+
+    def restart(self) -> None:
+        self._count = itertools.count()
+
+
 class Identity:
     """Makes the ids, timestamps and fingerprints of responses."""
 
@@ -100,7 +122,7 @@ class Identity:
         self.freeze_time = clock.frozen
         self._boot = b"" if clock.frozen else time.time_ns().to_bytes(12, "big")
         self._counter = itertools.count()
-        self._created = itertools.count()
+        self.creates: CreateCounter = LocalCreates()
         self._fingerprints: dict[str, str] = {}
 
     def salt(self, request_digest: bytes) -> bytes:
@@ -113,13 +135,13 @@ class Identity:
         """Material for a stored resource's id: unique per create even when time is frozen (two identical
         creates are two resources), and still the same run to run, counted in the order they arrive."""
         if self.freeze_time:
-            return request_digest + next(self._created).to_bytes(8, "big")
+            return request_digest + self.creates.next().to_bytes(8, "big")
         return self.salt(request_digest)
 
     def restart(self) -> None:
         """Count creates from the start again: after a full reset the stores are empty, so a run that starts there
         makes the same ids as a fresh server."""
-        self._created = itertools.count()
+        self.creates.restart()
 
     def created(self) -> int:
         return self.clock.created()

@@ -30,7 +30,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "mockserver.control": ("core", "mockserver.asgi.context"),
     "mockserver.generation": ("core", "mockserver.dialects", "mockserver.control.decision"),
     "mockserver.asgi": ("core", "mockserver.control"),
-    "mockserver.fleet": ("core", "mockserver.control", "mockserver.asgi"),
+    "mockserver.fleet": ("core", "mockserver.control", "mockserver.asgi", "mockserver.storage"),
     "mockserver.cassettes": ("core", "mockserver.dialects", "mockserver.conformance", "mockserver.asgi",
                              "mockserver.generation"),
     "mockserver.services": ("core", "mockserver.dialects", "mockserver.storage", "mockserver.validation", "mockserver.control",

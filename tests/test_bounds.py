@@ -386,3 +386,25 @@ def test_a_message_batch_holds_a_bounded_number_of_requests(server: MockServer,
                           json={"requests": [{"custom_id": str(n), "params": params} for n in range(3)]})
     assert refused.status_code == 400 and "1 to 2 requests, got 3" in refused.json()["error"]["message"]
 
+
+def test_a_lease_is_held_by_one_at_a_time_and_forgotten_once_let_go() -> None:
+    """The leases that let one request at a time move a resource along its lifecycle keep nothing once let go."""
+    import asyncio
+
+    from mockserver.storage.leases import LocalLeases
+
+    leases, inside, most = LocalLeases(), 0, 0
+
+    async def step(key: str) -> None:
+        nonlocal inside, most
+        async with leases.hold(key):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0)
+            inside -= 1
+
+    async def main() -> None:
+        await asyncio.gather(*(step(f"batch-{n % 3}") for n in range(30)))
+
+    asyncio.run(main())
+    assert most == 3 and len(leases) == 0  # one holder per key at a time, three keys

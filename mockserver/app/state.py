@@ -68,8 +68,15 @@ class AppState:
             self.journal.listeners.append(self.fleet_journal.observe)
         # Where the journal is read: this process's, or the fleet's.
         self.journal_view: JournalReader = self.fleet_journal if self.fleet_journal is not None else self.journal
-        # Stored completions, async jobs, deleted models: in memory, or on disk with --state-dir.
-        self.stores = open_stores(config.state_dir, config.store_bytes, self.clock.now)
+        # Stored completions, async jobs, resources, deleted models: in memory, on disk with --state-dir, or the
+        # fleet's in Redis.
+        if self.shared is None:
+            self.stores = open_stores(config.state_dir, config.store_bytes, self.clock.now)
+        else:
+            from mockserver.fleet import FleetCreates, fleet_stores
+
+            self.stores = fleet_stores(self.shared, config.store_bytes, self.clock.now)
+            self.identity.creates = FleetCreates(self.shared)
         # What --validation asks of every step (contract-test mode: unknown resources are synthesized, not 404).
         self.checks = Checks.for_mode(config.validation)
         # Worker threads for work too big for the event loop (drawing pictures); the cap also bounds its memory.
@@ -85,7 +92,14 @@ class AppState:
         scripts: ScriptStore | None = None
         chaos: Chaos | None = None
         if self.shared is not None:
-            from mockserver.fleet import FleetChaos, FleetClock, FleetRateLimiter, FleetRules, FleetScriptQueue
+            from mockserver.fleet import (
+                FleetChaos,
+                FleetClock,
+                FleetPlays,
+                FleetRateLimiter,
+                FleetRules,
+                FleetScriptQueue,
+            )
 
             self.fleet_clock = FleetClock(self.shared, self.clock)
             rules = FleetRules(self.shared, lambda added: self.control.use_added_rules(added))
@@ -107,6 +121,7 @@ class AppState:
             Replay(config.replay_speed, config.replay_ids, config.replay_usage, config.seed),
             tuple(config.redact_field),
             frozenset(name for name, dialect in self.dialects.items() if dialect.streams_by_default),
+            plays=None if self.shared is None else FleetPlays(self.shared),
         )
         self._validators: dict[tuple[str, str], BodyValidator] = {}
 

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio.to_thread
 import orjson
@@ -89,14 +89,28 @@ class _Open:
         return any(self.used)
 
 
+class SharedPlays(Protocol):
+    """A fleet's cassette play counts (``mockserver.fleet.FleetPlays``)."""
+
+    async def take(self, cassette: str, ranked: list[int]) -> tuple[int, int]:
+        """The first of ``ranked`` the fleet has not played from ``cassette`` (else the last), and its plays
+        counting this one, taken atomically."""
+        ...
+
+    def clear(self) -> None: ...
+
+
 KEPT_HEADERS = ("content-type", "openai-beta", "anthropic-version", "anthropic-beta", "x-mock-test-id")
 """The request headers a recording keeps."""
 
 
 class CassetteLibrary:
     def __init__(self, directory: str | None, mode: str, upstreams: Upstreams | None, replay: Replay,
-                 redact_fields: tuple[str, ...] = (), streaming_dialects: frozenset[str] = frozenset()) -> None:
-        """``streaming_dialects``: the dialects whose requests stream unless they say not to (Ollama's)."""
+                 redact_fields: tuple[str, ...] = (), streaming_dialects: frozenset[str] = frozenset(),
+                 plays: SharedPlays | None = None) -> None:
+        """``streaming_dialects``: the dialects whose requests stream unless they say not to (Ollama's);
+        ``plays``: a fleet's play counts (None: this server's own)."""
+        self.plays = plays
         self.directory = Path(directory) if directory else None
         self.streaming_dialects = streaming_dialects
         self.mode = mode
@@ -124,11 +138,13 @@ class CassetteLibrary:
         return self.misses.pop(test_id, [])
 
     def reset(self) -> None:
-        """Forget what was used and missed (the files stay). What was read is kept, parsed, and read again only
-        when its file changed."""
+        """Forget what was used and missed (the files stay; in a fleet, the fleet's plays). What was read is kept,
+        parsed, and read again only when its file changed."""
         for opened in self._open.values():
             opened.used = [0] * len(opened.used)
         self.misses.clear()
+        if self.plays is not None:
+            self.plays.clear()
 
     def active(self, test_id: str | None) -> tuple[Path, str] | None:
         if test_id in self._assigned:
@@ -153,9 +169,9 @@ class CassetteLibrary:
         path = relative_path(call)
         key = match_key(call.request.method, path, body, call.dialect.streams_by_default)
         if opened.mode != "all":
-            index = self._find(opened, key, call.dialect.name)
-            if index is not None:
-                return self._replay(call, opened, index, body)
+            ranked = self._ranked(opened, key, call.dialect.name)
+            if ranked:
+                return self._replay(call, opened, await self._play(chosen[0], opened, ranked), body)
         if not opened.may_record:
             message = self._miss_message(opened, key, call.dialect.name)
             self.misses[call.test_id].append(message)
@@ -200,20 +216,28 @@ class CassetteLibrary:
         return opened
 
     @staticmethod
-    def _find(opened: _Open, key: MatchKey, dialect: str) -> int | None:
-        """The recording that answers: every required field agrees; the best ranked, the first unused in recorded
-        order (so repeated requests replay in order), else the last of them again."""
+    def _ranked(opened: _Open, key: MatchKey, dialect: str) -> list[int]:
+        """The recordings that may answer, in recorded order: every required field agrees, the best ranked."""
         interactions = opened.cassette.interactions
         matches = [index for index, recorded in enumerate(opened.keys)
                    if interactions[index].dialect == dialect and not key.differences(recorded)]
         if not matches:
-            return None
+            return []
         best = max(key.rank(opened.keys[index]) for index in matches)
-        ranked = [index for index in matches if key.rank(opened.keys[index]) == best]
-        return next((index for index in ranked if not opened.used[index]), ranked[-1])
+        return [index for index in matches if key.rank(opened.keys[index]) == best]
+
+    async def _play(self, path: Path, opened: _Open, ranked: list[int]) -> int:
+        """The recording that answers, its play counted: the first of ``ranked`` not played yet (so repeated
+        requests replay in order), else the last of them again; in a fleet, counted in the fleet's Redis."""
+        if self.plays is None:
+            index = next((index for index in ranked if not opened.used[index]), ranked[-1])
+            opened.used[index] += 1
+        else:
+            index, plays = await self.plays.take(str(path), ranked)
+            opened.used[index] = plays
+        return index
 
     def _replay(self, call: Asked, opened: _Open, index: int, body: Any) -> Response:
-        opened.used[index] += 1
         interaction = opened.cassette.interactions[index]
         call.answered_by = f"cassette:{opened.cassette.path.name}#{index}"
         seed = f"{self.replay.seed}:{opened.cassette.path.name}:{index}:{opened.used[index]}".encode()

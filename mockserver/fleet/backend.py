@@ -7,15 +7,23 @@ provider's envelope, and the next request tries again, so service resumes by its
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from mockserver.config import ConfigError
 from mockserver.errors import ApiError
 
+if TYPE_CHECKING:
+    import redis.asyncio
+
 STATE_TIMEOUT = 1.0
 """Seconds a state call may take (connecting, then each reply) before it counts as unreachable."""
+RETRY_AFTER = 1.0
+"""Seconds after a failed call in which a call from the event loop fails at once (:meth:`SharedState.call_on_loop`)."""
 Result = TypeVar("Result")
 
 
@@ -43,14 +51,39 @@ class SharedState:
         bounded: dict[str, Any] = {"socket_timeout": STATE_TIMEOUT, "socket_connect_timeout": STATE_TIMEOUT,
                                    "retry_on_timeout": False, "retry": None, "health_check_interval": 0}
         try:
-            self.client = redis.asyncio.Redis.from_url(url, **bounded)
+            # Scripts are registered on this one, which never connects: each event loop calls them on its own.
+            self._template = redis.asyncio.Redis.from_url(url, **bounded)
             # for the control actions (adding scripts, resets) that a test's thread or a worker thread runs
             self.sync_client = redis.Redis.from_url(url, **bounded)
         except ValueError as error:
             raise ConfigError(f"--state {url}: {error}") from None
+        self._url, self._bounded = url, bounded
+        # An asyncio client belongs to the event loop it first connects on: one per loop (the server's, and in
+        # process a transport's or a test's), those of closed loops let go.
+        self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
+        self._clients_lock = threading.Lock()
         self.prefix = prefix
         self.where = where(url)
         self.reachable: bool | None = None  # unknown until the first call
+        self._failed_at = 0.0  # time.monotonic() of the last call Redis did not answer
+
+    @property
+    def client(self) -> redis.asyncio.Redis:
+        """The asyncio client of the running event loop."""
+        loop = asyncio.get_running_loop()
+        with self._clients_lock:
+            client = self._clients.get(loop)
+            if client is None:
+                for closed in [held for held in self._clients if held.is_closed()]:
+                    del self._clients[closed]
+                client = self._clients[loop] = type(self._template).from_url(self._url, **self._bounded)
+            return client
+
+    def register(self, source: str) -> Callable[..., Awaitable[Any]]:
+        """A Lua script, called ``(keys=..., args=...)`` on the running loop's client (by its SHA, loaded when
+        Redis does not know it yet)."""
+        script = self._template.register_script(source)
+        return lambda keys, args=(): script(keys=keys, args=args, client=self.client)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -60,7 +93,7 @@ class SharedState:
         try:
             result = await call
         except self._failures as error:
-            self.reachable = False
+            self._unreachable()
             raise StateUnavailable(self.where, error) from None
         self.reachable = True
         return result
@@ -78,10 +111,22 @@ class SharedState:
         try:
             result = call()
         except self._failures as error:
-            self.reachable = False
+            self._unreachable()
             raise StateUnavailable(self.where, error) from None
         self.reachable = True
         return result
+
+    def call_on_loop(self, call: Callable[[], Result]) -> Result:
+        """``call()`` on the sync client from the event loop (a store's round trip, as a request's own code makes
+        it): within :data:`RETRY_AFTER` of a failure, :class:`StateUnavailable` at once rather than holding the loop
+        for another timeout (the requests' own async calls, and the health check, find Redis back meanwhile)."""
+        if self.reachable is False and time.monotonic() - self._failed_at < RETRY_AFTER:
+            raise StateUnavailable(self.where, ConnectionError("unreachable a moment ago"))
+        return self.call_sync(call)
+
+    def _unreachable(self) -> None:
+        self.reachable = False
+        self._failed_at = time.monotonic()
 
     def forget(self, *patterns: str) -> None:
         """Delete every key under the prefix that matches one of ``patterns`` (a reset of the fleet)."""
@@ -95,7 +140,10 @@ class SharedState:
         self.call_sync(delete)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        with self._clients_lock:
+            client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
         self.sync_client.close()
 
 

@@ -2,7 +2,7 @@
 an exchange's detail, the live feed, the sandbox and ``MockServer.requests`` on any node see every node's requests.
 
 A node keeps its own :class:`~mockserver.journal.Journal` as ever (its requests in flight, its metrics); each
-exchange it finishes is also queued here, on the event loop, and a writer task sends the queue in batches (one
+exchange it finishes is also queued here, on the event loop, and a writer thread sends the queue in batches (one
 Lua call a batch: pushed, counted, trimmed to ``--journal-size`` entries and ``--journal-bytes``, announced on a
 channel the live feeds follow), never on a request's path. Ids are made unique in the fleet from a node number
 Redis hands out at start (``node * 10**9 + n``). Each entry names the node (host) and worker (process id) that
@@ -16,15 +16,17 @@ import base64
 import os
 import random
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import orjson
 
-from mockserver.fleet.backend import SharedState, StateUnavailable
-from mockserver.journal import Exchange
+from mockserver.fleet.backend import STATE_TIMEOUT, SharedState, StateUnavailable
+from mockserver.journal import Exchange, json_safe
 
 IDS_PER_NODE = 1_000_000_000
 """A node's exchange ids are ``node × IDS_PER_NODE + n``: unique in a fleet of up to 9 million node starts."""
@@ -36,22 +38,22 @@ RETRY_SECONDS = 1.0
 POLL_SECONDS = 0.05
 
 # KEYS: the list, the details hash, the byte count, the feed channel. ARGV: the bounds (entries, bytes), then each
-# exchange's id, list view and detail. A list entry is "<id>\n<list view JSON>" (the id read without JSON).
+# exchange's id, its bytes as one mock counts them (Exchange.journal_bytes, so a fleet keeps the entries one mock
+# would), its list view and its detail. A list entry is "<id> <bytes>\n<list view JSON>" (read without JSON).
 PUSH = """
-for i = 3, #ARGV, 3 do
-  local listed = ARGV[i] .. '\\n' .. ARGV[i + 1]
+for i = 3, #ARGV, 4 do
+  local listed = ARGV[i] .. ' ' .. ARGV[i + 1] .. '\\n' .. ARGV[i + 2]
   redis.call('RPUSH', KEYS[1], listed)
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
-  redis.call('INCRBY', KEYS[3], #listed + #ARGV[i + 2])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 3])
+  redis.call('INCRBY', KEYS[3], ARGV[i + 1])
   redis.call('PUBLISH', KEYS[4], listed)
 end
 local length = redis.call('LLEN', KEYS[1])
 while length > 1 and (length > tonumber(ARGV[1]) or tonumber(redis.call('GET', KEYS[3])) > tonumber(ARGV[2])) do
   local oldest = redis.call('LPOP', KEYS[1])
-  local id = string.match(oldest, '^(%d+)')
-  local detail = redis.call('HGET', KEYS[2], id) or ''
+  local id, counted = string.match(oldest, '^(%d+) (%d+)')
   redis.call('HDEL', KEYS[2], id)
-  redis.call('DECRBY', KEYS[3], #oldest + #detail)
+  redis.call('DECRBY', KEYS[3], counted)
   length = length - 1
 end
 return length
@@ -60,12 +62,11 @@ return length
 # ARGV[1]: the test id whose entries go.
 DISCARD = """
 for _, listed in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  local id, view = string.match(listed, '^(%d+)\\n(.*)$')
+  local id, counted, view = string.match(listed, '^(%d+) (%d+)\\n(.*)$')
   if cjson.decode(view).test_id == ARGV[1] then
-    local detail = redis.call('HGET', KEYS[2], id) or ''
     redis.call('LREM', KEYS[1], 1, listed)
     redis.call('HDEL', KEYS[2], id)
-    redis.call('DECRBY', KEYS[3], #listed + #detail)
+    redis.call('DECRBY', KEYS[3], counted)
   end
 end
 return 0
@@ -82,9 +83,10 @@ class FleetJournal:
         self.node, self.worker = socket.gethostname(), os.getpid()
         self.dropped = 0  # exchanges the writer could not keep (Redis away while the queue was full)
         self._queue: deque[Exchange] = deque()
-        self._wake: asyncio.Event | None = None
-        self._writer: asyncio.Task[None] | None = None
-        self._push = shared.client.register_script(PUSH)
+        self._wake = threading.Event()
+        self._writer: tuple[threading.Thread, threading.Event] | None = None  # the thread, and what stops it
+        self._writer_lock = threading.Lock()
+        self._push = shared.sync_client.register_script(PUSH)
         self._discard = shared.sync_client.register_script(DISCARD)
 
     def first_id(self) -> int:
@@ -96,10 +98,10 @@ class FleetJournal:
             number = random.SystemRandom().randrange(1_000_000, 9_000_000)
         return (number % 9_000_000) * IDS_PER_NODE + 1
 
-    # ---------------------------------------------------------------- writing (the event loop)
+    # ---------------------------------------------------------------- writing (a thread of its own)
 
     def observe(self, exchange: Exchange) -> None:
-        """A journal listener: queue ``exchange`` for the writer."""
+        """A journal listener: queue ``exchange`` for the writer (the request's loop only appends and signals)."""
         if not self.size:
             return
         if len(self._queue) >= MAX_QUEUED:
@@ -107,26 +109,31 @@ class FleetJournal:
             self.dropped += 1
         self._queue.append(exchange)
         if self._writer is None:
-            self._wake = asyncio.Event()
-            self._writer = asyncio.get_running_loop().create_task(self._write())
-        assert self._wake is not None
+            with self._writer_lock:
+                if self._writer is None:
+                    stop = threading.Event()
+                    thread = threading.Thread(target=self._write, args=(stop,), name="mockserver-journal",
+                                              daemon=True)
+                    self._writer = thread, stop
+                    thread.start()
         self._wake.set()
 
-    async def _write(self) -> None:
-        assert self._wake is not None
-        while True:
-            await self._wake.wait()
+    def _write(self, stop: threading.Event) -> None:
+        """Write the queue in batches until ``stop``. A thread, so the request's loop (or, in process, whichever
+        loop a transport or a test runs) never waits on Redis for its journal and never owns the writer."""
+        while not stop.is_set():
+            self._wake.wait(RETRY_SECONDS)
             self._wake.clear()
-            while self._queue:
+            while self._queue and not stop.is_set():
                 batch = [self._queue[index] for index in range(min(BATCH, len(self._queue)))]
                 arguments: list[Any] = [self.size, self.max_bytes]
                 for exchange in batch:
-                    arguments += [exchange.id, *packed(exchange)]
+                    arguments += [exchange.id, exchange.journal_bytes, *packed(exchange)]
                 try:
-                    await self.shared.run(self._push(keys=self.keys, args=arguments))
+                    self.shared.call_sync(partial(self._push, keys=self.keys, args=arguments))
                 except StateUnavailable:
-                    await asyncio.sleep(RETRY_SECONDS)  # kept queued (within MAX_QUEUED) until Redis answers
-                    continue
+                    stop.wait(RETRY_SECONDS)  # kept queued (within MAX_QUEUED) until Redis answers
+                    break
                 written = {id(exchange) for exchange in batch}
                 while self._queue and id(self._queue[0]) in written:  # (those dropped meanwhile are gone already)
                     self._queue.popleft()
@@ -138,9 +145,13 @@ class FleetJournal:
         while self._queue and self._writer is not None and self.shared.reachable is not False \
                 and time.monotonic() < deadline:
             await asyncio.sleep(POLL_SECONDS)
-        if self._writer is not None:
-            self._writer.cancel()
-            self._writer = None
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            thread, stop = writer
+            stop.set()
+            self._wake.set()
+            await asyncio.to_thread(thread.join, STATE_TIMEOUT + 1)  # at most the batch in flight
 
     def pending(self) -> int:
         """Exchanges finished here and not written yet."""
@@ -149,12 +160,19 @@ class FleetJournal:
     # ---------------------------------------------------------------- reading (control actions)
 
     def entries(self) -> list[Exchange]:
-        """The fleet's finished exchanges, oldest first (their list views: no response parts)."""
+        """The fleet's finished exchanges, oldest first (their list views: no response parts), and this node's
+        not written yet after them, so a node reads its own requests at once (another node's, once written)."""
+        unwritten = list(self._queue)  # one C-level copy: the loop may append meanwhile
         listed = self.shared.call_sync(lambda: self.shared.sync_client.lrange(self.keys[0], 0, -1))
-        return [listed_exchange(entry) for entry in listed]
+        found = [listed_exchange(entry) for entry in listed]
+        written = {exchange.id for exchange in found}
+        return found + [exchange for exchange in unwritten if exchange.id not in written]
 
     def get(self, exchange_id: int) -> Exchange | None:
         """The exchange with this id, whole (its response parts and fault marks too); None once trimmed."""
+        waiting = next((exchange for exchange in list(self._queue) if exchange.id == exchange_id), None)
+        if waiting is not None:
+            return waiting
         detail = self.shared.call_sync(lambda: self.shared.sync_client.hget(self.keys[1], str(exchange_id)))
         return None if detail is None else unpacked(orjson.loads(detail))
 
@@ -190,11 +208,14 @@ def packed(exchange: Exchange) -> tuple[bytes, bytes]:
     listed = exchange.as_dict()
     detail = {"listed": listed, "marks": exchange.marks, "captured_bytes": exchange.captured_bytes,
               "parts": [[at_ms, base64.b64encode(part).decode()] for at_ms, part in exchange.response_parts]}
-    return orjson.dumps(listed), orjson.dumps(detail)
+    try:
+        return orjson.dumps(listed), orjson.dumps(detail)
+    except TypeError:
+        return orjson.dumps(json_safe(listed)), orjson.dumps(json_safe(detail))
 
 
 def listed_exchange(entry: bytes | str) -> Exchange:
-    """An exchange from its list entry (``<id>\\n<list view JSON>``)."""
+    """An exchange from its list entry (``<id> <bytes>\\n<list view JSON>``)."""
     view = entry.split(b"\n", 1)[1] if isinstance(entry, bytes) else entry.split("\n", 1)[1]
     return Exchange(**orjson.loads(view))
 

@@ -61,7 +61,7 @@ class FleetRateLimiter:
         self.shared = shared
         self.limits = {scope: limit for scope, limit in (("requests", rpm), ("tokens", tpm)) if limit}
         self.clock = clock
-        self._take = shared.client.register_script(TAKE)
+        self._take = shared.register(TAKE)
 
     async def admit(self, key: str, tokens: int, model: str) -> tuple[ApiError | None, dict[str, str]]:
         """Take one request and ``tokens`` from ``key``'s buckets, fleet-wide, or the 429 saying when to retry;

@@ -123,8 +123,8 @@ class FleetScriptQueue:
         self._add = shared.sync_client.register_script(ADD)
         self._list_sync = shared.sync_client.register_script(LIST)
         self._clear = shared.sync_client.register_script(CLEAR)
-        self._list = shared.client.register_script(LIST)
-        self._take = shared.client.register_script(TAKE)
+        self._list = shared.register(LIST)
+        self._take = shared.register(TAKE)
         self._parsed: dict[int, ScriptEntry] = {}  # entries seen waiting, parsed once, by id
 
     def __bool__(self) -> bool:
@@ -146,6 +146,7 @@ class FleetScriptQueue:
                             f"{MAX_SCRIPTS_PER_TEST} may; reset that test's scripts", ("behaviors",))
         for entry, entry_id in zip(entries, answer, strict=True):
             entry.id = int(entry_id)
+            self._parsed[entry.id] = entry  # the poster's object, kept counting the uses this node sees
 
     async def take(self, view: RequestView) -> tuple[ScriptEntry, Decision] | None:
         """The first waiting entry for this request and attempt, with its decision; one of its uses taken in the

@@ -14,7 +14,7 @@ from mockserver.determinism import Identity
 from mockserver.dialects.catalog import ModelInfo
 from mockserver.dialects.dialect import Dialect
 from mockserver.errors import invalid_request, model_not_found
-from mockserver.storage.memory import IdSet
+from mockserver.storage import IdStore
 
 ModelSource = Callable[[], dict[str, dict[str, Any]]]
 """The ``Model`` objects (by id) some family has made so far, read when asked."""
@@ -27,7 +27,7 @@ MADE_PREFIX = "ft:"
 
 
 class ModelDirectory:
-    def __init__(self, identity: Identity, deleted: IdSet, synthesize_missing: bool) -> None:
+    def __init__(self, identity: Identity, deleted: IdStore, synthesize_missing: bool) -> None:
         """``deleted``: the store's set of deleted model ids; ``synthesize_missing``: ``--validation schema``."""
         self._identity = identity
         self._deleted = deleted

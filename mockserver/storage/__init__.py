@@ -11,10 +11,12 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mockserver.config import ConfigError
+from mockserver.storage.leases import LocalLeases
 from mockserver.storage.memory import IdSet, MemoryCompletionStore, MemoryJobStore
 from mockserver.storage.records import MAX_STORE_BYTES, Job, StoredCompletion
 from mockserver.storage.resources import MemoryResourceStore
@@ -86,14 +88,33 @@ class ResourceStore(Protocol):
     def clear(self) -> None: ...
 
 
+class Leases(Protocol):
+    """One holder at a time for a key (a resource's lifecycle step); the others wait their turn."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class IdStore(Protocol):
+    """A bounded set of ids, the oldest forgotten past its capacity (the ids of deleted models)."""
+
+    def add(self, item: str) -> None: ...
+
+    def __contains__(self, item: object) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+    def clear(self) -> None: ...
+
+
 @dataclass
 class Stores:
     """Everything requests can change, per server: stored completions, async jobs, deleted model ids."""
 
     completions: CompletionStore
     jobs: JobStore
-    deleted_models: IdSet = field(default_factory=IdSet)
+    deleted_models: IdStore = field(default_factory=IdSet)
     resources: ResourceStore = field(default_factory=MemoryResourceStore)
+    leases: Leases = field(default_factory=LocalLeases)
 
     def clear(self) -> None:
         """Empty every store (``POST /_mock/reset``, ``MockServer.reset()``, the plugin before each test)."""
@@ -122,4 +143,5 @@ def open_stores(state_dir: str | None, max_bytes: int = MAX_STORE_BYTES,
     )
 
 
-__all__ = ["CompletionStore", "Job", "JobStore", "ResourceStore", "StoredCompletion", "Stores", "open_stores"]
+__all__ = ["CompletionStore", "IdStore", "Job", "JobStore", "Leases", "ResourceStore", "StoredCompletion", "Stores",
+           "open_stores"]

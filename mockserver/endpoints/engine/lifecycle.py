@@ -146,12 +146,20 @@ class Lifecycles:
         if lifecycle is None:
             return resource
         state = request.state
-        life = state.stores.resources.get(LIVES, _life_key(collection, resource.get("id", "")))
-        if life is not None:
-            progress = Progress(request, collection, resource, life)
-            if await self._advance(lifecycle, progress):
-                _keep_life(state, collection, resource["id"], life)
-                state.stores.resources.put(collection, resource["id"], resource)
+        key = _life_key(collection, resource.get("id", ""))
+        life = state.stores.resources.get(LIVES, key)
+        if life is not None and self._due(state, life):
+            # One request at a time moves it (in a fleet, one node): the others wait, then read where it got to.
+            async with state.stores.leases.hold(key):
+                life = state.stores.resources.get(LIVES, key) or life
+                resource = state.stores.resources.get(collection, resource["id"]) or resource
+                progress = Progress(request, collection, resource, life)
+                if await self._advance(lifecycle, progress):
+                    _keep_life(state, collection, resource["id"], life)
+                    state.stores.resources.put(collection, resource["id"], resource)
+        elif life is not None and not life.get("stopped") and resource.get("status") != life["path"][life["reached"]]:
+            # read before another request moved it (the life was read after): read it again
+            resource = state.stores.resources.get(collection, resource["id"]) or resource
         if lifecycle.view is not None:
             lifecycle.view(Progress(request, collection, resource, life or {}))
         return resource
@@ -168,11 +176,14 @@ class Lifecycles:
         life = state.stores.resources.get(LIVES, _life_key(collection, resource["id"]))
         if life is None:  # a resource made up for an unknown id (--validation schema): the generic action
             return None
-        progress = Progress(request, collection, resource, life)
-        await action(progress)
-        await self._advance(lifecycle, progress)
-        _keep_life(state, collection, resource["id"], life)
-        state.stores.resources.put(collection, resource["id"], resource)
+        async with state.stores.leases.hold(_life_key(collection, resource["id"])):
+            life = state.stores.resources.get(LIVES, _life_key(collection, resource["id"])) or life
+            resource = state.stores.resources.get(collection, resource["id"]) or resource
+            progress = Progress(request, collection, resource, life)
+            await action(progress)
+            await self._advance(lifecycle, progress)
+            _keep_life(state, collection, resource["id"], life)
+            state.stores.resources.put(collection, resource["id"], resource)
         if lifecycle.view is not None:
             lifecycle.view(progress)
         return progress.answer if progress.answer is not None else resource
@@ -188,6 +199,12 @@ class Lifecycles:
         key = _life_key(collection, resource_id)
         if state.stores.resources.get(LIVES, key) is not None:
             state.stores.resources.delete(LIVES, key)
+
+    @staticmethod
+    def _due(state: AppState, life: dict[str, Any]) -> bool:
+        """Whether the clock says the resource has a step to take."""
+        now = reached(state.clock.now() - life["born"], life["path"], state.config.job_steps)
+        return not life.get("stopped") and life["reached"] < now
 
     async def _advance(self, lifecycle: Lifecycle, progress: Progress) -> bool:
         life = progress.life
