@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx2
 import openai
 import pytest
 
 from mockserver import MockServer
+from mockserver.config import Config
 
 from helpers import API_KEY, sdk_client
 
@@ -33,3 +37,17 @@ def http(server: MockServer) -> Iterator[httpx2.Client]:
     """A plain HTTP client for checks below the SDK (raw bytes, headers)."""
     with httpx2.Client(base_url=server.origin, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10) as raw:
         yield raw
+
+
+# MOCKSERVER_TEST_STATE=redis://HOST:PORT/DB runs the suite's in-process servers (the plugin's among them) on a
+# fleet's state: each server a fleet of its own (a prefix of its own), so no behaviour is tested only in memory.
+FLEET_STATE = os.environ.get("MOCKSERVER_TEST_STATE")
+if FLEET_STATE:
+    _init = MockServer.__init__
+
+    def _on_fleet_state(self: MockServer, config: Config | None = None, **settings: Any) -> None:
+        if config is None and not {"state", "state_dir"} & set(settings):  # (--state-dir is SQLite's, on one node)
+            settings = {**settings, "state": FLEET_STATE, "state_prefix": f"suite-{uuid.uuid4().hex[:12]}"}
+        _init(self, config, **settings)
+
+    MockServer.__init__ = _on_fleet_state  # type: ignore[method-assign]
