@@ -532,3 +532,39 @@ def test_a_hung_redis_never_holds_the_event_loop(tmp_path: Path, prefix: str) ->
         with pytest.raises(StateUnavailable):
             shared.call_on_loop(refused)
     assert len(calls) == 1  # the second and third failed at once, within RETRY_AFTER of the first
+
+
+def test_the_fleet_stores_keep_one_mock_s_bounds_order_and_nesting(redis_url: str, prefix: str) -> None:
+    """A bounded map in Redis drops what the in-memory one drops, in the same order (by count, by bytes, the newest
+    always kept, a key written again keeping its place); the resource store lists a collection's own, and deleting
+    a resource forgets what is nested under it and its content."""
+    from mockserver.fleet.backend import SharedState
+    from mockserver.fleet.stores import FleetResourceStore, RedisBoundedMap
+    from mockserver.storage.memory import BoundedMap
+    from mockserver.storage.resources import MemoryResourceStore
+
+    shared = SharedState(redis_url, prefix)
+    fleet, memory = RedisBoundedMap(shared, "bounded", 3, 100), BoundedMap[bytes](3, 100)
+    for member, size in [("a", 10), ("b", 10), ("c", 10), ("d", 10), ("b", 10), ("e", 75), ("f", 500), ("g", 1)]:
+        fleet.put(member, member.encode() * size, size)
+        memory.put(member, member.encode() * size, size)
+        assert fleet.values() == memory.values() and fleet.bytes == memory.bytes
+    assert fleet.members() == ["g"] and fleet.count() == 1  # f alone was past the bytes; g came after it
+
+    stores = [FleetResourceStore(shared, 10_000), MemoryResourceStore(10_000)]
+    for store in stores:
+        store.put("/vector_stores", "vs_1", {"id": "vs_1"})
+        store.put("/vector_stores/vs_1/files", "file-1", {"id": "file-1"})
+        store.put("/files", "file-1", {"id": "file-1", "purpose": "assistants"})
+        store.put("/files", "file-2", {"id": "file-2"})
+        store.put("/files", "file-1", {"id": "file-1", "purpose": "batch"})  # kept in its place
+        store.put_content("vs_1", b"bytes")
+        store.delete("/vector_stores", "vs_1")
+    fleet_store, memory_store = stores
+    for collection in ("/vector_stores", "/vector_stores/vs_1/files", "/files"):
+        assert fleet_store.items(collection) == memory_store.items(collection)
+        assert fleet_store.ids(collection) == memory_store.ids(collection)
+    assert fleet_store.ids("/files") == ["file-1", "file-2"] and fleet_store.items("/vector_stores") == []
+    assert fleet_store.content("vs_1") is None and fleet_store.count() == memory_store.count() == 2
+    fleet_store.clear()
+    assert fleet_store.count() == 0 and fleet_store.items("/files") == []

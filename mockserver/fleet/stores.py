@@ -102,6 +102,15 @@ return gone
 """
 
 
+# KEYS: the order to read (the map's or a group's), the values. Every member in the order has its value (the
+# scripts above change both together).
+VALUES = """
+local values = {}
+for i, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do values[i] = redis.call('HGET', KEYS[2], member) end
+return values
+"""
+
+
 class RedisBoundedMap:
     """:class:`~mockserver.storage.memory.BoundedMap` in Redis: values by member in insertion order, at most
     ``limit`` of them and ``max_bytes`` in all, optionally grouped (a resource's collection) for listing."""
@@ -114,6 +123,7 @@ class RedisBoundedMap:
         self.group_prefix = shared.key("store", name, "in", "")
         self._put = shared.sync_client.register_script(PUT)
         self._delete = shared.sync_client.register_script(DELETE)
+        self._values = shared.sync_client.register_script(VALUES)
 
     def put(self, member: str, value: bytes, size: int, group: str = "") -> None:
         arguments: list[Any] = [self.group_prefix, member, value, size, self.limit, self.max_bytes, group]
@@ -135,17 +145,10 @@ class RedisBoundedMap:
         return [member.decode() for member in found]
 
     def values(self, group: str | None = None) -> list[bytes]:
-        """The values (of one group), oldest first, read in one round trip."""
-
-        def read() -> list[bytes]:
-            source = self.keys[0] if group is None else self.group_prefix + group
-            pipeline = self.shared.sync_client.pipeline(transaction=False)
-            pipeline.zrange(source, 0, -1)
-            pipeline.hgetall(self.keys[1])
-            ordered, values = pipeline.execute()
-            return [values[member] for member in ordered if member in values]
-
-        return self.shared.call_on_loop(read)
+        """The values (of one group), oldest first, read in one round trip (only that group's)."""
+        source = self.keys[0] if group is None else self.group_prefix + group
+        found: Any = self.shared.call_on_loop(lambda: self._values(keys=[source, self.keys[1]]))
+        return list(found)
 
     def count(self) -> int:
         return int(self.shared.call_on_loop(lambda: self.shared.sync_client.zcard(self.keys[0])))
@@ -357,5 +360,5 @@ def fleet_stores(shared: SharedState, max_bytes: int, clock: Callable[[], float]
                   leases=FleetLeases(shared))
 
 
-__all__ = ["DELETE", "PUT", "RELEASE", "FleetCompletionStore", "FleetCreates", "FleetIdSet", "FleetJobStore",
+__all__ = ["DELETE", "PUT", "RELEASE", "VALUES", "FleetCompletionStore", "FleetCreates", "FleetIdSet", "FleetJobStore",
            "FleetLeases", "FleetResourceStore", "RedisBoundedMap", "fleet_stores"]
