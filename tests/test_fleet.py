@@ -568,3 +568,22 @@ def test_the_fleet_stores_keep_one_mock_s_bounds_order_and_nesting(redis_url: st
     assert fleet_store.content("vs_1") is None and fleet_store.count() == memory_store.count() == 2
     fleet_store.clear()
     assert fleet_store.count() == 0 and fleet_store.items("/files") == []
+
+
+def test_a_request_reads_the_waiting_scripts_again_only_when_they_changed(redis_url: str, prefix: str) -> None:
+    """With scripts waiting in the fleet (other tests' 2,000 here), a node reads them once; a request after that
+    brings only their version (no entry crosses the wire again) until one is added or gone on any node."""
+    with MockServer(state=redis_url, state_prefix=prefix) as first, \
+            MockServer(state=redis_url, state_prefix=prefix) as second:
+        for test in range(2):
+            posted = httpx2.post(first.origin + "/_mock/script", headers={"X-Mock-Test-Id": f"other-{test}"}, json={
+                "behaviors": [{"reply": "not yours", "match": {"model": f"m-{n}"}} for n in range(1_000)]})
+            assert posted.status_code == 200
+        queue = second.state.control.scripts
+        reads: list[int] = []
+        parse = queue._entries  # type: ignore[attr-defined]
+        queue._entries = lambda listed: reads.append(len(listed) // 5) or parse(listed)  # type: ignore[attr-defined]
+        assert [chat(second.url).status_code for _ in range(5)] == [200] * 5 and reads == [2_000]
+        first.reply("for anyone", times=1)  # added on the other node: read again, then taken (gone): again
+        assert chat(second.url).json()["choices"][0]["message"]["content"] == "for anyone"
+        assert chat(second.url).status_code == 200 and reads == [2_000, 2_001, 2_000]

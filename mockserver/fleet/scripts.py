@@ -24,10 +24,11 @@ from mockserver.fleet.backend import SharedState
 from mockserver.fleet.clock import FleetClock
 from mockserver.fleet.rules import FleetRules
 
-FIELDS = ("order", "spec", "remaining", "used", "seen", "test", "waiting", "next")
+FIELDS = ("order", "spec", "remaining", "used", "seen", "test", "waiting", "next", "version")
 """The keys of the fleet's scripts: the ids in order (a list), each id's spec, remaining uses ("inf":
 unlimited), uses, matches seen (for ``share``) and test id (hashes), each test's count of waiting entries, the
-last id given."""
+last id given, and the version of the set of waiting entries (moved by every add and every entry gone; never
+reset, so a version a node saw is never seen again with other entries)."""
 KEYS = {name: index + 1 for index, name in enumerate(FIELDS)}  # Lua's KEYS[n] of each
 
 # ARGV: the two bounds, then each entry's test ('' for none), spec JSON and remaining uses. Returns the ids, or
@@ -55,14 +56,17 @@ for i = 0, n - 1 do
   redis.call('HINCRBY', KEYS[7], ARGV[3 + 3 * i], 1)
   ids[#ids + 1] = id
 end
+redis.call('INCR', KEYS[9])
 return ids
 """
 
-# What a request reads before it is decided, in one consistent read: the fleet clock's advances (KEYS[9]), the
-# version of the rules added at run time (KEYS[10]), then every waiting entry in order as id, test, spec,
-# remaining, used.
+# What a request reads before it is decided, in one consistent read: the fleet clock's advances (KEYS[10]), the
+# version of the rules added at run time (KEYS[11]), the version of the waiting entries, then, unless that is the
+# version the node has (ARGV[1]), every waiting entry in order as id, test, spec, remaining, used.
 LIST = """
-local out = {redis.call('GET', KEYS[9]) or '0', redis.call('GET', KEYS[10]) or '0'}
+local version = redis.call('GET', KEYS[9]) or '0'
+local out = {redis.call('GET', KEYS[10]) or '0', redis.call('GET', KEYS[11]) or '0', version}
+if version == ARGV[1] then return out end
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   local test = redis.call('HGET', KEYS[6], id)
   if test then
@@ -82,6 +86,7 @@ local function forget(id)
   redis.call('LREM', KEYS[1], 1, id)
   for k = 2, 6 do redis.call('HDEL', KEYS[k], id) end
   if test and tonumber(redis.call('HINCRBY', KEYS[7], test, -1)) <= 0 then redis.call('HDEL', KEYS[7], test) end
+  redis.call('INCR', KEYS[9])
 end
 """
 
@@ -103,6 +108,7 @@ return {used, remaining}
 CLEAR = FORGET + """
 if ARGV[1] == '0' then
   for k = 1, 7 do redis.call('DEL', KEYS[k]) end
+  redis.call('INCR', KEYS[9])
   return 0
 end
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
@@ -126,6 +132,10 @@ class FleetScriptQueue:
         self._list = shared.register(LIST)
         self._take = shared.register(TAKE)
         self._parsed: dict[int, ScriptEntry] = {}  # entries seen waiting, parsed once, by id
+        # The waiting entries in order as of the version this node last listed: a request whose read finds the
+        # version unchanged matches against them without the entries crossing the wire again.
+        self._waiting: list[ScriptEntry] = []
+        self._version = ""
 
     def __bool__(self) -> bool:
         return True  # another node may have posted one: whether any waits is known only by asking
@@ -151,10 +161,13 @@ class FleetScriptQueue:
     async def take(self, view: RequestView) -> tuple[ScriptEntry, Decision] | None:
         """The first waiting entry for this request and attempt, with its decision; one of its uses taken in the
         fleet (an entry whose last use another node took meanwhile is passed over)."""
-        listed = await self.shared.run(self._list(keys=self.keys))
+        listed = await self.shared.run(self._list(keys=self.keys, args=[self._version]))
         self.clock.clock.catch_up(float(listed[0]))  # the fleet's clock, level before anything reads it
         await self.rules.catch_up(listed[1])  # the rules added at run time, before the control plane reads them
-        waiting = self._entries(listed[2:])
+        version = listed[2].decode()
+        if version != self._version:
+            self._waiting, self._version = self._entries(listed[3:]), version
+        waiting = self._waiting
         for entry in waiting:
             if not entry.applies(view):
                 continue
@@ -174,7 +187,7 @@ class FleetScriptQueue:
         return None
 
     def pending(self, test_id: str | None = None) -> list[ScriptEntry]:
-        waiting = self._entries(self.shared.call_sync(lambda: self._list_sync(keys=self.keys))[2:])
+        waiting = self._entries(self.shared.call_sync(lambda: self._list_sync(keys=self.keys, args=[""]))[3:])
         return [entry for entry in waiting if test_id is None or entry.test_id == test_id]
 
     def waiting(self) -> int:
