@@ -172,13 +172,17 @@ class FleetJobStore:
 
     def create(self, job_id: str, kind: str, request: dict[str, Any], created_at: int) -> Job:
         job = Job(job_id, kind, created_at, self.clock(), request)
-        kept = orjson.dumps({"kind": kind, "created_at": created_at, "born": job.born, "request": request})
-        self._jobs.put(job_id, kept, len(orjson.dumps(request)))
+        request_json = orjson.dumps(request)  # encoded once: kept after the job's line, and counted by its size
+        self._jobs.put(job_id, orjson.dumps([kind, created_at, job.born]) + b"\n" + request_json, len(request_json))
         return job
 
     def get(self, job_id: str) -> Job | None:
         kept = self._jobs.get(job_id)
-        return None if kept is None else Job(job_id, **orjson.loads(kept))
+        if kept is None:
+            return None
+        head, request = kept.split(b"\n", 1)  # (orjson writes no raw newline)
+        kind, created_at, born = orjson.loads(head)
+        return Job(job_id, kind, created_at, born, orjson.loads(request))
 
     def count(self) -> int:
         return self._jobs.count()
@@ -227,11 +231,7 @@ class FleetCompletionStore:
 
     def _save(self, stored: StoredCompletion) -> None:
         body, messages = orjson.dumps(stored.body), orjson.dumps(stored.messages)
-        self._completions.put(stored.body["id"], _encoded(stored), len(body) + len(messages))
-
-
-def _encoded(stored: StoredCompletion) -> bytes:
-    return orjson.dumps([stored.body, stored.messages])
+        self._completions.put(stored.body["id"], b"[" + body + b"," + messages + b"]", len(body) + len(messages))
 
 
 def _decoded(kept: bytes) -> tuple[dict[str, Any], list[dict[str, Any]]]:
