@@ -313,17 +313,21 @@ def test_the_coalescing_transport_sends_one_step_in_one_write_and_never_reorders
 
 
 def test_serving_runs_on_uvloop_and_httptools() -> None:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    import httptools
+    from uvicorn.server import ServerState
 
     from mockserver.app.server import uvicorn_config
+    from mockserver.asgi.protocol import MockHttpProtocol
 
     settings = uvicorn_config(create_app(Config()), Config())
     loop = settings.get_loop_factory()()  # type: ignore[misc]
     try:
         assert type(loop).__module__.startswith("uvloop")
+        assert settings.http is MockHttpProtocol and not settings.proxy_headers
+        protocol = MockHttpProtocol(settings, ServerState(), {}, _loop=loop)
+        assert isinstance(protocol.parser, httptools.HttpRequestParser)
     finally:
         loop.close()
-    assert issubclass(settings.http, HttpToolsProtocol)  # type: ignore[arg-type]
 
 
 def test_requests_read_no_files_and_no_yaml(monkeypatch: pytest.MonkeyPatch) -> None:

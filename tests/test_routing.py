@@ -80,7 +80,7 @@ def test_every_family_shares_one_table_and_every_template_is_reachable() -> None
 
 
 def test_chat_responses_and_batches_reach_their_handler_through_the_same_frames() -> None:
-    """From uvicorn's ``run_asgi`` to the endpoint's handler over a real socket: the wire layer, the dispatcher
+    """From the protocol's ``run_asgi`` to the endpoint's handler over a real socket: the wire layer, the dispatcher
     and the pipeline, the same frames for chat, ``POST /v1/responses`` and a spec-engine operation (batches).
     The Responses API's responder is called by the engine's handler, one frame further."""
     targets = {chat_completions.__code__: "chat", handle.__code__: "engine", create_response.__code__: "responses"}
@@ -107,7 +107,7 @@ def test_chat_responses_and_batches_reach_their_handler_through_the_same_frames(
                 "input_file_id": "file-x", "endpoint": "/v1/chat/completions", "completion_window": "24h"})
     finally:
         threading.setprofile(None)
-    path = ["run", "__call__", "__call__", "__call__"]  # pipeline, dispatcher, wire layer, uvicorn's proxy headers
+    path = ["run", "__call__", "__call__"]  # pipeline, dispatcher, wire layer: nothing of uvicorn's between
     assert stacks["chat"] == ["chat_completions", *path]
     assert stacks["engine"] == ["handle", *path]
     assert stacks["responses"] == ["create_response", "handle", *path]

@@ -2,7 +2,7 @@
 
 uvicorn lets in-flight responses finish within its graceful timeout; a stalled
 or hung one never does, so the protocol cuts faulted responses at shutdown
-(``TransportInScopeProtocol.shutdown``) and the wire layer's waits end with the
+(``MockHttpProtocol.shutdown``) and the wire layer's waits end with the
 connection. The same holds for ``MockServer.stop()`` and the pytest plugin.
 """
 

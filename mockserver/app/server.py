@@ -26,7 +26,7 @@ from uvicorn.supervisors import Multiprocess
 from mockserver.app.assembly import create_app
 from mockserver.app.expectations import Expectations
 from mockserver.app.state import AppState
-from mockserver.asgi.protocol import TransportInScopeProtocol
+from mockserver.asgi.protocol import MockHttpProtocol
 from mockserver.config import Config, ConfigError
 
 START_TIMEOUT = 10.0
@@ -65,15 +65,16 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
     """uvicorn settings shared by ``mockserver serve`` and :class:`MockServer`.
 
-    The HTTP protocol is uvicorn's httptools one plus the transport in the
-    scope, which socket faults (reset, empty, garbage) need.
+    The HTTP protocol is the mock's own (:class:`MockHttpProtocol`: httptools
+    straight into the app, the transport in the scope for the socket faults).
     """
     settings = uvicorn.Config(
         app,
         host=config.host,
         port=config.port,
         loop="auto",
-        http=TransportInScopeProtocol,
+        http=MockHttpProtocol,
+        proxy_headers=False,  # nothing the mock does reads the client address; X-Forwarded-For stays a header
         ws="websockets-sansio",  # the Realtime API's sessions
         lifespan="off",
         access_log=False,
@@ -84,7 +85,7 @@ def uvicorn_config(app: Any, config: Config, **extra: Any) -> uvicorn.Config:
         ssl_keyfile=config.tls_key,
         **extra,
     )
-    # Read by TransportInScopeProtocol, which uvicorn builds with this config (workers get it pickled).
+    # Read by MockHttpProtocol, which uvicorn builds with this config (workers get it pickled).
     settings.mockserver_request_timeout = config.request_timeout  # type: ignore[attr-defined]
     return settings
 

@@ -19,7 +19,7 @@ it cleanly halfway, ``disconnect`` cuts it halfway (or at ``after_bytes``),
 alone.
 
 Cuts and socket faults use the transport that
-:class:`~mockserver.protocol.TransportInScopeProtocol` puts in the scope:
+:class:`~mockserver.asgi.protocol.MockHttpProtocol` puts in the scope:
 closed (a clean cut), written to and closed (garbage) or aborted with
 ``SO_LINGER 0`` (a TCP reset); the layer then waits until uvicorn has seen the
 connection go, so uvicorn neither logs an error nor answers a 500. Without
