@@ -30,7 +30,7 @@ MAX_LABEL_CHARS = 256
 CAPTURE_BYTES = 64 * 1024
 """The start of each response the journal keeps (its bytes, and when each part left), for the sandbox page."""
 CAPTURE_PARTS = 4096
-CAPTURED = ("response_parts", "marks", "captured_bytes")
+CAPTURED = ("response_parts", "marks", "captured_bytes", "counted_bytes")
 
 REDACTED_HEADERS = frozenset({
     "authorization", "proxy-authorization", "api-key", "x-api-key", "x-goog-api-key", "x-mock-admin-token", "cookie",
@@ -119,6 +119,7 @@ class Exchange:
     response_parts: list[tuple[float, bytes]] = field(default_factory=list, repr=False)
     marks: list[dict[str, Any]] = field(default_factory=list, repr=False)
     captured_bytes: int = field(default=0, repr=False)
+    counted_bytes: int = field(default=0, repr=False)  # its journal_bytes, as the journal counted it when appended
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _LISTED}
@@ -171,7 +172,7 @@ class Exchange:
     @property
     def journal_bytes(self) -> int:
         """What the entry costs the journal, as its byte bound counts it."""
-        headers = sum(len(name) + len(value) for name, value in self.headers.items())
+        headers = sum(map(len, self.headers)) + sum(map(len, self.headers.values()))
         return ENTRY_OVERHEAD_BYTES + headers + min(self.body_bytes, JOURNAL_BODY_BYTES) + min(self.response_bytes,
                                                                                                CAPTURE_BYTES)
 
@@ -271,11 +272,12 @@ class Journal:
             with self._lock:
                 entries = self._entries
                 if len(entries) == entries.maxlen:
-                    self.bytes -= entries.popleft().journal_bytes
+                    self.bytes -= entries.popleft().counted_bytes
                 entries.append(exchange)
-                self.bytes += exchange.journal_bytes
+                exchange.counted_bytes = exchange.journal_bytes
+                self.bytes += exchange.counted_bytes
                 while self.bytes > self.max_bytes and len(entries) > 1:
-                    self.bytes -= entries.popleft().journal_bytes
+                    self.bytes -= entries.popleft().counted_bytes
                 if self._waiting:
                     self._appended.notify_all()
 
@@ -314,7 +316,7 @@ class Journal:
             kept = [exchange for exchange in self._entries if exchange.test_id != test_id]
             self._entries.clear()
             self._entries.extend(kept)
-            self.bytes = sum(exchange.journal_bytes for exchange in kept)
+            self.bytes = sum(exchange.counted_bytes for exchange in kept)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -89,7 +89,8 @@ def make_route_handler(
             if decision.error is not None:
                 raise decision.error
             replay = None
-            if endpoint.generation and endpoint.reads_body and decision.script is None:  # a script outranks a tape
+            if (endpoint.generation and endpoint.reads_body and decision.script is None  # a script outranks a tape
+                    and state.cassettes.in_use):
                 asked = Asked(request, dialect, context.test_id or state.control.default_test_id,
                               chat_view=endpoint.chat_view)
                 replay = await state.cassettes.answer(asked, body)
@@ -122,7 +123,7 @@ def make_route_handler(
         wire = endpoint.wire
         present = add_headers(response, {**headers, **wire.stamp(int((time.perf_counter() - started) * 1000))})
         if wire.request_id_header.encode() not in present:
-            request_id = state.identity.request_id(state.identity.salt(request.url.path.encode()))
+            request_id = state.identity.request_id(state.identity.salt(context.path.encode()))
             response.raw_headers.append((wire.request_id_header.encode(), request_id.encode("latin-1")))
         return response
 

@@ -146,6 +146,11 @@ class CassetteLibrary:
         if self.plays is not None:
             self.plays.clear()
 
+    @property
+    def in_use(self) -> bool:
+        """Whether any request could be answered from a cassette: a directory, or a test's own cassette."""
+        return self.directory is not None or bool(self._assigned)
+
     def active(self, test_id: str | None) -> tuple[Path, str] | None:
         if test_id in self._assigned:
             return self._assigned[test_id]
