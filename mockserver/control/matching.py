@@ -8,7 +8,7 @@ request, and only if some match asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
@@ -120,35 +120,38 @@ class Match:
         return cls(**values)
 
     def matches(self, view: RequestView) -> bool:
-        return next(self._failures(view), None) is None
+        return all(holds(view) for _, holds in self._checks)
 
     def failing(self, view: RequestView) -> list[str]:
         """The keys of this match that ``view`` does not meet (every one, for an explanation)."""
-        return list(self._failures(view))
+        return [key for key, holds in self._checks if not holds(view)]
 
-    def _failures(self, view: RequestView) -> Iterator[str]:
-        """Each key the request fails, cheapest first: matching stops at the first."""
-        call = view.call
-        if self.model is not None and view.model not in self.model:
-            yield "model"
-        if self.dialect is not None and call.dialect not in self.dialect:
-            yield "dialect"
-        if self.path is not None and not call.path.endswith(self.path):
-            yield "path"
-        if self.header is not None and any(call.header(name) != value for name, value in self.header):
-            yield "header"
-        if self.turn is not None and view.turn != self.turn:
-            yield "turn"
-        if self.has_tool_result is not None and tool_result_pending(view.messages) != self.has_tool_result:
-            yield "has_tool_result"
-        if self.tools_include is not None and not self.tools_include <= view.tool_names:
-            yield "tools_include"
-        if self.message_contains is not None and self.message_contains not in view.last_user_message.lower():
-            yield "message_contains"
-        if self.message_regex is not None and self.message_regex.search(view.last_user_message) is None:
-            yield "message_regex"
-        if self.system_contains is not None and self.system_contains not in view.system_text.lower():
-            yield "system_contains"
+    @cached_property
+    def _checks(self) -> tuple[tuple[str, Callable[[RequestView], bool]], ...]:
+        """A check for each key this match has, cheapest first: matching stops at the first that fails, and a
+        key the match does not have costs nothing."""
+        checks: list[tuple[str, Callable[[RequestView], bool]]] = []
+        if (models := self.model) is not None:
+            checks.append(("model", lambda view: view.model in models))
+        if (dialects := self.dialect) is not None:
+            checks.append(("dialect", lambda view: view.call.dialect in dialects))
+        if (path := self.path) is not None:
+            checks.append(("path", lambda view: view.call.path.endswith(path)))
+        if (headers := self.header) is not None:
+            checks.append(("header", lambda view: all(view.call.header(name) == value for name, value in headers)))
+        if (turn := self.turn) is not None:
+            checks.append(("turn", lambda view: view.turn == turn))
+        if (pending := self.has_tool_result) is not None:
+            checks.append(("has_tool_result", lambda view: tool_result_pending(view.messages) == pending))
+        if (tools := self.tools_include) is not None:
+            checks.append(("tools_include", lambda view: tools <= view.tool_names))
+        if (contained := self.message_contains) is not None:
+            checks.append(("message_contains", lambda view: contained in view.last_user_message.lower()))
+        if (pattern := self.message_regex) is not None:
+            checks.append(("message_regex", lambda view: pattern.search(view.last_user_message) is not None))
+        if (system := self.system_contains) is not None:
+            checks.append(("system_contains", lambda view: system in view.system_text.lower()))
+        return tuple(checks)
 
 
 def _condition(key: str, value: Any) -> Any:
