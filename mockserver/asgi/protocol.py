@@ -390,8 +390,9 @@ class MockHttpProtocol(asyncio.Protocol):
         """Slow or silent clients (a head or a body trickling in, a connection that sends nothing) let go."""
         if self.transport.is_closing() or self._refused:
             return
-        if self.cycle is not None and self.cycle.response_started:
-            self.linger()
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self.linger()  # answered early (a 413) while the body trickles: the answer stands, the rest is dropped
             return
         self._refuse(408, f"The request was not received within {self.request_timeout:g} s (--request-timeout).",
                      "request_timeout")
