@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import ipaddress
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -273,14 +274,17 @@ def serve(config: Config) -> int:
             serve_workers(config, sock)
             return 0
         warm_up()
-        Server(app, config).run(sockets=[sock])
+        server = Server(app, config)
+        server.run(sockets=[sock])
     except KeyboardInterrupt:
         # uvicorn re-raises Ctrl-C once it has shut down cleanly: the exit status says so, without a traceback.
         return 130
     finally:
         # The interpreter's last collection of the vocabularies and catalogs takes 0.5 s; a stopped server can skip it.
         gc.freeze()
-    return 0
+    # A Ctrl-C whose re-raise asyncio let pass (it can, when the signal lands as the server's task ends) still
+    # says so in the exit status.
+    return 130 if signal.SIGINT in server.stopped_by else 0
 
 
 def exposure_warning(config: Config) -> str | None:

@@ -113,6 +113,11 @@ class Server(uvicorn.Server):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
+    @property
+    def stopped_by(self) -> list[int]:
+        """The signals that stopped the server (SIGINT, SIGTERM), in the order they came."""
+        return list(self._captured_signals)
+
     def stop_soon(self) -> None:
         """Ask the server to stop, from any thread; its loop notices at once instead of at its next tick."""
         self.should_exit = True
