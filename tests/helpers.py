@@ -190,6 +190,28 @@ def serve_process(
                 process.wait(5)
 
 
+@contextmanager
+def uvicorn_thread(config: Any) -> Iterator[int]:
+    """uvicorn's own ``Server`` with ``config`` (a ``uvicorn.Config``) in a thread on a loopback port: the port,
+    once it serves; stopped after. For tests of the protocol under settings ``MockServer`` does not take."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.005)
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()
+
+
 def raw_exchange(port: int, data: bytes, timeout: float = 10) -> bytes:
     """Send raw bytes on one connection to the mock on ``port``, then read until it closes (within ``timeout``).
 

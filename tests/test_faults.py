@@ -6,8 +6,6 @@ The expected outcome of each test is a row of the README's fault table.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 import uuid
 from typing import Any
@@ -23,7 +21,7 @@ from mockserver.asgi.protocol import TRANSPORT_KEY, MockHttpProtocol
 from mockserver.config import Config
 from mockserver.journal import Exchange
 
-from helpers import sdk_client
+from helpers import sdk_client, uvicorn_thread
 
 HELLO = [{"role": "user", "content": "Tell me about the weather."}]
 WEATHER_TOOL = {
@@ -255,20 +253,8 @@ def test_protocol_hook_puts_the_transport_in_the_scope() -> None:
 
     config = uvicorn_config(app, Config(port=0, log_level="warning"))
     assert config.http is MockHttpProtocol
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 5
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.005)
-        assert httpx2.get(f"http://127.0.0.1:{sock.getsockname()[1]}/").status_code == 204
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
+    with uvicorn_thread(config) as port:
+        assert httpx2.get(f"http://127.0.0.1:{port}/").status_code == 204
     assert seen and hasattr(seen[0], "abort") and hasattr(seen[0], "get_extra_info")
 
 

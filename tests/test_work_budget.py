@@ -25,7 +25,7 @@ import pytest
 from mockserver import MockServer
 from mockserver.patterns import MAX_PATTERN_LENGTH, PatternUnsupported, compile_pattern
 
-from helpers import raw_exchange, serve_process
+from helpers import raw_exchange, serve_process, uvicorn_thread
 
 AUTH = {"Authorization": "Bearer sk-budget"}
 # Tests that bound wall-clock time (a health check within 100 ms): the README runs them after the suite, one
@@ -774,8 +774,6 @@ def test_a_kept_alive_connection_s_one_timer_watches_both_limits() -> None:
     comes first, and a request in time is served on the same connection."""
     import socket
 
-    import uvicorn
-
     from mockserver.app.assembly import create_app
     from mockserver.app.server import uvicorn_config
     from mockserver.config import Config
@@ -789,30 +787,18 @@ def test_a_kept_alive_connection_s_one_timer_watches_both_limits() -> None:
 
     for keep_alive, request_timeout in ((0.3, 30.0), (30.0, 0.5)):
         config = Config(port=0, log_level="warning", request_timeout=request_timeout)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn_config(create_app(config), config, timeout_keep_alive=keep_alive))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 5
-            while not server.started and time.monotonic() < deadline:
-                time.sleep(0.005)
-            with socket.create_connection(sock.getsockname(), timeout=5) as connection:
-                for _ in range(3):  # answers on one connection: each re-arms the limits, none fires early
-                    head_then(connection, b"")
-                    time.sleep(min(keep_alive, request_timeout) / 3)
-                started = time.monotonic()
-                head_then(connection, b"GET /_mock/health HTTP/1.1\r\n" if request_timeout < keep_alive else b"")
-                last = connection.recv(65536)
-                waited = time.monotonic() - started
-                if request_timeout < keep_alive:
-                    assert last.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in last
-                    assert connection.recv(65536) == b""
-                else:
-                    assert last == b""  # the keep-alive: closed without a word
-                assert min(keep_alive, request_timeout) * 0.8 < waited < min(keep_alive, request_timeout) + 2
-        finally:
-            server.should_exit = True
-            thread.join(5)
-            sock.close()
+        settings = uvicorn_config(create_app(config), config, timeout_keep_alive=keep_alive)
+        with uvicorn_thread(settings) as port, socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            for _ in range(3):  # answers on one connection: each re-arms the limits, none fires early
+                head_then(connection, b"")
+                time.sleep(min(keep_alive, request_timeout) / 3)
+            started = time.monotonic()
+            head_then(connection, b"GET /_mock/health HTTP/1.1\r\n" if request_timeout < keep_alive else b"")
+            last = connection.recv(65536)
+            waited = time.monotonic() - started
+            if request_timeout < keep_alive:
+                assert last.startswith(b"HTTP/1.1 408 ") and b"request_timeout" in last
+                assert connection.recv(65536) == b""
+            else:
+                assert last == b""  # the keep-alive: closed without a word
+            assert min(keep_alive, request_timeout) * 0.8 < waited < min(keep_alive, request_timeout) + 2
