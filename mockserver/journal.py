@@ -41,16 +41,14 @@ REDACTED = "[redacted]"
 
 
 def redact_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    headers = {}
-    for name, value in raw_headers:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        if key in REDACTED_HEADERS:
-            text = REDACTED
-        elif key == "referer":  # the page a request came from, with any credential in its query redacted
-            page, mark, query = text.partition("?")
-            text = page + mark + redact_query(query)
-        headers[key] = text
+    """The headers by lower-case name (the last of a repeated name), credentials redacted."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in raw_headers}
+    for key in REDACTED_HEADERS.intersection(headers):
+        headers[key] = REDACTED
+    referer = headers.get("referer")  # the page a request came from, with any credential in its query redacted
+    if referer is not None and "?" in referer:
+        page, mark, query = referer.partition("?")
+        headers["referer"] = page + mark + redact_query(query)
     return headers
 
 
@@ -80,7 +78,7 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange:
     id: int
     time: float

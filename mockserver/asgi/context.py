@@ -35,7 +35,7 @@ ADMIN_PREFIX = "/_mock/"
 METRICS_PATH = "/metrics"  # journaled as admin too: a scrape is not a request the mock answered for a client
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What the pipeline made of a request, as one value: which endpoint took it, the body as it read it, what
     decided the answer, how it failed, what it cost. The wire layer completes the journal entry from it."""
@@ -58,7 +58,7 @@ class Outcome:
 FailureFrames = Callable[[str, str, str | None, int], bytes]
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestContext:
     """One request as every layer sees it; created by the wire layer, completed by the control plane's decision
     (the attempt, the faults) and read-only after it; the pipeline's :class:`Outcome` goes beside it."""

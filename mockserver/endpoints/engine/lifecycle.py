@@ -155,8 +155,10 @@ class Lifecycles:
                 resource = state.stores.resources.get(collection, resource["id"]) or resource
                 progress = Progress(request, collection, resource, life)
                 if await self._advance(lifecycle, progress):
-                    _keep_life(state, collection, resource["id"], life)
+                    # The resource before its life: a reader that finds the life moved then finds the resource moved
+                    # (it reads the resource first, the life after, and the resource again when they disagree).
                     state.stores.resources.put(collection, resource["id"], resource)
+                    _keep_life(state, collection, resource["id"], life)
         elif life is not None and not life.get("stopped") and resource.get("status") != life["path"][life["reached"]]:
             # read before another request moved it (the life was read after): read it again
             resource = state.stores.resources.get(collection, resource["id"]) or resource
@@ -182,8 +184,8 @@ class Lifecycles:
             progress = Progress(request, collection, resource, life)
             await action(progress)
             await self._advance(lifecycle, progress)
+            state.stores.resources.put(collection, resource["id"], resource)  # before its life, as in current()
             _keep_life(state, collection, resource["id"], life)
-            state.stores.resources.put(collection, resource["id"], resource)
         if lifecycle.view is not None:
             lifecycle.view(progress)
         return progress.answer if progress.answer is not None else resource
