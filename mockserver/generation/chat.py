@@ -99,8 +99,12 @@ class Completion:
     request_id: str
 
     @property
+    def completion_tokens(self) -> int:
+        return sum(choice.completion_tokens for choice in self.choices)
+
+    @property
     def usage(self) -> dict[str, Any]:
-        completion = sum(choice.completion_tokens for choice in self.choices)
+        completion = self.completion_tokens
         return {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": completion,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 async def chat_completions(state: AppState, call: Call, body: Any, decision: Decision) -> Response:
     completion = await state.chat.generate(call.dialect, body, decision, call.context.body_bytes)
-    call.report_usage(completion.prompt_tokens, completion.usage["completion_tokens"])
+    call.report_usage(completion.prompt_tokens, completion.completion_tokens)
     headers = {"x-request-id": completion.request_id}
     reasoning_content = call.dialect.reasoning_content
     if body.get("store"):

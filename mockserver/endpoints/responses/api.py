@@ -66,7 +66,7 @@ async def create_response(request: SpecRequest) -> Response:
                                                        request.call.context.body_bytes)
     except ApiError as error:
         raise in_responses_terms(error, body, items, len(earlier)) from None
-    request.call.report_usage(completion.prompt_tokens, completion.usage["completion_tokens"])
+    request.call.report_usage(completion.prompt_tokens, completion.completion_tokens)
     hosted = builtin_tools.calls(request, last_user_text(chat["messages"]), completion.id.encode(), earlier)
     response = response_object(request, body, completion, earlier, hosted)
     if body.get("store", True) or body.get("background"):
