@@ -180,9 +180,6 @@ class MockHttpProtocol(asyncio.Protocol):
             self.transport.close()
         self.parser = None  # type: ignore[assignment]
 
-    def eof_received(self) -> None:
-        pass
-
     def pause_writing(self) -> None:
         self.flow.pause_writing()
 
@@ -284,8 +281,8 @@ class MockHttpProtocol(asyncio.Protocol):
             self.pipeline.appendleft(cycle)
 
     def on_body(self, body: bytes) -> None:
-        cycle = self.cycle
-        if cycle is None or cycle.response_complete or (self.parser.should_upgrade() and self._upgrades_to_websocket()):
+        cycle = self._receiving()
+        if cycle is None:
             return
         cycle.body.append(body)
         cycle.body_size += len(body)
@@ -295,11 +292,18 @@ class MockHttpProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self._request_deadline = None  # received whole: what follows is the app's time, not the client's
-        cycle = self.cycle
-        if cycle is None or cycle.response_complete or (self.parser.should_upgrade() and self._upgrades_to_websocket()):
+        cycle = self._receiving()
+        if cycle is None:
             return
         cycle.more_body = False
         cycle.wake()
+
+    def _receiving(self) -> RequestCycle | None:
+        """The cycle the body being parsed belongs to; None when its answer is out or the connection upgrades."""
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete or (self.parser.should_upgrade() and self._upgrades_to_websocket()):
+            return None
+        return cycle
 
     def _count_head(self, size: int) -> None:
         """Count one request's head as the parser reports it: per request, so pipelined ones never add up."""

@@ -416,7 +416,7 @@ class Control:
         ``attempts``, chaos): a plain request, or one a rule answers the same on every attempt, costs no digest of
         its body."""
         could_fault = self.scripts or self.rules.read_attempts or self.chaos or (
-            self.headers_enabled and not CONTROL_HEADERS.keys().isdisjoint(call.headers))
+            self._controlled_by_headers(call))
         counted = (not call.retry_header or call.attempt == 0) and self.repeats.window > 0 and not call.internal \
             and bool(could_fault)
         repeated = 0
@@ -429,7 +429,7 @@ class Control:
             "header" if call.retry_header else None
 
     async def _surfaces(self, call: RequestContext, body: Any) -> Decision:
-        if self.headers_enabled and not CONTROL_HEADERS.keys().isdisjoint(call.headers):
+        if self._controlled_by_headers(call):
             behavior = header_behavior(call.raw_headers)
             if behavior is not None:
                 decision = behavior.decision(call.attempt, "header")
@@ -451,6 +451,10 @@ class Control:
             if drawn is not None:
                 return self._chosen(call, *drawn)
         return NOTHING
+
+    def _controlled_by_headers(self, call: RequestContext) -> bool:
+        """Whether the request carries a control header (looked up in its header dict, not a scan of its list)."""
+        return self.headers_enabled and not CONTROL_HEADERS.keys().isdisjoint(call.headers)
 
     @staticmethod
     def _chosen(call: RequestContext, behavior: Behavior, decision: Decision) -> Decision:
