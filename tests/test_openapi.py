@@ -46,6 +46,7 @@ def test_served_without_a_key_and_equal_to_the_built_document() -> None:
         assert response.json() == server.app.state.openapi.document
 
 
+@pytest.mark.server_thread_coverage  # the validators walk the document (built in the fixture, traced)
 def test_valid_openapi_31(document: dict[str, Any]) -> None:
     assert document["openapi"] == "3.1.0"
     schemathesis.openapi.from_dict(document).validate()  # against the OpenAPI 3.1 meta-schema

@@ -43,6 +43,7 @@ from mockserver.conformance import official_errors
 from mockserver.resources import fixtures_dir
 from mockserver.validation import load_request_schema
 
+pytestmark = pytest.mark.server_thread_coverage  # the generator runs in the test's thread, the mock in its server's
 DIALECTS = ("openai", "serika", "openserv", "samurai")
 MOUNTS = {"openai": "/v1", "serika": "/serika/api/openai/v1", "openserv": "/openserv/v1", "samurai": "/samurai/v1"}
 MAX_EXAMPLES = 40

@@ -37,6 +37,7 @@ from mockserver.app import create_app
 from mockserver.app.openapi import SPEC_TAG
 from mockserver.config import Config
 
+pytestmark = pytest.mark.server_thread_coverage  # the generator runs in the test's thread, the mock in its server's
 API_KEY = "sk-schemathesis"
 CHECKS = [
     not_a_server_error,
