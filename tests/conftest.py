@@ -63,6 +63,7 @@ def http(server: MockServer) -> Iterator[httpx2.Client]:
 # fleet's state: each server a fleet of its own (a prefix of its own), so no behaviour is tested only in memory.
 FLEET_STATE = os.environ.get("MOCKSERVER_TEST_STATE")
 if FLEET_STATE:
+    import redis  # noqa: F401  (loaded once here, not again by every pytester inline run: test_plugin.py)
     _init = MockServer.__init__
 
     def _on_fleet_state(self: MockServer, config: Config | None = None, **settings: Any) -> None:

@@ -6,12 +6,18 @@ import asyncio
 import re
 from pathlib import Path
 
+# The SDKs the inner suites use (anthropic, google-genai, ollama), loaded once here, not by every run (anthropic:
+# 1.5 s a run).
+import anthropic  # noqa: F401
+import google.genai  # noqa: F401
+
 # pytester's inline runs drop every module first imported during the run. httpx2 imports httpcore2 lazily and
 # keeps its exception classes: dropped, a fresh httpcore2 would make httpx2 leak raw errors to every later test
 # in this worker (openai.APIConnectionError becomes httpcore2.RemoteProtocolError). Import it here, first.
 import httpcore2  # noqa: F401
 import httpx
 import httpx2
+import ollama  # noqa: F401
 import openai
 import pytest
 
@@ -23,15 +29,17 @@ pytest_plugins = ["pytester"]
 USER_INI = "asyncio_default_fixture_loop_scope = function"
 
 HELLO = [{"role": "user", "content": "Hello"}]
-# xdist workers are new processes: skip loading the plugins these suites never use (2 s of imports per worker).
-LIGHT_WORKERS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:inline_snapshot")
+# Installed plugins the inner suites never use: an inline run drops every module it imported first, so each run
+# would import them again (langsmith's alone, 200 modules).
+UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:langsmith_plugin", "-p",
+                  "no:http_snapshot", "-p", "no:inline_snapshot")
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str, ini: str = "") -> pytest.RunResult:
     """Run ``source`` as the only test module of a fresh project (no conftest.py: fixtures come from the plugin)."""
     pytester.makepyfile(test_user=source)
     pytester.makeini(f"[pytest]\n{USER_INI}\n{ini}\n")
-    return pytester.runpytest("-p", "no:cacheprovider", *args)
+    return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:faker", *UNUSED_PLUGINS, *args)
 
 
 def test_fixtures_come_from_the_entry_point_alone(pytester: pytest.Pytester) -> None:
@@ -233,7 +241,7 @@ def test_xdist_workers_have_their_own_server_and_tests_their_own_scripts(pyteste
                 answer = client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "Hi"}}])
                 assert answer.choices[0].message.content == f"only for {{name}}"
             mockserver.assert_called(times=10)
-    """, "-n", "2", *LIGHT_WORKERS)
+    """, "-n", "2")
     result.assert_outcomes(passed=2)
     ports = {(pytester.path / f"port-{name}").read_text() for name in ("alpha", "beta")}
     assert len({entry.split()[0] for entry in ports}) == 2 and len({entry.split()[1] for entry in ports}) == 2
@@ -491,5 +499,5 @@ def test_a_user_suite_passes_under_warnings_as_errors(pytester: pytest.Pytester)
                 assert stream.get_final_completion().choices[0].message.content
     """)
     pytester.makeini(f"[pytest]\n{USER_INI}\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", *LIGHT_WORKERS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", *UNUSED_PLUGINS)
     result.assert_outcomes(passed=1)
