@@ -32,13 +32,18 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     line of the mock they run is still measured.
     """
     tracer = sys.gettrace()
-    if tracer is None or item.get_closest_marker("server_thread_coverage") is None:
-        return (yield)
+    if not _is_coverage(tracer) or item.get_closest_marker("server_thread_coverage") is None:
+        return (yield)  # (a debugger's tracer is left alone)
     sys.settrace(None)
     try:
         return (yield)
     finally:
         sys.settrace(tracer)
+
+
+def _is_coverage(tracer: object) -> bool:
+    """Whether ``tracer`` is coverage.py's: its C tracer, or the bound method of its Python one."""
+    return type(getattr(tracer, "__self__", tracer)).__module__.partition(".")[0] == "coverage"
 
 
 @pytest.fixture(scope="session")
