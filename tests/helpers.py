@@ -31,6 +31,13 @@ from mockserver.conformance import validate_official
 API_KEY = "sk-test-key"
 
 
+def without_plugins(*names: str) -> tuple[str, ...]:
+    """pytest's options that keep these installed plugins out of a run (``-p no:NAME`` each): the test extra
+    installs plugins (langsmith's, the snapshot ones, schemathesis', hypothesis') that a nested or separate suite
+    never uses and would otherwise load in every one of its processes."""
+    return tuple(option for name in names for option in ("-p", f"no:{name}"))
+
+
 def sdk_client(
     base_url: str, *, key: str = API_KEY, retries: int = 0, timeout: float = 10, **headers: str
 ) -> openai.OpenAI:

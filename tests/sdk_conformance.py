@@ -24,6 +24,8 @@ from xml.etree import ElementTree
 
 import openai
 
+from helpers import without_plugins
+
 SDK_VERSION = openai.__version__
 HAND_WRITTEN_FILES = (
     "tests/api_resources/chat/test_completions.py",
@@ -34,10 +36,8 @@ HAND_WRITTEN_FILES = (
 )
 """The SDK tests of the operations the mock implements by hand, with their depth."""
 ALL_TESTS = ("tests/api_resources",)
-SUITE_ONLY_PLUGINS = tuple(option for name in ("mockserver", "schemathesis", "hypothesispytest", "faker", "langsmith_plugin")
-                           for option in ("-p", f"no:{name}"))
-"""The pytest plugins this project's environment has and the SDK's tests never use (each is loaded by every one of
-their processes otherwise)."""
+SUITE_ONLY_PLUGINS = without_plugins("mockserver", "schemathesis", "hypothesispytest", "faker", "langsmith_plugin")
+"""The pytest plugins this project's environment has and the SDK's tests never use."""
 
 
 def fetch_sdk_tests(workdir: Path, package: str = "openai", version: str = SDK_VERSION) -> Path:
@@ -86,7 +86,7 @@ def run_sdk_tests(root: Path, base_url: str, files: tuple[str, ...] = ALL_TESTS)
     env = {**os.environ, "TEST_API_BASE_URL": base_url}
     report = Path(tempfile.mkdtemp(prefix="sdk-report-")) / "report.xml"  # one per run: runs may overlap
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", *SUITE_ONLY_PLUGINS,
+        [sys.executable, "-m", "pytest", "-q", *without_plugins("cacheprovider"), "-n", "2", *SUITE_ONLY_PLUGINS,
          "-o", "addopts=", f"--junitxml={report}", *files],
         cwd=root, env=env, capture_output=True, text=True, timeout=1200,
     )

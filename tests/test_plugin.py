@@ -24,6 +24,8 @@ import pytest
 from mockserver import MockServer
 from mockserver.app.inprocess import SyncTransport, async_transport
 
+from helpers import without_plugins
+
 pytest_plugins = ["pytester"]
 # What a user's project with pytest-asyncio sets (without it, pytest-asyncio warns in every inner run).
 USER_INI = "asyncio_default_fixture_loop_scope = function"
@@ -31,15 +33,15 @@ USER_INI = "asyncio_default_fixture_loop_scope = function"
 HELLO = [{"role": "user", "content": "Hello"}]
 # Installed plugins the inner suites never use: an inline run drops every module it imported first, so each run
 # would import them again (langsmith's alone, 200 modules).
-UNUSED_PLUGINS = ("-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:langsmith_plugin", "-p",
-                  "no:http_snapshot", "-p", "no:inline_snapshot")
+UNUSED_PLUGINS = without_plugins("schemathesis", "hypothesispytest", "langsmith_plugin", "http_snapshot",
+                                 "inline_snapshot")
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str, ini: str = "") -> pytest.RunResult:
     """Run ``source`` as the only test module of a fresh project (no conftest.py: fixtures come from the plugin)."""
     pytester.makepyfile(test_user=source)
     pytester.makeini(f"[pytest]\n{USER_INI}\n{ini}\n")
-    return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:faker", *UNUSED_PLUGINS, *args)
+    return pytester.runpytest(*without_plugins("cacheprovider", "faker"), *UNUSED_PLUGINS, *args)
 
 
 def test_fixtures_come_from_the_entry_point_alone(pytester: pytest.Pytester) -> None:
