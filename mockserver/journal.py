@@ -13,10 +13,12 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote_plus
+
+import orjson
 
 from mockserver.config import INT64
 from mockserver.messages import model_in_path
@@ -80,12 +82,17 @@ def json_safe(value: Any) -> Any:
 
 @dataclass(slots=True)
 class Exchange:
+    """One request and its answer. What the request carried is kept as it arrived (its header list, its JSON
+    body's bytes) and becomes ``headers`` (credentials redacted) and ``body`` when first read: most entries are
+    never read, and bytes cost the serving loop neither the conversion nor the garbage collector's walks over
+    parsed bodies that outlive a thousand requests."""
+
     id: int
     time: float
     method: str
     path: str
     query: str
-    headers: dict[str, str]
+    raw_headers: Sequence[tuple[bytes, bytes]] = field(default=(), repr=False)
     attempt: int = 0
     # How the attempt was known: "header" (x-stainless-retry-count), "repeat" (the same request again within
     # --retry-window), None when neither applied (nothing that could fault on a retry was in play).
@@ -96,7 +103,7 @@ class Exchange:
     endpoint: str | None = None
     model: str | None = None
     stream: bool = False
-    body: Any = None
+    _body: Any = field(default=None, repr=False)
     body_bytes: int = 0
     status: int | None = None
     error_code: str | None = None
@@ -118,6 +125,36 @@ class Exchange:
     marks: list[dict[str, Any]] = field(default_factory=list, repr=False)
     captured_bytes: int = field(default=0, repr=False)
     counted_bytes: int = field(default=0, repr=False)  # its journal_bytes, as the journal counted it when appended
+    raw_body: bytes | None = field(default=None, repr=False)  # the JSON body as it arrived, until ``body`` is read
+    _headers: dict[str, str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_listed(cls, listed: dict[str, Any], **captured: Any) -> Exchange:
+        """An exchange from its list view (:meth:`as_dict`, ``headers`` and ``body`` as read) and, for its detail,
+        its captured response."""
+        fields_of = dict(listed)
+        headers, body = fields_of.pop("headers"), fields_of.pop("body", None)
+        return cls(**fields_of, **captured, _headers=headers, _body=body)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request's headers by lower-case name (the last of a repeated name), credentials redacted."""
+        if self._headers is None:
+            self._headers = redact_headers(self.raw_headers)
+            self.raw_headers = ()
+        return self._headers
+
+    @property
+    def body(self) -> Any:
+        """The request's body as the journal keeps it: its JSON parsed, a form's fields, a large body's start."""
+        raw = self.raw_body
+        if raw is not None:
+            self._body, self.raw_body = orjson.loads(raw), None
+        return self._body
+
+    @body.setter
+    def body(self, value: Any) -> None:
+        self._body, self.raw_body = value, None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _LISTED}
@@ -149,11 +186,15 @@ class Exchange:
         return {**self.as_dict(), "response": text, "response_cut": self.response_bytes > len(text.encode()),
                 "frames": frames if self.stream or _is_sse(text) else [], "marks": self.marks}
 
-    def note_body(self, body: Any, size: int, preview: bytes | None) -> None:
-        """Journal a request's parsed body and what it says of itself (``model``, ``stream``)."""
+    def note_body(self, body: Any, size: int, preview: bytes | None, raw: bytes | None = None) -> None:
+        """Journal a request's parsed body and what it says of itself (``model``, ``stream``); ``raw``: the bytes
+        it was parsed from, kept instead of it."""
         if not isinstance(body, dict):
             return
-        self.keep_body(body, size, preview)
+        if raw is None:
+            self.keep_body(body, size, preview)
+        else:
+            self.body_bytes, self.raw_body = size, raw
         model = body.get("model")
         model = model if isinstance(model, str) else model_in_path(self.path)
         self.model = model[:MAX_LABEL_CHARS] if isinstance(model, str) else None
@@ -170,7 +211,10 @@ class Exchange:
     @property
     def journal_bytes(self) -> int:
         """What the entry costs the journal, as its byte bound counts it."""
-        headers = sum(map(len, self.headers)) + sum(map(len, self.headers.values()))
+        if self._headers is None:
+            headers = sum(len(name) + len(value) for name, value in self.raw_headers)
+        else:
+            headers = sum(map(len, self._headers)) + sum(map(len, self._headers.values()))
         return ENTRY_OVERHEAD_BYTES + headers + min(self.body_bytes, JOURNAL_BODY_BYTES) + min(self.response_bytes,
                                                                                                CAPTURE_BYTES)
 
@@ -213,7 +257,10 @@ class Exchange:
         return f"<Exchange {self.summary}>"
 
 
-_LISTED = tuple(item.name for item in fields(Exchange) if item.name not in CAPTURED)
+# The list view's fields in the entry's order, the request's as read (``headers``, ``body``), not as kept.
+_READ_AS = {"raw_headers": "headers", "_body": "body"}
+_LISTED = tuple(_READ_AS.get(item.name, item.name) for item in fields(Exchange)
+                if item.name not in CAPTURED and item.name not in ("raw_body", "_headers"))
 
 
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")

@@ -137,8 +137,9 @@ def test_an_entry_no_encoder_takes_is_listed_with_its_big_integers_as_floats() -
 
     with MockServer() as server:
         journal = server.state.journal
-        journal.append(Exchange(id=journal.next_id(), time=0.0, method="POST", path="/v1/odd", query="", headers={},
-                                body={"huge": 10**30, "nested": [-(10**25), 3]}))
+        odd = Exchange(id=journal.next_id(), time=0.0, method="POST", path="/v1/odd", query="")
+        odd.body = {"huge": 10**30, "nested": [-(10**25), 3]}
+        journal.append(odd)
         listed = httpx2.get(server.origin + "/_mock/requests", params={"path": "/v1/odd"}).json()["data"]
     assert listed[0]["body"] == {"huge": 1e30, "nested": [-1e25, 3]}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio.lowlevel
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message, Receive
 
 from mockserver.asgi.context import context_of
@@ -76,7 +76,12 @@ async def read_json(request: Request, max_body: int, *, any_content_type: bool =
     check_declared_size(headers, max_body)
     chunks = []
     size = containers = 0
-    async for chunk in request.stream():
+    receive, more = request.receive, True
+    while more:  # Starlette's request.stream(), without an async generator per request
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunk, more = message.get("body", b""), message.get("more_body", False)
         size += len(chunk)
         if size > max_body:
             raise request_too_large(size, max_body)
@@ -111,6 +116,8 @@ async def read_json(request: Request, max_body: int, *, any_content_type: bool =
             "check for trailing commas, unquoted keys, NaN/Infinity or invalid UTF-8.",
             code="invalid_json",
         ) from None
+    if context.body_preview is None:
+        context.raw_body, context.parsed_body = raw, body
     if len(raw) > YIELD_AFTER_PARSE_BYTES:
         # orjson holds the GIL for the whole parse (8 ms a MB), so no thread helps; the loop answers others here,
         # between the parse and what the pipeline does next with the body.

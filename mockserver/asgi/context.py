@@ -85,6 +85,10 @@ class RequestContext:
     # The JSON body as it arrived: its size, and its start when it is too large to journal whole.
     body_bytes: int = 0
     body_preview: bytes | None = None
+    # The JSON body as read (below the journal's size for whole bodies) and what it parsed to: the journal keeps
+    # the bytes when the pipeline journals that very body.
+    raw_body: bytes | None = None
+    parsed_body: Any = None
     # The client left before the request was read whole: nothing is sent, the journal says so.
     client_gone: bool = False
     # Made by the mock itself (a batch line): not counted by the rate limiter, as the real API's batches are not.
@@ -95,14 +99,15 @@ class RequestContext:
     def from_scope(cls, scope: Any) -> RequestContext:
         headers = dict(reversed(scope["headers"]))
         test_id = headers.get(TEST_ID_HEADER)
+        retries = headers.get(RETRY_COUNT_HEADER)
         return cls(
             path=scope["path"],
             raw_headers=scope["headers"],
             api_key=bearer_key(headers.get(AUTHORIZATION_HEADER, b"").decode("latin-1")),
             headers=headers,
             test_id=None if test_id is None else test_id.decode("latin-1"),
-            attempt=retry_count(headers.get(RETRY_COUNT_HEADER, b"0")),
-            retry_header=RETRY_COUNT_HEADER in headers,
+            attempt=0 if retries is None else retry_count(retries),
+            retry_header=retries is not None,
         )
 
     def header(self, name: str) -> str | None:

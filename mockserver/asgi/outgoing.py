@@ -134,7 +134,7 @@ class PiecesResponse(Response):
         self.status_code = 200
         self.background = None
         self.pieces = pieces
-        length = str(sum(len(piece) for piece in pieces)).encode()
+        length = str(sum(map(len, pieces))).encode()
         self.raw_headers = [(b"content-type", JSON_MEDIA_TYPE.encode()), (b"content-length", length)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -179,7 +179,7 @@ class FramesResponse(Response):
         context = scope.get(CONTEXT_KEY)
         try:
             unpaced = context is None or not context.faults
-            if unpaced and sum(len(frame) for frame in self.frames) <= JOIN_FRAMES_BYTES:
+            if unpaced and sum(map(len, self.frames)) <= JOIN_FRAMES_BYTES:
                 body = b"".join(self.frames)
                 last = {"type": "http.response.body", "body": body, "more_body": False, FRAMES_KEY: len(self.frames)}
                 await send(last)

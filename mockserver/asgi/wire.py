@@ -52,7 +52,7 @@ from mockserver.asgi.context import (
     RequestContext,
 )
 from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, MALFORMED_LINE, Fault
-from mockserver.journal import Exchange, redact_headers, redact_query
+from mockserver.journal import Exchange, redact_query
 
 if TYPE_CHECKING:
     from mockserver.control.plane import Control
@@ -107,14 +107,13 @@ class WireLayer:
                 request_log.info(exchange.log_line)
 
     def _open(self, scope: Scope, context: RequestContext) -> Exchange:
-        headers = redact_headers(scope["headers"])
         return Exchange(
             id=self.journal.next_id(),
             time=time.time(),
             method=scope.get("method", "GET"),  # a WebSocket upgrade's scope has none: it was a GET
             path=scope["path"],
             query=redact_query(scope["query_string"].decode("latin-1")),
-            headers=headers,
+            raw_headers=scope["headers"],
             attempt=context.attempt,
             test_id=context.test_id,
             admin=scope["path"].startswith(ADMIN_PREFIX) or scope["path"] == METRICS_PATH,
@@ -215,7 +214,9 @@ class Transmission:
         if outcome is None:  # the admin API, an unknown path: no endpoint took the request
             return
         exchange.dialect, exchange.endpoint, exchange.key_id = outcome.dialect, outcome.endpoint, outcome.key_id
-        exchange.note_body(outcome.body, context.body_bytes, context.body_preview)
+        body = outcome.body
+        exchange.note_body(body, context.body_bytes, context.body_preview,
+                           context.raw_body if body is not None and body is context.parsed_body else None)
         exchange.decided_by, exchange.faults = outcome.decided_by, list(outcome.faults)
         exchange.error_code = outcome.error_code
         exchange.tokens_in, exchange.tokens_out = outcome.tokens_in, outcome.tokens_out
@@ -451,7 +452,10 @@ STREAM_MEDIA_TYPES = (SSE_MEDIA_TYPE, NDJSON_MEDIA_TYPE)
 
 
 def _media_type(start: Message) -> bytes:
-    return next((value for name, value in start.get("headers", ()) if name == b"content-type"), b"")
+    for name, value in start.get("headers", ()):
+        if name == b"content-type":
+            return value  # type: ignore[no-any-return]
+    return b""
 
 
 def _error_frame(fault: Fault, context: RequestContext, index: int) -> bytes:

@@ -217,12 +217,12 @@ def packed(exchange: Exchange) -> tuple[bytes, bytes]:
 def listed_exchange(entry: bytes | str) -> Exchange:
     """An exchange from its list entry (``<id> <bytes>\\n<list view JSON>``)."""
     view = entry.split(b"\n", 1)[1] if isinstance(entry, bytes) else entry.split("\n", 1)[1]
-    return Exchange(**orjson.loads(view))
+    return Exchange.from_listed(orjson.loads(view))
 
 
 def unpacked(detail: dict[str, Any]) -> Exchange:
-    return Exchange(**detail["listed"], marks=detail["marks"], captured_bytes=detail["captured_bytes"],
-                    response_parts=[(at_ms, base64.b64decode(part)) for at_ms, part in detail["parts"]])
+    return Exchange.from_listed(detail["listed"], marks=detail["marks"], captured_bytes=detail["captured_bytes"],
+                                response_parts=[(at_ms, base64.b64decode(part)) for at_ms, part in detail["parts"]])
 
 
 __all__ = ["DISCARD", "IDS_PER_NODE", "PUSH", "FleetJournal", "listed_exchange", "packed", "unpacked"]

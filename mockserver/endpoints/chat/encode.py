@@ -28,8 +28,7 @@ from mockserver.generation.chat import Choice, Completion
 SERVICE_TIER = "default"
 
 
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
+dumps = orjson.dumps
 
 
 def completion_body(completion: Completion, *, reasoning_content: bool = False) -> dict[str, Any]:
