@@ -454,7 +454,7 @@ STREAM_MEDIA_TYPES = (SSE_MEDIA_TYPE, NDJSON_MEDIA_TYPE)
 def _media_type(start: Message) -> bytes:
     for name, value in start.get("headers", ()):
         if name == b"content-type":
-            return value  # type: ignore[no-any-return]
+            return value
     return b""
 
 
