@@ -212,7 +212,7 @@ class Exchange:
     def journal_bytes(self) -> int:
         """What the entry costs the journal, as its byte bound counts it."""
         if self._headers is None:
-            headers = sum(len(name) + len(value) for name, value in self.raw_headers)
+            headers = sum(map(len, itertools.chain.from_iterable(self.raw_headers)))
         else:
             headers = sum(map(len, self._headers)) + sum(map(len, self._headers.values()))
         return ENTRY_OVERHEAD_BYTES + headers + min(self.body_bytes, JOURNAL_BODY_BYTES) + min(self.response_bytes,

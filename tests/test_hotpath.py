@@ -131,6 +131,18 @@ def test_text_deltas_are_the_bytes_of_the_whole_chunk(text: str) -> None:
     ]
 
 
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_a_count_is_the_length_of_the_encoding(name: str) -> None:
+    """``count`` asks the tokenizer for the number; ``encode`` makes the ids: they agree on every kind of text."""
+    vocabulary = tokenizer(name)
+    generator = random.Random(name)
+    long = " ".join(prose.sentence(random.Random(seed)) for seed in range(3_000))  # past one slice
+    texts = ["", " ", "Paris", "Ünïcödé テスト 😀", "\ud800 lone", "a" * 20_000, "<|endoftext|>", long]
+    texts += ["".join(chr(generator.randint(32, 0x2FFF)) for _ in range(generator.randint(1, 60))) for _ in range(300)]
+    for text in texts:
+        assert vocabulary.count(text) == len(vocabulary.encode(text)), text[:40]
+
+
 def test_role_counts_are_the_counts_of_the_roles() -> None:
     for name in ("o200k_base", "cl100k_base"):
         vocabulary = tokenizer(name)

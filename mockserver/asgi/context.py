@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mockserver.config import whole_number
 
@@ -35,10 +35,10 @@ ADMIN_PREFIX = "/_mock/"
 METRICS_PATH = "/metrics"  # journaled as admin too: a scrape is not a request the mock answered for a client
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What the pipeline made of a request, as one value: which endpoint took it, the body as it read it, what
-    decided the answer, how it failed, what it cost. The wire layer completes the journal entry from it."""
+    decided the answer, how it failed, what it cost. The wire layer completes the journal entry from it. (A named
+    tuple: as immutable as a frozen dataclass, made in a third of the time, once a request.)"""
 
     dialect: str
     endpoint: str

@@ -381,6 +381,11 @@ class Behavior:
 
     def decision(self, attempt: int, source: str) -> Decision | None:
         """The decision for SDK attempt ``attempt``; None when nothing applies to that attempt."""
+        if not self.faults:  # a reply or tool calls alone (most fixture rules): nothing to sort out
+            if self.reply is None and self.tool_calls is None:
+                return None
+            calls = None if self.tool_calls is None else [dict(call) for call in self.tool_calls]
+            return Decision(source=source, script=Script(reply=self.reply, tool_calls=calls))
         faults = [fault for fault in self.faults if fault.applies_to(attempt)]
         if not faults and self.reply is None and self.tool_calls is None:
             return None

@@ -88,7 +88,18 @@ class Tokenizer:
         return b"".join(token_bytes[token] for token in tokens).decode("utf-8", "replace")
 
     def count(self, text: str) -> int:
-        return len(self.encode(text)) if text else 0
+        """``len(self.encode(text))``, counted by the tokenizer without making the list of ids."""
+        if not text:
+            return 0
+        if len(text) <= ENCODE_SLICE:
+            return self._count_slice(text)
+        return sum(self._count_slice(piece) for piece in _slices(text))
+
+    def _count_slice(self, text: str) -> int:
+        try:
+            return int(self._backend.count(text))
+        except UnicodeEncodeError:  # a lone surrogate, as in _encode_slice
+            return int(self._backend.count(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")))
 
     def pieces(self, text: str) -> tuple[list[str], list[int]]:
         """Split ``text`` into the strings of its tokens.
@@ -138,7 +149,10 @@ class Tokenizer:
         and tool definitions as the tokens of their compact JSON plus a small
         fixed overhead. Text is exact.
         """
-        return sum(part if isinstance(part, int) else self.count(part) for part in self._prompt_parts(messages, tools))
+        total = 0
+        for part in self._prompt_parts(messages, tools):
+            total += part if isinstance(part, int) else self.count(part)
+        return total
 
     async def count_prompt_yielding(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> int:
         """:meth:`count_prompt` for a large prompt: it lets the event loop run after every slice it encodes (a
