@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
 import itertools
 import json
 import random
@@ -20,9 +21,10 @@ import pytest
 from mockserver.app import create_app
 from mockserver.asgi.protocol import CoalescingTransport
 from mockserver.config import Config
+from mockserver.control.decision import Decision, Script
 from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
 from mockserver.dialects.catalog import load_characters
-from mockserver.endpoints.chat.encode import _text_deltas
+from mockserver.endpoints.chat.encode import MAX_OBFUSCATION, OBFUSCATION_ALPHABET, _text_deltas, sse_frames
 from mockserver.generation import prose, tokens
 from mockserver.generation.tokens import ROLES, tokenizer
 from mockserver.validation import validator_for
@@ -141,6 +143,35 @@ def test_a_count_is_the_length_of_the_encoding(name: str) -> None:
     texts += ["".join(chr(generator.randint(32, 0x2FFF)) for _ in range(generator.randint(1, 60))) for _ in range(300)]
     for text in texts:
         assert vocabulary.count(text) == len(vocabulary.encode(text)), text[:40]
+
+
+def _padded_after(frames: list[bytes], seed: bytes) -> list[bytes]:
+    """The plain way: every frame made, then copied with its pad drawn from one digest of the whole stream."""
+    step = MAX_OBFUSCATION + 1
+    noise = hashlib.shake_256(seed).digest(len(frames) * step).translate(OBFUSCATION_ALPHABET)
+    return [frame[:-3] + b',"obfuscation":"' + noise[position * step + 1: position * step + 2
+                                                     + noise[position * step] % MAX_OBFUSCATION] + b'"}\n\n'
+            for position, frame in enumerate(frames)]
+
+
+@pytest.mark.parametrize("extra", [{}, {"model": "o3-mini", "reasoning_effort": "high"}, {"logprobs": True},
+                                   {"tool_choice": "required", "tools": [{"type": "function", "function": {
+                                       "name": "f", "parameters": {"type": "object", "properties": {
+                                           "a": {"type": "string"}, "b": {"type": "integer"}}}}}]}])
+@pytest.mark.parametrize("reply", [None, "A reply long enough to make more than thirty-two frames: " * 8])
+def test_a_stream_s_frames_made_with_their_pads_are_the_frames_padded_after(extra: dict[str, Any],
+                                                                            reply: str | None) -> None:
+    state = create_app(Config()).state.mock
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Tell me about Paris."}], "stream": True,
+            **extra}
+    decision = Decision() if reply is None or "tools" in extra else Decision(source="test", script=Script(reply=reply))
+    completion = state.chat.complete(state.dialects["openai"], body, decision)
+    for usage in (False, True):
+        plain = sse_frames(completion, include_usage=usage, reasoning_content=True)
+        padded = sse_frames(completion, include_usage=usage, reasoning_content=True, obfuscation=True)
+        assert plain[-1] == padded[-1] == b"data: [DONE]\n\n"
+        assert padded[:-1] == _padded_after(plain[:-1], completion.id.encode())
+        assert reply is None or "tools" in extra or len(padded) > 33
 
 
 def test_role_counts_are_the_counts_of_the_roles() -> None:

@@ -77,6 +77,15 @@ def sse_frames(
     )
     prefix = b"data: " + head[:-1] + b',"choices":['
     suffix = b'],"usage":null}\n\n' if include_usage else b"]}\n\n"
+    if obfuscation and len(completion.choices) == 1:
+        # One choice (nearly every stream): its frames go out in the order they are made, so each is made with
+        # its pad at once, the same bytes _obfuscated gives, without copying every frame a second time.
+        pads = _pads(completion.id.encode())
+        frames = _choice_frames(completion.choices[0], prefix, suffix, reasoning_content, pads)
+        if include_usage:
+            frames.append(prefix + b'],"usage":' + dumps(completion.usage) + _padded(b"}\n\n", pads))
+        frames.append(DONE_FRAME)
+        return frames
     per_choice = [_choice_frames(choice, prefix, suffix, reasoning_content) for choice in completion.choices]
     if len(per_choice) == 1:
         frames = per_choice[0]
@@ -101,32 +110,52 @@ MAX_OBFUSCATION = 16
 def _obfuscated(frames: list[bytes], seed: bytes) -> list[bytes]:
     """Each chunk with OpenAI's ``obfuscation`` field: 1 to 16 random characters (stable per completion id) that
     blur the length of the delta on the wire."""
-    noise = hashlib.shake_256(seed).digest(len(frames) * (MAX_OBFUSCATION + 1)).translate(OBFUSCATION_ALPHABET)
-    padded = []
-    for position, frame in enumerate(frames):
-        start = position * (MAX_OBFUSCATION + 1)
-        length = 1 + noise[start] % MAX_OBFUSCATION
-        padded.append(frame[:-3] + b',"obfuscation":"' + noise[start + 1 : start + 1 + length] + b'"}\n\n')
-    return padded
+    pads = _pads(seed)
+    return [_padded(frame, pads) for frame in frames]
 
 
-def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes, reasoning_content: bool) -> list[bytes]:
-    """Every frame of this choice, in order: ``prefix`` + the serialised choice object + ``suffix``."""
+PAD_STEP = MAX_OBFUSCATION + 1  # noise bytes a frame's pad is drawn from: its length, then its characters
+PAD_OPEN = b',"obfuscation":"'
+PAD_CLOSE = b'"}\n\n'
+
+
+def _pads(seed: bytes) -> Iterator[bytes]:
+    """The pad characters of a stream's frames in turn. SHAKE's output for a length is the start of its output for
+    any longer one, so the noise is made for a few frames at a time and every frame's pad depends only on ``seed``
+    and its place."""
+    made, frames = 0, 32
+    while True:
+        noise = hashlib.shake_256(seed).digest(frames * PAD_STEP).translate(OBFUSCATION_ALPHABET)
+        for start in range(made * PAD_STEP, frames * PAD_STEP, PAD_STEP):
+            yield noise[start + 1 : start + 2 + noise[start] % MAX_OBFUSCATION]
+        made, frames = frames, frames * 4
+
+
+def _padded(frame: bytes, pads: Iterator[bytes]) -> bytes:
+    """``frame`` (ending ``}\\n\\n``) with the next pad as its ``obfuscation`` field."""
+    return b"".join((frame[:-3], PAD_OPEN, next(pads), PAD_CLOSE))
+
+
+def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes, reasoning_content: bool,
+                   pads: Iterator[bytes] | None = None) -> list[bytes]:
+    """Every frame of this choice, in order: ``prefix`` + the serialised choice object + ``suffix``; with ``pads``,
+    each with the next pad as its ``obfuscation`` field."""
     index = choice.index
     frames = []
 
     def chunk(delta: dict[str, Any], logprobs: Any = None, finish_reason: str | None = None) -> bytes:
         choice_object = {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
-        return prefix + dumps(choice_object) + suffix
+        frame = prefix + dumps(choice_object) + suffix
+        return frame if pads is None else _padded(frame, pads)
 
     opening_content = None if (choice.tool_calls or choice.audio is not None) else ""
     frames.append(chunk({"role": "assistant", "content": opening_content, "refusal": None}))
     if reasoning_content:
-        frames += _text_deltas(index, b'{"reasoning_content":', choice.reasoning, prefix, suffix)
+        frames += _text_deltas(index, b'{"reasoning_content":', choice.reasoning, prefix, suffix, pads=pads)
     if choice.audio is not None:
         frames += [chunk({"audio": delta}) for delta in _audio_deltas(choice.audio)]
     elif choice.content and choice.logprobs is None:
-        frames += _text_deltas(index, b'{"content":', choice.content, prefix, suffix)
+        frames += _text_deltas(index, b'{"content":', choice.content, prefix, suffix, pads=pads)
     elif choice.content:
         for piece, logprob in zip(choice.content, choice.logprobs, strict=False):  # type: ignore[arg-type]
             frames.append(chunk({"content": piece}, {"content": [logprob], "refusal": None}))
@@ -134,23 +163,27 @@ def _choice_frames(choice: Choice, prefix: bytes, suffix: bytes, reasoning_conte
         first = {"index": position, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
         frames.append(chunk({"tool_calls": [first]}))
         opening = b'{"tool_calls":[{"index":%d,"function":{"arguments":' % position
-        frames += _text_deltas(index, opening, call.argument_pieces, prefix, suffix, closing=b"}}]")
+        frames += _text_deltas(index, opening, call.argument_pieces, prefix, suffix, closing=b"}}]", pads=pads)
     frames.append(chunk({}, None, choice.finish_reason))
     return frames
 
 
 def _text_deltas(
-    index: int, opening: bytes, texts: list[str], prefix: bytes, suffix: bytes, closing: bytes = b""
+    index: int, opening: bytes, texts: list[str], prefix: bytes, suffix: bytes, closing: bytes = b"",
+    pads: Iterator[bytes] | None = None,
 ) -> list[bytes]:
     """``prefix + chunk({<opening> text <closing>}) + suffix`` for each text, ``chunk`` being ``dumps`` of the
-    whole choice object.
+    whole choice object; with ``pads``, each frame with the next pad as its ``obfuscation`` field.
 
     One per token, the bulk of every stream: only the text goes through
     ``dumps``, the rest of the frame is the same for every token.
     """
     head = prefix + b'{"index":%d,"delta":' % index + opening
     tail = closing + b'},"logprobs":null,"finish_reason":null}' + suffix
-    return [head + dumps(text) + tail for text in texts]
+    if pads is None:
+        return [head + dumps(text) + tail for text in texts]
+    tail = tail[:-3] + PAD_OPEN
+    return [b"".join((head, dumps(text), tail, next(pads), PAD_CLOSE)) for text in texts]
 
 
 AUDIO_DATA_CHUNK = 8192
