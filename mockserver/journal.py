@@ -257,10 +257,13 @@ class Exchange:
         return f"<Exchange {self.summary}>"
 
 
-# The list view's fields in the entry's order, the request's as read (``headers``, ``body``), not as kept.
-_READ_AS = {"raw_headers": "headers", "_body": "body"}
-_LISTED = tuple(_READ_AS.get(item.name, item.name) for item in fields(Exchange)
-                if item.name not in CAPTURED and item.name not in ("raw_body", "_headers"))
+# The list view's fields and their types in the entry's order, the request's as read (``headers``, ``body``), not
+# as kept; what the response left as (CAPTURED) is in the detail only.
+_READ_AS = {"raw_headers": ("headers", "dict[str, str]"), "_body": ("body", "Any")}
+LISTED_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    _READ_AS.get(item.name, (item.name, str(item.type))) for item in fields(Exchange)
+    if item.name not in CAPTURED and item.name not in ("raw_body", "_headers"))
+_LISTED = tuple(name for name, _ in LISTED_FIELDS)
 
 
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")

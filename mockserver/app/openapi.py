@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ from mockserver.endpoints.base import Endpoint, Stream
 from mockserver.endpoints.forms import MULTIPART_MEDIA_TYPE
 from mockserver.endpoints.images.edits import form_validator
 from mockserver.generation import media
-from mockserver.journal import CAPTURED, Exchange
+from mockserver.journal import LISTED_FIELDS
 from mockserver.resources import schemas_dir
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ def build_document(state: AppState) -> dict[str, Any]:
     schemas.update(_official_schemas())
     schemas.update(mock_components())
     schemas.update(vendored_answers(state))
-    schemas["Exchange"] = dataclass_schema(Exchange, exclude=CAPTURED)
+    schemas["Exchange"] = fields_schema(LISTED_FIELDS)
     schemas["ExchangeDetail"] = {"allOf": [ref("Exchange"), {
         "type": "object", "required": ["response", "response_cut", "frames", "marks"],
         "properties": {"response": {"type": "string"}, "response_cut": {"type": "boolean"},
@@ -373,12 +374,14 @@ def _official_schemas() -> dict[str, Any]:
 _TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
 
 
-def dataclass_schema(cls: type, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+def dataclass_schema(cls: type) -> dict[str, Any]:
     """The JSON shape of a dataclass's ``asdict``, read off its annotations (so it follows the class)."""
-    properties = {}
-    for item in dataclasses.fields(cls):
-        if item.name not in exclude:
-            properties[item.name] = _annotation_schema(str(item.type))
+    return fields_schema([(item.name, str(item.type)) for item in dataclasses.fields(cls)])
+
+
+def fields_schema(annotated: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The JSON shape of an object with these (name, annotation) fields, all of them present."""
+    properties = {name: _annotation_schema(annotation) for name, annotation in annotated}
     return {"type": "object", "required": list(properties), "properties": properties}
 
 
