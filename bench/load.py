@@ -219,6 +219,11 @@ def ensure_aimock() -> str:
     return node
 
 
+def node_version() -> str:
+    """The version of the Node.js that runs aimock: its speed is half of every ``x aimock``."""
+    return subprocess.run([ensure_aimock(), "--version"], capture_output=True, text=True, check=True).stdout.strip()
+
+
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 

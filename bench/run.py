@@ -228,6 +228,8 @@ def main() -> None:
             peers.append((servers.enter_context(load.Server.mockserver("--fixtures", str(ours),
                                                                        name="mockserver, same text")),
                           servers.enter_context(load.Server.aimock(theirs, AIMOCK_CHUNK_CHARACTERS))))
+            results["peer"] = f"{load.AIMOCK_PACKAGE} on Node.js {load.node_version()}"
+            print(f"peer: {results['peer']}", flush=True)
         journal_on = servers.enter_context(load.Server.mockserver())
         variants = [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
                     for label, flags in OFF_VARIANTS]
