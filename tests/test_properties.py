@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import os
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -46,7 +47,7 @@ from mockserver.validation import load_request_schema
 pytestmark = pytest.mark.server_thread_coverage  # the generator runs in the test's thread, the mock in its server's
 DIALECTS = ("openai", "serika", "openserv", "samurai")
 MOUNTS = {"openai": "/v1", "serika": "/serika/api/openai/v1", "openserv": "/openserv/v1", "samurai": "/samurai/v1"}
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = int(os.environ.get("MOCKSERVER_PROPERTY_EXAMPLES", "40"))  # tests/fleet_state/run takes fewer
 PROPERTY_SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
