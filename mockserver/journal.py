@@ -139,10 +139,10 @@ class Exchange:
     @property
     def headers(self) -> dict[str, str]:
         """The request's headers by lower-case name (the last of a repeated name), credentials redacted."""
-        if self._headers is None:
-            self._headers = redact_headers(self.raw_headers)
-            self.raw_headers = ()
-        return self._headers
+        headers = self._headers
+        if headers is None:  # two threads reading at once both make the same dict: the list stays as it came
+            headers = self._headers = redact_headers(self.raw_headers)
+        return headers
 
     @property
     def body(self) -> Any:

@@ -381,21 +381,22 @@ class Behavior:
 
     def decision(self, attempt: int, source: str) -> Decision | None:
         """The decision for SDK attempt ``attempt``; None when nothing applies to that attempt."""
-        if not self.faults:  # a reply or tool calls alone (most fixture rules): nothing to sort out
-            if self.reply is None and self.tool_calls is None:
-                return None
-            calls = None if self.tool_calls is None else [dict(call) for call in self.tool_calls]
-            return Decision(source=source, script=Script(reply=self.reply, tool_calls=calls))
-        faults = [fault for fault in self.faults if fault.applies_to(attempt)]
+        faults = [fault for fault in self.faults if fault.applies_to(attempt)] if self.faults else ()
         if not faults and self.reply is None and self.tool_calls is None:
             return None
-        error = next((fault.error() for fault in faults if fault.kind == "error"), None)
-        broken = next((fault.value("kind") for fault in faults if fault.kind == "content"), None)
+        error = broken = None
+        wire = []
+        for fault in faults:  # one pass (a fixture rule's reply alone, the common case, has none to sort)
+            if fault.kind == "error":
+                error = fault.error() if error is None else error
+            elif fault.kind == "content":
+                broken = fault.value("kind") if broken is None else broken
+            elif fault.kind in ("stream", "socket"):
+                wire.append(fault)
         script = None
         if self.reply is not None or self.tool_calls is not None or broken is not None:
             calls = None if self.tool_calls is None else [dict(call) for call in self.tool_calls]
             script = Script(reply=self.reply, tool_calls=calls, broken_tool_call=broken)
-        wire = [fault for fault in faults if fault.kind in ("stream", "socket")]
         return Decision(source=source, error=error, script=script, faults=wire)
 
     @property

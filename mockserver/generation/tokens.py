@@ -77,8 +77,8 @@ class Tokenizer:
     def _encode_slice(self, text: str) -> list[int]:
         try:
             return list(self._backend.encode(text))
-        except UnicodeEncodeError:  # a lone surrogate: counted as the replacement character a client would send
-            return list(self._backend.encode(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")))
+        except UnicodeEncodeError:
+            return list(self._backend.encode(_replaced_surrogates(text)))
 
     def decode(self, tokens: list[int]) -> str:
         """The text of token ids; an id outside the vocabulary raises ``IndexError``."""
@@ -98,8 +98,8 @@ class Tokenizer:
     def _count_slice(self, text: str) -> int:
         try:
             return int(self._backend.count(text))
-        except UnicodeEncodeError:  # a lone surrogate, as in _encode_slice
-            return int(self._backend.count(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")))
+        except UnicodeEncodeError:
+            return int(self._backend.count(_replaced_surrogates(text)))
 
     def pieces(self, text: str) -> tuple[list[str], list[int]]:
         """Split ``text`` into the strings of its tokens.
@@ -188,6 +188,12 @@ class Tokenizer:
         if tools:
             yield TOOLS_OVERHEAD
             yield orjson.dumps(tools).decode()
+
+
+def _replaced_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (which the tokenizer refuses) as the replacement character a client's JSON
+    encoder would send in its place."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _slices(text: str) -> Iterator[str]:
