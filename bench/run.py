@@ -17,7 +17,8 @@ The peer rows run aimock (``@copilotkit/aimock``, pinned, installed from
 npm into ``build/bench/aimock``) next to a mockserver that answers the chat
 and stream prompts with the same fixed text from a fixture rule, in the same
 rounds: ``x aimock`` is the mock's throughput over aimock's (``--no-peer``
-leaves them out, e.g. without Node.js).
+leaves them out, e.g. without Node.js; ``--peer-only`` runs nothing else, and
+with ``--compare`` the other checkout answers the same text in those rounds).
 
 Load never goes through the openai SDK: it tops out near 400 req/s per core
 and would measure itself.
@@ -209,8 +210,12 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, metavar="DIR",
                         help="another mockserver checkout to run through the same scenarios, e.g. a git worktree")
     parser.add_argument("--no-peer", action="store_true", help="leave out the aimock rows")
+    parser.add_argument("--peer-only", action="store_true",
+                        help="only the aimock rows (with --compare, that checkout's too): longer rounds for the ratio")
     parser.add_argument("--no-fleet", action="store_true", help="leave out the Redis-state rows")
     args = parser.parse_args()
+    if args.peer_only and args.no_peer:
+        parser.error("--peer-only and --no-peer leave nothing to run")
     duration = args.duration if args.duration is not None else 3.0 if args.quick else 12.0
     seconds = max(1, round(duration / args.rounds))  # wrk takes whole seconds
     load.ensure_wrk()
@@ -225,21 +230,26 @@ def main() -> None:
     # it, and the row's ratio is the median of its rounds.
     with contextlib.ExitStack() as servers:
         hello = servers.enter_context(load.Server.hello())
-        peers: list[tuple[load.Server, load.Server]] = []
+        compare_label = args.compare.resolve().name if args.compare is not None else ""
+        # The peer rows' servers and their labels' endings: the mock, the --compare checkout's, aimock last.
+        peers: list[tuple[load.Server, str]] = []
         if not args.no_peer:
             ours, theirs = same_text_fixtures(Path(servers.enter_context(tempfile.TemporaryDirectory())))
             peers.append((servers.enter_context(load.Server.mockserver("--fixtures", str(ours),
-                                                                       name="mockserver, same text")),
-                          servers.enter_context(load.Server.aimock(theirs, AIMOCK_CHUNK_CHARACTERS))))
+                                                                       name="mockserver, same text")), ""))
+            if args.compare is not None:
+                peers.append((servers.enter_context(load.Server.mockserver(
+                    "--fixtures", str(ours), name=f"{compare_label}, same text", source=args.compare.resolve())),
+                    f" @{compare_label}"))
+            peers.append((servers.enter_context(load.Server.aimock(theirs, AIMOCK_CHUNK_CHARACTERS)), " @aimock"))
             results["peer"] = f"{load.AIMOCK_PACKAGE} on Node.js {load.node_version()}"
             print(f"peer: {results['peer']}", flush=True)
-        journal_on = servers.enter_context(load.Server.mockserver())
+        plain = not args.peer_only  # --peer-only: just the peer rows
+        journal_on = servers.enter_context(load.Server.mockserver()) if plain else None
         variants = [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
-                    for label, flags in OFF_VARIANTS]
-        variants += [(servers.enter_context(load.Server.mockserver(*flags, name=f"mockserver, {label}")), label)
-                     for label, flags in WORKER_VARIANTS]
+                    for label, flags in (*OFF_VARIANTS, *WORKER_VARIANTS) if plain]
         beside: dict[int, load.Server] = {}  # the fleet rows' Redis, whose CPU is measured with them
-        if not args.no_fleet:
+        if not args.no_fleet and plain:
             redis = servers.enter_context(load.Server.redis())
             for index, (label, flags) in enumerate(FLEET_VARIANTS):
                 fleet = servers.enter_context(load.Server.mockserver(
@@ -248,25 +258,26 @@ def main() -> None:
                 variants.append((fleet, label))
                 beside[id(fleet)] = redis
         compared = []
-        if args.compare is not None:
-            label = args.compare.resolve().name
-            compared.append(servers.enter_context(load.Server.mockserver(name=label, source=args.compare.resolve())))
+        if args.compare is not None and plain:
+            compared.append(servers.enter_context(load.Server.mockserver(name=compare_label,
+                                                                         source=args.compare.resolve())))
         load.wrk(hello.origin + "/", None, 1)  # warm-up
-        for server in (journal_on, *(variant for variant, _ in variants), *compared,
-                       *(server for pair in peers for server in pair)):
+        for server in (*([journal_on] if journal_on else []), *(variant for variant, _ in variants), *compared,
+                       *(server for server, _ in peers)):
             check(server, "chat.lua", 200)
             load.wrk(server.origin + CHAT_PATH, "chat.lua", 1)  # warm-up
-        for server in (server for pair in peers for server in pair):
-            for _, script, _, _ in PEER_SCENARIOS:  # steady state for both: V8 still speeds aimock up for seconds
+        for server, _ in peers:
+            for _, script, _, _ in PEER_SCENARIOS:  # steady state for all: V8 still speeds aimock up for seconds
                 load.wrk(server.origin + CHAT_PATH, script, PEER_WARM_UP_SECONDS)
         # A scenario's servers: the current mockserver and any --compare checkout, measured in the same
         # rounds (each round runs every server once, between two hello runs), so both see the same drift.
         plan = [([(journal_on, name), *((other, f"{name} @{other.name}") for other in compared)], *rest)
-                for name, *rest in SCENARIOS]
+                for name, *rest in SCENARIOS] if journal_on else []
         plan += [([(variant, f"{name}, {label}")], *rest)
                  for variant, label in variants for name, *rest in SCENARIOS if name in OFF_SCENARIOS]
-        plan += [([(ours, f"{name}, same text"), (theirs, f"{name}, same text @aimock")], *rest)
-                 for ours, theirs in peers for name, *rest in PEER_SCENARIOS]
+        if peers:
+            plan += [([(server, f"{name}, same text{ending}") for server, ending in peers], *rest)
+                     for name, *rest in PEER_SCENARIOS]
         rows, every_hello = [], []
         for contenders, script, status, what in plan:
             print(f"  {' / '.join(label for _, label in contenders)}: {what} ...", flush=True)
@@ -280,7 +291,8 @@ def main() -> None:
             made = [scenario_row(label, own, hellos, size)
                     for (_, label), own, size in zip(contenders, runs, sizes, strict=True)]
             if contenders[-1][0].name == "aimock":
-                made[0]["x_aimock"] = peer_ratio(made[0], made[-1])
+                for row in made[:-1]:
+                    row["x_aimock"] = peer_ratio(row, made[-1])
             rows += made
             every_hello += hellos
     baseline = {
@@ -297,8 +309,9 @@ def main() -> None:
     print(f"hello: mean of {len(every_hello)} runs, {low:.0f}-{high:.0f} req/s; "
           "x hello: median over the rounds of each scenario's ratio to the hello runs around it")
     results["model"] = scaling_model(results["rows"])
-    print()
-    print(results["model"])
+    if "\n" in results["model"]:  # not with --peer-only: no plain rows to model
+        print()
+        print(results["model"])
 
     if not args.quick:
         print("\npaced streams:", flush=True)
