@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
+from mockserver import journal
 from mockserver.app import create_app
 from mockserver.asgi.protocol import CoalescingTransport
 from mockserver.config import Config
@@ -268,6 +269,24 @@ def test_a_stream_without_faults_leaves_in_one_send_and_counts_every_frame() -> 
     frames = sent[1]["body"].count(b"\n\n")
     assert len(sent) == 2 and sent[1]["more_body"] is False
     assert app.state.mock.journal.entries()[-1].chunks_sent == frames > 3
+
+
+def test_a_journal_entry_read_from_what_arrived_is_what_the_plain_code_kept() -> None:
+    """The entry keeps the header list and the body's bytes; read, they are the redacted dict and the parsed body the
+    journal kept before it did, and an entry that was never read counts the bytes the request brought."""
+    app = create_app(Config(seed=1))
+    body = {**BODY, "metadata": {"note": "ünïcode 😀", "big": "x" * 300}, "temperature": 0.5}
+    sent_headers = ((b"x-api-key", b"sk-other"), (b"referer", b"http://page/?key=secret&a=1"), (b"x-trace", b"1"))
+    _call(app, "POST", CHAT, body, sent_headers)
+    entry = app.state.mock.journal.entries()[-1]
+    arrived = [(b"host", b"mock"), (b"authorization", b"Bearer sk-test"), (b"content-type", b"application/json"),
+               *sent_headers]
+    assert entry.raw_body == orjson.dumps(body) and entry.journal_bytes == entry.counted_bytes
+    assert entry.body == body and entry.raw_body is None
+    assert entry.headers == journal.redact_headers(arrived)
+    assert entry.headers["authorization"] == entry.headers["x-api-key"] == journal.REDACTED
+    assert entry.headers["referer"] == f"http://page/?key={journal.REDACTED}&a=1"
+    assert entry.as_dict()["body"] == body and "sk-test" not in orjson.dumps(entry.as_dict()).decode()
 
 
 def test_a_stream_with_faults_leaves_frame_by_frame() -> None:
