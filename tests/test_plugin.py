@@ -501,5 +501,5 @@ def test_a_user_suite_passes_under_warnings_as_errors(pytester: pytest.Pytester)
                 assert stream.get_final_completion().choices[0].message.content
     """)
     pytester.makeini(f"[pytest]\n{USER_INI}\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", *UNUSED_PLUGINS)
+    result = pytester.runpytest_subprocess(*without_plugins("cacheprovider"), "-W", "error", *UNUSED_PLUGINS)
     result.assert_outcomes(passed=1)

@@ -214,9 +214,8 @@ class Transmission:
         if outcome is None:  # the admin API, an unknown path: no endpoint took the request
             return
         exchange.dialect, exchange.endpoint, exchange.key_id = outcome.dialect, outcome.endpoint, outcome.key_id
-        body = outcome.body
-        exchange.note_body(body, context.body_bytes, context.body_preview,
-                           context.raw_body if body is not None and body is context.parsed_body else None)
+        kept_raw = context.raw_body if outcome.body is context.parsed_body else None  # the body read, unchanged
+        exchange.note_body(outcome.body, context.body_bytes, context.body_preview, kept_raw)
         exchange.decided_by, exchange.faults = outcome.decided_by, list(outcome.faults)
         exchange.error_code = outcome.error_code
         exchange.tokens_in, exchange.tokens_out = outcome.tokens_in, outcome.tokens_out
