@@ -108,6 +108,10 @@ class _HeadTooLarge(Exception):
 # Header bytes a response may not carry: in a name, separators and controls; in a value, controls but the tab.
 INVALID_NAME = re.compile(b'[\x00-\x1f\x7f()<>@,;:\\[\\]={} \t\\\\"]')
 INVALID_VALUE = re.compile(b"[\x00-\x08\x0a-\x1f\x7f]")
+# The bytes each may carry: ``joined.translate(None, VALID_...)`` leaves only the invalid ones (a table lookup a
+# byte, where the patterns' search took five times the instructions).
+VALID_NAME_BYTES = bytes(byte for byte in range(256) if not INVALID_NAME.match(bytes([byte])))
+VALID_VALUE_BYTES = bytes(byte for byte in range(256) if not INVALID_VALUE.match(bytes([byte])))
 ASGI_INFO = {"version": "3.0", "spec_version": "2.3"}
 error_log = logging.getLogger("uvicorn.error")
 
@@ -247,7 +251,11 @@ class MockHttpProtocol(asyncio.Protocol):
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count_head(len(name) + len(value) + 4)
+        self._parsed_piece = True
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > MAX_HEAD_BYTES:  # :meth:`_count_head`, inline: it runs for every header
+            self._head_too_large = True
+            raise _HeadTooLarge
         name = name.lower()
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_100_continue = True
@@ -579,9 +587,9 @@ class RequestCycle:
                 self.keep_alive = False
                 connection_close = True
             head += (name, b": ", value, b"\r\n")
-        if INVALID_NAME.search(b"".join(names)):
+        if b"".join(names).translate(None, VALID_NAME_BYTES):
             raise RuntimeError("Invalid HTTP header name.")
-        if INVALID_VALUE.search(b"\t".join([value for _, value in headers])):
+        if b"\t".join([value for _, value in headers]).translate(None, VALID_VALUE_BYTES):
             raise RuntimeError("Invalid HTTP header value.")
         if not self.keep_alive and not connection_close:
             head.append(b"connection: close\r\n")
