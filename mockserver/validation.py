@@ -161,6 +161,7 @@ class BodyValidator:
         self._integers = [
             name for name, prop in schema.get("properties", {}).items() if "integer" in _types_of(prop)
         ]
+        self._integer_names = frozenset(self._integers)
 
     def validate(self, body: Any) -> None:
         """Return if ``body`` is valid, else raise the :class:`ApiError` OpenAI would send.
@@ -219,6 +220,8 @@ class BodyValidator:
         ``"n": 2.0`` is valid (OpenAI accepts it too); generation then needs a
         real ``int`` (``range(n)``), not a float.
         """
+        if self._integer_names.isdisjoint(body):
+            return
         for name in self._integers:
             value = body.get(name)
             if type(value) is float:
