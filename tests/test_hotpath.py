@@ -13,14 +13,17 @@ import hashlib
 import itertools
 import json
 import random
+import types
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockserver import journal
 from mockserver.app import create_app
-from mockserver.asgi.protocol import CoalescingTransport
+from mockserver.asgi.protocol import INVALID_NAME, INVALID_VALUE, CoalescingTransport, RequestCycle
 from mockserver.config import Config
 from mockserver.control.decision import Decision, Script
 from mockserver.determinism import _ALPHANUMERIC, HashRandom, _alphanumeric
@@ -372,6 +375,37 @@ def test_the_coalescing_transport_sends_one_step_in_one_write_and_never_reorders
         return real.calls[1:]
 
     assert asyncio.run(scenario()) == [("write", b"half a frame"), (ending, b"")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.binary(max_size=12), value=st.binary(max_size=12))
+def test_a_response_head_is_refused_exactly_where_the_header_patterns_find_a_forbidden_byte(name: bytes,
+                                                                                           value: bytes) -> None:
+    written: list[bytes] = []
+    protocol = types.SimpleNamespace(server_state=types.SimpleNamespace(default_headers=[]),
+                                     transport=types.SimpleNamespace(write=written.append))
+    cycle = RequestCycle(protocol, {"method": "GET"}, True, False)  # type: ignore[arg-type]
+    headers = [(b"content-type", b"text/plain"), (name or b"x", value), (b"content-length", b"0")]
+    forbidden = INVALID_NAME.search(name.lower() or b"x") or INVALID_VALUE.search(value)
+    if forbidden:
+        with pytest.raises(RuntimeError, match="Invalid HTTP header"):
+            cycle._start(200, headers)
+        assert written == []
+    else:
+        cycle._start(200, headers)
+        assert written == [b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n%s: %s\r\ncontent-length: 0\r\n\r\n"
+                           % ((name or b"x").lower(), value)]
+
+
+def test_only_a_body_with_an_integer_field_has_its_integral_floats_made_integers() -> None:
+    validator = validator_for("chat_completion", "openai")
+    plain = {**BODY, "temperature": 1.0}
+    validator.validate(plain)
+    assert type(plain["temperature"]) is float
+    counted = {**BODY, "n": 2.0, "max_completion_tokens": 16.0, "temperature": 1.0}
+    validator.validate(counted)
+    assert counted == {**BODY, "n": 2, "max_completion_tokens": 16, "temperature": 1.0}
+    assert type(counted["n"]) is int and type(counted["max_completion_tokens"]) is int
 
 
 def test_serving_runs_on_uvloop_and_httptools() -> None:
