@@ -189,19 +189,24 @@ class Server:
 
 def ensure_wrk() -> str:
     """The wrk binary; installed from Debian's archive when it is missing (needs root)."""
-    found = shutil.which("wrk")
+    return ensure_debian_tool("wrk", "wrk")
+
+
+def ensure_debian_tool(command: str, package: str) -> str:
+    """The path of ``command``, after ``apt-get install -y package`` when it is missing (needs root)."""
+    found = shutil.which(command)
     if found:
         return found
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit("wrk is missing: install it (Debian/Ubuntu: apt-get install -y wrk) and run again")
-    print("installing wrk from Debian (apt-get install -y wrk) ...", flush=True)
+        sys.exit(f"{command} is missing: install it (Debian/Ubuntu: apt-get install -y {package}) and run again")
+    print(f"installing {command} from Debian (apt-get install -y {package}) ...", flush=True)
     quiet = {"stdout": subprocess.DEVNULL, "check": True}
     subprocess.run(["apt-get", "update", "-qq"], **quiet)  # type: ignore[arg-type]
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                   **quiet)  # type: ignore[arg-type]
-    found = shutil.which("wrk")
+    subprocess.run(["apt-get", "install", "-y", "-qq", package],
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, **quiet)  # type: ignore[arg-type]
+    found = shutil.which(command)
     if not found:
-        sys.exit("apt-get did not install wrk")
+        sys.exit(f"apt-get did not install {command}")
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import ipaddress
 import os
 import re
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import openai
@@ -36,6 +38,16 @@ def without_plugins(*names: str) -> tuple[str, ...]:
     installs plugins (langsmith's, the snapshot ones, schemathesis', hypothesis') that a nested or separate suite
     never uses and would otherwise load in every one of its processes."""
     return tuple(option for name in names for option in ("-p", f"no:{name}"))
+
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def bench_module(name: str) -> ModuleType:
+    """A bench script as a module (bench/ holds scripts, not a package; they import their sibling ``load``)."""
+    if str(BENCH) not in sys.path:
+        sys.path.append(str(BENCH))
+    return importlib.import_module(name)
 
 
 def sdk_client(

@@ -6,21 +6,9 @@ The full run (100,000 requests) is ``python bench/soak.py``; its numbers are in 
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def bench_module(name: str) -> ModuleType:
-    """A bench script as a module (bench/ holds scripts, not a package; soak imports its sibling ``load``)."""
-    if str(BENCH) not in sys.path:
-        sys.path.append(str(BENCH))
-    return importlib.import_module(name)
+from helpers import bench_module
 
 
 @pytest.mark.slow
