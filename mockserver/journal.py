@@ -21,6 +21,7 @@ from urllib.parse import unquote_plus
 import orjson
 
 from mockserver.config import INT64
+from mockserver.constructors import fast_constructor
 from mockserver.messages import model_in_path
 
 # A body above this many bytes is journaled as its first JOURNAL_BODY_BYTES, with its full size (as aimock does).
@@ -259,6 +260,9 @@ class Exchange:
 
 # The list view's fields and their types in the entry's order, the request's as read (``headers``, ``body``), not
 # as kept; what the response left as (CAPTURED) is in the detail only.
+new_exchange = fast_constructor(Exchange)
+"""``Exchange(...)`` for the wire layer's entry of every request (see :mod:`mockserver.constructors`)."""
+
 _READ_AS = {"raw_headers": ("headers", "dict[str, str]"), "_body": ("body", "Any")}
 LISTED_FIELDS: tuple[tuple[str, str], ...] = tuple(
     _READ_AS.get(item.name, (item.name, str(item.type))) for item in fields(Exchange)

@@ -20,12 +20,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockserver.asgi.body import read_json
-from mockserver.asgi.context import Outcome, context_of, key_id
+from mockserver.asgi.context import context_of, key_id, new_outcome
 from mockserver.asgi.outgoing import add_headers
 from mockserver.cassettes.library import Asked
 from mockserver.control.decision import NOTHING
 from mockserver.dialects.dialect import Dialect
-from mockserver.endpoints.base import Call, Endpoint
+from mockserver.endpoints.base import Endpoint, new_call
 from mockserver.errors import ApiError, invalid_request
 from mockserver.services.chat import LARGE_BODY
 from mockserver.validation import require_object
@@ -49,7 +49,7 @@ def make_route_handler(
         context.dialect = dialect.name
         context.endpoint = endpoint.name
         context.generation = endpoint.generation
-        call = Call(request, dialect, endpoint, context, started)
+        call = new_call(request, dialect, endpoint, context, started)
         headers: dict[str, str] = {}
         body: Any = None
         decision = NOTHING
@@ -111,7 +111,7 @@ def make_route_handler(
             refused_by = None if decided else "validation"
             response = endpoint.wire.error(unusable)
         finally:
-            context.outcome = Outcome(
+            context.outcome = new_outcome(
                 dialect=dialect.name, endpoint=endpoint.name, key_id=key_id(api_key),
                 body=_journaled(body if call.read_body is None else call.read_body, context.body_preview is not None),
                 decided_by=asked.answered_by if asked is not None and asked.answered_by else

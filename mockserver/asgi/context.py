@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mockserver.config import whole_number
+from mockserver.constructors import fast_constructor
 
 if TYPE_CHECKING:
     from mockserver.control.faults import Fault
@@ -56,6 +57,8 @@ class Outcome(NamedTuple):
 
 
 FailureFrames = Callable[[str, str, str | None, int], bytes]
+new_outcome = fast_constructor(Outcome)
+"""``Outcome(...)`` for the pipeline's outcome of every request (see :mod:`mockserver.constructors`)."""
 
 
 @dataclass(slots=True)
@@ -100,7 +103,7 @@ class RequestContext:
         headers = dict(reversed(scope["headers"]))
         test_id = headers.get(TEST_ID_HEADER)
         retries = headers.get(RETRY_COUNT_HEADER)
-        return cls(
+        return _new_context(
             path=scope["path"],
             raw_headers=scope["headers"],
             api_key=bearer_key(headers.get(AUTHORIZATION_HEADER, b"").decode("latin-1")),
@@ -113,6 +116,9 @@ class RequestContext:
     def header(self, name: str) -> str | None:
         value = self.headers.get(name.lower().encode("latin-1"))
         return None if value is None else value.decode("latin-1")
+
+
+_new_context = fast_constructor(RequestContext)
 
 
 def context_of(scope: Any) -> RequestContext:

@@ -52,7 +52,7 @@ from mockserver.asgi.context import (
     RequestContext,
 )
 from mockserver.control.faults import GARBAGE_BYTES, MALFORMED_BODY, MALFORMED_FRAME, MALFORMED_LINE, Fault
-from mockserver.journal import Exchange, redact_query
+from mockserver.journal import Exchange, new_exchange, redact_query
 
 if TYPE_CHECKING:
     from mockserver.control.plane import Control
@@ -107,7 +107,7 @@ class WireLayer:
                 request_log.info(exchange.log_line)
 
     def _open(self, scope: Scope, context: RequestContext) -> Exchange:
-        return Exchange(
+        return new_exchange(
             id=self.journal.next_id(),
             time=time.time(),
             method=scope.get("method", "GET"),  # a WebSocket upgrade's scope has none: it was a GET

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockserver.constructors import fast_constructor
 from mockserver.errors import ApiError
 
 
@@ -37,3 +38,7 @@ class Decision:
 
 
 NOTHING = Decision()
+new_script = fast_constructor(Script)
+new_decision = fast_constructor(Decision)
+"""``Script(...)`` and ``Decision(...)`` for a behaviour's decision on each request it answers (see
+:mod:`mockserver.constructors`)."""

@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 import orjson
 
-from mockserver.control.decision import Decision, Script
+from mockserver.control.decision import Decision, new_decision, new_script
 from mockserver.control.ratelimit import format_duration, rate_limit_headers
 from mockserver.errors import ApiError, MockserverError
 
@@ -396,8 +396,8 @@ class Behavior:
         script = None
         if self.reply is not None or self.tool_calls is not None or broken is not None:
             calls = None if self.tool_calls is None else [dict(call) for call in self.tool_calls]
-            script = Script(reply=self.reply, tool_calls=calls, broken_tool_call=broken)
-        return Decision(source=source, error=error, script=script, faults=wire)
+            script = new_script(reply=self.reply, tool_calls=calls, broken_tool_call=broken)
+        return new_decision(source=source, error=error, script=script, faults=wire)
 
     @property
     def labels(self) -> list[str]:

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket
 
 from mockserver.asgi.context import FailureFrames, RequestContext
 from mockserver.asgi.outgoing import OPENAI_WIRE, SSE_MEDIA_TYPE, Wire
+from mockserver.constructors import fast_constructor
 from mockserver.control.decision import Decision
 from mockserver.dialects.dialect import Dialect
 from mockserver.errors import ApiError
@@ -68,6 +69,9 @@ class Call:
     def header(self, name: str) -> str | None:
         return self.context.header(name)
 
+
+new_call = fast_constructor(Call)
+"""``Call(...)`` for the pipeline's every request (see :mod:`mockserver.constructors`)."""
 
 Handler = Callable[["AppState", Call, Any, Decision], Awaitable[Response]]
 

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from mockserver.constructors import fast_constructor
 from mockserver.control.decision import Script
 from mockserver.determinism import Identity, rng
 from mockserver.dialects.catalog import Character, ModelInfo
@@ -88,6 +89,9 @@ class Choice:
         return None if self.content is None else "".join(self.content)
 
 
+new_choice = fast_constructor(Choice)
+
+
 @dataclass
 class Completion:
     id: str
@@ -117,6 +121,9 @@ class Completion:
                 "rejected_prediction_tokens": 0,
             },
         }
+
+
+new_completion = fast_constructor(Completion)
 
 
 @dataclass
@@ -152,7 +159,7 @@ class ChatGenerator:
         offered = body.get("tools") or ()
         tools = [tool for tool in offered if tool.get("type", "function") == "function"]
         custom_tools = [tool for tool in offered if tool.get("type") == "custom"]
-        context = _ChoiceContext(
+        context = _new_choice_context(
             body=body,
             model=model,
             tokenizer=tokenizer,
@@ -170,7 +177,7 @@ class ChatGenerator:
         choices = [
             self._choice(context, index, rng(request_digest, f"choice{index}")) for index in range(body.get("n") or 1)
         ]
-        return Completion(
+        return new_completion(
             id=Identity.make_id("chatcmpl-", salt),
             created=context.created,
             model=answered_model or body["model"],
@@ -186,7 +193,7 @@ class ChatGenerator:
         reasoning_tokens = sum(reasoning_counts)
         if budget is not None and reasoning_tokens >= budget:
             kept, kept_tokens = _cut(reasoning, reasoning_counts, budget)
-            return Choice(
+            return new_choice(
                 index,
                 content=[],
                 finish_reason="length",
@@ -214,7 +221,7 @@ class ChatGenerator:
             pieces, _ = _cut(pieces, counts, remaining)
             finish = "length"
         content_tokens = sum(counts[: len(pieces)])
-        choice = Choice(
+        choice = new_choice(
             index,
             content=pieces,
             finish_reason=finish,
@@ -404,7 +411,7 @@ class ChatGenerator:
                 break
             spent += cost
             built.append(self._tool_call(ctx, index, position, call, pieces))
-        return Choice(
+        return new_choice(
             index,
             content=None,
             finish_reason=finish,
@@ -453,6 +460,9 @@ class _ChoiceContext:
     persona: Character | None
     salt: bytes
     created: int
+
+
+_new_choice_context = fast_constructor(_ChoiceContext)
 
 
 def _unknown_tool_choice(kind: str, name: Any) -> ApiError:
