@@ -37,7 +37,9 @@ def event_frame(event: dict[str, Any], *, named: bool = True) -> bytes:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=JSON_MEDIA_TYPE)
+    # Response(content, status_code, headers, media_type): positional, as a class called with keywords packs them
+    # into a dict first (see mockserver.constructors)
+    return Response(orjson.dumps(body), status, headers, JSON_MEDIA_TYPE)
 
 
 def error_response(error: ApiError) -> Response:

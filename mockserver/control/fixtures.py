@@ -88,7 +88,10 @@ class RuleSet:
 
     def first(self, view: RequestView) -> Rule | None:
         candidates = self._by_model.get(view.model, self._any_model) if view.model is not None else self._any_model
-        return next((rule for rule in candidates if rule.match.matches(view)), None)
+        for rule in candidates:  # a loop, not next() over a generator: one left open is closed by an exception
+            if rule.match.matches(view):
+                return rule
+        return None
 
 
 def rule_files(locations: Iterable[str | os.PathLike[str]]) -> list[Path]:
