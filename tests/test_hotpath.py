@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -512,3 +513,48 @@ def test_a_request_is_digested_for_its_repeats_only_where_a_rule_reads_the_attem
     monkeypatch.setattr(plane.repeats, "digest", lambda *parts: calls.append(parts[-1]) or digest(*parts))
     sent = _call(app, "POST", CHAT, {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "France?"}]})
     assert sent[0]["status"] == (503 if digested else 200) and bool(calls) is digested
+
+
+def test_a_fast_constructor_makes_what_its_class_makes() -> None:
+    from mockserver.asgi.context import Outcome, RequestContext, new_outcome
+    from mockserver.constructors import fast_constructor
+    from mockserver.control.decision import new_decision, new_script
+    from mockserver.generation.chat import Choice, Completion, new_choice, new_completion
+    from mockserver.journal import Exchange, new_exchange
+
+    opened = {"id": 7, "time": 1.5, "method": "POST", "path": CHAT, "query": "", "raw_headers": [(b"a", b"b")],
+              "attempt": 2, "test_id": "t", "admin": False, "node": "n", "worker": 3}
+    made, twin = new_exchange(**opened), new_exchange(**opened)
+    assert made == Exchange(**opened) and type(made) is Exchange
+    assert made.faults == [] and made.faults is not twin.faults and made.response_parts is not twin.response_parts
+    assert new_exchange(7, 1.5, "POST", CHAT, "", faults=["x"]).faults == ["x"]
+    outcome = {"dialect": "openai", "endpoint": "chat.completions", "key_id": None, "tokens_in": 3}
+    assert new_outcome(**outcome) == Outcome(**outcome) and type(new_outcome(**outcome)) is Outcome
+    assert new_script(reply="r") == Script(reply="r")
+    assert new_decision(source="s", script=Script("r")) == Decision(source="s", script=Script("r"))
+    assert new_decision().faults is not new_decision().faults
+    choice = {"content": ["a"], "finish_reason": "stop", "completion_tokens": 1}
+    assert new_choice(0, **choice) == Choice(0, **choice)
+    completion = {"id": "c", "created": 1, "model": "m", "fingerprint": "f", "choices": [], "prompt_tokens": 2,
+                  "request_id": "r"}
+    assert new_completion(**completion) == Completion(**completion)
+    context = RequestContext.from_scope({"path": CHAT, "headers": [(b"authorization", b"Bearer k")]})
+    assert context == RequestContext(path=CHAT, raw_headers=[(b"authorization", b"Bearer k")], api_key="k",
+                                     headers={b"authorization": b"Bearer k"})
+    with pytest.raises(TypeError):
+        new_exchange(7, 1.5, "POST", CHAT, "", unknown=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="frozen"):
+        fast_constructor(_Frozen)
+    with pytest.raises(TypeError, match="init=False"):
+        fast_constructor(_Derived)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Frozen:
+    value: int = 0
+
+
+@dataclasses.dataclass
+class _Derived:
+    value: int = 0
+    twice: int = dataclasses.field(init=False, default=0)
