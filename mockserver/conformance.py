@@ -10,9 +10,11 @@ so can the server's own ``/openapi.json``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 import orjson
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
@@ -114,6 +116,84 @@ def request_schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
     text = orjson.dumps(schema).replace(b'"#/$defs/', f'"{COMPONENTS_URI}#/$defs/'.encode())
     validator: Draft202012Validator = _RequestValidator(orjson.loads(text), registry=_registry())
     return validator
+
+
+def schema_checker(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """A compiled validator whose verdict (``is_valid``) is :func:`schema_validator`'s: the official components
+    ``schema`` refers to go under its ``$defs``. The Python validator's walk is kept for naming what is wrong; a
+    verdict alone costs a tenth as much here (a Responses request's walk was more than half of its cost)."""
+    return _compiled(schema, _as_written)
+
+
+def request_schema_checker(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """:func:`schema_checker` with :func:`request_schema_validator`'s verdict: the request reading is written into
+    the schema itself (each ``oneOf`` an ``anyOf`` inside an ``allOf``, beside an ``anyOf`` the object may have;
+    each ``required`` without the fields the object declares as nullable or does not declare), and into the
+    components it refers to."""
+    return _compiled(schema, _read_as_requests)
+
+
+def _compiled(schema: dict[str, Any], read: Callable[[Any], Any]) -> jsonschema_rs.Validator:
+    components = official_document()["$defs"]
+    names: set[str] = set()
+    pending = _references(schema)
+    while pending:
+        name = pending.pop()
+        if name not in names:
+            names.add(name)
+            pending += _references(components[name])
+    root = {**read(schema), "$defs": {name: read(components[name]) for name in names}}
+    return jsonschema_rs.Draft202012Validator(root, validate_formats=False)
+
+
+def _as_written(schema: Any) -> Any:
+    return schema
+
+
+_SUBSCHEMA = frozenset({"additionalItems", "additionalProperties", "contains", "else", "if", "items", "not",
+                        "propertyNames", "then", "unevaluatedItems", "unevaluatedProperties"})
+_SUBSCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SUBSCHEMA_MAPS = frozenset({"$defs", "definitions", "dependentSchemas", "patternProperties", "properties"})
+"""Where a schema holds schemas (everything else, ``enum``, ``const``, ``default``..., holds values)."""
+
+
+def _read_as_requests(schema: Any) -> Any:
+    """``schema`` with :data:`_RequestValidator`'s reading of ``oneOf`` and ``required`` written into it."""
+    if not isinstance(schema, dict):
+        return schema
+    read: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _SUBSCHEMA:
+            read[key] = _read_as_requests(value)
+        elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            read[key] = [_read_as_requests(branch) for branch in value]
+        elif key in _SUBSCHEMA_MAPS and isinstance(value, dict):
+            read[key] = {name: _read_as_requests(branch) for name, branch in value.items()}
+        else:
+            read[key] = value
+    if isinstance(read.get("oneOf"), list):
+        read["allOf"] = [*read.get("allOf", []), {"anyOf": read.pop("oneOf")}]
+    properties = schema.get("properties")
+    if isinstance(read.get("required"), list) and isinstance(properties, dict):
+        read["required"] = [name for name in read["required"]
+                            if name in properties and not _nullable(properties[name])]
+    return read
+
+
+def _references(schema: Any) -> list[str]:
+    """The names of the components ``schema`` refers to (``{"$ref": "#/$defs/Name"}``), at any depth."""
+    found: list[str] = []
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                found.append(reference[len("#/$defs/"):].replace("~1", "/").replace("~0", "~"))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def official_errors(name: str, instance: Any) -> list[str]:
