@@ -5,7 +5,9 @@ tuned for readable errors; this module is the independent oracle on the other
 side: the official OpenAPI components, vendored in
 ``schemas/openai/openapi-components.json``, answer "would the real contract accept
 this?" for responses, chunks and errors the mock produces. Tests use it, and
-so can the server's own ``/openapi.json``.
+so can the server's own ``/openapi.json``; the spec engine checks its requests and
+answers against the same schemas, through their compiled verdicts (the ``*_checker``
+functions) and, to name what is wrong, the Python validators.
 """
 
 from __future__ import annotations
@@ -119,9 +121,10 @@ def request_schema_validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def schema_checker(schema: dict[str, Any]) -> jsonschema_rs.Validator:
-    """A compiled validator whose verdict (``is_valid``) is :func:`schema_validator`'s: the official components
-    ``schema`` refers to go under its ``$defs``. The Python validator's walk is kept for naming what is wrong; a
-    verdict alone costs a tenth as much here (a Responses request's walk was more than half of its cost)."""
+    """A compiled validator (``jsonschema_rs``) whose verdict (``is_valid``) is :func:`schema_validator`'s: the
+    official components ``schema`` refers to go under its ``$defs``. The spec engine asks it for verdicts and keeps
+    the Python validator's walk for naming what is wrong (the walk of a Responses request was more than half of
+    what the request cost)."""
     return _compiled(schema, _as_written)
 
 
