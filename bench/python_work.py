@@ -44,8 +44,11 @@ class Tracer:
         self.made: collections.Counter[tuple[str, str]] = collections.Counter()
         self.raised: collections.Counter[tuple[str, str]] = collections.Counter()
 
-    def install(self) -> None:
+    def install(self) -> Any:
+        """Trace the threads started from now on; what traced them before (a coverage run's tracer), to restore."""
+        before = threading.gettrace()
         threading.settrace(self._trace)
+        return before
 
     def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         if not self.on:
@@ -78,7 +81,7 @@ def traced(scenario: str, requests: int, *, generated: bool = False) -> dict[str
     """Per-request counts of ``requests`` requests of ``scenario`` (after :data:`WARM_UP` untraced ones)."""
     _, script, status, _ = next(found for found in SCENARIOS if found[0] == scenario)
     tracer = Tracer()
-    tracer.install()
+    before = tracer.install()
     try:
         with tempfile.TemporaryDirectory() as fixtures:
             same_text = not generated and scenario in ("chat", "stream")
@@ -96,7 +99,7 @@ def traced(scenario: str, requests: int, *, generated: bool = False) -> dict[str
                 finally:
                     connection.close()
     finally:
-        threading.settrace(None)  # type: ignore[arg-type]
+        threading.settrace(before)
     modules: collections.Counter[str] = collections.Counter()
     for code, count in tracer.bytecodes.items():
         modules[_module(code.co_filename)] += count
