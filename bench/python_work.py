@@ -25,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import load
 from instructions import Connection, request_bytes
 from run import SCENARIOS, same_text_fixtures
 
@@ -74,7 +75,11 @@ def _where(frame: FrameType) -> str:
 
 
 def _module(filename: str) -> str:
-    return filename.split("site-packages/")[-1].split("/work/main/")[-1].split("python3.11/")[-1]
+    """A code object's file as the report names it: from the checkout's root, a package's or the standard library's."""
+    root = f"{load.ROOT}/"
+    if filename.startswith(root):
+        return filename[len(root):]
+    return filename.split("site-packages/")[-1].split("/lib/python3.11/")[-1]
 
 
 def traced(scenario: str, requests: int, *, generated: bool = False) -> dict[str, Any]:
