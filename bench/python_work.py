@@ -91,7 +91,8 @@ def traced(scenario: str, requests: int, *, generated: bool = False) -> dict[str
         with tempfile.TemporaryDirectory() as fixtures:
             same_text = not generated and scenario in ("chat", "stream")
             rules = [str(same_text_fixtures(Path(fixtures))[0])] if same_text else []
-            with MockServer(fixtures=rules, log_level="warning") as server:
+            # The default `mockserver serve`, in memory (a fleet's state adds its Redis client's own work).
+            with MockServer(fixtures=rules, log_level="warning", state="memory") as server:
                 assert server.port is not None
                 connection = Connection(server.port)
                 try:
