@@ -29,10 +29,19 @@ import time
 from pathlib import Path
 
 import load
-from run import SCENARIOS, lua_request, same_text_fixtures
+from run import PEER_SCENARIOS, SCENARIOS, lua_request, same_text_fixtures
 
 START_TIMEOUT = 300.0  # callgrind's start-up: the interpreter and every import, fifty times slower
 RECEIVE_TIMEOUT = 30.0
+SAME_TEXT_SCENARIOS = tuple(name for name, *_ in PEER_SCENARIOS)
+"""The scenarios answered with the peer rows' fixed text, unless ``--generated``."""
+
+
+def scenario_of(name: str) -> tuple[str, str, int, str]:
+    """``run.SCENARIOS``' row of ``name``: (name, wrk script, expected status, what it is)."""
+    return next(scenario for scenario in SCENARIOS if scenario[0] == name)
+
+
 _TOTALS = re.compile(rb"^totals: (\d+)", re.M)  # a dump's events in all (its ``summary:`` line says the same)
 
 
@@ -152,10 +161,10 @@ def main() -> None:
     parser.add_argument("--generated", action="store_true", help="chat and stream: generated replies, no fixture rule")
     parser.add_argument("--compare", type=Path, metavar="DIR", help="another mockserver checkout, counted the same way")
     args = parser.parse_args()
-    _, script, status, label = next(scenario for scenario in SCENARIOS if scenario[0] == args.scenario)
+    _, script, status, label = scenario_of(args.scenario)
     with tempfile.TemporaryDirectory() as fixtures:
         flags: list[str] = []
-        if args.scenario in ("chat", "stream") and not args.generated:
+        if args.scenario in SAME_TEXT_SCENARIOS and not args.generated:
             ours, _ = same_text_fixtures(Path(fixtures))
             flags = ["--fixtures", str(ours)]
             label += ", same text"

@@ -26,7 +26,7 @@ from types import FrameType
 from typing import Any
 
 import load
-from instructions import Connection, request_bytes
+from instructions import SAME_TEXT_SCENARIOS, Connection, request_bytes, scenario_of
 from run import SCENARIOS, same_text_fixtures
 
 from mockserver import MockServer
@@ -84,12 +84,12 @@ def _module(filename: str) -> str:
 
 def traced(scenario: str, requests: int, *, generated: bool = False) -> dict[str, Any]:
     """Per-request counts of ``requests`` requests of ``scenario`` (after :data:`WARM_UP` untraced ones)."""
-    _, script, status, _ = next(found for found in SCENARIOS if found[0] == scenario)
+    _, script, status, _ = scenario_of(scenario)
     tracer = Tracer()
     before = tracer.install()
     try:
         with tempfile.TemporaryDirectory() as fixtures:
-            same_text = not generated and scenario in ("chat", "stream")
+            same_text = not generated and scenario in SAME_TEXT_SCENARIOS
             rules = [str(same_text_fixtures(Path(fixtures))[0])] if same_text else []
             # The default `mockserver serve`, in memory (a fleet's state adds its Redis client's own work).
             with MockServer(fixtures=rules, log_level="warning", state="memory") as server:
